@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Run all of ftbench's tests, on a fresh machine too.
+#
+# 1. Build ftbench.
+# 2. Provision a matched CPython 3.13 / 3.13t pair with numpy (`ftbench python install`; built from
+#    source the first time, ~2 min each on 2 cores, then reused from ~/.local/share/ftbench).
+# 3. A tools venv with pandas (the seed study's analysis runs on our results) and ruff.
+# 4. ruff on the embedded Python, then `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --locked
+ftbench=target/release/ftbench
+
+install() {
+  if "$ftbench" python install "$1" --with numpy --install-build-deps | tail -n1; then
+    return 0
+  fi
+  # Package mirrors drift; CI machines carry a CPython tarball beside the checkout.
+  local shared
+  shared=$(ls ../shared/cpython/Python-3.13.*.tar.xz 2>/dev/null | sort -V | tail -n1 || true)
+  [[ -n $shared ]] || return 1
+  echo "retrying $1 from $shared" >&2
+  "$ftbench" python install "$1" --with numpy --install-build-deps --source "$shared" | tail -n1
+}
+FTBENCH_TEST_PYTHON_FT=$(install 3.13t)
+FTBENCH_TEST_PYTHON_GIL=$(install 3.13)
+export FTBENCH_TEST_PYTHON_FT FTBENCH_TEST_PYTHON_GIL
+echo "test interpreters: $FTBENCH_TEST_PYTHON_FT $FTBENCH_TEST_PYTHON_GIL"
+
+tools=${FTBENCH_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ftbench/test-tools}
+[[ -x $tools/bin/python ]] || python3 -m venv "$tools"
+"$tools/bin/python" -m pip install -q --disable-pip-version-check --only-binary=:all: \
+  'pandas>=2,<3' 'ruff>=0.6,<1'
+export FTBENCH_TEST_TOOLS_PYTHON=$tools/bin/python
+
+"$tools/bin/ruff" check src/ tests/fixtures/
+# One test at a time: the scaling checks need both cores to themselves.
+cargo test --locked -- --test-threads=1

@@ -1,0 +1,160 @@
+//! Command-line flags as the user typed them: clap derive structs, no logic.
+//!
+//! Validation and defaults that need the machine (core counts, discovery) live in
+//! [`crate::config`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// How much faster or slower is Python with and without the GIL, and how does each kind of work
+/// scale with threads?
+#[derive(Debug, Parser)]
+#[command(name = "ftbench", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Print only results and errors, no progress.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure how each kind of Python work scales with threads on each interpreter.
+    Run(RunArgs),
+    /// Re-print the tables of a results file.
+    Report(ReportArgs),
+    /// List the Python interpreters on this machine, GIL and free-threaded builds apart.
+    Pythons(PythonsArgs),
+    /// Show what this machine is: CPU, cores, memory, OS, frequency governor, SMT, NUMA, cgroup.
+    Sysinfo(SysinfoArgs),
+    /// Manage interpreters that ftbench builds itself.
+    #[command(subcommand)]
+    Python(PythonCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct PythonsArgs {
+    /// Print a JSON list instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SysinfoArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PythonCommand {
+    /// Build CPython from source into ftbench's data directory (`3.13t` is free-threaded).
+    ///
+    /// A GIL request and a `t` request of the same version are built from the same source tarball
+    /// with the same configure flags, so comparing them measures the GIL and nothing else.
+    Install(InstallArgs),
+    /// List the interpreters ftbench has installed.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Versions to install: `3.13`, `3.13t`, `3.13.15t`, `3.14t`, ...
+    #[arg(required = true, value_name = "VERSION")]
+    pub requests: Vec<String>,
+
+    /// Build from this local `Python-X.Y.Z.tar.xz` instead of downloading one.
+    #[arg(long, value_name = "TARBALL")]
+    pub source: Option<PathBuf>,
+
+    /// Install these packages afterwards (binary wheels only), e.g. `--with numpy`.
+    #[arg(long = "with", value_name = "PACKAGE")]
+    pub with: Vec<String>,
+
+    /// Install missing Debian build dependencies with apt-get (needs root).
+    #[arg(long)]
+    pub install_build_deps: bool,
+
+    /// Build with `--enable-optimizations --with-lto` (PGO + LTO: ~15 min on 2 cores, ~4% faster).
+    #[arg(long)]
+    pub pgo: bool,
+
+    /// Rebuild even if a working install exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Interpreter to measure (repeatable): a path, a version like `3.13t`, `python3.12`, with an
+    /// optional `LABEL=` prefix and `+gil` / `+nogil` suffix (`3.13t+gil` forces the GIL on).
+    /// Default: every free-threaded build found, the newest GIL build, and the newest
+    /// free-threaded build with its GIL forced on.
+    #[arg(long = "python", short = 'p', value_name = "SPEC")]
+    pub pythons: Vec<String>,
+
+    /// Thread counts, comma-separated. Default: 1, 2, 4, ... up to twice the logical cores.
+    #[arg(long, short, value_name = "N,N,...", value_delimiter = ',')]
+    pub threads: Vec<String>,
+
+    /// Tests to run, comma-separated (see `--list-tests`). Default: all of them.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub tests: Vec<String>,
+
+    /// List the tests and exit.
+    #[arg(long)]
+    pub list_tests: bool,
+
+    /// Where to write the results JSON. Default: `ftbench-results/<timestamp>.json`.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Complete an interrupted results file: run only its missing points, with its settings.
+    #[arg(long, value_name = "PATH", conflicts_with = "output")]
+    pub resume: Option<PathBuf>,
+
+    /// Small work sizes and few repetitions: a first look in about a minute.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Weak scaling: each thread gets the calibrated work (default: the work is split).
+    #[arg(long)]
+    pub weak: bool,
+
+    /// Target duration of one serial sample, in milliseconds (default 100, 20 with --quick).
+    #[arg(long, value_name = "MS")]
+    pub target_ms: Option<u64>,
+
+    /// Timed samples per worker process (default 5, 3 with --quick).
+    #[arg(long, value_name = "K")]
+    pub samples: Option<u32>,
+
+    /// Untimed warm-up runs per worker process before the samples (default 1).
+    #[arg(long, value_name = "W")]
+    pub warmup: Option<u32>,
+
+    /// Worker processes per point (default 3, 2 with --quick).
+    #[arg(long, value_name = "R")]
+    pub processes: Option<u32>,
+
+    /// Seconds a worker may take before it is killed and its point recorded as failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+
+    /// Create a venv per interpreter in the cache and install numpy there (binary wheels only).
+    #[arg(long)]
+    pub install_deps: bool,
+
+    /// Allow thread counts above 4096.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A results file written by `ftbench run`.
+    pub results: PathBuf,
+}

@@ -1,0 +1,261 @@
+//! One function per subcommand, each reading top to bottom: config → discover → run → results →
+//! report.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::cli::{Cli, Command, PythonCommand, RunArgs};
+use crate::config::RunConfig;
+use crate::interpreter::{self, GilMode, Variant, install};
+use crate::output::Printer;
+use crate::results::{self, ResultsFile, SCHEMA_VERSION, VariantRecord};
+use crate::runner::{self, Outcome, Plan, PythonWorker, interrupt};
+use crate::sysinfo::SystemInfo;
+use crate::{report, workloads};
+
+pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run(&args, printer),
+        Command::Report(args) => {
+            let results = results::load(&args.results)?;
+            printer.stdout(&report::table::pivot_tables(&results))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pythons(args) => pythons(args.json, printer),
+        Command::Sysinfo(args) => {
+            let info = SystemInfo::collect();
+            if args.json {
+                printer.stdout(&serde_json::to_string_pretty(&info)?)?;
+            } else {
+                printer.stdout(&info.render())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Python(PythonCommand::Install(args)) => {
+            let options = install::InstallOptions {
+                source: args.source,
+                with: args.with,
+                install_build_deps: args.install_build_deps,
+                pgo: args.pgo,
+                force: args.force,
+            };
+            for request in &args.requests {
+                let python = install::install(request, &options, printer)
+                    .with_context(|| format!("failed to install Python {request}"))?;
+                printer.stdout(&python.display().to_string())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Python(PythonCommand::List) => {
+            let mut out = String::new();
+            for record in install::installed() {
+                let _ = writeln!(
+                    out,
+                    "{}{}  {}  (built in {:.0} s from {})",
+                    record.version,
+                    if record.free_threaded { "t" } else { "" },
+                    record.python.display(),
+                    record.build_seconds,
+                    record.tarball
+                );
+            }
+            printer.stdout(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
+    let discovery = interpreter::discover();
+    for skipped in &discovery.skipped {
+        printer.info(&format!("note: skipped {}: {}", skipped.path.display(), skipped.reason.lines().next().unwrap_or_default()));
+    }
+    if as_json {
+        let list: Vec<serde_json::Value> = discovery
+            .interpreters
+            .iter()
+            .map(|i| {
+                let mut value = json!({
+                    "label": Variant::default_label(&i.info, GilMode::Default),
+                    "path": i.path,
+                    "version": i.info.version,
+                    "implementation": i.info.implementation,
+                    "free_threaded": i.info.free_threaded,
+                    "gil_enabled": i.info.gil_enabled,
+                    "source": i.source,
+                });
+                value["info"] = serde_json::to_value(&i.info).expect("info serializes");
+                value
+            })
+            .collect();
+        printer.stdout(&serde_json::to_string_pretty(&list)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = String::new();
+    for (title, free_threaded) in [("Free-threaded builds (PEP 703)", true), ("GIL builds", false)] {
+        let group: Vec<_> = discovery
+            .interpreters
+            .iter()
+            .filter(|i| i.info.free_threaded == free_threaded)
+            .collect();
+        let _ = writeln!(out, "{title}:");
+        if group.is_empty() {
+            let _ = writeln!(
+                out,
+                "  none{}",
+                if free_threaded { " (install one: ftbench python install 3.13t)" } else { "" }
+            );
+        }
+        for i in group {
+            let mut flags = Vec::new();
+            if i.info.free_threaded {
+                flags.push(if i.info.gil_enabled { "GIL on at start-up" } else { "GIL off" });
+            }
+            if i.info.jit {
+                flags.push("JIT");
+            }
+            if i.info.pgo {
+                flags.push("PGO");
+            }
+            if i.info.lto {
+                flags.push("LTO");
+            }
+            let numpy = i.info.numpy.as_ref().map(|v| format!("numpy {v}"));
+            if let Some(numpy) = &numpy {
+                flags.push(numpy);
+            }
+            let _ = writeln!(
+                out,
+                "  {:<12} {:<8} {:<60} {}",
+                i.info.version_tag(),
+                i.source.to_string(),
+                i.path.display(),
+                flags.join(", ")
+            );
+        }
+        out.push('\n');
+    }
+    printer.stdout(out.trim_end())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_tests(printer: &Printer) -> Result<ExitCode> {
+    let mut out = String::new();
+    for w in workloads::WORKLOADS {
+        let _ = writeln!(
+            out,
+            "{:<26} {:<16} {}{}",
+            w.name,
+            w.metric,
+            w.description,
+            if w.needs_numpy { " (numpy)" } else { "" }
+        );
+    }
+    printer.stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
+    if args.list_tests {
+        return list_tests(printer);
+    }
+    interrupt::install().context("failed to install signal handlers")?;
+    let config = RunConfig::from_cli(args, printer)?;
+    let mut results = match config.resumed {
+        Some(previous) => previous,
+        None => new_results(&config),
+    };
+    if let Some(parent) = config.output.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs_err::create_dir_all(parent)
+            .with_context(|| format!("cannot create the output directory `{}`", parent.display()))?;
+    }
+    printer.info(&format!(
+        "Measuring {} test(s) on {} at threads {:?}; results: {}",
+        config.tests.len(),
+        config
+            .variants
+            .iter()
+            .map(|v| v.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        config.settings.threads,
+        config.output.display()
+    ));
+    let plan = Plan {
+        variants: config.variants,
+        tests: config.tests,
+        settings: config.settings,
+    };
+    let mut worker = PythonWorker::new(std::time::Duration::from_secs(plan.settings.timeout_s))
+        .context("failed to write the worker scripts to a temporary directory")?;
+    let outcome = runner::run(&plan, &mut results, &mut worker, &config.output, printer)?;
+    printer.stdout(&report::table::pivot_tables(&results))?;
+    let gil_points = results.points.iter().filter(|p| p.gil_mismatches > 0).count();
+    if gil_points > 0 {
+        printer.warn(&format!(
+            "{gil_points} point(s) ran with the GIL in the wrong state (marked GIL! above, `gil_reenabled` in the results)"
+        ));
+    }
+    printer.info(&format!("Results written to {}", config.output.display()));
+    Ok(match outcome {
+        Outcome::Completed if !results.errors.is_empty() => {
+            printer.error(&format!(
+                "{} point(s) failed (listed above and under `errors` in {})",
+                results.errors.len(),
+                config.output.display()
+            ));
+            ExitCode::FAILURE
+        }
+        Outcome::Completed => ExitCode::SUCCESS,
+        Outcome::Stopped(stop) => {
+            printer.warn(&format!(
+                "stopped by {}; every finished point is in {}; complete it with `ftbench run --resume {}`",
+                if stop == interrupt::Stop::Interrupt { "Ctrl-C" } else { "SIGTERM" },
+                config.output.display(),
+                config.output.display()
+            ));
+            ExitCode::from(if stop == interrupt::Stop::Interrupt {
+                crate::EXIT_INTERRUPTED
+            } else {
+                crate::EXIT_TERMINATED
+            })
+        }
+    })
+}
+
+fn new_results(config: &RunConfig) -> ResultsFile {
+    let now = results::utc_now();
+    ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        created: now.clone(),
+        updated: now,
+        command_line: std::env::args().collect(),
+        system: SystemInfo::collect(),
+        settings: config.settings.clone(),
+        variants: config
+            .variants
+            .iter()
+            .map(|v| VariantRecord {
+                label: v.label.clone(),
+                path: v.interpreter.path.clone(),
+                run_path: v.run_path.clone(),
+                source: v.interpreter.source,
+                gil_mode: v.gil,
+                expects_gil: v.expects_gil(),
+                info: v.interpreter.info.clone(),
+            })
+            .collect(),
+        calibrations: Vec::new(),
+        points: Vec::new(),
+        skipped: Vec::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        results: serde_json::Value::Null,
+    }
+}

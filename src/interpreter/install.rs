@@ -1,0 +1,607 @@
+//! `ftbench python install`: build CPython from source into ftbench's data directory.
+//!
+//! A GIL request and a `t` request of the same version are built from the same tarball with the
+//! same configure flags (only `--disable-gil` differs), so their comparison is fair.
+//!
+//! Source order: `--source TARBALL`, a tarball already in the cache, python.org, then Debian's
+//! CPython source package (download only, private apt configuration in the cache; its orig
+//! tarball is upstream's tarball).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::spec::VersionRequest;
+use super::{GilMode, query};
+use crate::output::Printer;
+
+/// The numpy that `--with numpy` installs: the newest release with binary wheels for both GIL and
+/// free-threaded CPython 3.13 (numpy 2.5 ships no cp313t wheels), the same on every interpreter.
+pub const NUMPY_REQUIREMENT: &str = "numpy>=2.1,<2.5";
+
+/// Debian packages whose headers CPython needs for the modules people use (ssl, ctypes, sqlite3,
+/// compression, readline, decimal, uuid).
+const BUILD_DEPS: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libssl-dev",
+    "libffi-dev",
+    "libsqlite3-dev",
+    "zlib1g-dev",
+    "libbz2-dev",
+    "liblzma-dev",
+    "libreadline-dev",
+    "libncurses-dev",
+    "libgdbm-dev",
+    "libgdbm-compat-dev",
+    "uuid-dev",
+    "libzstd-dev",
+    "libexpat1-dev",
+];
+
+/// Written into an install's prefix once it is complete; an install without it is rebuilt.
+const MARKER: &str = "ftbench-install.json";
+
+/// What ftbench records about an install it made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstallRecord {
+    pub version: String,
+    pub free_threaded: bool,
+    pub tarball: String,
+    pub configure_args: Vec<String>,
+    pub build_seconds: f64,
+    pub python: PathBuf,
+}
+
+/// Options of one `ftbench python install` call.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    pub source: Option<PathBuf>,
+    pub with: Vec<String>,
+    pub install_build_deps: bool,
+    pub pgo: bool,
+    pub force: bool,
+}
+
+/// Parse an install request: `3.13`, `3.13t`, `3.13.15t` (a series or an exact version).
+pub fn parse_request(text: &str) -> Result<VersionRequest> {
+    match VersionRequest::parse(text) {
+        Some(request) if request.parts.len() >= 2 && request.parts[0] == 3 => Ok(request),
+        _ => bail!(
+            "cannot install `{text}`: expected a CPython 3 version such as `3.13`, `3.13t` or `3.13.15t`"
+        ),
+    }
+}
+
+/// Every install ftbench has made, newest version first.
+pub fn installed() -> Vec<InstallRecord> {
+    let mut records: Vec<InstallRecord> = fs_err::read_dir(crate::dirs::pythons_dir())
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|entry| fs_err::read_to_string(entry.path().join(MARKER)).ok())
+        .filter_map(|text| serde_json::from_str(&text).ok())
+        .collect();
+    records.sort_by(|a, b| version_key(&b.version).cmp(&version_key(&a.version)));
+    records
+}
+
+fn version_key(version: &str) -> Vec<u32> {
+    version.split('.').filter_map(|p| p.parse().ok()).collect()
+}
+
+/// Install one request; returns the interpreter's path.
+pub fn install(request_text: &str, options: &InstallOptions, printer: &Printer) -> Result<PathBuf> {
+    let request = parse_request(request_text)?;
+    if !options.force
+        && let Some(record) = installed().into_iter().find(|r| {
+            request.matches(
+                version_array(&r.version),
+                r.free_threaded,
+            ) && query::query(&r.python, GilMode::Default).is_ok_and(|info| info.free_threaded == r.free_threaded)
+        })
+    {
+        printer.info(&format!(
+            "{} is already installed at {}",
+            request_text,
+            record.python.display()
+        ));
+        install_packages(&record.python, &options.with, printer)?;
+        return Ok(record.python);
+    }
+    let tarball = find_tarball(&request, options, printer)?;
+    let version = tarball_version(&tarball)
+        .with_context(|| format!("`{}` is not named Python-X.Y.Z.tar.xz", tarball.display()))?;
+    if !request.matches(version_array(&version), request.free_threaded) {
+        bail!(
+            "`{}` holds CPython {version}, which does not answer the request `{request_text}`",
+            tarball.display()
+        );
+    }
+    check_build_deps(options.install_build_deps, printer)?;
+    let record = build(&tarball, &version, &request, options, printer)?;
+    install_packages(&record.python, &options.with, printer)?;
+    Ok(record.python)
+}
+
+fn version_array(version: &str) -> [u32; 3] {
+    let parts = version_key(version);
+    [
+        parts.first().copied().unwrap_or(0),
+        parts.get(1).copied().unwrap_or(0),
+        parts.get(2).copied().unwrap_or(0),
+    ]
+}
+
+/// `Python-3.13.15.tar.xz` → `3.13.15`.
+fn tarball_version(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let version = name.strip_prefix("Python-")?.strip_suffix(".tar.xz")?;
+    version
+        .split('.')
+        .all(|p| p.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then(|| version.to_string())
+}
+
+fn source_cache() -> PathBuf {
+    crate::dirs::cache_dir().join("src")
+}
+
+fn find_tarball(
+    request: &VersionRequest,
+    options: &InstallOptions,
+    printer: &Printer,
+) -> Result<PathBuf> {
+    if let Some(source) = &options.source {
+        if !source.is_file() {
+            bail!("source tarball `{}` does not exist", source.display());
+        }
+        return Ok(source.clone());
+    }
+    let cached = || -> Option<PathBuf> {
+        let mut found: Vec<(Vec<u32>, PathBuf)> = fs_err::read_dir(source_cache())
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter_map(|p| {
+                let version = tarball_version(&p)?;
+                request
+                    .matches(version_array(&version), request.free_threaded)
+                    .then(|| (version_key(&version), p))
+            })
+            .collect();
+        found.sort();
+        found.pop().map(|(_, p)| p)
+    };
+    if let Some(path) = cached() {
+        printer.info(&format!("Using cached source {}", path.display()));
+        return Ok(path);
+    }
+    fs_err::create_dir_all(source_cache())?;
+    let series = format!("{}.{}", request.parts[0], request.parts[1]);
+    match download_python_org(request, printer) {
+        Ok(path) => return Ok(path),
+        Err(err) => printer.info(&format!(
+            "python.org is out of reach ({err:#}); trying Debian's source package"
+        )),
+    }
+    download_debian(&series, request, printer)?;
+    cached().with_context(|| {
+        format!(
+            "no CPython {series} source could be downloaded; put an upstream Python-{series}.N.tar.xz into {} or pass --source",
+            source_cache().display()
+        )
+    })
+}
+
+fn curl(args: &[&str]) -> Result<Vec<u8>> {
+    let output = Command::new("curl")
+        .args(["-fsSL", "--connect-timeout", "5", "--max-time", "600"])
+        .args(args)
+        .output()
+        .context("failed to run curl")?;
+    if !output.status.success() {
+        bail!(
+            "curl {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(output.stdout)
+}
+
+fn download_python_org(request: &VersionRequest, printer: &Printer) -> Result<PathBuf> {
+    let index = String::from_utf8_lossy(&curl(&["https://www.python.org/ftp/python/"])?).into_owned();
+    let mut versions: Vec<String> = index
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('/').next())
+        .filter(|v| {
+            v.split('.').count() == 3 && v.split('.').all(|p| p.parse::<u32>().is_ok())
+        })
+        .filter(|v| request.matches(version_array(v), request.free_threaded))
+        .map(str::to_string)
+        .collect();
+    versions.sort_by_key(|v| std::cmp::Reverse(version_key(v)));
+    for version in versions {
+        let target = source_cache().join(format!("Python-{version}.tar.xz"));
+        let partial = target.with_extension("partial");
+        let url = format!("https://www.python.org/ftp/python/{version}/Python-{version}.tar.xz");
+        printer.info(&format!("Downloading {url}"));
+        if curl(&["-o", &partial.to_string_lossy(), &url]).is_ok() {
+            fs_err::rename(&partial, &target)?;
+            return Ok(target);
+        }
+        let _ = fs_err::remove_file(&partial);
+    }
+    bail!("python.org lists no downloadable release for this request")
+}
+
+/// Debian's archive carries CPython's pristine tarball in its source packages. A private apt
+/// configuration under the cache reads only our own sources list, so `/etc/apt` stays untouched.
+fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) -> Result<()> {
+    let apt = crate::dirs::cache_dir().join("apt");
+    for dir in ["lists/partial", "cache/archives/partial"] {
+        fs_err::create_dir_all(apt.join(dir))?;
+    }
+    let uri = debian_archive_uri();
+    fs_err::write(
+        apt.join("sources.list"),
+        format!("deb-src {uri} sid main\ndeb-src {uri} trixie main\n"),
+    )?;
+    let options = |command: &mut Command| {
+        command.args([
+            "-o".to_string(),
+            format!("Dir::Etc::sourcelist={}", apt.join("sources.list").display()),
+            "-o".to_string(),
+            "Dir::Etc::sourceparts=/nonexistent".to_string(),
+            "-o".to_string(),
+            format!("Dir::State::Lists={}", apt.join("lists").display()),
+            "-o".to_string(),
+            format!("Dir::Cache={}", apt.join("cache").display()),
+            // A mirror's sid snapshot may be older than its Valid-Until date.
+            "-o".to_string(),
+            "Acquire::Check-Valid-Until=false".to_string(),
+            "-o".to_string(),
+            "APT::Sandbox::User=root".to_string(),
+        ]);
+    };
+    printer.info("Reading Debian's source package lists");
+    let mut update = Command::new("apt-get");
+    options(&mut update);
+    let status = update
+        .args(["-qq", "update"])
+        .status()
+        .context("failed to run apt-get")?;
+    if !status.success() {
+        bail!("apt-get update with ftbench's private sources list failed ({status})");
+    }
+    let mut showsrc = Command::new("apt-cache");
+    options(&mut showsrc);
+    let output = showsrc
+        .args(["showsrc", "--only-source", &format!("python{series}")])
+        .output()
+        .context("failed to run apt-cache")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut versions: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Version: "))
+        .map(str::to_string)
+        .collect();
+    versions.sort_by_key(|v| std::cmp::Reverse(version_key(v.split(['-', '~']).next().unwrap_or(v))));
+    versions.dedup();
+    if versions.is_empty() {
+        bail!("Debian has no source package python{series}");
+    }
+    let download = tempfile::Builder::new()
+        .prefix("download")
+        .tempdir_in(crate::dirs::cache_dir())?;
+    // Newest first; a mirror may list a version whose files it no longer (or never) had.
+    for version in &versions {
+        let upstream = version.split('-').next().unwrap_or(version).replace('~', "");
+        if !request.matches(version_array(&upstream), request.free_threaded) {
+            continue;
+        }
+        printer.info(&format!("Downloading Debian's python{series} {version} source"));
+        let mut source = Command::new("apt-get");
+        options(&mut source);
+        let ok = source
+            .current_dir(download.path())
+            .args(["-qq", "source", "--download-only", &format!("python{series}={version}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            printer.info(&format!("python{series} {version}: not downloadable, trying an older one"));
+            continue;
+        }
+        let orig = fs_err::read_dir(download.path())?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(".orig.tar.xz"));
+        if let Some(orig) = orig {
+            let target = source_cache().join(format!("Python-{upstream}.tar.xz"));
+            fs_err::copy(&orig, &target)?;
+            return Ok(());
+        }
+    }
+    bail!(
+        "none of Debian's python{series} versions ({}) could be downloaded",
+        versions.join(", ")
+    )
+}
+
+/// The Debian archive this machine's apt already uses (one-line or deb822 format; only the
+/// files apt itself reads), else Debian's own redirector.
+fn debian_archive_uri() -> String {
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(entries) = fs_err::read_dir("/etc/apt/sources.list.d") {
+        let mut extra: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "list" || e == "sources"))
+            .collect();
+        extra.sort();
+        files.extend(extra);
+    }
+    for file in files {
+        let Ok(text) = fs_err::read_to_string(&file) else {
+            continue;
+        };
+        for line in text.lines() {
+            let uris: Vec<&str> = if let Some(rest) = line.strip_prefix("URIs:") {
+                rest.split_whitespace().collect()
+            } else if let Some(rest) = line.strip_prefix("deb ") {
+                rest.split_whitespace().filter(|w| w.contains("://")).take(1).collect()
+            } else {
+                Vec::new()
+            };
+            if let Some(uri) = uris
+                .into_iter()
+                .find(|u| u.trim_end_matches('/').ends_with("/debian"))
+            {
+                return uri.to_string();
+            }
+        }
+    }
+    "http://deb.debian.org/debian".to_string()
+}
+
+fn check_build_deps(install: bool, printer: &Printer) -> Result<()> {
+    let Ok(output) = Command::new("dpkg-query")
+        .args(["-W", "-f=${Package} ${Status}\\n"])
+        .args(BUILD_DEPS)
+        .output()
+    else {
+        printer.info("dpkg-query is not available; not checking build dependencies");
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let missing: Vec<&str> = BUILD_DEPS
+        .iter()
+        .copied()
+        .filter(|dep| {
+            !text
+                .lines()
+                .any(|l| l.starts_with(&format!("{dep} ")) && l.ends_with("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !install {
+        bail!(
+            "missing build dependencies: {}\n  install them with: apt-get install {}\n  or rerun with --install-build-deps (as root)",
+            missing.join(" "),
+            missing.join(" ")
+        );
+    }
+    printer.info(&format!("Installing build dependencies: {}", missing.join(" ")));
+    let status = Command::new("apt-get")
+        .args(["-qq", "update"])
+        .status()
+        .context("failed to run apt-get")?;
+    if !status.success() {
+        bail!("apt-get update failed ({status})");
+    }
+    let status = Command::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .status()
+        .context("failed to run apt-get")?;
+    if !status.success() {
+        bail!("apt-get install {} failed ({status})", missing.join(" "));
+    }
+    Ok(())
+}
+
+fn build(
+    tarball: &Path,
+    version: &str,
+    request: &VersionRequest,
+    options: &InstallOptions,
+    printer: &Printer,
+) -> Result<InstallRecord> {
+    let tag = format!("{version}{}", if request.free_threaded { "t" } else { "" });
+    let prefix = crate::dirs::pythons_dir().join(format!("cpython-{tag}"));
+    if prefix.exists() {
+        fs_err::remove_dir_all(&prefix)?;
+    }
+    fs_err::create_dir_all(&prefix)?;
+    let logs = crate::dirs::cache_dir().join("logs");
+    fs_err::create_dir_all(&logs)?;
+    let log_path = logs.join(format!("build-cpython-{tag}.log"));
+    let log = fs_err::File::create(&log_path)?;
+    let work = tempfile::Builder::new()
+        .prefix("build")
+        .tempdir_in(crate::dirs::cache_dir())?;
+    let mut configure_args = vec![format!("--prefix={}", prefix.display())];
+    if request.free_threaded {
+        configure_args.push("--disable-gil".to_string());
+    }
+    if options.pgo {
+        configure_args.push("--enable-optimizations".to_string());
+        configure_args.push("--with-lto".to_string());
+    }
+    let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let spinner = printer.spinner(&format!("cpython-{tag}"));
+    let start = Instant::now();
+    let steps: Vec<(&str, Command)> = vec![
+        ("extracting", {
+            let mut c = Command::new("tar");
+            c.arg("-xf").arg(tarball).arg("-C").arg(work.path()).arg("--strip-components=1");
+            c
+        }),
+        ("configuring", {
+            let mut c = Command::new("./configure");
+            c.args(&configure_args);
+            c
+        }),
+        ("compiling", {
+            let mut c = Command::new("make");
+            c.arg(format!("-j{jobs}"));
+            c
+        }),
+        ("installing", {
+            let mut c = Command::new("make");
+            c.arg("install");
+            c
+        }),
+    ];
+    for (what, mut command) in steps {
+        spinner.set_message(what);
+        printer.line_above(&spinner, &format!("cpython-{tag}: {what}"));
+        let status = command
+            .current_dir(work.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(log.file().try_clone()?)
+            .stderr(log.file().try_clone()?)
+            .status()
+            .with_context(|| format!("failed to start the {what} step of cpython-{tag}"))?;
+        if !status.success() {
+            spinner.finish_and_clear();
+            let text = fs_err::read_to_string(&log_path).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(25).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            // The half-built prefix would be mistaken for nothing useful; remove it, keep the log.
+            let _ = fs_err::remove_dir_all(&prefix);
+            bail!(
+                "building cpython-{tag} failed while {what} ({status}); the full log is kept at {}\n{}",
+                log_path.display(),
+                tail.join("\n")
+            );
+        }
+    }
+    spinner.finish_and_clear();
+    let python = prefix.join("bin").join(format!(
+        "python{}.{}{}",
+        request.parts[0],
+        request.parts[1],
+        if request.free_threaded { "t" } else { "" }
+    ));
+    let info = query::query(&python, GilMode::Default)
+        .with_context(|| format!("the freshly built {} does not run", python.display()))?;
+    if info.free_threaded != request.free_threaded {
+        bail!(
+            "{} was built but reports free_threaded={}",
+            python.display(),
+            info.free_threaded
+        );
+    }
+    let record = InstallRecord {
+        version: version.to_string(),
+        free_threaded: request.free_threaded,
+        tarball: tarball.display().to_string(),
+        configure_args,
+        build_seconds: start.elapsed().as_secs_f64(),
+        python: python.clone(),
+    };
+    fs_err::write(prefix.join(MARKER), serde_json::to_vec_pretty(&record)?)?;
+    printer.info(&format!(
+        "Installed cpython-{tag} in {:.0} s: {}",
+        record.build_seconds,
+        python.display()
+    ));
+    Ok(record)
+}
+
+/// `pip install` packages into an interpreter, binary wheels only; bare `numpy` means
+/// [`NUMPY_REQUIREMENT`].
+pub fn install_packages(python: &Path, packages: &[String], printer: &Printer) -> Result<()> {
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let requirements: Vec<&str> = packages
+        .iter()
+        .map(|p| if p == "numpy" { NUMPY_REQUIREMENT } else { p.as_str() })
+        .collect();
+    printer.info(&format!(
+        "Installing {} into {}",
+        requirements.join(" "),
+        python.display()
+    ));
+    let output = Command::new(python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(["--only-binary=:all:"])
+        .args(&requirements)
+        .env_remove("PYTHON_GIL")
+        .output()
+        .with_context(|| format!("failed to run pip in {}", python.display()))?;
+    if !output.status.success() {
+        bail!(
+            "pip could not install {} into {}: {}",
+            requirements.join(" "),
+            python.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Give a variant numpy: if its interpreter lacks it, create (once) a venv for it in the cache,
+/// keyed on the interpreter's identity as pyperformance does, install numpy there, and run the
+/// variant from the venv.
+pub fn attach_numpy_venv(variant: &mut super::Variant, printer: &Printer) -> Result<()> {
+    use std::hash::{Hash, Hasher};
+    let info = &variant.interpreter.info;
+    if info.numpy.is_some() {
+        return Ok(());
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&info.executable, &info.prefix, &info.version, info.free_threaded).hash(&mut hasher);
+    let venv = crate::dirs::cache_dir()
+        .join("venvs")
+        .join(format!("{}-{:016x}", info.version_tag(), hasher.finish()));
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        printer.info(&format!("Creating a venv for {} at {}", variant.label, venv.display()));
+        let output = Command::new(&variant.interpreter.path)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .env_remove("PYTHON_GIL")
+            .output()
+            .with_context(|| format!("failed to run {} -m venv", variant.interpreter.path.display()))?;
+        if !output.status.success() {
+            let _ = fs_err::remove_dir_all(&venv);
+            bail!(
+                "{} -m venv {} failed: {}",
+                variant.interpreter.path.display(),
+                venv.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+    }
+    let mut venv_info = query::query(&python, GilMode::Default)?;
+    if venv_info.numpy.is_none() {
+        install_packages(&python, &["numpy".to_string()], printer)?;
+        venv_info = query::query(&python, GilMode::Default)?;
+    }
+    variant.run_path = python;
+    variant.interpreter.info.numpy = venv_info.numpy;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Python interpreters: what they are ([`InterpreterInfo`]), where they come from
+//! ([`InterpreterSource`]), how a user names one ([`Spec`]) and how ftbench runs one
+//! ([`Variant`], a build plus a GIL mode).
+
+mod discovery;
+pub mod install;
+mod query;
+mod spec;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+pub use discovery::{Discovery, discover};
+pub use query::query;
+pub use spec::{GilMode, Spec, SpecTarget};
+
+/// What an interpreter said about itself when ftbench ran `query.py` in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterpreterInfo {
+    /// `platform.python_version()`, e.g. `3.13.15`.
+    pub version: String,
+    /// Major, minor, micro.
+    pub version_info: [u32; 3],
+    pub release_level: String,
+    /// `sys.implementation.name`, e.g. `cpython`.
+    pub implementation: String,
+    /// `sys.executable` as the interpreter reports it.
+    pub executable: PathBuf,
+    pub prefix: PathBuf,
+    pub base_prefix: PathBuf,
+    /// Built with `Py_GIL_DISABLED` (`--disable-gil`): a free-threaded build.
+    pub free_threaded: bool,
+    /// `sys._is_gil_enabled()` at start-up (always true before 3.13).
+    pub gil_enabled: bool,
+    /// A JIT is built in and available.
+    pub jit: bool,
+    pub compiler: String,
+    /// Built with `--enable-optimizations`.
+    pub pgo: bool,
+    /// Built with `--with-lto`.
+    pub lto: bool,
+    pub config_args: String,
+    pub debug_build: bool,
+    pub architecture: String,
+    pub platform: String,
+    pub pointer_bits: u32,
+    /// numpy's version, if installed for this interpreter.
+    pub numpy: Option<String>,
+    /// Where its packages live; their mtimes invalidate the query cache.
+    #[serde(default)]
+    pub site_packages: Vec<PathBuf>,
+}
+
+impl InterpreterInfo {
+    /// The version with a `t` for free-threaded builds: `3.13.15t`, the name users know.
+    pub fn version_tag(&self) -> String {
+        format!(
+            "{}{}",
+            self.version,
+            if self.free_threaded { "t" } else { "" }
+        )
+    }
+
+    /// The `major.minor` series, e.g. `3.13`.
+    pub fn series(&self) -> String {
+        format!("{}.{}", self.version_info[0], self.version_info[1])
+    }
+}
+
+/// Where discovery found an interpreter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterpreterSource {
+    /// Given by the user as a path or command name.
+    User,
+    /// A `python3*` on `PATH`.
+    Path,
+    Pyenv,
+    Uv,
+    Conda,
+    /// Built by `ftbench python install`.
+    Ftbench,
+}
+
+impl std::fmt::Display for InterpreterSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::User => "user",
+            Self::Path => "path",
+            Self::Pyenv => "pyenv",
+            Self::Uv => "uv",
+            Self::Conda => "conda",
+            Self::Ftbench => "ftbench",
+        })
+    }
+}
+
+/// A Python executable that answered the query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interpreter {
+    /// The path ftbench runs (as found or given, not resolved, so venvs keep working).
+    pub path: PathBuf,
+    pub source: InterpreterSource,
+    pub info: InterpreterInfo,
+}
+
+/// One thing to measure: an interpreter, how its GIL is set, and the label results carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    pub label: String,
+    pub interpreter: Interpreter,
+    pub gil: GilMode,
+    /// The executable that runs the workloads: the interpreter itself, or a venv made from it
+    /// by `--install-deps`.
+    pub run_path: PathBuf,
+}
+
+impl Variant {
+    pub fn new(label: String, interpreter: Interpreter, gil: GilMode) -> Self {
+        let run_path = interpreter.path.clone();
+        Self {
+            label,
+            interpreter,
+            gil,
+            run_path,
+        }
+    }
+
+    /// The default label: `3.13.15t`, `3.13.15t+gil`, `3.12.7`.
+    pub fn default_label(info: &InterpreterInfo, gil: GilMode) -> String {
+        format!("{}{}", info.version_tag(), gil.suffix())
+    }
+
+    /// Whether the GIL should be on while this variant runs, from its build and mode.
+    pub fn expects_gil(&self) -> bool {
+        match self.gil {
+            GilMode::Default => !self.interpreter.info.free_threaded,
+            GilMode::ForceOn => true,
+            GilMode::ForceOff => false,
+        }
+    }
+
+    /// A command that runs `script` in this variant, isolated (`-I -B`), with its GIL mode set.
+    pub fn command(&self, script: &Path) -> Command {
+        let mut command = python_command(&self.run_path, self.gil);
+        command.arg(script);
+        command
+    }
+}
+
+/// `python -I -B` with the GIL mode applied. `-I` ignores `PYTHON*` variables, so the mode is
+/// passed as `-X gil=N` too; `PYTHON_GIL` is still set for child processes that drop `-I`.
+pub fn python_command(python: &Path, gil: GilMode) -> Command {
+    let mut command = Command::new(python);
+    command.env_remove("PYTHON_GIL");
+    if let Some(value) = gil.python_gil_value() {
+        command.arg("-X").arg(format!("gil={value}"));
+        command.env("PYTHON_GIL", value);
+    }
+    command.arg("-I").arg("-B");
+    command
+}

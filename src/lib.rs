@@ -1,0 +1,54 @@
+//! ftbench: how much faster or slower is Python with and without the GIL, and how does each kind
+//! of work scale with threads?
+//!
+//! The pipeline reads top to bottom in [`run`]: CLI → config → discover interpreters → plan → run
+//! workers → statistics → results (JSON) → report.
+
+mod cli;
+mod commands;
+mod config;
+mod dirs;
+mod interpreter;
+mod output;
+mod report;
+mod results;
+mod runner;
+mod stats;
+mod sysinfo;
+mod workloads;
+
+use std::process::ExitCode;
+
+pub use cli::Cli;
+pub use interpreter::{GilMode, InterpreterInfo, Spec};
+pub use results::ResultsFile;
+pub use runner::protocol::{PROTOCOL_VERSION, WorkerMessage};
+pub use stats::Summary;
+
+use output::Printer;
+
+/// Exit code for a run stopped by SIGINT (128 + 2), as shells report it.
+pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code for a run stopped by SIGTERM (128 + 15).
+pub const EXIT_TERMINATED: u8 = 143;
+
+/// Run the command line and turn its outcome into an exit code, printing any error chain once.
+#[must_use]
+pub fn main(cli: Cli) -> ExitCode {
+    let printer = Printer::new(cli.quiet);
+    match commands::dispatch(cli, &printer) {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`ftbench pythons | head`) is not a failure.
+            if err.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            printer.error(&format!("{err:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Running the plan: calibrate each (test, variant), then measure every point in worker
+//! processes, verify checksums and GIL state, and write the results file after each point.
+
+pub mod interrupt;
+pub mod protocol;
+pub mod worker;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::interpreter::Variant;
+use crate::output::Printer;
+use crate::report::human;
+use crate::results::{self, Calibration, Missing, Point, PointSample, ResultsFile, Settings};
+use crate::stats::Summary;
+use crate::workloads::Workload;
+use interrupt::Stop;
+use protocol::{Mode, PROTOCOL_VERSION, Request};
+pub use worker::{PythonWorker, Worker};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub variants: Vec<Variant>,
+    pub tests: Vec<&'static Workload>,
+    pub settings: Settings,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    Stopped(Stop),
+}
+
+fn request(workload: &Workload, settings: &Settings, mode: Mode, threads: u32, work_size: u64) -> Request {
+    let params = (!workload.params.is_empty()).then(|| {
+        workload
+            .params
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), serde_json::Value::from(*v)))
+            .collect()
+    });
+    Request {
+        protocol: PROTOCOL_VERSION,
+        module: workload.module.to_string(),
+        params,
+        mode,
+        threads,
+        work_size,
+        scaling: settings.scaling,
+        warmup: settings.warmup,
+        samples: settings.samples,
+        target_ns: settings.target_ns,
+    }
+}
+
+fn point_name(thread_count: u32) -> String {
+    match thread_count {
+        0 => "serial".to_string(),
+        1 => "1 thread".to_string(),
+        n => format!("{n} threads"),
+    }
+}
+
+/// Measure every point of `plan` that `results` does not hold yet, writing `results` to
+/// `output` after each one.
+pub fn run(
+    plan: &Plan,
+    results: &mut ResultsFile,
+    worker: &mut dyn Worker,
+    output: &Path,
+    printer: &Printer,
+) -> Result<Outcome> {
+    let per_test = plan.variants.len() * (plan.settings.threads.len() + 1);
+    let bar = printer.progress((plan.tests.len() * per_test) as u64, "measuring");
+    let save = |results: &mut ResultsFile| {
+        // We write after every point, because a later point may hang, crash or be interrupted,
+        // and an hour of finished points must survive that.
+        results::write_results(output, results)
+            .with_context(|| format!("failed to write results to `{}`", output.display()))
+    };
+    save(results)?;
+    for workload in &plan.tests {
+        for variant in &plan.variants {
+            bar.set_message(format!("{} on {}", workload.name, variant.label));
+            let points = std::iter::once(0).chain(plan.settings.threads.iter().copied());
+            let Some(work_size) = calibrate(plan, workload, variant, results, worker, printer, &bar)? else {
+                if let Some(stop) = interrupt::requested() {
+                    bar.finish_and_clear();
+                    save(results)?;
+                    return Ok(Outcome::Stopped(stop));
+                }
+                save(results)?;
+                bar.inc((plan.settings.threads.len() + 1) as u64);
+                continue;
+            };
+            for thread_count in points {
+                if results.point(workload.name, &variant.label, thread_count).is_some() {
+                    bar.inc(1);
+                    continue;
+                }
+                match measure(plan, workload, variant, thread_count, work_size, worker) {
+                    Ok(point) => {
+                        results.points.push(point);
+                        save(results)?;
+                        report_point(results, workload, variant, thread_count, printer, &bar);
+                    }
+                    Err(PointError::Stopped(stop)) => {
+                        bar.finish_and_clear();
+                        save(results)?;
+                        return Ok(Outcome::Stopped(stop));
+                    }
+                    Err(PointError::Failed(reason)) => {
+                        printer.line_above(
+                            &bar,
+                            &format!(
+                                "  {:<14} {:<26} {:>10}  FAILED: {}",
+                                variant.label,
+                                workload.name,
+                                point_name(thread_count),
+                                first_line(&reason)
+                            ),
+                        );
+                        results.errors.push(Missing {
+                            test: workload.name.to_string(),
+                            label: variant.label.clone(),
+                            thread_count: Some(thread_count),
+                            reason,
+                        });
+                        save(results)?;
+                    }
+                }
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(Outcome::Completed)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+/// The work size for (test, variant), calibrating it if needed. `None` when the pair cannot run
+/// (recorded as skipped or failed).
+fn calibrate(
+    plan: &Plan,
+    workload: &Workload,
+    variant: &Variant,
+    results: &mut ResultsFile,
+    worker: &mut dyn Worker,
+    printer: &Printer,
+    bar: &indicatif::ProgressBar,
+) -> Result<Option<u64>> {
+    if let Some(calibration) = results.calibration(workload.name, &variant.label) {
+        return Ok(Some(calibration.work_size));
+    }
+    let missing = |reason: String| Missing {
+        test: workload.name.to_string(),
+        label: variant.label.clone(),
+        thread_count: None,
+        reason,
+    };
+    if workload.needs_numpy && variant.interpreter.info.numpy.is_none() {
+        let reason = format!(
+            "numpy is not installed for {} ({}); rerun with --install-deps",
+            variant.label,
+            variant.run_path.display()
+        );
+        printer.line_above(bar, &format!("  {:<14} {:<26} skipped: {reason}", variant.label, workload.name));
+        results.skipped.push(missing(reason));
+        return Ok(None);
+    }
+    let request = request(workload, &plan.settings, Mode::Calibrate, 1, 0);
+    match worker.run(variant, &request) {
+        Ok(output) => {
+            let Some((work_size, wall_ns)) = output.calibration else {
+                results
+                    .errors
+                    .push(missing("the worker finished without a calibration".to_string()));
+                return Ok(None);
+            };
+            results.calibrations.push(Calibration {
+                test: workload.name.to_string(),
+                label: variant.label.clone(),
+                work_size,
+                wall_ns,
+            });
+            Ok(Some(work_size))
+        }
+        Err(worker::Error::Interrupted) => Ok(None),
+        Err(err) => {
+            let reason = format!("calibration failed: {err:#}");
+            printer.line_above(
+                bar,
+                &format!("  {:<14} {:<26} {}", variant.label, workload.name, first_line(&reason)),
+            );
+            if err.is_skip() {
+                results.skipped.push(missing(reason));
+            } else {
+                results.errors.push(missing(reason));
+            }
+            Ok(None)
+        }
+    }
+}
+
+enum PointError {
+    Stopped(Stop),
+    Failed(String),
+}
+
+fn measure(
+    plan: &Plan,
+    workload: &Workload,
+    variant: &Variant,
+    thread_count: u32,
+    work_size: u64,
+    worker: &mut dyn Worker,
+) -> Result<Point, PointError> {
+    let request = request(workload, &plan.settings, Mode::Measure, thread_count, work_size);
+    let expects_gil = variant.expects_gil();
+    let mut samples = Vec::new();
+    for process in 0..plan.settings.processes {
+        let output = match worker.run(variant, &request) {
+            Ok(output) => output,
+            Err(worker::Error::Interrupted) => {
+                return Err(PointError::Stopped(
+                    interrupt::requested().unwrap_or(Stop::Interrupt),
+                ));
+            }
+            Err(err) => return Err(PointError::Failed(format!("{err:#}"))),
+        };
+        let info = &variant.interpreter.info;
+        if output.hello.version != info.version || output.hello.free_threaded != info.free_threaded {
+            return Err(PointError::Failed(format!(
+                "`{}` changed since it was inspected: it was {} and now runs as {}{}",
+                variant.run_path.display(),
+                info.version_tag(),
+                output.hello.version,
+                if output.hello.free_threaded { "t" } else { "" }
+            )));
+        }
+        for sample in output.samples {
+            // Every sample, warm-up included, must have done the work it was asked to.
+            if sample.checksum != sample.expected {
+                return Err(PointError::Failed(format!(
+                    "checksum mismatch in sample {} of process {process}: got {}, expected {} (the workload did not do the work it was given: a race or a bug)",
+                    sample.index, sample.checksum, sample.expected
+                )));
+            }
+            if sample.warmup {
+                continue;
+            }
+            samples.push(PointSample {
+                process,
+                wall_ns: sample.wall_ns,
+                work_units: sample.work_units,
+                gil_enabled: sample.gil_enabled_before || sample.gil_enabled_after,
+            });
+        }
+    }
+    let values: Vec<f64> = samples
+        .iter()
+        .map(|s| s.work_units as f64 * workload.unit_scale / (s.wall_ns.max(1) as f64 / 1e9))
+        .collect();
+    let throughput = Summary::from_samples(&values)
+        .ok_or_else(|| PointError::Failed("the workers returned no samples".to_string()))?;
+    let gil_mismatches = samples
+        .iter()
+        .filter(|s| s.gil_enabled != expects_gil)
+        .count();
+    Ok(Point {
+        test: workload.name.to_string(),
+        label: variant.label.clone(),
+        thread_count,
+        samples,
+        throughput,
+        gil_mismatches,
+    })
+}
+
+fn report_point(
+    results: &ResultsFile,
+    workload: &Workload,
+    variant: &Variant,
+    thread_count: u32,
+    printer: &Printer,
+    bar: &indicatif::ProgressBar,
+) {
+    let Some(point) = results.point(workload.name, &variant.label, thread_count) else {
+        return;
+    };
+    let mut line = format!(
+        "  {:<14} {:<26} {:>10}  {:>9} {} ±{:.1}%",
+        variant.label,
+        workload.name,
+        point_name(thread_count),
+        human(point.throughput.median),
+        workload.metric,
+        point.throughput.relative_half_width() * 100.0,
+    );
+    if thread_count > 0
+        && let Some(series) = results.series(workload.name, &variant.label)
+        && let Some(metrics) = series.points.iter().find(|m| m.thread_count == thread_count)
+        && let Some((speedup, low, high)) = metrics.speedup
+    {
+        line.push_str(&format!("  speedup {speedup:.2}x [{low:.2}, {high:.2}]"));
+    }
+    if point.throughput.is_noisy() {
+        line.push_str(&format!("  (noisy: CV {:.0}%)", point.throughput.cv * 100.0));
+    }
+    printer.line_above(bar, &line);
+    if point.gil_mismatches > 0 {
+        let state = if variant.expects_gil() { "OFF" } else { "ON" };
+        printer.warn(&format!(
+            "{} on {}: the GIL was {state} in {} of {} samples, against what this variant should have; these numbers do not measure {}",
+            workload.name,
+            variant.label,
+            point.gil_mismatches,
+            point.samples.len(),
+            if variant.expects_gil() { "a GIL build" } else { "free-threading" },
+        ));
+    }
+}

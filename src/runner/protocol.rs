@@ -1,0 +1,141 @@
+//! The JSON-lines protocol between ftbench and `worker.py`.
+//!
+//! ftbench writes one [`Request`] line on the worker's stdin; the worker answers with
+//! [`WorkerMessage`] lines on stdout: `hello` first (with the protocol version), then
+//! `calibration` or `sample`s, then `done` — or an `error`.
+
+use serde::{Deserialize, Serialize};
+
+/// Bump for any change the other side cannot ignore; `worker.py` states the same number (a unit
+/// test checks).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What a worker is asked to do.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Find the serial work size whose run takes `target_ns`.
+    Calibrate,
+    /// Run warm-ups and samples at `threads` (0 = serial baseline on the main thread).
+    Measure,
+}
+
+/// How work is divided between threads.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    /// A fixed total split across threads.
+    #[default]
+    Strong,
+    /// A fixed amount per thread.
+    Weak,
+}
+
+/// The one line ftbench writes to a worker's stdin.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Request {
+    pub protocol: u32,
+    pub module: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    pub mode: Mode,
+    pub threads: u32,
+    pub work_size: u64,
+    pub scaling: Scaling,
+    pub warmup: u32,
+    pub samples: u32,
+    pub target_ns: u64,
+}
+
+/// One timed run of the workload, as the worker measured it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RawSample {
+    pub index: u32,
+    pub warmup: bool,
+    /// Wall time of the parallel section only, in nanoseconds (`perf_counter_ns`).
+    pub wall_ns: u64,
+    /// Units of work done in the section (all threads together).
+    pub work_units: u64,
+    /// The workload's checksum of what it did, and what it should be (decimal strings: Python
+    /// integers are unbounded).
+    pub checksum: String,
+    pub expected: String,
+    /// `sys._is_gil_enabled()` right before and right after the section.
+    pub gil_enabled_before: bool,
+    pub gil_enabled_after: bool,
+}
+
+/// A line a worker writes on stdout.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WorkerMessage {
+    Hello {
+        protocol: u32,
+        #[serde(default)]
+        pid: u32,
+        #[serde(default)]
+        version: String,
+        #[serde(default)]
+        free_threaded: bool,
+        #[serde(default)]
+        gil_enabled: bool,
+    },
+    Calibration {
+        work_size: u64,
+        wall_ns: u64,
+    },
+    Sample(RawSample),
+    Error {
+        kind: String,
+        message: String,
+        #[serde(default)]
+        traceback: String,
+    },
+    Done,
+}
+
+/// A line that is not a message of this protocol.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected line on the worker's stdout: {line:?}")]
+pub struct ParseError {
+    pub line: String,
+    #[source]
+    pub err: serde_json::Error,
+}
+
+/// Parse one stdout line.
+pub fn parse_line(line: &str) -> Result<WorkerMessage, ParseError> {
+    serde_json::from_str(line).map_err(|err| ParseError {
+        line: line.chars().take(300).collect(),
+        err,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_py_states_the_same_protocol_version() {
+        let source = crate::workloads::worker_source();
+        let line = format!("PROTOCOL = {PROTOCOL_VERSION}\n");
+        assert!(
+            source.contains(&line),
+            "worker.py must say `{}`",
+            line.trim()
+        );
+    }
+
+    #[test]
+    fn parses_each_message() {
+        let hello = parse_line(r#"{"type": "hello", "protocol": 1, "pid": 7, "version": "3.13.15", "free_threaded": true, "gil_enabled": false}"#).unwrap();
+        assert!(matches!(hello, WorkerMessage::Hello { protocol: 1, .. }));
+        let foreign = parse_line(r#"{"type": "hello", "protocol": 99}"#).unwrap();
+        assert!(matches!(foreign, WorkerMessage::Hello { protocol: 99, .. }));
+        let sample = parse_line(r#"{"type": "sample", "index": 0, "warmup": false, "wall_ns": 5, "work_units": 10, "checksum": "1", "expected": "1", "gil_enabled_before": false, "gil_enabled_after": true}"#).unwrap();
+        assert!(matches!(sample, WorkerMessage::Sample(RawSample { gil_enabled_after: true, .. })));
+        assert_eq!(parse_line(r#"{"type": "done"}"#).unwrap(), WorkerMessage::Done);
+        assert!(parse_line("hello world").is_err());
+        assert!(parse_line(r#"{"type": "sample"}"#).is_err());
+    }
+}

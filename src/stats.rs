@@ -1,0 +1,261 @@
+//! Measurement statistics: pure functions over samples.
+//!
+//! Samples are throughputs (higher is better) or durations; nothing here knows which. Confidence
+//! intervals are percentile bootstraps with a fixed seed, so the same samples always give the
+//! same interval (reports must be reproducible from the raw samples in a results file).
+
+use serde::{Deserialize, Serialize};
+
+/// Bootstrap resamples per interval: enough for stable 2.5/97.5 percentiles on small samples.
+pub const RESAMPLES: usize = 2000;
+/// Coverage of every confidence interval ftbench reports.
+pub const CONFIDENCE: f64 = 0.95;
+/// Above this coefficient of variation a point is called noisy (pyperf warns at 10%).
+pub const NOISY_CV: f64 = 0.10;
+
+/// A small deterministic generator (`SplitMix64`) for bootstrap resampling.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform index below `n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// The `q`-quantile (0..=1) of sorted values, linearly interpolated (R's type 7, numpy's
+/// default). Invariant: `sorted[0] <= quantile <= sorted[n-1]`.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    debug_assert!(!sorted.is_empty());
+    let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let low = position.floor() as usize;
+    let high = position.ceil() as usize;
+    let fraction = position - low as f64;
+    sorted[low] + (sorted[high] - sorted[low]) * fraction
+}
+
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut copy = values.to_vec();
+    copy.sort_by(f64::total_cmp);
+    copy
+}
+
+/// The median; `NaN` for no values.
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    quantile_sorted(&sorted(values), 0.5)
+}
+
+fn resample_median(values: &[f64], rng: &mut Rng, buffer: &mut Vec<f64>) -> f64 {
+    buffer.clear();
+    buffer.extend((0..values.len()).map(|_| values[rng.below(values.len())]));
+    buffer.sort_by(f64::total_cmp);
+    quantile_sorted(buffer, 0.5)
+}
+
+fn seed_of(values: &[f64]) -> u64 {
+    values
+        .iter()
+        .fold(0x5EED_u64, |h, v| h.rotate_left(7) ^ v.to_bits())
+}
+
+/// 95% percentile-bootstrap interval of the median.
+///
+/// Invariants: `low <= median(values) <= high` and both lie within `[min, max]`.
+pub fn median_ci(values: &[f64]) -> (f64, f64) {
+    if values.len() < 2 {
+        let m = median(values);
+        return (m, m);
+    }
+    let mut rng = Rng::new(seed_of(values));
+    let mut buffer = Vec::with_capacity(values.len());
+    let mut medians: Vec<f64> = (0..RESAMPLES)
+        .map(|_| resample_median(values, &mut rng, &mut buffer))
+        .collect();
+    medians.sort_by(f64::total_cmp);
+    let alpha = (1.0 - CONFIDENCE) / 2.0;
+    let m = median(values);
+    // The percentile interval of a skewed bootstrap can miss the sample median by a hair;
+    // widen it to include the point estimate so the invariant holds.
+    (
+        quantile_sorted(&medians, alpha).min(m),
+        quantile_sorted(&medians, 1.0 - alpha).max(m),
+    )
+}
+
+/// The ratio of medians `median(a) / median(b)` with a 95% bootstrap interval (both sides
+/// resampled independently). Invariant: `low <= ratio <= high`.
+pub fn ratio_ci(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
+    let ratio = median(a) / median(b);
+    if a.len() < 2 || b.len() < 2 {
+        return (ratio, ratio, ratio);
+    }
+    let mut rng = Rng::new(seed_of(a) ^ seed_of(b).rotate_left(17));
+    let mut buffer = Vec::with_capacity(a.len().max(b.len()));
+    let mut ratios: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let top = resample_median(a, &mut rng, &mut buffer);
+            let bottom = resample_median(b, &mut rng, &mut buffer);
+            top / bottom
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let alpha = (1.0 - CONFIDENCE) / 2.0;
+    (
+        ratio,
+        quantile_sorted(&ratios, alpha).min(ratio),
+        quantile_sorted(&ratios, 1.0 - alpha).max(ratio),
+    )
+}
+
+/// Karp-Flatt metric: the experimentally determined serial fraction
+/// `e = (1/S - 1/p) / (1 - 1/p)` for speedup `S` on `p > 1` threads; `None` for `p <= 1`.
+/// 0 means perfectly parallel, 1 means fully serial, above 1 means slower than serial.
+pub fn karp_flatt(speedup: f64, threads: u32) -> Option<f64> {
+    if threads <= 1 || speedup <= 0.0 {
+        return None;
+    }
+    let p = f64::from(threads);
+    Some((1.0 / speedup - 1.0 / p) / (1.0 - 1.0 / p))
+}
+
+/// The summary of one point's samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub n: usize,
+    pub median: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub mean: f64,
+    pub stdev: f64,
+    /// Coefficient of variation, stdev / mean.
+    pub cv: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Samples beyond Tukey's fences (1.5 IQR outside the quartiles).
+    pub outliers: usize,
+}
+
+impl Summary {
+    /// Summarize samples; `None` for an empty slice.
+    pub fn from_samples(values: &[f64]) -> Option<Self> {
+        if values.is_empty() {
+            return None;
+        }
+        let sorted = sorted(values);
+        let n = values.len();
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let variance = if n > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+        } else {
+            0.0
+        };
+        let stdev = variance.sqrt();
+        let (q1, q3) = (quantile_sorted(&sorted, 0.25), quantile_sorted(&sorted, 0.75));
+        let fence = 1.5 * (q3 - q1);
+        let (ci_low, ci_high) = median_ci(values);
+        Some(Self {
+            n,
+            median: quantile_sorted(&sorted, 0.5),
+            ci_low,
+            ci_high,
+            mean,
+            stdev,
+            cv: if mean == 0.0 { 0.0 } else { stdev / mean.abs() },
+            min: sorted[0],
+            max: sorted[n - 1],
+            outliers: values
+                .iter()
+                .filter(|v| **v < q1 - fence || **v > q3 + fence)
+                .count(),
+        })
+    }
+
+    /// Half the CI width relative to the median, e.g. 0.02 for ±2%.
+    pub fn relative_half_width(&self) -> f64 {
+        if self.median == 0.0 {
+            return 0.0;
+        }
+        (self.ci_high - self.ci_low) / 2.0 / self.median.abs()
+    }
+
+    pub fn is_noisy(&self) -> bool {
+        self.cv > NOISY_CV
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use proptest::prelude::*;
+
+    #[test]
+    fn hand_computed_summary() {
+        let s = Summary::from_samples(&[1.0, 2.0, 3.0, 4.0, 100.0]).unwrap();
+        assert_relative_eq!(s.median, 3.0);
+        assert_relative_eq!(s.mean, 22.0);
+        // sample stdev of [1,2,3,4,100]: sqrt(7610/4)
+        assert_relative_eq!(s.stdev, (7610.0f64 / 4.0).sqrt());
+        assert_eq!(s.outliers, 1);
+        assert_relative_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_relative_eq!(quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75);
+    }
+
+    #[test]
+    fn karp_flatt_known_values() {
+        assert_eq!(karp_flatt(1.0, 1), None);
+        assert_relative_eq!(karp_flatt(2.0, 2).unwrap(), 0.0);
+        assert_relative_eq!(karp_flatt(1.0, 2).unwrap(), 1.0);
+        // S = 3 on 4 threads: (1/3 - 1/4) / (3/4) = 1/9
+        assert_relative_eq!(karp_flatt(3.0, 4).unwrap(), 1.0 / 9.0);
+    }
+
+    proptest! {
+        #[test]
+        fn ci_contains_the_median(values in prop::collection::vec(0.1f64..1e9, 1..40)) {
+            let s = Summary::from_samples(&values).unwrap();
+            prop_assert!(s.ci_low <= s.median && s.median <= s.ci_high);
+            prop_assert!(s.min <= s.ci_low && s.ci_high <= s.max);
+        }
+
+        #[test]
+        fn ratio_of_identical_samples_is_one(values in prop::collection::vec(0.1f64..1e9, 2..30)) {
+            let (ratio, low, high) = ratio_ci(&values, &values);
+            prop_assert!((ratio - 1.0).abs() < 1e-12);
+            prop_assert!(low <= 1.0 && 1.0 <= high);
+        }
+
+        #[test]
+        fn scaling_invariants(speedup in 0.05f64..64.0, threads in 2u32..256) {
+            // efficiency <= 1 exactly when the Karp-Flatt serial fraction is >= 0
+            let e = karp_flatt(speedup, threads).unwrap();
+            let efficiency = speedup / f64::from(threads);
+            prop_assert_eq!(efficiency <= 1.0 + 1e-12, e >= -1e-12);
+        }
+
+        #[test]
+        fn summary_is_scale_equivariant(values in prop::collection::vec(1.0f64..1e6, 1..20), k in 0.5f64..4.0) {
+            let a = Summary::from_samples(&values).unwrap();
+            let scaled: Vec<f64> = values.iter().map(|v| v * k).collect();
+            let b = Summary::from_samples(&scaled).unwrap();
+            prop_assert!((b.median - a.median * k).abs() <= 1e-9 * b.median.abs());
+            prop_assert!((b.cv - a.cv).abs() < 1e-9);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! What machine the numbers come from: CPU, cores, memory, OS, frequency governor, SMT, NUMA and
+//! cgroup CPU limit (the seed's first cell, and what a reader needs to judge scaling figures).
+
+use serde::{Deserialize, Serialize};
+
+/// A description of this machine, recorded in every results file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemInfo {
+    pub hostname: String,
+    pub cpu_model: String,
+    pub architecture: String,
+    /// Physical cores, where the OS tells.
+    pub physical_cores: Option<usize>,
+    pub logical_cores: usize,
+    /// CPUs this process may run on (affinity), which can be fewer than `logical_cores`.
+    pub available_parallelism: usize,
+    pub memory_bytes: u64,
+    pub os: String,
+    pub kernel: String,
+    /// `scaling_governor` of cpu0 (`performance`, `powersave`, ...).
+    pub cpu_governor: Option<String>,
+    /// `on`, `off`, `notsupported`, ... from `/sys/devices/system/cpu/smt/control`.
+    pub smt: Option<String>,
+    pub numa_nodes: Option<usize>,
+    /// CPUs allowed by the cgroup (`cpu.max` quota / period), if limited.
+    pub cgroup_cpu_limit: Option<f64>,
+}
+
+fn read_trimmed(path: &str) -> Option<String> {
+    fs_err::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl SystemInfo {
+    /// Read this machine's description.
+    pub fn collect() -> Self {
+        let system = sysinfo::System::new().ok().map(|mut system| {
+            system.refresh_cpu_all();
+            system.refresh_memory();
+            system
+        });
+        let cpus = system.as_ref().map_or(&[][..], sysinfo::System::cpus);
+        let cpu_model = cpus
+            .first()
+            .map(|cpu| cpu.brand().trim().to_string())
+            .filter(|brand| !brand.is_empty())
+            .unwrap_or_else(|| "unknown".to_string());
+        let numa_nodes = fs_err::read_dir("/sys/devices/system/node").ok().map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    name.strip_prefix("node")
+                        .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .count()
+        });
+        Self {
+            hostname: sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_string()),
+            cpu_model,
+            architecture: std::env::consts::ARCH.to_string(),
+            physical_cores: sysinfo::System::physical_core_count().ok(),
+            logical_cores: cpus.len().max(1),
+            available_parallelism: std::thread::available_parallelism()
+                .map_or(1, std::num::NonZero::get),
+            memory_bytes: system.as_ref().map_or(0, sysinfo::System::total_memory),
+            os: sysinfo::System::long_os_version().unwrap_or_else(|_| "unknown".to_string()),
+            kernel: sysinfo::System::kernel_version().unwrap_or_else(|_| "unknown".to_string()),
+            cpu_governor: read_trimmed("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            smt: read_trimmed("/sys/devices/system/cpu/smt/control"),
+            numa_nodes: numa_nodes.filter(|&n| n > 0),
+            cgroup_cpu_limit: read_trimmed("/sys/fs/cgroup/cpu.max").and_then(|text| {
+                let mut parts = text.split_whitespace();
+                let quota: f64 = parts.next()?.parse().ok()?;
+                let period: f64 = parts.next()?.parse().ok()?;
+                Some(quota / period)
+            }),
+        }
+    }
+
+    /// The table `ftbench sysinfo` prints.
+    pub fn render(&self) -> String {
+        let opt = |value: Option<String>| value.unwrap_or_else(|| "unknown".to_string());
+        let rows = [
+            ("Host", self.hostname.clone()),
+            ("CPU", self.cpu_model.clone()),
+            ("Architecture", self.architecture.clone()),
+            (
+                "Physical cores",
+                opt(self.physical_cores.map(|n| n.to_string())),
+            ),
+            ("Logical cores", self.logical_cores.to_string()),
+            (
+                "Usable CPUs",
+                self.available_parallelism.to_string(),
+            ),
+            (
+                "Total memory",
+                format!("{:.2} GiB", self.memory_bytes as f64 / f64::from(1u32 << 30)),
+            ),
+            ("OS", self.os.clone()),
+            ("Kernel", self.kernel.clone()),
+            ("CPU governor", opt(self.cpu_governor.clone())),
+            ("SMT", opt(self.smt.clone())),
+            ("NUMA nodes", opt(self.numa_nodes.map(|n| n.to_string()))),
+            (
+                "cgroup CPU limit",
+                self.cgroup_cpu_limit
+                    .map_or_else(|| "none".to_string(), |n| format!("{n:.2} CPUs")),
+            ),
+        ];
+        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        rows.iter()
+            .map(|(k, v)| format!("{k:<width$}  {v}\n"))
+            .collect()
+    }
+}

@@ -1,0 +1,328 @@
+//! The workloads: Python files embedded in the binary, written to a temporary directory and run
+//! by each interpreter under test through `worker.py`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// Which part of the results file a workload's numbers go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// `results.scaling_tests`: the seed's seven scaling tests.
+    Scaling,
+    /// `results.pool_tests`: the seed's cpu-bound / io-bound tasks through executors.
+    Pool,
+}
+
+impl Group {
+    /// The key under `results` in the results file.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Scaling => "scaling_tests",
+            Self::Pool => "pool_tests",
+        }
+    }
+}
+
+/// One test of the suite.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload {
+    pub name: &'static str,
+    /// The Python module (a file below) that implements it.
+    pub module: &'static str,
+    /// Extra request parameters for modules that serve several tests.
+    pub params: &'static [(&'static str, &'static str)],
+    /// The throughput metric's key, as the seed names it.
+    pub metric: &'static str,
+    /// Metric units per unit of work (bytes→MB for `bandwidth_MB_s`).
+    pub unit_scale: f64,
+    pub group: Group,
+    pub needs_numpy: bool,
+    pub description: &'static str,
+}
+
+const MIB_IN_MB: f64 = 4.0 * 1_048_576.0 / 1_000_000.0;
+
+/// Every test, in the order the suite runs them.
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "parallel_compute",
+        module: "parallel_compute",
+        params: &[],
+        metric: "ops_per_sec",
+        unit_scale: 1.0,
+        group: Group::Scaling,
+        needs_numpy: false,
+        description: "pure-Python integer arithmetic, no shared state",
+    },
+    Workload {
+        name: "lock_contention",
+        module: "lock_contention",
+        params: &[],
+        metric: "ops_per_sec",
+        unit_scale: 1.0,
+        group: Group::Scaling,
+        needs_numpy: false,
+        description: "threads increment one counter under one threading.Lock",
+    },
+    Workload {
+        name: "ref_counting_shared",
+        module: "ref_counting_shared",
+        params: &[],
+        metric: "refs_per_sec",
+        unit_scale: 1.0,
+        group: Group::Scaling,
+        needs_numpy: false,
+        description: "all threads take references to one shared object",
+    },
+    Workload {
+        name: "ref_counting_local",
+        module: "ref_counting_local",
+        params: &[],
+        metric: "refs_per_sec",
+        unit_scale: 1.0,
+        group: Group::Scaling,
+        needs_numpy: false,
+        description: "each thread takes references to its own object",
+    },
+    Workload {
+        name: "memory_bandwidth",
+        module: "memory_bandwidth",
+        params: &[],
+        metric: "bandwidth_MB_s",
+        unit_scale: MIB_IN_MB,
+        group: Group::Scaling,
+        needs_numpy: false,
+        description: "each thread copies its own 4 MiB buffer (memmove)",
+    },
+    Workload {
+        name: "np_column_compute_thread",
+        module: "np_column_compute_thread",
+        params: &[],
+        metric: "samples_per_sec",
+        unit_scale: 1.0,
+        group: Group::Scaling,
+        needs_numpy: true,
+        description: "numpy column sums over a shared table, split across threads",
+    },
+    Workload {
+        name: "np_column_compute_mp",
+        module: "np_column_compute_mp",
+        params: &[],
+        metric: "samples_per_sec",
+        unit_scale: 1.0,
+        group: Group::Scaling,
+        needs_numpy: true,
+        description: "the same numpy work through a multiprocessing pool",
+    },
+    Workload {
+        name: "pool_cpu_bound_threads",
+        module: "pools",
+        params: &[("task", "cpu"), ("executor", "thread")],
+        metric: "tasks_per_sec",
+        unit_scale: 1.0,
+        group: Group::Pool,
+        needs_numpy: false,
+        description: "sum-of-squares tasks through a ThreadPoolExecutor",
+    },
+    Workload {
+        name: "pool_cpu_bound_processes",
+        module: "pools",
+        params: &[("task", "cpu"), ("executor", "process")],
+        metric: "tasks_per_sec",
+        unit_scale: 1.0,
+        group: Group::Pool,
+        needs_numpy: false,
+        description: "sum-of-squares tasks through a ProcessPoolExecutor",
+    },
+    Workload {
+        name: "pool_io_bound_threads",
+        module: "pools",
+        params: &[("task", "io"), ("executor", "thread")],
+        metric: "tasks_per_sec",
+        unit_scale: 1.0,
+        group: Group::Pool,
+        needs_numpy: false,
+        description: "1-5 ms sleeping tasks through a ThreadPoolExecutor",
+    },
+    Workload {
+        name: "pool_io_bound_processes",
+        module: "pools",
+        params: &[("task", "io"), ("executor", "process")],
+        metric: "tasks_per_sec",
+        unit_scale: 1.0,
+        group: Group::Pool,
+        needs_numpy: false,
+        description: "1-5 ms sleeping tasks through a ProcessPoolExecutor",
+    },
+];
+
+/// A hidden test that misbehaves as `FTBENCH_FAULT` says, for ftbench's own fault tests. It can
+/// be named with `--tests _fault` but is never part of the default suite or `--list-tests`.
+pub const FAULT: Workload = Workload {
+    name: "_fault",
+    module: "_fault",
+    params: &[],
+    metric: "ops_per_sec",
+    unit_scale: 1.0,
+    group: Group::Scaling,
+    needs_numpy: false,
+    description: "misbehaves on purpose (ftbench's own tests)",
+};
+
+/// Test groups a user may name instead of listing tests.
+const ALIASES: &[(&str, &[&str])] = &[
+    (
+        "pool_cpu_bound",
+        &["pool_cpu_bound_threads", "pool_cpu_bound_processes"],
+    ),
+    (
+        "pool_io_bound",
+        &["pool_io_bound_threads", "pool_io_bound_processes"],
+    ),
+];
+
+/// The Python files, embedded at build time.
+const FILES: &[(&str, &str)] = &[
+    ("worker.py", include_str!("worker.py")),
+    ("parallel_compute.py", include_str!("parallel_compute.py")),
+    ("lock_contention.py", include_str!("lock_contention.py")),
+    ("ref_counting_shared.py", include_str!("ref_counting_shared.py")),
+    ("ref_counting_local.py", include_str!("ref_counting_local.py")),
+    ("memory_bandwidth.py", include_str!("memory_bandwidth.py")),
+    ("np_columns.py", include_str!("np_columns.py")),
+    (
+        "np_column_compute_thread.py",
+        include_str!("np_column_compute_thread.py"),
+    ),
+    ("np_column_compute_mp.py", include_str!("np_column_compute_mp.py")),
+    ("pools.py", include_str!("pools.py")),
+    ("_fault.py", include_str!("_fault.py")),
+];
+
+/// The worker script's text, for the protocol-version check.
+#[cfg(test)]
+pub fn worker_source() -> &'static str {
+    FILES[0].1
+}
+
+/// Look a test up by name.
+pub fn find(name: &str) -> Option<&'static Workload> {
+    WORKLOADS
+        .iter()
+        .chain(std::iter::once(&FAULT))
+        .find(|w| w.name == name)
+}
+
+/// Expand a user's test names (with aliases) into workloads, or say which name is unknown and
+/// what was probably meant.
+pub fn select(names: &[String]) -> Result<Vec<&'static Workload>, UnknownTest> {
+    if names.is_empty() {
+        return Ok(WORKLOADS.iter().collect());
+    }
+    let mut selected: Vec<&'static Workload> = Vec::new();
+    for name in names {
+        let name = name.trim();
+        let expanded: Vec<&str> = match ALIASES.iter().find(|(alias, _)| *alias == name) {
+            Some((_, members)) => members.to_vec(),
+            None => vec![name],
+        };
+        for member in expanded {
+            let workload = find(member).ok_or_else(|| UnknownTest {
+                name: name.to_string(),
+                suggestion: closest(name).map(str::to_string),
+            })?;
+            if !selected.iter().any(|w| w.name == workload.name) {
+                selected.push(workload);
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// An unknown test name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown test `{name}`{}; see `ftbench run --list-tests`", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+pub struct UnknownTest {
+    pub name: String,
+    pub suggestion: Option<String>,
+}
+
+fn closest(name: &str) -> Option<&'static str> {
+    WORKLOADS
+        .iter()
+        .map(|w| w.name)
+        .chain(ALIASES.iter().map(|(alias, _)| *alias))
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= candidate.len() / 2)
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// The embedded Python files written out to a temporary directory for one run.
+#[derive(Debug)]
+pub struct ScriptDir {
+    dir: tempfile::TempDir,
+}
+
+impl ScriptDir {
+    pub fn create() -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("ftbench-workers").tempdir()?;
+        for (name, text) in FILES {
+            fs_err::write(dir.path().join(name), text)?;
+        }
+        Ok(Self { dir })
+    }
+
+    pub fn worker(&self) -> PathBuf {
+        self.dir.path().join("worker.py")
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_is_embedded() {
+        for workload in WORKLOADS {
+            let file = format!("{}.py", workload.module);
+            assert!(
+                FILES.iter().any(|(name, _)| *name == file),
+                "{} is not embedded",
+                file
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_names_get_a_suggestion() {
+        let err = select(&["parallel_compte".to_string()]).unwrap_err();
+        assert_eq!(err.suggestion.as_deref(), Some("parallel_compute"));
+        let err = select(&["zzzz".to_string()]).unwrap_err();
+        assert_eq!(err.suggestion, None);
+        let pools = select(&["pool_io_bound".to_string()]).unwrap();
+        assert_eq!(pools.len(), 2);
+    }
+}

@@ -1,0 +1,222 @@
+"""ftbench worker: runs one workload in the interpreter under test and reports over JSON lines.
+
+Run by ftbench as `python -I -B worker.py` in a directory that also holds the workload modules.
+It reads one JSON request on stdin and writes JSON lines on the real stdout; everything else the
+process prints goes to stderr, because stdout belongs to the protocol.
+
+Messages (each one JSON object with a "type"):
+  hello        {"protocol", "pid", "version", "free_threaded", "gil_enabled"}
+  calibration  {"work_size", "wall_ns"}
+  sample       {"index", "warmup", "wall_ns", "work_units", "checksum", "expected",
+                "gil_enabled_before", "gil_enabled_after"}
+  error        {"kind", "message", "traceback"}
+  done         {}
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+
+# Bump for any change ftbench cannot ignore; src/runner/protocol.rs states the same number.
+PROTOCOL = 1
+
+# Keep the real stdout for the protocol and point everything else at stderr, so a workload (or a
+# sitecustomize, or a C extension writing to fd 1) cannot corrupt the message stream.
+_protocol_out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+
+def emit(message_type, **fields):
+    fields["type"] = message_type
+    _protocol_out.write(json.dumps(fields) + "\n")
+    _protocol_out.flush()
+
+
+def gil_enabled():
+    probe = getattr(sys, "_is_gil_enabled", None)
+    return True if probe is None else bool(probe())
+
+
+def split(total, parts):
+    """Split `total` units into `parts` contiguous (start, count) ranges, sizes differing by <= 1."""
+    base, extra = divmod(total, parts)
+    ranges, start = [], 0
+    for i in range(parts):
+        count = base + (1 if i < extra else 0)
+        ranges.append((start, count))
+        start += count
+    return ranges
+
+
+def run_threads(module, state, ranges):
+    """Run one part per thread, started together on a barrier; time only the parallel section."""
+    n = len(ranges)
+    partials = [None] * n
+    errors = []
+    barrier = threading.Barrier(n + 1)
+
+    def body(i):
+        try:
+            barrier.wait()
+            partials[i] = module.run_part(state, ranges[i][0], ranges[i][1])
+        except BaseException as exc:  # reported after join, with its traceback
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter_ns()
+    for thread in threads:
+        thread.join()
+    wall_ns = time.perf_counter_ns() - start
+    if errors:
+        raise errors[0]
+    return wall_ns, module.combine(state, partials)
+
+
+def run_serial(module, state, total):
+    start = time.perf_counter_ns()
+    checksum = module.serial(state, 0, total)
+    return time.perf_counter_ns() - start, checksum
+
+
+def run_parallel(module, state, threads, ranges):
+    if getattr(module, "KIND", "threads") == "executor":
+        total = sum(count for _, count in ranges)
+        start = time.perf_counter_ns()
+        checksum = module.parallel(state, 0, total)
+        return time.perf_counter_ns() - start, checksum
+    return run_threads(module, state, ranges)
+
+
+def setup(module, request, threads):
+    params = request.get("params")
+    return module.setup(threads, params) if params else module.setup(threads)
+
+
+def calibrate(module, request):
+    """Find the work size whose serial run takes about target_ns (pyperf-style calibration)."""
+    target = int(request["target_ns"])
+    state = setup(module, request, 1)
+    try:
+        units = int(getattr(module, "CALIBRATION_START", 64))
+        while True:
+            reset = getattr(module, "reset", None)
+            if reset:
+                reset(state)
+            wall_ns, _ = run_serial(module, state, units)
+            if wall_ns >= target // 4 or units >= 1 << 40:
+                break
+            units *= 4 if wall_ns < target // 40 else 2
+        work_size = max(int(units * target / max(wall_ns, 1)), 1)
+        emit("calibration", work_size=work_size, wall_ns=wall_ns)
+    finally:
+        teardown = getattr(module, "teardown", None)
+        if teardown:
+            teardown(state)
+
+
+def measure(module, request):
+    threads = int(request["threads"])
+    work_size = int(request["work_size"])
+    weak = request.get("scaling") == "weak"
+    state = setup(module, request, max(threads, 1))
+    try:
+        if threads == 0:
+            total = work_size
+            ranges = None
+        else:
+            total = work_size * threads if weak else work_size
+            ranges = split(total, threads)
+            if weak:
+                ranges = [(i * work_size, work_size) for i in range(threads)]
+        expected = module.expected(state, 0, total)
+        warmup = int(request.get("warmup", 1))
+        samples = int(request.get("samples", 5))
+        for index in range(warmup + samples):
+            reset = getattr(module, "reset", None)
+            if reset:
+                reset(state)
+            before = gil_enabled()
+            if threads == 0:
+                wall_ns, checksum = run_serial(module, state, total)
+            else:
+                wall_ns, checksum = run_parallel(module, state, threads, ranges)
+            after = gil_enabled()
+            emit(
+                "sample",
+                index=index,
+                warmup=index < warmup,
+                wall_ns=wall_ns,
+                work_units=total,
+                checksum=str(checksum),
+                expected=str(expected),
+                gil_enabled_before=before,
+                gil_enabled_after=after,
+            )
+    finally:
+        teardown = getattr(module, "teardown", None)
+        if teardown:
+            teardown(state)
+
+
+def main():
+    emit(
+        "hello",
+        protocol=PROTOCOL,
+        pid=os.getpid(),
+        version=sys.version.split()[0],
+        free_threaded=bool(
+            __import__("sysconfig").get_config_var("Py_GIL_DISABLED") or False
+        ),
+        gil_enabled=gil_enabled(),
+    )
+    try:
+        request = json.loads(sys.stdin.readline())
+    except ValueError as exc:
+        emit("error", kind="bad_request", message=str(exc), traceback="")
+        return 2
+    if request.get("protocol") != PROTOCOL:
+        emit(
+            "error",
+            kind="protocol_mismatch",
+            message="worker speaks protocol %d, request has %r"
+            % (PROTOCOL, request.get("protocol")),
+            traceback="",
+        )
+        return 2
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        module = __import__(request["module"])
+    except ImportError as exc:
+        emit(
+            "error",
+            kind="missing_dependency",
+            message="%s: %s" % (type(exc).__name__, exc),
+            traceback=traceback.format_exc(),
+        )
+        return 0
+    try:
+        if request["mode"] == "calibrate":
+            calibrate(module, request)
+        else:
+            measure(module, request)
+    except Exception as exc:
+        emit(
+            "error",
+            kind="exception",
+            message="%s: %s" % (type(exc).__name__, exc),
+            traceback=traceback.format_exc(),
+        )
+        return 1
+    emit("done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

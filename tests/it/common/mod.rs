@@ -1,0 +1,120 @@
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The `ftbench` binary with a private cache dir, so tests do not share query caches.
+pub fn ftbench(dir: &Path) -> Command {
+    let mut command = assert_cmd::cargo::cargo_bin_cmd!("ftbench");
+    command.env("FTBENCH_CACHE_DIR", dir.join("cache"));
+    command.env_remove("PYTHON_GIL");
+    command.current_dir(dir);
+    command
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
+
+/// A provisioned interpreter from the environment (set by scripts/test.sh), else from ftbench's
+/// install dir. Under CI its absence fails the test: a skip there would hide what we sell.
+fn provisioned(var: &str, free_threaded: bool) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(var) {
+        return Some(PathBuf::from(path));
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from)?;
+    let dir = std::env::var_os("FTBENCH_HOME")
+        .map_or_else(|| home.join(".local/share/ftbench"), PathBuf::from)
+        .join("pythons");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("cpython-3.13.") && n.ends_with('t') == free_threaded)
+        })
+        .map(|p| p.join("bin").join(if free_threaded { "python3.13t" } else { "python3.13" }))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn require(var: &str, free_threaded: bool) -> Option<PathBuf> {
+    let found = provisioned(var, free_threaded);
+    if found.is_none() {
+        let what = if free_threaded { "3.13t" } else { "3.13" };
+        assert!(
+            !in_ci(),
+            "no CPython {what} for the tests: run scripts/test.sh, which installs it with `ftbench python install {what}` (or set {var})"
+        );
+        eprintln!("skipping: no CPython {what} (run scripts/test.sh to provision it)");
+    }
+    found
+}
+
+/// The free-threaded CPython 3.13t the tests measure.
+pub fn ft_python() -> Option<PathBuf> {
+    require("FTBENCH_TEST_PYTHON_FT", true)
+}
+
+/// The GIL CPython 3.13 built from the same source.
+pub fn gil_python() -> Option<PathBuf> {
+    require("FTBENCH_TEST_PYTHON_GIL", false)
+}
+
+/// The tools venv's Python (pandas), set by scripts/test.sh.
+pub fn tools_python() -> Option<PathBuf> {
+    let found = std::env::var_os("FTBENCH_TEST_TOOLS_PYTHON").map(PathBuf::from);
+    if found.is_none() {
+        assert!(!in_ci(), "FTBENCH_TEST_TOOLS_PYTHON is not set: run scripts/test.sh");
+        eprintln!("skipping: no tools venv (run scripts/test.sh)");
+    }
+    found
+}
+
+/// Return from the test early when an interpreter is not available (outside CI only).
+#[macro_export]
+macro_rules! require {
+    ($found:expr) => {
+        match $found {
+            Some(value) => value,
+            None => return,
+        }
+    };
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("ftbench-it").tempdir().expect("a temp dir")
+}
+
+/// Write an executable shell script posing as an interpreter.
+pub fn fake_python(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write the fake");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// A canned successful query answer for a fake interpreter.
+pub fn canned_query(version: &str, free_threaded: bool) -> String {
+    let parts: Vec<u32> = version.split('.').map(|p| p.parse().unwrap()).collect();
+    serde_json::json!({
+        "result": "success", "version": version, "version_info": parts,
+        "release_level": "final", "implementation": "cpython", "executable": "/fake/python",
+        "prefix": "/fake", "base_prefix": "/fake", "free_threaded": free_threaded,
+        "gil_enabled": !free_threaded, "jit": false, "compiler": "GCC", "pgo": false,
+        "lto": false, "config_args": "", "debug_build": false, "architecture": "x86_64",
+        "platform": "linux", "pointer_bits": 64, "numpy": null, "site_packages": [],
+    })
+    .to_string()
+}
+
+/// Load a results file as JSON.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("the results file exists");
+    serde_json::from_str(&text).expect("the results file is valid JSON")
+}

@@ -1,0 +1,192 @@
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+
+use crate::common::{canned_query, fake_python, ft_python, ftbench, read_json, temp};
+use crate::require;
+
+/// Run the hidden `_fault` test (then parallel_compute, to show the suite goes on) with one
+/// fault, and return the results file.
+fn run_fault(ft: &Path, fault: &str) -> (serde_json::Value, String) {
+    let dir = temp();
+    let output = ftbench(dir.path())
+        .env("FTBENCH_FAULT", fault)
+        .args(["run", "--quick", "--tests", "_fault,parallel_compute", "--threads", "1"])
+        .args(["--timeout", "5", "-o", "faults.json", "--python"])
+        .arg(format!("ft={}", ft.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "a run with failed points exits 1:\n{stderr}");
+    let results = read_json(&dir.path().join("faults.json"));
+    // The suite went on past the fault.
+    let good = results["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["test"] == "parallel_compute")
+        .count();
+    assert_eq!(good, 2, "parallel_compute must still run after the fault ({fault})");
+    let reasons: Vec<String> = results["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!reasons.is_empty(), "the fault {fault} was not recorded");
+    (results, reasons.join("\n---\n"))
+}
+
+#[test]
+fn every_worker_fault_is_recorded_and_the_suite_goes_on() {
+    let ft = require!(ft_python());
+    let cases = [
+        ("hang", "did not finish within 5 s and was killed"),
+        ("exit3", "exit status: 3"),
+        ("segfault", "signal: 11"),
+        ("raise", "RuntimeError: the workload raised on purpose"),
+        ("garbage", "unexpected line on the worker's stdout: \"this is not JSON\""),
+        ("die_mid_sample", "dying in the middle of a sample"),
+        ("bad_checksum", "checksum mismatch"),
+    ];
+    for (fault, expected) in cases {
+        let start = Instant::now();
+        let (_, reasons) = run_fault(&ft, fault);
+        assert!(reasons.contains(expected), "{fault}: expected {expected:?} in:\n{reasons}");
+        assert!(start.elapsed() < Duration::from_secs(60), "{fault} took too long");
+    }
+}
+
+#[test]
+fn a_worker_speaking_another_protocol_is_refused() {
+    let dir = temp();
+    let script = format!(
+        "case \"$*\" in *-c*) echo '{}' ;; *) cat >/dev/null; echo '{{\"type\": \"hello\", \"protocol\": 99}}' ;; esac",
+        canned_query("3.13.1", true)
+    );
+    let fake = fake_python(dir.path(), "future-python", &script);
+    let output = ftbench(dir.path())
+        .args(["run", "--quick", "--tests", "parallel_compute", "--threads", "1", "-o", "p.json", "--python"])
+        .arg(format!("future={}", fake.display()))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let results = read_json(&dir.path().join("p.json"));
+    let reason = results["errors"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("worker speaks protocol 99, this ftbench speaks 1"), "{reason}");
+}
+
+fn points(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["points"].as_array().map(Vec::len))
+        .unwrap_or(0)
+}
+
+/// Start a run, stop it with `signal` once some points are on disk, check the file, resume it.
+fn stop_and_resume(signal: &str, code: i32) {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let file = dir.path().join("long.json");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
+        .current_dir(dir.path())
+        .env("FTBENCH_CACHE_DIR", dir.path().join("cache"))
+        .args(["run", "--tests", "parallel_compute,lock_contention,ref_counting_local", "--threads", "1,2"])
+        .args(["--target-ms", "40", "--processes", "1", "--samples", "3", "-o"])
+        .arg(&file)
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while points(&file) < 2 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no points appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    let done = points(&file);
+    assert!((2..9).contains(&done), "{done} points after the stop");
+    // No temp files are left beside the results.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    ftbench(dir.path()).args(["run", "--resume"]).arg(&file).assert().success();
+    assert_eq!(points(&file), 9, "3 tests x (serial + 2 thread counts)");
+    let results = read_json(&file);
+    for point in results["points"].as_array().unwrap() {
+        assert_eq!(point["label"], "ft");
+    }
+}
+
+#[test]
+fn ctrl_c_keeps_every_finished_point_and_resume_completes_the_run() {
+    stop_and_resume("INT", 130);
+}
+
+#[test]
+fn sigterm_keeps_every_finished_point_too() {
+    stop_and_resume("TERM", 143);
+}
+
+#[test]
+fn bad_run_input_gets_one_clear_error() {
+    let dir = temp();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--tests", "parallel_compte"], "unknown test `parallel_compte` (did you mean `parallel_compute`?)"),
+        (&["--threads", "0"], "invalid thread count `0`: it must be at least 1"),
+        (&["--threads", "-3"], "invalid thread count `-3`"),
+        (&["--threads", "two"], "invalid thread count `two`"),
+        (&["--threads", "5000"], "thread count `5000` is above 4096"),
+    ];
+    for (args, expected) in cases {
+        let output = ftbench(dir.path()).arg("run").args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[test]
+fn broken_results_files_get_one_clear_error() {
+    let dir = temp();
+    let d = dir.path();
+    std::fs::write(d.join("truncated.json"), "{\"schema_version\": 1, \"points\": [").unwrap();
+    std::fs::write(d.join("other.json"), "{\"hello\": 1}").unwrap();
+    std::fs::write(d.join("future.json"), "{\"schema_version\": 99}").unwrap();
+    std::fs::write(d.join("wrong.json"), "{\"schema_version\": 1, \"points\": 3}").unwrap();
+    let cases = [
+        ("truncated.json", "is not valid JSON (truncated or corrupt?)"),
+        ("other.json", "is not an ftbench results file"),
+        ("future.json", "has schema version 99, written by a newer ftbench"),
+        ("wrong.json", "does not match schema version 1"),
+        ("missing.json", "cannot read results file"),
+    ];
+    for (file, expected) in cases {
+        for args in [vec!["report", file], vec!["run", "--resume", file]] {
+            ftbench(d)
+                .args(&args)
+                .assert()
+                .failure()
+                .stderr(predicate::str::contains(expected).and(predicate::str::contains("panicked").not()));
+        }
+    }
+    // The broken file is left as it was.
+    assert_eq!(std::fs::read_to_string(d.join("truncated.json")).unwrap(), "{\"schema_version\": 1, \"points\": [");
+}

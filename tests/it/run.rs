@@ -1,0 +1,167 @@
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::common::{fake_python, ft_python, ftbench, gil_python, read_json, temp, tools_python};
+use crate::require;
+
+fn speedup_at(results: &serde_json::Value, test: &str, label: &str, threads: u64) -> f64 {
+    let data = &results["results"]["scaling_tests"][test][label]["scaling_data"];
+    data.as_array()
+        .unwrap_or_else(|| panic!("no scaling_data for {test}/{label}"))
+        .iter()
+        .find(|p| p["thread_count"] == threads)
+        .and_then(|p| p["metrics"]["speedup"].as_f64())
+        .unwrap_or_else(|| panic!("no speedup for {test}/{label} at {threads}"))
+}
+
+#[test]
+fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
+    let ft = require!(ft_python());
+    let gil = require!(gil_python());
+    let tools = require!(tools_python());
+    let dir = temp();
+    // Labels set to the seed's version strings, so its notebook code runs unmodified.
+    let assert = ftbench(dir.path())
+        .args(["run", "--quick", "--threads", "1,2", "-o", "results.json"])
+        .args(["--tests", "parallel_compute,ref_counting_shared,ref_counting_local,lock_contention,memory_bandwidth,np_column_compute_thread,np_column_compute_mp,pool_io_bound_threads"])
+        .arg("--python")
+        .arg(format!("3.13.0t={}", ft.display()))
+        .arg("--python")
+        .arg(format!("3.12.7={}+gil", ft.display()))
+        .arg("--python")
+        .arg(format!("3.13.0={}", gil.display()))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(stdout.contains("=== parallel_compute (ops_per_sec, higher is better) ==="), "{stdout}");
+    assert!(stdout.contains("Scaling Factor (relative to single thread):"), "{stdout}");
+    let path = dir.path().join("results.json");
+    let results = read_json(&path);
+    assert_eq!(results["schema_version"], 1);
+    for key in ["ftbench_version", "created", "command_line", "system", "settings", "variants", "points"] {
+        assert!(!results[key].is_null(), "{key} missing");
+    }
+    let scaling = &results["results"]["scaling_tests"];
+    for (test, metric) in [
+        ("parallel_compute", "ops_per_sec"),
+        ("ref_counting_shared", "refs_per_sec"),
+        ("ref_counting_local", "refs_per_sec"),
+        ("lock_contention", "ops_per_sec"),
+        ("memory_bandwidth", "bandwidth_MB_s"),
+        ("np_column_compute_thread", "samples_per_sec"),
+        ("np_column_compute_mp", "samples_per_sec"),
+    ] {
+        for label in ["3.13.0t", "3.12.7", "3.13.0"] {
+            let data = scaling[test][label]["scaling_data"].as_array().unwrap_or_else(|| panic!("{test}/{label}"));
+            assert_eq!(data.len(), 2, "{test}/{label}");
+            for point in data {
+                let metrics = &point["metrics"];
+                assert!(metrics[metric].as_f64().unwrap() > 0.0, "{test}/{label}: {metric}");
+                assert!(metrics["speedup"].as_f64().unwrap() > 0.0);
+                assert!(metrics["efficiency"].as_f64().is_some());
+                assert!(metrics["karp_flatt"].is_null() || metrics["karp_flatt"].is_f64());
+                let (low, high) = (metrics[format!("{metric}_ci_low")].as_f64().unwrap(), metrics[format!("{metric}_ci_high")].as_f64().unwrap());
+                assert!(low <= metrics[metric].as_f64().unwrap() && metrics[metric].as_f64().unwrap() <= high);
+            }
+            assert!(scaling[test][label]["scaling_factor"].as_f64().is_some());
+        }
+    }
+    let pools = &results["results"]["pool_tests"]["pool_io_bound_threads"]["3.13.0t"]["scaling_data"];
+    assert!(pools[0]["metrics"]["tasks_per_sec"].as_f64().unwrap() > 0.0);
+    // numpy's version is recorded per interpreter, the same on each.
+    let numpy: Vec<&str> = results["variants"].as_array().unwrap().iter().map(|v| v["info"]["numpy"].as_str().unwrap()).collect();
+    assert!(numpy.windows(2).all(|w| w[0] == w[1]), "{numpy:?}");
+
+    let output = std::process::Command::new(tools)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed_analysis.py"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the seed's analysis failed:\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("=== parallel_compute ==="), "{text}");
+    assert!(text.contains("SEED-ANALYSIS-OK"), "{text}");
+
+    // `ftbench report` re-prints the same tables from the file.
+    ftbench(dir.path())
+        .args(["report", "results.json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("=== memory_bandwidth (bandwidth_MB_s, higher is better) ==="));
+}
+
+#[test]
+fn free_threading_scales_and_the_gil_does_not() {
+    // The physics on 2 cores, with generous margins: pure-Python arithmetic on 2 threads.
+    let ft = require!(ft_python());
+    let dir = temp();
+    ftbench(dir.path())
+        .args(["run", "--tests", "parallel_compute", "--threads", "1,2", "--target-ms", "100"])
+        .args(["--processes", "2", "--samples", "5", "-o", "physics.json"])
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .arg("--python")
+        .arg(format!("gil={}+gil", ft.display()))
+        .assert()
+        .success();
+    let results = read_json(&dir.path().join("physics.json"));
+    let ft_speedup = speedup_at(&results, "parallel_compute", "ft", 2);
+    let gil_speedup = speedup_at(&results, "parallel_compute", "gil", 2);
+    eprintln!("parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}");
+    assert!(ft_speedup >= 1.6, "free-threaded speedup at 2 threads was {ft_speedup:.2}");
+    assert!(gil_speedup <= 1.2, "GIL-forced speedup at 2 threads was {gil_speedup:.2}");
+}
+
+#[test]
+fn a_gil_that_comes_back_is_flagged_loudly() {
+    // A wrapper that turns the GIL on behind ftbench's back, as an old C extension would.
+    let ft = require!(ft_python());
+    let dir = temp();
+    let sneaky = fake_python(dir.path(), "sneaky-python", &format!("exec {} -X gil=1 \"$@\"", ft.display()));
+    let assert = ftbench(dir.path())
+        .args(["run", "--quick", "--tests", "parallel_compute", "--threads", "2", "-o", "gil.json", "--python"])
+        .arg(format!("sneaky={}", sneaky.display()))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("the GIL was ON"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(stdout.contains("GIL!"), "{stdout}");
+    let results = read_json(&dir.path().join("gil.json"));
+    let data = &results["results"]["scaling_tests"]["parallel_compute"]["sneaky"]["scaling_data"];
+    assert_eq!(data[0]["gil_reenabled"], true);
+}
+
+#[test]
+fn numpy_tests_are_skipped_with_a_reason_without_numpy() {
+    require!(ft_python());
+    let dir = temp();
+    // The machine's own python3 has no numpy in a fresh pyenv.
+    let python = crate::common::fake_python(dir.path(), "bare-python", "exec python3 -S \"$@\"");
+    let output = ftbench(dir.path())
+        .args(["run", "--quick", "--tests", "np_column_compute_thread", "--threads", "1", "-o", "np.json", "--python"])
+        .arg(format!("bare={}", python.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let results = read_json(&dir.path().join("np.json"));
+    let skipped = &results["skipped"][0];
+    assert_eq!(skipped["test"], "np_column_compute_thread");
+    assert!(skipped["reason"].as_str().unwrap().contains("numpy is not installed"), "{skipped}");
+}
+
+#[test]
+fn list_tests_names_every_test() {
+    let dir = temp();
+    ftbench(dir.path())
+        .args(["run", "--list-tests"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("ref_counting_shared")
+                .and(predicate::str::contains("np_column_compute_mp"))
+                .and(predicate::str::contains("pool_io_bound_processes"))
+                .and(predicate::str::contains("_fault").not()),
+        );
+}
