@@ -71,7 +71,11 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
 fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
     let discovery = interpreter::discover();
     for skipped in &discovery.skipped {
-        printer.info(&format!("note: skipped {}: {}", skipped.path.display(), skipped.reason.lines().next().unwrap_or_default()));
+        printer.info(&format!(
+            "note: skipped {}: {}",
+            skipped.path.display(),
+            skipped.reason.lines().next().unwrap_or_default()
+        ));
     }
     if as_json {
         let list: Vec<serde_json::Value> = discovery
@@ -95,7 +99,10 @@ fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
-    for (title, free_threaded) in [("Free-threaded builds (PEP 703)", true), ("GIL builds", false)] {
+    for (title, free_threaded) in [
+        ("Free-threaded builds (PEP 703)", true),
+        ("GIL builds", false),
+    ] {
         let group: Vec<_> = discovery
             .interpreters
             .iter()
@@ -106,13 +113,21 @@ fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
             let _ = writeln!(
                 out,
                 "  none{}",
-                if free_threaded { " (install one: ftbench python install 3.13t)" } else { "" }
+                if free_threaded {
+                    " (install one: ftbench python install 3.13t)"
+                } else {
+                    ""
+                }
             );
         }
         for i in group {
             let mut flags = Vec::new();
             if i.info.free_threaded {
-                flags.push(if i.info.gil_enabled { "GIL on at start-up" } else { "GIL off" });
+                flags.push(if i.info.gil_enabled {
+                    "GIL on at start-up"
+                } else {
+                    "GIL off"
+                });
             }
             if i.info.jit {
                 flags.push("JIT");
@@ -171,8 +186,9 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     if let Some(parent) = config.output.parent()
         && !parent.as_os_str().is_empty()
     {
-        fs_err::create_dir_all(parent)
-            .with_context(|| format!("cannot create the output directory `{}`", parent.display()))?;
+        fs_err::create_dir_all(parent).with_context(|| {
+            format!("cannot create the output directory `{}`", parent.display())
+        })?;
     }
     printer.info(&format!(
         "Measuring {} test(s) on {} at threads {:?}; results: {}",
@@ -195,7 +211,11 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
         .context("failed to write the worker scripts to a temporary directory")?;
     let outcome = runner::run(&plan, &mut results, &mut worker, &config.output, printer)?;
     printer.stdout(&report::table::pivot_tables(&results))?;
-    let gil_points = results.points.iter().filter(|p| p.gil_mismatches > 0).count();
+    let gil_points = results
+        .points
+        .iter()
+        .filter(|p| p.gil_mismatches > 0)
+        .count();
     if gil_points > 0 {
         printer.warn(&format!(
             "{gil_points} point(s) ran with the GIL in the wrong state (marked GIL! above, `gil_reenabled` in the results)"

@@ -33,9 +33,9 @@ pub fn parse_threads(values: &[String], force: bool) -> Result<Vec<u32>> {
     let mut threads = Vec::new();
     for raw in values {
         let text = raw.trim();
-        let n: i64 = text
-            .parse()
-            .map_err(|_| anyhow::anyhow!("invalid thread count `{text}`: expected a positive whole number"))?;
+        let n: i64 = text.parse().map_err(|_| {
+            anyhow::anyhow!("invalid thread count `{text}`: expected a positive whole number")
+        })?;
         if n <= 0 {
             bail!("invalid thread count `{text}`: it must be at least 1");
         }
@@ -44,7 +44,8 @@ pub fn parse_threads(values: &[String], force: bool) -> Result<Vec<u32>> {
                 "thread count `{text}` is above {MAX_THREADS}; pass --force if you really mean it"
             );
         }
-        let n = u32::try_from(n).map_err(|_| anyhow::anyhow!("thread count `{text}` is too large"))?;
+        let n =
+            u32::try_from(n).map_err(|_| anyhow::anyhow!("thread count `{text}` is too large"))?;
         if !threads.contains(&n) {
             threads.push(n);
         }
@@ -106,9 +107,19 @@ impl RunConfig {
             threads,
             target_ns: args.target_ms.unwrap_or(if args.quick { 20 } else { 100 }) * 1_000_000,
             warmup: args.warmup.unwrap_or(1),
-            samples: args.samples.unwrap_or(if args.quick { 3 } else { 5 }).max(1),
-            processes: args.processes.unwrap_or(if args.quick { 2 } else { 3 }).max(1),
-            scaling: if args.weak { Scaling::Weak } else { Scaling::Strong },
+            samples: args
+                .samples
+                .unwrap_or(if args.quick { 3 } else { 5 })
+                .max(1),
+            processes: args
+                .processes
+                .unwrap_or(if args.quick { 2 } else { 3 })
+                .max(1),
+            scaling: if args.weak {
+                Scaling::Weak
+            } else {
+                Scaling::Strong
+            },
             timeout_s: args.timeout,
             quick: args.quick,
         };
@@ -128,10 +139,17 @@ impl RunConfig {
         let mut previous = results::load(path)?;
         let mut variants = Vec::new();
         for record in &previous.variants {
-            let info = crate::interpreter::query(&record.path, GilMode::Default).with_context(|| {
-                format!("cannot resume: interpreter `{}` of {} is gone", record.path.display(), record.label)
-            })?;
-            if info.version != record.info.version || info.free_threaded != record.info.free_threaded {
+            let info =
+                crate::interpreter::query(&record.path, GilMode::Default).with_context(|| {
+                    format!(
+                        "cannot resume: interpreter `{}` of {} is gone",
+                        record.path.display(),
+                        record.label
+                    )
+                })?;
+            if info.version != record.info.version
+                || info.free_threaded != record.info.free_threaded
+            {
                 bail!(
                     "cannot resume: `{}` is now {} but the results were measured on {}",
                     record.path.display(),
@@ -197,13 +215,21 @@ mod tests {
     #[test]
     fn thread_counts() {
         let strings = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
-        assert_eq!(parse_threads(&strings(&["4", "1", "2", "2"]), false).unwrap(), vec![1, 2, 4]);
+        assert_eq!(
+            parse_threads(&strings(&["4", "1", "2", "2"]), false).unwrap(),
+            vec![1, 2, 4]
+        );
         for bad in ["0", "-1", "x", "1.5", ""] {
-            let err = parse_threads(&strings(&[bad]), false).unwrap_err().to_string();
+            let err = parse_threads(&strings(&[bad]), false)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(&format!("`{bad}`")), "{err}");
         }
         assert!(parse_threads(&strings(&["5000"]), false).is_err());
-        assert_eq!(parse_threads(&strings(&["5000"]), true).unwrap(), vec![5000]);
+        assert_eq!(
+            parse_threads(&strings(&["5000"]), true).unwrap(),
+            vec![5000]
+        );
         assert_eq!(default_threads(2), vec![1, 2, 4]);
         assert_eq!(default_threads(16), vec![1, 2, 4, 8, 16, 32]);
         assert_eq!(default_threads(12), vec![1, 2, 4, 8, 12, 16]);

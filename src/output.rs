@@ -20,6 +20,7 @@ impl Printer {
     }
 
     /// Write a result to stdout (shown even with `--quiet`).
+    #[expect(clippy::unused_self, reason = "every write goes through the printer")]
     pub fn stdout(&self, text: &str) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
@@ -46,6 +47,7 @@ impl Printer {
         self.stderr(&format!("error: {text}"));
     }
 
+    #[expect(clippy::unused_self, reason = "every write goes through the printer")]
     fn stderr(&self, text: &str) {
         let mut err = std::io::stderr().lock();
         // Nothing sensible is left to do if stderr itself is gone.

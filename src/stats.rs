@@ -166,7 +166,10 @@ impl Summary {
             0.0
         };
         let stdev = variance.sqrt();
-        let (q1, q3) = (quantile_sorted(&sorted, 0.25), quantile_sorted(&sorted, 0.75));
+        let (q1, q3) = (
+            quantile_sorted(&sorted, 0.25),
+            quantile_sorted(&sorted, 0.75),
+        );
         let fence = 1.5 * (q3 - q1);
         let (ci_low, ci_high) = median_ci(values);
         Some(Self {

@@ -1,6 +1,8 @@
 //! What machine the numbers come from: CPU, cores, memory, OS, frequency governor, SMT, NUMA and
 //! cgroup CPU limit (the seed's first cell, and what a reader needs to judge scaling figures).
 
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 
 /// A description of this machine, recorded in every results file.
@@ -47,16 +49,18 @@ impl SystemInfo {
             .map(|cpu| cpu.brand().trim().to_string())
             .filter(|brand| !brand.is_empty())
             .unwrap_or_else(|| "unknown".to_string());
-        let numa_nodes = fs_err::read_dir("/sys/devices/system/node").ok().map(|dir| {
-            dir.filter_map(Result::ok)
-                .filter(|e| {
-                    let name = e.file_name();
-                    let name = name.to_string_lossy();
-                    name.strip_prefix("node")
-                        .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-                })
-                .count()
-        });
+        let numa_nodes = fs_err::read_dir("/sys/devices/system/node")
+            .ok()
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .filter(|e| {
+                        let name = e.file_name();
+                        let name = name.to_string_lossy();
+                        name.strip_prefix("node")
+                            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                    })
+                    .count()
+            });
         Self {
             hostname: sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_string()),
             cpu_model,
@@ -92,13 +96,13 @@ impl SystemInfo {
                 opt(self.physical_cores.map(|n| n.to_string())),
             ),
             ("Logical cores", self.logical_cores.to_string()),
-            (
-                "Usable CPUs",
-                self.available_parallelism.to_string(),
-            ),
+            ("Usable CPUs", self.available_parallelism.to_string()),
             (
                 "Total memory",
-                format!("{:.2} GiB", self.memory_bytes as f64 / f64::from(1u32 << 30)),
+                format!(
+                    "{:.2} GiB",
+                    self.memory_bytes as f64 / f64::from(1u32 << 30)
+                ),
             ),
             ("OS", self.os.clone()),
             ("Kernel", self.kernel.clone()),
@@ -112,8 +116,9 @@ impl SystemInfo {
             ),
         ];
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-        rows.iter()
-            .map(|(k, v)| format!("{k:<width$}  {v}\n"))
-            .collect()
+        rows.iter().fold(String::new(), |mut out, (k, v)| {
+            let _ = writeln!(out, "{k:<width$}  {v}");
+            out
+        })
     }
 }

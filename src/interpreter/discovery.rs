@@ -170,10 +170,13 @@ pub fn discover() -> Discovery {
     for ((path, source), answer) in unique.into_iter().zip(answers) {
         match answer {
             Ok(info) => {
-                let executable =
-                    fs_err::canonicalize(&info.executable).unwrap_or(info.executable.clone());
-                if identities.insert((executable, info.prefix.clone())) {
-                    discovery.interpreters.push(Interpreter { path, source, info });
+                // One prefix holds one interpreter, however many names (links, copies) it has;
+                // a venv has a prefix of its own.
+                let identity = (info.prefix.clone(), info.version.clone(), info.free_threaded);
+                if identities.insert(identity) {
+                    discovery
+                        .interpreters
+                        .push(Interpreter { path, source, info });
                 }
             }
             Err(err) => discovery.skipped.push(Skipped {
@@ -182,6 +185,12 @@ pub fn discover() -> Discovery {
             }),
         }
     }
+    discovery.interpreters.sort_by_key(|i| {
+        (
+            !i.info.free_threaded,
+            std::cmp::Reverse(i.info.version_info),
+        )
+    });
     discovery
 }
 
@@ -214,9 +223,8 @@ impl Discovery {
                 source: InterpreterSource::User,
             },
             SpecTarget::Command(name) => {
-                let path = which(name).ok_or_else(|| ResolveError::CommandNotFound {
-                    name: name.clone(),
-                })?;
+                let path = which(name)
+                    .ok_or_else(|| ResolveError::CommandNotFound { name: name.clone() })?;
                 Interpreter {
                     info: query::query(&path, GilMode::Default)?,
                     path,

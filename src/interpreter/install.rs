@@ -85,7 +85,7 @@ pub fn installed() -> Vec<InstallRecord> {
         .filter_map(|entry| fs_err::read_to_string(entry.path().join(MARKER)).ok())
         .filter_map(|text| serde_json::from_str(&text).ok())
         .collect();
-    records.sort_by(|a, b| version_key(&b.version).cmp(&version_key(&a.version)));
+    records.sort_by_key(|r| std::cmp::Reverse(version_key(&r.version)));
     records
 }
 
@@ -98,10 +98,9 @@ pub fn install(request_text: &str, options: &InstallOptions, printer: &Printer) 
     let request = parse_request(request_text)?;
     if !options.force
         && let Some(record) = installed().into_iter().find(|r| {
-            request.matches(
-                version_array(&r.version),
-                r.free_threaded,
-            ) && query::query(&r.python, GilMode::Default).is_ok_and(|info| info.free_threaded == r.free_threaded)
+            request.matches(version_array(&r.version), r.free_threaded)
+                && query::query(&r.python, GilMode::Default)
+                    .is_ok_and(|info| info.free_threaded == r.free_threaded)
         })
     {
         printer.info(&format!(
@@ -214,14 +213,13 @@ fn curl(args: &[&str]) -> Result<Vec<u8>> {
 }
 
 fn download_python_org(request: &VersionRequest, printer: &Printer) -> Result<PathBuf> {
-    let index = String::from_utf8_lossy(&curl(&["https://www.python.org/ftp/python/"])?).into_owned();
+    let index =
+        String::from_utf8_lossy(&curl(&["https://www.python.org/ftp/python/"])?).into_owned();
     let mut versions: Vec<String> = index
         .split("href=\"")
         .skip(1)
         .filter_map(|rest| rest.split('/').next())
-        .filter(|v| {
-            v.split('.').count() == 3 && v.split('.').all(|p| p.parse::<u32>().is_ok())
-        })
+        .filter(|v| v.split('.').count() == 3 && v.split('.').all(|p| p.parse::<u32>().is_ok()))
         .filter(|v| request.matches(version_array(v), request.free_threaded))
         .map(str::to_string)
         .collect();
@@ -255,7 +253,10 @@ fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) ->
     let options = |command: &mut Command| {
         command.args([
             "-o".to_string(),
-            format!("Dir::Etc::sourcelist={}", apt.join("sources.list").display()),
+            format!(
+                "Dir::Etc::sourcelist={}",
+                apt.join("sources.list").display()
+            ),
             "-o".to_string(),
             "Dir::Etc::sourceparts=/nonexistent".to_string(),
             "-o".to_string(),
@@ -291,7 +292,8 @@ fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) ->
         .filter_map(|l| l.strip_prefix("Version: "))
         .map(str::to_string)
         .collect();
-    versions.sort_by_key(|v| std::cmp::Reverse(version_key(v.split(['-', '~']).next().unwrap_or(v))));
+    versions
+        .sort_by_key(|v| std::cmp::Reverse(version_key(v.split(['-', '~']).next().unwrap_or(v))));
     versions.dedup();
     if versions.is_empty() {
         bail!("Debian has no source package python{series}");
@@ -301,22 +303,35 @@ fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) ->
         .tempdir_in(crate::dirs::cache_dir())?;
     // Newest first; a mirror may list a version whose files it no longer (or never) had.
     for version in &versions {
-        let upstream = version.split('-').next().unwrap_or(version).replace('~', "");
+        let upstream = version
+            .split('-')
+            .next()
+            .unwrap_or(version)
+            .replace('~', "");
         if !request.matches(version_array(&upstream), request.free_threaded) {
             continue;
         }
-        printer.info(&format!("Downloading Debian's python{series} {version} source"));
+        printer.info(&format!(
+            "Downloading Debian's python{series} {version} source"
+        ));
         let mut source = Command::new("apt-get");
         options(&mut source);
         let ok = source
             .current_dir(download.path())
-            .args(["-qq", "source", "--download-only", &format!("python{series}={version}")])
+            .args([
+                "-qq",
+                "source",
+                "--download-only",
+                &format!("python{series}={version}"),
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            printer.info(&format!("python{series} {version}: not downloadable, trying an older one"));
+            printer.info(&format!(
+                "python{series} {version}: not downloadable, trying an older one"
+            ));
             continue;
         }
         let orig = fs_err::read_dir(download.path())?
@@ -356,7 +371,10 @@ fn debian_archive_uri() -> String {
             let uris: Vec<&str> = if let Some(rest) = line.strip_prefix("URIs:") {
                 rest.split_whitespace().collect()
             } else if let Some(rest) = line.strip_prefix("deb ") {
-                rest.split_whitespace().filter(|w| w.contains("://")).take(1).collect()
+                rest.split_whitespace()
+                    .filter(|w| w.contains("://"))
+                    .take(1)
+                    .collect()
             } else {
                 Vec::new()
             };
@@ -400,7 +418,10 @@ fn check_build_deps(install: bool, printer: &Printer) -> Result<()> {
             missing.join(" ")
         );
     }
-    printer.info(&format!("Installing build dependencies: {}", missing.join(" ")));
+    printer.info(&format!(
+        "Installing build dependencies: {}",
+        missing.join(" ")
+    ));
     let status = Command::new("apt-get")
         .args(["-qq", "update"])
         .status()
@@ -454,7 +475,11 @@ fn build(
     let steps: Vec<(&str, Command)> = vec![
         ("extracting", {
             let mut c = Command::new("tar");
-            c.arg("-xf").arg(tarball).arg("-C").arg(work.path()).arg("--strip-components=1");
+            c.arg("-xf")
+                .arg(tarball)
+                .arg("-C")
+                .arg(work.path())
+                .arg("--strip-components=1");
             c
         }),
         ("configuring", {
@@ -538,7 +563,13 @@ pub fn install_packages(python: &Path, packages: &[String], printer: &Printer) -
     }
     let requirements: Vec<&str> = packages
         .iter()
-        .map(|p| if p == "numpy" { NUMPY_REQUIREMENT } else { p.as_str() })
+        .map(|p| {
+            if p == "numpy" {
+                NUMPY_REQUIREMENT
+            } else {
+                p.as_str()
+            }
+        })
         .collect();
     printer.info(&format!(
         "Installing {} into {}",
@@ -546,7 +577,13 @@ pub fn install_packages(python: &Path, packages: &[String], printer: &Printer) -
         python.display()
     ));
     let output = Command::new(python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(["--only-binary=:all:"])
         .args(&requirements)
         .env_remove("PYTHON_GIL")
@@ -573,19 +610,36 @@ pub fn attach_numpy_venv(variant: &mut super::Variant, printer: &Printer) -> Res
         return Ok(());
     }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (&info.executable, &info.prefix, &info.version, info.free_threaded).hash(&mut hasher);
-    let venv = crate::dirs::cache_dir()
-        .join("venvs")
-        .join(format!("{}-{:016x}", info.version_tag(), hasher.finish()));
+    (
+        &info.executable,
+        &info.prefix,
+        &info.version,
+        info.free_threaded,
+    )
+        .hash(&mut hasher);
+    let venv = crate::dirs::cache_dir().join("venvs").join(format!(
+        "{}-{:016x}",
+        info.version_tag(),
+        hasher.finish()
+    ));
     let python = venv.join("bin").join("python");
     if !python.exists() {
-        printer.info(&format!("Creating a venv for {} at {}", variant.label, venv.display()));
+        printer.info(&format!(
+            "Creating a venv for {} at {}",
+            variant.label,
+            venv.display()
+        ));
         let output = Command::new(&variant.interpreter.path)
             .args(["-m", "venv"])
             .arg(&venv)
             .env_remove("PYTHON_GIL")
             .output()
-            .with_context(|| format!("failed to run {} -m venv", variant.interpreter.path.display()))?;
+            .with_context(|| {
+                format!(
+                    "failed to run {} -m venv",
+                    variant.interpreter.path.display()
+                )
+            })?;
         if !output.status.success() {
             let _ = fs_err::remove_dir_all(&venv);
             bail!(

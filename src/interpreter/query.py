@@ -18,11 +18,10 @@ def fail(kind, message):
 if sys.version_info < (3, 9):
     fail(
         "unsupported_version",
-        "Python %d.%d is older than 3.9, the oldest ftbench supports"
-        % sys.version_info[:2],
+        "Python %d.%d is older than 3.9, the oldest ftbench supports" % sys.version_info[:2],
     )
 
-import sysconfig  # noqa: E402
+import sysconfig
 
 
 def config_flag(name):
@@ -37,7 +36,7 @@ def numpy_version():
         from importlib import metadata
 
         return metadata.version("numpy")
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means "no usable numpy"
         return None
 
 
@@ -46,7 +45,7 @@ def site_packages():
         import site
 
         return [p for p in site.getsitepackages() if os.path.isdir(p)]
-    except Exception:
+    except Exception:  # noqa: BLE001 - venvs of old virtualenv lack getsitepackages
         return []
 
 

@@ -216,7 +216,10 @@ pub fn query_with_deadline(
     // Only a real binary is cached: a wrapper script (a pyenv shim) keeps its mtime while the
     // interpreter behind it changes.
     let is_binary = fs_err::canonicalize(&info.executable).is_ok_and(|exe| exe == canonical);
-    if cacheable && is_binary && let Some((mtime_ns, size)) = stamp {
+    if cacheable
+        && is_binary
+        && let Some((mtime_ns, size)) = stamp
+    {
         let entry = CacheEntry {
             path: path.to_path_buf(),
             mtime_ns,

@@ -51,9 +51,13 @@ pub fn pivot_tables(results: &ResultsFile) -> String {
         let _ = writeln!(out, "\n=== {test} ({metric}, higher is better) ===");
         let mut header_groups = vec![String::new()];
         let mut header = vec!["thread_count".to_string()];
-        for (group, _) in [(metric, ()), ("speedup", ()), ("efficiency", ())] {
+        for group in [metric, "speedup", "efficiency"] {
             for (i, (label, _)) in series.iter().enumerate() {
-                header_groups.push(if i == 0 { group.to_string() } else { String::new() });
+                header_groups.push(if i == 0 {
+                    group.to_string()
+                } else {
+                    String::new()
+                });
                 header.push(label.clone());
             }
         }
@@ -61,10 +65,14 @@ pub fn pivot_tables(results: &ResultsFile) -> String {
         let mut serial_row = vec!["serial".to_string()];
         for (_, s) in &series {
             serial_row.push(s.serial.as_ref().map_or("-".to_string(), |v| {
-                format!("{} ±{:.1}%", human(v.median), v.relative_half_width() * 100.0)
+                format!(
+                    "{} ±{:.1}%",
+                    human(v.median),
+                    v.relative_half_width() * 100.0
+                )
             }));
         }
-        serial_row.extend(std::iter::repeat_n("".to_string(), series.len() * 2));
+        serial_row.extend(std::iter::repeat_n(String::new(), series.len() * 2));
         rows.push(serial_row);
         let mut thread_counts: Vec<u32> = series
             .iter()
@@ -74,7 +82,8 @@ pub fn pivot_tables(results: &ResultsFile) -> String {
         thread_counts.dedup();
         for n in thread_counts {
             let mut row = vec![n.to_string()];
-            let find = |s: &crate::results::Series| s.points.iter().find(|p| p.thread_count == n).cloned();
+            let find =
+                |s: &crate::results::Series| s.points.iter().find(|p| p.thread_count == n).cloned();
             for (_, s) in &series {
                 row.push(find(s).map_or("-".to_string(), |p| {
                     let flag = if p.gil_mismatches > 0 { " GIL!" } else { "" };

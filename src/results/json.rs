@@ -45,7 +45,10 @@ pub fn load(path: &Path) -> Result<ResultsFile, Error> {
         path: path.to_path_buf(),
         err,
     })?;
-    let Some(version) = value.get("schema_version").and_then(serde_json::Value::as_u64) else {
+    let Some(version) = value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+    else {
         return Err(Error::NotResults {
             path: path.to_path_buf(),
         });

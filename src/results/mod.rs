@@ -211,7 +211,9 @@ impl ResultsFile {
         let best = metrics
             .iter()
             .filter_map(|m| m.speedup.map(|s| s.0))
-            .fold(None, |acc: Option<f64>, s| Some(acc.map_or(s, |a| a.max(s))));
+            .fold(None, |acc: Option<f64>, s| {
+                Some(acc.map_or(s, |a| a.max(s)))
+            });
         Some(Series {
             serial: serial_point.map(|p| p.throughput.clone()),
             points: metrics,
@@ -221,7 +223,7 @@ impl ResultsFile {
 
     /// Rebuild the seed-schema `results` section from the points.
     pub fn derive_results(&mut self) {
-        let mut groups: Map<String, Value> = Map::new();
+        let mut groups: Vec<(&str, Map<String, Value>)> = Vec::new();
         for test in self.tests() {
             let workload = workloads::find(&test);
             let group = workload.map_or("scaling_tests", |w| w.group.key());
@@ -233,14 +235,19 @@ impl ResultsFile {
                 };
                 per_label.insert(label.clone(), series_json(&series, metric));
             }
-            groups
-                .entry(group.to_string())
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-                .expect("groups hold objects")
-                .insert(test, Value::Object(per_label));
+            match groups.iter_mut().find(|(key, _)| *key == group) {
+                Some((_, tests)) => {
+                    tests.insert(test, Value::Object(per_label));
+                }
+                None => groups.push((group, Map::from_iter([(test, Value::Object(per_label))]))),
+            }
         }
-        self.results = Value::Object(groups);
+        self.results = Value::Object(
+            groups
+                .into_iter()
+                .map(|(key, tests)| (key.to_string(), Value::Object(tests)))
+                .collect(),
+        );
     }
 }
 

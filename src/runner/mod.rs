@@ -5,6 +5,7 @@ pub mod interrupt;
 pub mod protocol;
 pub mod worker;
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -34,7 +35,13 @@ pub enum Outcome {
     Stopped(Stop),
 }
 
-fn request(workload: &Workload, settings: &Settings, mode: Mode, threads: u32, work_size: u64) -> Request {
+fn request(
+    workload: &Workload,
+    settings: &Settings,
+    mode: Mode,
+    threads: u32,
+    work_size: u64,
+) -> Request {
     let params = (!workload.params.is_empty()).then(|| {
         workload
             .params
@@ -86,7 +93,9 @@ pub fn run(
         for variant in &plan.variants {
             bar.set_message(format!("{} on {}", workload.name, variant.label));
             let points = std::iter::once(0).chain(plan.settings.threads.iter().copied());
-            let Some(work_size) = calibrate(plan, workload, variant, results, worker, printer, &bar)? else {
+            let Some(work_size) =
+                calibrate(plan, workload, variant, results, worker, printer, &bar)
+            else {
                 if let Some(stop) = interrupt::requested() {
                     bar.finish_and_clear();
                     save(results)?;
@@ -96,43 +105,71 @@ pub fn run(
                 bar.inc((plan.settings.threads.len() + 1) as u64);
                 continue;
             };
-            for thread_count in points {
-                if results.point(workload.name, &variant.label, thread_count).is_some() {
-                    bar.inc(1);
-                    continue;
+            // Rounds: each worker process of a point runs in turn with those of the other thread
+            // counts, so a slow spell of the machine (frequent on shared VMs) spreads over all
+            // points of the curve instead of bending it.
+            let mut pending: Vec<(u32, Vec<PointSample>)> = points
+                .filter(|n| results.point(workload.name, &variant.label, *n).is_none())
+                .map(|n| (n, Vec::new()))
+                .collect();
+            bar.inc((plan.settings.threads.len() + 1 - pending.len()) as u64);
+            for process in 0..plan.settings.processes {
+                let last_round = process + 1 == plan.settings.processes;
+                let mut still_pending = Vec::new();
+                for (thread_count, mut samples) in pending {
+                    let outcome = measure_process(
+                        plan,
+                        workload,
+                        variant,
+                        thread_count,
+                        work_size,
+                        process,
+                        worker,
+                    )
+                    .and_then(|new| {
+                        samples.extend(new);
+                        if last_round {
+                            finish_point(workload, variant, thread_count, &samples).map(Some)
+                        } else {
+                            Ok(None)
+                        }
+                    });
+                    match outcome {
+                        Ok(None) => still_pending.push((thread_count, samples)),
+                        Ok(Some(point)) => {
+                            results.points.push(point);
+                            save(results)?;
+                            report_point(results, workload, variant, thread_count, printer, &bar);
+                            bar.inc(1);
+                        }
+                        Err(PointError::Stopped(stop)) => {
+                            bar.finish_and_clear();
+                            save(results)?;
+                            return Ok(Outcome::Stopped(stop));
+                        }
+                        Err(PointError::Failed(reason)) => {
+                            printer.line_above(
+                                &bar,
+                                &format!(
+                                    "  {:<14} {:<26} {:>10}  FAILED: {}",
+                                    variant.label,
+                                    workload.name,
+                                    point_name(thread_count),
+                                    first_line(&reason)
+                                ),
+                            );
+                            results.errors.push(Missing {
+                                test: workload.name.to_string(),
+                                label: variant.label.clone(),
+                                thread_count: Some(thread_count),
+                                reason,
+                            });
+                            save(results)?;
+                            bar.inc(1);
+                        }
+                    }
                 }
-                match measure(plan, workload, variant, thread_count, work_size, worker) {
-                    Ok(point) => {
-                        results.points.push(point);
-                        save(results)?;
-                        report_point(results, workload, variant, thread_count, printer, &bar);
-                    }
-                    Err(PointError::Stopped(stop)) => {
-                        bar.finish_and_clear();
-                        save(results)?;
-                        return Ok(Outcome::Stopped(stop));
-                    }
-                    Err(PointError::Failed(reason)) => {
-                        printer.line_above(
-                            &bar,
-                            &format!(
-                                "  {:<14} {:<26} {:>10}  FAILED: {}",
-                                variant.label,
-                                workload.name,
-                                point_name(thread_count),
-                                first_line(&reason)
-                            ),
-                        );
-                        results.errors.push(Missing {
-                            test: workload.name.to_string(),
-                            label: variant.label.clone(),
-                            thread_count: Some(thread_count),
-                            reason,
-                        });
-                        save(results)?;
-                    }
-                }
-                bar.inc(1);
+                pending = still_pending;
             }
         }
     }
@@ -154,9 +191,9 @@ fn calibrate(
     worker: &mut dyn Worker,
     printer: &Printer,
     bar: &indicatif::ProgressBar,
-) -> Result<Option<u64>> {
+) -> Option<u64> {
     if let Some(calibration) = results.calibration(workload.name, &variant.label) {
-        return Ok(Some(calibration.work_size));
+        return Some(calibration.work_size);
     }
     let missing = |reason: String| Missing {
         test: workload.name.to_string(),
@@ -170,18 +207,24 @@ fn calibrate(
             variant.label,
             variant.run_path.display()
         );
-        printer.line_above(bar, &format!("  {:<14} {:<26} skipped: {reason}", variant.label, workload.name));
+        printer.line_above(
+            bar,
+            &format!(
+                "  {:<14} {:<26} skipped: {reason}",
+                variant.label, workload.name
+            ),
+        );
         results.skipped.push(missing(reason));
-        return Ok(None);
+        return None;
     }
     let request = request(workload, &plan.settings, Mode::Calibrate, 1, 0);
     match worker.run(variant, &request) {
         Ok(output) => {
             let Some((work_size, wall_ns)) = output.calibration else {
-                results
-                    .errors
-                    .push(missing("the worker finished without a calibration".to_string()));
-                return Ok(None);
+                results.errors.push(missing(
+                    "the worker finished without a calibration".to_string(),
+                ));
+                return None;
             };
             results.calibrations.push(Calibration {
                 test: workload.name.to_string(),
@@ -189,21 +232,26 @@ fn calibrate(
                 work_size,
                 wall_ns,
             });
-            Ok(Some(work_size))
+            Some(work_size)
         }
-        Err(worker::Error::Interrupted) => Ok(None),
+        Err(worker::Error::Interrupted) => None,
         Err(err) => {
             let reason = format!("calibration failed: {err:#}");
             printer.line_above(
                 bar,
-                &format!("  {:<14} {:<26} {}", variant.label, workload.name, first_line(&reason)),
+                &format!(
+                    "  {:<14} {:<26} {}",
+                    variant.label,
+                    workload.name,
+                    first_line(&reason)
+                ),
             );
             if err.is_skip() {
                 results.skipped.push(missing(reason));
             } else {
                 results.errors.push(missing(reason));
             }
-            Ok(None)
+            None
         }
     }
 }
@@ -213,73 +261,86 @@ enum PointError {
     Failed(String),
 }
 
-fn measure(
+/// Run one worker process of a point and return its timed samples, after checking the worker's
+/// identity and every sample's checksum.
+fn measure_process(
     plan: &Plan,
     workload: &Workload,
     variant: &Variant,
     thread_count: u32,
     work_size: u64,
+    process: u32,
     worker: &mut dyn Worker,
-) -> Result<Point, PointError> {
-    let request = request(workload, &plan.settings, Mode::Measure, thread_count, work_size);
-    let expects_gil = variant.expects_gil();
+) -> Result<Vec<PointSample>, PointError> {
+    let request = request(
+        workload,
+        &plan.settings,
+        Mode::Measure,
+        thread_count,
+        work_size,
+    );
+    let output = match worker.run(variant, &request) {
+        Ok(output) => output,
+        Err(worker::Error::Interrupted) => {
+            return Err(PointError::Stopped(
+                interrupt::requested().unwrap_or(Stop::Interrupt),
+            ));
+        }
+        Err(err) => return Err(PointError::Failed(format!("{err:#}"))),
+    };
+    let info = &variant.interpreter.info;
+    if output.hello.version != info.version || output.hello.free_threaded != info.free_threaded {
+        return Err(PointError::Failed(format!(
+            "`{}` changed since it was inspected: it was {} and now runs as {}{}",
+            variant.run_path.display(),
+            info.version_tag(),
+            output.hello.version,
+            if output.hello.free_threaded { "t" } else { "" }
+        )));
+    }
     let mut samples = Vec::new();
-    for process in 0..plan.settings.processes {
-        let output = match worker.run(variant, &request) {
-            Ok(output) => output,
-            Err(worker::Error::Interrupted) => {
-                return Err(PointError::Stopped(
-                    interrupt::requested().unwrap_or(Stop::Interrupt),
-                ));
-            }
-            Err(err) => return Err(PointError::Failed(format!("{err:#}"))),
-        };
-        let info = &variant.interpreter.info;
-        if output.hello.version != info.version || output.hello.free_threaded != info.free_threaded {
+    for sample in output.samples {
+        // Every sample, warm-up included, must have done the work it was asked to.
+        if sample.checksum != sample.expected {
             return Err(PointError::Failed(format!(
-                "`{}` changed since it was inspected: it was {} and now runs as {}{}",
-                variant.run_path.display(),
-                info.version_tag(),
-                output.hello.version,
-                if output.hello.free_threaded { "t" } else { "" }
+                "checksum mismatch in sample {} of process {process}: got {}, expected {} (the workload did not do the work it was given: a race or a bug)",
+                sample.index, sample.checksum, sample.expected
             )));
         }
-        for sample in output.samples {
-            // Every sample, warm-up included, must have done the work it was asked to.
-            if sample.checksum != sample.expected {
-                return Err(PointError::Failed(format!(
-                    "checksum mismatch in sample {} of process {process}: got {}, expected {} (the workload did not do the work it was given: a race or a bug)",
-                    sample.index, sample.checksum, sample.expected
-                )));
-            }
-            if sample.warmup {
-                continue;
-            }
-            samples.push(PointSample {
-                process,
-                wall_ns: sample.wall_ns,
-                work_units: sample.work_units,
-                gil_enabled: sample.gil_enabled_before || sample.gil_enabled_after,
-            });
+        if sample.warmup {
+            continue;
         }
+        samples.push(PointSample {
+            process,
+            wall_ns: sample.wall_ns,
+            work_units: sample.work_units,
+            gil_enabled: sample.gil_enabled_before || sample.gil_enabled_after,
+        });
     }
+    Ok(samples)
+}
+
+/// Summarize a point's samples from all its processes.
+fn finish_point(
+    workload: &Workload,
+    variant: &Variant,
+    thread_count: u32,
+    samples: &[PointSample],
+) -> Result<Point, PointError> {
     let values: Vec<f64> = samples
         .iter()
         .map(|s| s.work_units as f64 * workload.unit_scale / (s.wall_ns.max(1) as f64 / 1e9))
         .collect();
     let throughput = Summary::from_samples(&values)
         .ok_or_else(|| PointError::Failed("the workers returned no samples".to_string()))?;
-    let gil_mismatches = samples
-        .iter()
-        .filter(|s| s.gil_enabled != expects_gil)
-        .count();
+    let expects_gil = variant.expects_gil();
     Ok(Point {
         test: workload.name.to_string(),
         label: variant.label.clone(),
         thread_count,
-        samples,
+        samples: samples.to_vec(),
         throughput,
-        gil_mismatches,
+        gil_mismatches: samples.iter().filter(|s| s.gil_enabled != expects_gil).count(),
     })
 }
 
@@ -305,13 +366,16 @@ fn report_point(
     );
     if thread_count > 0
         && let Some(series) = results.series(workload.name, &variant.label)
-        && let Some(metrics) = series.points.iter().find(|m| m.thread_count == thread_count)
+        && let Some(metrics) = series
+            .points
+            .iter()
+            .find(|m| m.thread_count == thread_count)
         && let Some((speedup, low, high)) = metrics.speedup
     {
-        line.push_str(&format!("  speedup {speedup:.2}x [{low:.2}, {high:.2}]"));
+        let _ = write!(line, "  speedup {speedup:.2}x [{low:.2}, {high:.2}]");
     }
     if point.throughput.is_noisy() {
-        line.push_str(&format!("  (noisy: CV {:.0}%)", point.throughput.cv * 100.0));
+        let _ = write!(line, "  (noisy: CV {:.0}%)", point.throughput.cv * 100.0);
     }
     printer.line_above(bar, &line);
     if point.gil_mismatches > 0 {

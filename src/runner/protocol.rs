@@ -133,8 +133,17 @@ mod tests {
         let foreign = parse_line(r#"{"type": "hello", "protocol": 99}"#).unwrap();
         assert!(matches!(foreign, WorkerMessage::Hello { protocol: 99, .. }));
         let sample = parse_line(r#"{"type": "sample", "index": 0, "warmup": false, "wall_ns": 5, "work_units": 10, "checksum": "1", "expected": "1", "gil_enabled_before": false, "gil_enabled_after": true}"#).unwrap();
-        assert!(matches!(sample, WorkerMessage::Sample(RawSample { gil_enabled_after: true, .. })));
-        assert_eq!(parse_line(r#"{"type": "done"}"#).unwrap(), WorkerMessage::Done);
+        assert!(matches!(
+            sample,
+            WorkerMessage::Sample(RawSample {
+                gil_enabled_after: true,
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_line(r#"{"type": "done"}"#).unwrap(),
+            WorkerMessage::Done
+        );
         assert!(parse_line("hello world").is_err());
         assert!(parse_line(r#"{"type": "sample"}"#).is_err());
     }

@@ -44,7 +44,10 @@ pub enum Error {
     },
     #[error("worker did not finish within {} s and was killed{}", deadline.as_secs(), tail(stderr))]
     Timeout { deadline: Duration, stderr: String },
-    #[error("worker exited with {status} after {samples} sample(s), before finishing{}", tail(stderr))]
+    #[error(
+        "worker exited with {status} after {samples} sample(s), before finishing{}",
+        tail(stderr)
+    )]
     Crashed {
         status: String,
         samples: usize,
@@ -111,6 +114,10 @@ enum Event {
 }
 
 impl Worker for PythonWorker {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one read loop; split up, its kill and deadline paths would scatter"
+    )]
     fn run(&mut self, variant: &Variant, request: &Request) -> Result<WorkerOutput, Error> {
         let mut command = variant.command(&self.scripts.worker());
         command
@@ -125,10 +132,10 @@ impl Worker for PythonWorker {
             path: variant.run_path.clone(),
             err,
         })?;
-        let pid = child.id();
+        let pid = i32::try_from(child.id()).expect("pids fit in i32");
         let kill = || {
             let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid as i32),
+                nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,
             );
         };
@@ -236,7 +243,14 @@ impl Worker for PythonWorker {
                     calibration = Some((work_size, wall_ns));
                 }
                 (WorkerMessage::Sample(sample), true) => samples.push(sample),
-                (WorkerMessage::Error { kind, message, traceback }, true) => {
+                (
+                    WorkerMessage::Error {
+                        kind,
+                        message,
+                        traceback,
+                    },
+                    true,
+                ) => {
                     kill();
                     break Err(if kind == "missing_dependency" {
                         Error::MissingDependency { message }

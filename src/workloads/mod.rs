@@ -188,15 +188,24 @@ const FILES: &[(&str, &str)] = &[
     ("worker.py", include_str!("worker.py")),
     ("parallel_compute.py", include_str!("parallel_compute.py")),
     ("lock_contention.py", include_str!("lock_contention.py")),
-    ("ref_counting_shared.py", include_str!("ref_counting_shared.py")),
-    ("ref_counting_local.py", include_str!("ref_counting_local.py")),
+    (
+        "ref_counting_shared.py",
+        include_str!("ref_counting_shared.py"),
+    ),
+    (
+        "ref_counting_local.py",
+        include_str!("ref_counting_local.py"),
+    ),
     ("memory_bandwidth.py", include_str!("memory_bandwidth.py")),
     ("np_columns.py", include_str!("np_columns.py")),
     (
         "np_column_compute_thread.py",
         include_str!("np_column_compute_thread.py"),
     ),
-    ("np_column_compute_mp.py", include_str!("np_column_compute_mp.py")),
+    (
+        "np_column_compute_mp.py",
+        include_str!("np_column_compute_mp.py"),
+    ),
     ("pools.py", include_str!("pools.py")),
     ("_fault.py", include_str!("_fault.py")),
 ];
@@ -284,7 +293,9 @@ pub struct ScriptDir {
 
 impl ScriptDir {
     pub fn create() -> std::io::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("ftbench-workers").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("ftbench-workers")
+            .tempdir()?;
         for (name, text) in FILES {
             fs_err::write(dir.path().join(name), text)?;
         }
@@ -310,8 +321,7 @@ mod tests {
             let file = format!("{}.py", workload.module);
             assert!(
                 FILES.iter().any(|(name, _)| *name == file),
-                "{} is not embedded",
-                file
+                "{file} is not embedded"
             );
         }
     }

@@ -12,7 +12,6 @@ CALIBRATION_START = 4096
 
 def setup(threads):
     np_columns.table()
-    return None
 
 
 def run_part(state, start, count):

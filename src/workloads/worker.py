@@ -42,7 +42,7 @@ def gil_enabled():
 
 
 def split(total, parts):
-    """Split `total` units into `parts` contiguous (start, count) ranges, sizes differing by <= 1."""
+    """Split `total` units into `parts` contiguous (start, count) ranges, sizes within 1."""
     base, extra = divmod(total, parts)
     ranges, start = [], 0
     for i in range(parts):
@@ -63,7 +63,7 @@ def run_threads(module, state, ranges):
         try:
             barrier.wait()
             partials[i] = module.run_part(state, ranges[i][0], ranges[i][1])
-        except BaseException as exc:  # reported after join, with its traceback
+        except BaseException as exc:  # noqa: BLE001 - re-raised after join
             errors.append(exc)
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
@@ -171,9 +171,7 @@ def main():
         protocol=PROTOCOL,
         pid=os.getpid(),
         version=sys.version.split()[0],
-        free_threaded=bool(
-            __import__("sysconfig").get_config_var("Py_GIL_DISABLED") or False
-        ),
+        free_threaded=bool(__import__("sysconfig").get_config_var("Py_GIL_DISABLED") or False),
         gil_enabled=gil_enabled(),
     )
     try:
@@ -206,7 +204,7 @@ def main():
             calibrate(module, request)
         else:
             measure(module, request)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - reported over the protocol with its traceback
         emit(
             "error",
             kind="exception",

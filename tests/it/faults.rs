@@ -6,20 +6,31 @@ use predicates::prelude::*;
 use crate::common::{canned_query, fake_python, ft_python, ftbench, read_json, temp};
 use crate::require;
 
-/// Run the hidden `_fault` test (then parallel_compute, to show the suite goes on) with one
+/// Run the hidden `_fault` test (then `parallel_compute`, to show the suite goes on) with one
 /// fault, and return the results file.
 fn run_fault(ft: &Path, fault: &str) -> (serde_json::Value, String) {
     let dir = temp();
     let output = ftbench(dir.path())
         .env("FTBENCH_FAULT", fault)
-        .args(["run", "--quick", "--tests", "_fault,parallel_compute", "--threads", "1"])
+        .args([
+            "run",
+            "--quick",
+            "--tests",
+            "_fault,parallel_compute",
+            "--threads",
+            "1",
+        ])
         .args(["--timeout", "5", "-o", "faults.json", "--python"])
         .arg(format!("ft={}", ft.display()))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(output.status.code(), Some(1), "a run with failed points exits 1:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a run with failed points exits 1:\n{stderr}"
+    );
     let results = read_json(&dir.path().join("faults.json"));
     // The suite went on past the fault.
     let good = results["points"]
@@ -28,7 +39,10 @@ fn run_fault(ft: &Path, fault: &str) -> (serde_json::Value, String) {
         .iter()
         .filter(|p| p["test"] == "parallel_compute")
         .count();
-    assert_eq!(good, 2, "parallel_compute must still run after the fault ({fault})");
+    assert_eq!(
+        good, 2,
+        "parallel_compute must still run after the fault ({fault})"
+    );
     let reasons: Vec<String> = results["errors"]
         .as_array()
         .unwrap()
@@ -47,15 +61,24 @@ fn every_worker_fault_is_recorded_and_the_suite_goes_on() {
         ("exit3", "exit status: 3"),
         ("segfault", "signal: 11"),
         ("raise", "RuntimeError: the workload raised on purpose"),
-        ("garbage", "unexpected line on the worker's stdout: \"this is not JSON\""),
+        (
+            "garbage",
+            "unexpected line on the worker's stdout: \"this is not JSON\"",
+        ),
         ("die_mid_sample", "dying in the middle of a sample"),
         ("bad_checksum", "checksum mismatch"),
     ];
     for (fault, expected) in cases {
         let start = Instant::now();
         let (_, reasons) = run_fault(&ft, fault);
-        assert!(reasons.contains(expected), "{fault}: expected {expected:?} in:\n{reasons}");
-        assert!(start.elapsed() < Duration::from_secs(60), "{fault} took too long");
+        assert!(
+            reasons.contains(expected),
+            "{fault}: expected {expected:?} in:\n{reasons}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{fault} took too long"
+        );
     }
 }
 
@@ -68,18 +91,31 @@ fn a_worker_speaking_another_protocol_is_refused() {
     );
     let fake = fake_python(dir.path(), "future-python", &script);
     let output = ftbench(dir.path())
-        .args(["run", "--quick", "--tests", "parallel_compute", "--threads", "1", "-o", "p.json", "--python"])
+        .args([
+            "run",
+            "--quick",
+            "--tests",
+            "parallel_compute",
+            "--threads",
+            "1",
+            "-o",
+            "p.json",
+            "--python",
+        ])
         .arg(format!("future={}", fake.display()))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let results = read_json(&dir.path().join("p.json"));
     let reason = results["errors"][0]["reason"].as_str().unwrap();
-    assert!(reason.contains("worker speaks protocol 99, this ftbench speaks 1"), "{reason}");
+    assert!(
+        reason.contains("worker speaks protocol 99, this ftbench speaks 1"),
+        "{reason}"
+    );
 }
 
 fn points(path: &Path) -> usize {
-    std::fs::read_to_string(path)
+    fs_err::read_to_string(path)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|v| v["points"].as_array().map(Vec::len))
@@ -94,8 +130,22 @@ fn stop_and_resume(signal: &str, code: i32) {
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
         .current_dir(dir.path())
         .env("FTBENCH_CACHE_DIR", dir.path().join("cache"))
-        .args(["run", "--tests", "parallel_compute,lock_contention,ref_counting_local", "--threads", "1,2"])
-        .args(["--target-ms", "40", "--processes", "1", "--samples", "3", "-o"])
+        .args([
+            "run",
+            "--tests",
+            "parallel_compute,lock_contention,ref_counting_local",
+            "--threads",
+            "1,2",
+        ])
+        .args([
+            "--target-ms",
+            "40",
+            "--processes",
+            "1",
+            "--samples",
+            "3",
+            "-o",
+        ])
         .arg(&file)
         .arg("--python")
         .arg(format!("ft={}", ft.display()))
@@ -105,7 +155,10 @@ fn stop_and_resume(signal: &str, code: i32) {
         .unwrap();
     let start = Instant::now();
     while points(&file) < 2 {
-        assert!(start.elapsed() < Duration::from_secs(60), "no points appeared");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no points appeared"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let status = std::process::Command::new("kill")
@@ -120,13 +173,17 @@ fn stop_and_resume(signal: &str, code: i32) {
     let done = points(&file);
     assert!((2..9).contains(&done), "{done} points after the stop");
     // No temp files are left beside the results.
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+    let leftovers: Vec<_> = fs_err::read_dir(dir.path())
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    ftbench(dir.path()).args(["run", "--resume"]).arg(&file).assert().success();
+    ftbench(dir.path())
+        .args(["run", "--resume"])
+        .arg(&file)
+        .assert()
+        .success();
     assert_eq!(points(&file), 9, "3 tests x (serial + 2 thread counts)");
     let results = read_json(&file);
     for point in results["points"].as_array().unwrap() {
@@ -148,8 +205,14 @@ fn sigterm_keeps_every_finished_point_too() {
 fn bad_run_input_gets_one_clear_error() {
     let dir = temp();
     let cases: &[(&[&str], &str)] = &[
-        (&["--tests", "parallel_compte"], "unknown test `parallel_compte` (did you mean `parallel_compute`?)"),
-        (&["--threads", "0"], "invalid thread count `0`: it must be at least 1"),
+        (
+            &["--tests", "parallel_compte"],
+            "unknown test `parallel_compte` (did you mean `parallel_compute`?)",
+        ),
+        (
+            &["--threads", "0"],
+            "invalid thread count `0`: it must be at least 1",
+        ),
         (&["--threads", "-3"], "invalid thread count `-3`"),
         (&["--threads", "two"], "invalid thread count `two`"),
         (&["--threads", "5000"], "thread count `5000` is above 4096"),
@@ -167,26 +230,41 @@ fn bad_run_input_gets_one_clear_error() {
 fn broken_results_files_get_one_clear_error() {
     let dir = temp();
     let d = dir.path();
-    std::fs::write(d.join("truncated.json"), "{\"schema_version\": 1, \"points\": [").unwrap();
-    std::fs::write(d.join("other.json"), "{\"hello\": 1}").unwrap();
-    std::fs::write(d.join("future.json"), "{\"schema_version\": 99}").unwrap();
-    std::fs::write(d.join("wrong.json"), "{\"schema_version\": 1, \"points\": 3}").unwrap();
+    fs_err::write(
+        d.join("truncated.json"),
+        "{\"schema_version\": 1, \"points\": [",
+    )
+    .unwrap();
+    fs_err::write(d.join("other.json"), "{\"hello\": 1}").unwrap();
+    fs_err::write(d.join("future.json"), "{\"schema_version\": 99}").unwrap();
+    fs_err::write(
+        d.join("wrong.json"),
+        "{\"schema_version\": 1, \"points\": 3}",
+    )
+    .unwrap();
     let cases = [
-        ("truncated.json", "is not valid JSON (truncated or corrupt?)"),
+        (
+            "truncated.json",
+            "is not valid JSON (truncated or corrupt?)",
+        ),
         ("other.json", "is not an ftbench results file"),
-        ("future.json", "has schema version 99, written by a newer ftbench"),
+        (
+            "future.json",
+            "has schema version 99, written by a newer ftbench",
+        ),
         ("wrong.json", "does not match schema version 1"),
         ("missing.json", "cannot read results file"),
     ];
     for (file, expected) in cases {
         for args in [vec!["report", file], vec!["run", "--resume", file]] {
-            ftbench(d)
-                .args(&args)
-                .assert()
-                .failure()
-                .stderr(predicate::str::contains(expected).and(predicate::str::contains("panicked").not()));
+            ftbench(d).args(&args).assert().failure().stderr(
+                predicate::str::contains(expected).and(predicate::str::contains("panicked").not()),
+            );
         }
     }
     // The broken file is left as it was.
-    assert_eq!(std::fs::read_to_string(d.join("truncated.json")).unwrap(), "{\"schema_version\": 1, \"points\": [");
+    assert_eq!(
+        fs_err::read_to_string(d.join("truncated.json")).unwrap(),
+        "{\"schema_version\": 1, \"points\": ["
+    );
 }

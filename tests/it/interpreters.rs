@@ -7,15 +7,18 @@ use crate::require;
 fn pythons_json_lists_the_free_threaded_build() {
     let ft = require!(ft_python());
     let dir = temp();
-    let output = ftbench(dir.path()).args(["pythons", "--json"]).output().unwrap();
+    let output = ftbench(dir.path())
+        .args(["pythons", "--json"])
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let ft = std::fs::canonicalize(ft).unwrap();
+    let ft = fs_err::canonicalize(ft).unwrap();
     let entry = list
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| std::fs::canonicalize(i["path"].as_str().unwrap()).ok() == Some(ft.clone()))
+        .find(|i| fs_err::canonicalize(i["path"].as_str().unwrap()).ok() == Some(ft.clone()))
         .unwrap_or_else(|| panic!("{} is not listed in {list:#}", ft.display()));
     assert_eq!(entry["free_threaded"], true);
     assert_eq!(entry["gil_enabled"], false);
@@ -34,7 +37,10 @@ fn pythons_table_groups_builds() {
         .arg("pythons")
         .assert()
         .success()
-        .stdout(predicate::str::contains("Free-threaded builds").and(predicate::str::contains("GIL builds")));
+        .stdout(
+            predicate::str::contains("Free-threaded builds")
+                .and(predicate::str::contains("GIL builds")),
+        );
 }
 
 #[test]
@@ -42,7 +48,16 @@ fn gil_suffix_runs_the_same_build_with_the_gil_on() {
     let ft = require!(ft_python());
     let dir = temp();
     ftbench(dir.path())
-        .args(["run", "--quick", "--tests", "parallel_compute", "--threads", "1", "-o", "r.json"])
+        .args([
+            "run",
+            "--quick",
+            "--tests",
+            "parallel_compute",
+            "--threads",
+            "1",
+            "-o",
+            "r.json",
+        ])
         .args(["--python", "3.13t+gil", "--python"])
         .arg(format!("{}+gil", ft.display()))
         .args(["--python", "ft=3.13t"])
@@ -51,13 +66,18 @@ fn gil_suffix_runs_the_same_build_with_the_gil_on() {
     let results = read_json(&dir.path().join("r.json"));
     let variants = results["variants"].as_array().unwrap();
     assert_eq!(variants.len(), 3);
-    let canonical = |v: &serde_json::Value| std::fs::canonicalize(v["path"].as_str().unwrap()).unwrap();
-    assert_eq!(canonical(&variants[0]), std::fs::canonicalize(&ft).unwrap());
+    let canonical =
+        |v: &serde_json::Value| fs_err::canonicalize(v["path"].as_str().unwrap()).unwrap();
+    assert_eq!(canonical(&variants[0]), fs_err::canonicalize(&ft).unwrap());
     assert_eq!(canonical(&variants[0]), canonical(&variants[1]));
     for v in &variants[..2] {
         assert_eq!(v["gil_mode"], "force_on");
         assert_eq!(v["expects_gil"], true);
-        assert!(v["label"].as_str().unwrap().ends_with("t+gil"), "{}", v["label"]);
+        assert!(
+            v["label"].as_str().unwrap().ends_with("t+gil"),
+            "{}",
+            v["label"]
+        );
     }
     assert_eq!(variants[2]["label"], "ft");
     assert_eq!(variants[2]["expects_gil"], false);
@@ -74,7 +94,10 @@ fn gil_suffix_runs_the_same_build_with_the_gil_on() {
 #[test]
 fn sysinfo_json_describes_the_machine() {
     let dir = temp();
-    let output = ftbench(dir.path()).args(["sysinfo", "--json"]).output().unwrap();
+    let output = ftbench(dir.path())
+        .args(["sysinfo", "--json"])
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let info: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(info["logical_cores"].as_u64().unwrap() >= 1);
@@ -88,15 +111,33 @@ fn sysinfo_json_describes_the_machine() {
 fn rejects(dir: &std::path::Path, spec: &str, expected: &str) {
     let output = ftbench(dir)
         .env("FTBENCH_QUERY_TIMEOUT", "2")
-        .args(["run", "--tests", "parallel_compute", "--threads", "1", "--python", spec])
+        .args([
+            "run",
+            "--tests",
+            "parallel_compute",
+            "--threads",
+            "1",
+            "--python",
+            spec,
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{spec} was accepted");
-    assert!(stderr.contains(expected), "for {spec}, expected {expected:?} in:\n{stderr}");
+    assert!(
+        stderr.contains(expected),
+        "for {spec}, expected {expected:?} in:\n{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(stderr.matches("error:").count(), 1, "one error, not several:\n{stderr}");
-    assert!(!dir.join("ftbench-results").exists(), "nothing may be written for {spec}");
+    assert_eq!(
+        stderr.matches("error:").count(),
+        1,
+        "one error, not several:\n{stderr}"
+    );
+    assert!(
+        !dir.join("ftbench-results").exists(),
+        "nothing may be written for {spec}"
+    );
 }
 
 #[test]
@@ -105,37 +146,67 @@ fn bad_interpreters_get_one_clear_error() {
     let d = dir.path();
     rejects(d, "/no/such/python3", "`/no/such/python3` does not exist");
     let plain = d.join("plain-file");
-    std::fs::write(&plain, "not a program").unwrap();
+    fs_err::write(&plain, "not a program").unwrap();
     rejects(d, plain.to_str().unwrap(), "is not an executable file");
     let echo = fake_python(d, "echo-python", "echo hello from a shell script");
-    rejects(d, echo.to_str().unwrap(), "is not a Python interpreter ftbench understands");
+    rejects(
+        d,
+        echo.to_str().unwrap(),
+        "is not a Python interpreter ftbench understands",
+    );
     let old = fake_python(
         d,
         "python2",
         r#"echo '{"result": "error", "kind": "unsupported_version", "message": "Python 2.7 is older than 3.9, the oldest ftbench supports"}'"#,
     );
     rejects(d, old.to_str().unwrap(), "Python 2.7 is older than 3.9");
-    let crash = fake_python(d, "crashing-python", "echo 'Fatal Python error: init failed' >&2; exit 1");
-    rejects(d, crash.to_str().unwrap(), "Fatal Python error: init failed");
+    let crash = fake_python(
+        d,
+        "crashing-python",
+        "echo 'Fatal Python error: init failed' >&2; exit 1",
+    );
+    rejects(
+        d,
+        crash.to_str().unwrap(),
+        "Fatal Python error: init failed",
+    );
     let hang = fake_python(d, "hanging-python", "sleep 30");
     rejects(d, hang.to_str().unwrap(), "did not answer within 2 s");
     rejects(d, "3.99t", "no interpreter matches `3.99t`; found:");
-    rejects(d, "no-such-python-command", "`no-such-python-command` was not found on PATH");
+    rejects(
+        d,
+        "no-such-python-command",
+        "`no-such-python-command` was not found on PATH",
+    );
     rejects(d, "=3.13t", "malformed interpreter spec `=3.13t`");
-    let fake = fake_python(d, "gil-build", &format!("echo '{}'", canned_query("3.12.7", false)));
-    rejects(d, &format!("{}+gil", fake.display()), "`+gil` needs a free-threaded build");
+    let fake = fake_python(
+        d,
+        "gil-build",
+        &format!("echo '{}'", canned_query("3.12.7", false)),
+    );
+    rejects(
+        d,
+        &format!("{}+gil", fake.display()),
+        "`+gil` needs a free-threaded build",
+    );
 }
 
 #[test]
 fn a_real_python2_is_refused_by_name() {
     // pyenv machines often carry a 2.7; a fresh machine may not, so this one may skip anywhere.
-    let Some(home) = std::env::var_os("HOME") else { return };
+    let Some(home) = std::env::var_os("HOME") else {
+        return;
+    };
     let python2 = std::path::Path::new(&home).join(".pyenv/versions/2.7.18/bin/python2.7");
     if !python2.exists() {
         eprintln!("skipping: no Python 2.7 here");
         return;
     }
-    rejects(temp().path(), python2.to_str().unwrap(), "Python 2.7 is older than 3.9");
+    rejects(
+        temp().path(),
+        python2.to_str().unwrap(),
+        "Python 2.7 is older than 3.9",
+    );
 }
 
 #[test]

@@ -1,11 +1,16 @@
+#![expect(
+    clippy::print_stderr,
+    reason = "tests say why they skip and what they measured"
+)]
+
 //! Integration tests: the `ftbench` binary on real interpreters (the provisioned 3.13 / 3.13t
 //! pair) and on fake ones (shell scripts posing as Python).
 
 /// Shared helpers: the binary, test interpreters, fake interpreters, temp dirs.
 mod common;
+/// Faults: timeouts, crashes, protocol breaks, checksums, Ctrl-C and `--resume`, bad input.
+mod faults;
 /// `ftbench pythons`, `sysinfo`, spec resolution and every bad-interpreter error.
 mod interpreters;
 /// `ftbench run` end to end: results schema, the seed's analysis, physics, GIL truth.
 mod run;
-/// Faults: timeouts, crashes, protocol breaks, checksums, Ctrl-C and `--resume`, bad input.
-mod faults;

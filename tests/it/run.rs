@@ -34,12 +34,26 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
-    assert!(stdout.contains("=== parallel_compute (ops_per_sec, higher is better) ==="), "{stdout}");
-    assert!(stdout.contains("Scaling Factor (relative to single thread):"), "{stdout}");
+    assert!(
+        stdout.contains("=== parallel_compute (ops_per_sec, higher is better) ==="),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Scaling Factor (relative to single thread):"),
+        "{stdout}"
+    );
     let path = dir.path().join("results.json");
     let results = read_json(&path);
     assert_eq!(results["schema_version"], 1);
-    for key in ["ftbench_version", "created", "command_line", "system", "settings", "variants", "points"] {
+    for key in [
+        "ftbench_version",
+        "created",
+        "command_line",
+        "system",
+        "settings",
+        "variants",
+        "points",
+    ] {
         assert!(!results[key].is_null(), "{key} missing");
     }
     let scaling = &results["results"]["scaling_tests"];
@@ -53,24 +67,41 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
         ("np_column_compute_mp", "samples_per_sec"),
     ] {
         for label in ["3.13.0t", "3.12.7", "3.13.0"] {
-            let data = scaling[test][label]["scaling_data"].as_array().unwrap_or_else(|| panic!("{test}/{label}"));
+            let data = scaling[test][label]["scaling_data"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{test}/{label}"));
             assert_eq!(data.len(), 2, "{test}/{label}");
             for point in data {
                 let metrics = &point["metrics"];
-                assert!(metrics[metric].as_f64().unwrap() > 0.0, "{test}/{label}: {metric}");
+                assert!(
+                    metrics[metric].as_f64().unwrap() > 0.0,
+                    "{test}/{label}: {metric}"
+                );
                 assert!(metrics["speedup"].as_f64().unwrap() > 0.0);
                 assert!(metrics["efficiency"].as_f64().is_some());
                 assert!(metrics["karp_flatt"].is_null() || metrics["karp_flatt"].is_f64());
-                let (low, high) = (metrics[format!("{metric}_ci_low")].as_f64().unwrap(), metrics[format!("{metric}_ci_high")].as_f64().unwrap());
-                assert!(low <= metrics[metric].as_f64().unwrap() && metrics[metric].as_f64().unwrap() <= high);
+                let (low, high) = (
+                    metrics[format!("{metric}_ci_low")].as_f64().unwrap(),
+                    metrics[format!("{metric}_ci_high")].as_f64().unwrap(),
+                );
+                assert!(
+                    low <= metrics[metric].as_f64().unwrap()
+                        && metrics[metric].as_f64().unwrap() <= high
+                );
             }
             assert!(scaling[test][label]["scaling_factor"].as_f64().is_some());
         }
     }
-    let pools = &results["results"]["pool_tests"]["pool_io_bound_threads"]["3.13.0t"]["scaling_data"];
+    let pools =
+        &results["results"]["pool_tests"]["pool_io_bound_threads"]["3.13.0t"]["scaling_data"];
     assert!(pools[0]["metrics"]["tasks_per_sec"].as_f64().unwrap() > 0.0);
     // numpy's version is recorded per interpreter, the same on each.
-    let numpy: Vec<&str> = results["variants"].as_array().unwrap().iter().map(|v| v["info"]["numpy"].as_str().unwrap()).collect();
+    let numpy: Vec<&str> = results["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["info"]["numpy"].as_str().unwrap())
+        .collect();
     assert!(numpy.windows(2).all(|w| w[0] == w[1]), "{numpy:?}");
 
     let output = std::process::Command::new(tools)
@@ -79,7 +110,11 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "the seed's analysis failed:\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "the seed's analysis failed:\n{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(text.contains("=== parallel_compute ==="), "{text}");
     assert!(text.contains("SEED-ANALYSIS-OK"), "{text}");
 
@@ -88,7 +123,9 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
         .args(["report", "results.json"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("=== memory_bandwidth (bandwidth_MB_s, higher is better) ==="));
+        .stdout(predicate::str::contains(
+            "=== memory_bandwidth (bandwidth_MB_s, higher is better) ===",
+        ));
 }
 
 #[test]
@@ -97,7 +134,15 @@ fn free_threading_scales_and_the_gil_does_not() {
     let ft = require!(ft_python());
     let dir = temp();
     ftbench(dir.path())
-        .args(["run", "--tests", "parallel_compute", "--threads", "1,2", "--target-ms", "100"])
+        .args([
+            "run",
+            "--tests",
+            "parallel_compute",
+            "--threads",
+            "1,2",
+            "--target-ms",
+            "100",
+        ])
         .args(["--processes", "2", "--samples", "5", "-o", "physics.json"])
         .arg("--python")
         .arg(format!("ft={}", ft.display()))
@@ -108,9 +153,17 @@ fn free_threading_scales_and_the_gil_does_not() {
     let results = read_json(&dir.path().join("physics.json"));
     let ft_speedup = speedup_at(&results, "parallel_compute", "ft", 2);
     let gil_speedup = speedup_at(&results, "parallel_compute", "gil", 2);
-    eprintln!("parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}");
-    assert!(ft_speedup >= 1.6, "free-threaded speedup at 2 threads was {ft_speedup:.2}");
-    assert!(gil_speedup <= 1.2, "GIL-forced speedup at 2 threads was {gil_speedup:.2}");
+    eprintln!(
+        "parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}"
+    );
+    assert!(
+        ft_speedup >= 1.6,
+        "free-threaded speedup at 2 threads was {ft_speedup:.2}"
+    );
+    assert!(
+        gil_speedup <= 1.2,
+        "GIL-forced speedup at 2 threads was {gil_speedup:.2}"
+    );
 }
 
 #[test]
@@ -118,9 +171,23 @@ fn a_gil_that_comes_back_is_flagged_loudly() {
     // A wrapper that turns the GIL on behind ftbench's back, as an old C extension would.
     let ft = require!(ft_python());
     let dir = temp();
-    let sneaky = fake_python(dir.path(), "sneaky-python", &format!("exec {} -X gil=1 \"$@\"", ft.display()));
+    let sneaky = fake_python(
+        dir.path(),
+        "sneaky-python",
+        &format!("exec {} -X gil=1 \"$@\"", ft.display()),
+    );
     let assert = ftbench(dir.path())
-        .args(["run", "--quick", "--tests", "parallel_compute", "--threads", "2", "-o", "gil.json", "--python"])
+        .args([
+            "run",
+            "--quick",
+            "--tests",
+            "parallel_compute",
+            "--threads",
+            "2",
+            "-o",
+            "gil.json",
+            "--python",
+        ])
         .arg(format!("sneaky={}", sneaky.display()))
         .assert()
         .success();
@@ -140,15 +207,35 @@ fn numpy_tests_are_skipped_with_a_reason_without_numpy() {
     // The machine's own python3 has no numpy in a fresh pyenv.
     let python = crate::common::fake_python(dir.path(), "bare-python", "exec python3 -S \"$@\"");
     let output = ftbench(dir.path())
-        .args(["run", "--quick", "--tests", "np_column_compute_thread", "--threads", "1", "-o", "np.json", "--python"])
+        .args([
+            "run",
+            "--quick",
+            "--tests",
+            "np_column_compute_thread",
+            "--threads",
+            "1",
+            "-o",
+            "np.json",
+            "--python",
+        ])
         .arg(format!("bare={}", python.display()))
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let results = read_json(&dir.path().join("np.json"));
     let skipped = &results["skipped"][0];
     assert_eq!(skipped["test"], "np_column_compute_thread");
-    assert!(skipped["reason"].as_str().unwrap().contains("numpy is not installed"), "{skipped}");
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .unwrap()
+            .contains("numpy is not installed"),
+        "{skipped}"
+    );
 }
 
 #[test]

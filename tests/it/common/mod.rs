@@ -25,16 +25,22 @@ fn provisioned(var: &str, free_threaded: bool) -> Option<PathBuf> {
     let dir = std::env::var_os("FTBENCH_HOME")
         .map_or_else(|| home.join(".local/share/ftbench"), PathBuf::from)
         .join("pythons");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut found: Vec<PathBuf> = fs_err::read_dir(dir)
         .ok()?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("cpython-3.13.") && n.ends_with('t') == free_threaded)
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("cpython-3.13.") && n.ends_with('t') == free_threaded
+            })
         })
-        .map(|p| p.join("bin").join(if free_threaded { "python3.13t" } else { "python3.13" }))
+        .map(|p| {
+            p.join("bin").join(if free_threaded {
+                "python3.13t"
+            } else {
+                "python3.13"
+            })
+        })
         .filter(|p| p.is_file())
         .collect();
     found.sort();
@@ -68,7 +74,10 @@ pub fn gil_python() -> Option<PathBuf> {
 pub fn tools_python() -> Option<PathBuf> {
     let found = std::env::var_os("FTBENCH_TEST_TOOLS_PYTHON").map(PathBuf::from);
     if found.is_none() {
-        assert!(!in_ci(), "FTBENCH_TEST_TOOLS_PYTHON is not set: run scripts/test.sh");
+        assert!(
+            !in_ci(),
+            "FTBENCH_TEST_TOOLS_PYTHON is not set: run scripts/test.sh"
+        );
         eprintln!("skipping: no tools venv (run scripts/test.sh)");
     }
     found
@@ -87,15 +96,18 @@ macro_rules! require {
 
 /// A fresh temporary directory for one test.
 pub fn temp() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("ftbench-it").tempdir().expect("a temp dir")
+    tempfile::Builder::new()
+        .prefix("ftbench-it")
+        .tempdir()
+        .expect("a temp dir")
 }
 
 /// Write an executable shell script posing as an interpreter.
 pub fn fake_python(dir: &Path, name: &str, body: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write the fake");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs_err::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write the fake");
+    fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     path
 }
 
@@ -115,6 +127,6 @@ pub fn canned_query(version: &str, free_threaded: bool) -> String {
 
 /// Load a results file as JSON.
 pub fn read_json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).expect("the results file exists");
+    let text = fs_err::read_to_string(path).expect("the results file exists");
     serde_json::from_str(&text).expect("the results file is valid JSON")
 }
