@@ -35,5 +35,6 @@ tools=${FTBENCH_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ftbench/test-tools}
 export FTBENCH_TEST_TOOLS_PYTHON=$tools/bin/python
 
 "$tools/bin/ruff" check src/ tests/fixtures/
+"$tools/bin/ruff" format --check src/
 # One test at a time: the scaling checks need both cores to themselves.
 cargo test --locked -- --test-threads=1

@@ -97,7 +97,13 @@ pub struct RunArgs {
     pub pythons: Vec<String>,
 
     /// Thread counts, comma-separated. Default: 1, 2, 4, ... up to twice the logical cores.
-    #[arg(long, short, value_name = "N,N,...", value_delimiter = ',')]
+    #[arg(
+        long,
+        short,
+        value_name = "N,N,...",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
     pub threads: Vec<String>,
 
     /// Tests to run, comma-separated (see `--list-tests`). Default: all of them.

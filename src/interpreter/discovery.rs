@@ -172,7 +172,11 @@ pub fn discover() -> Discovery {
             Ok(info) => {
                 // One prefix holds one interpreter, however many names (links, copies) it has;
                 // a venv has a prefix of its own.
-                let identity = (info.prefix.clone(), info.version.clone(), info.free_threaded);
+                let identity = (
+                    info.prefix.clone(),
+                    info.version.clone(),
+                    info.free_threaded,
+                );
                 if identities.insert(identity) {
                     discovery
                         .interpreters

@@ -340,7 +340,10 @@ fn finish_point(
         thread_count,
         samples: samples.to_vec(),
         throughput,
-        gil_mismatches: samples.iter().filter(|s| s.gil_enabled != expects_gil).count(),
+        gil_mismatches: samples
+            .iter()
+            .filter(|s| s.gil_enabled != expects_gil)
+            .count(),
     })
 }
 

@@ -55,9 +55,8 @@ pub enum Error {
     },
     #[error("worker speaks protocol {found}, this ftbench speaks {expected}")]
     ProtocolMismatch { expected: u32, found: u32 },
-    #[error("worker broke the protocol{}", tail(stderr))]
+    #[error("worker broke the protocol: {err}{}", tail(stderr))]
     Protocol {
-        #[source]
         err: protocol::ParseError,
         stderr: String,
     },
