@@ -134,7 +134,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "MS")]
     pub target_ms: Option<u64>,
 
-    /// Timed samples per worker process (default 5, 3 with --quick).
+    /// Timed samples per worker process (default 3, 2 with --quick).
     #[arg(long, value_name = "K")]
     pub samples: Option<u32>,
 
@@ -142,7 +142,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "W")]
     pub warmup: Option<u32>,
 
-    /// Worker processes per point (default 3, 2 with --quick).
+    /// Worker processes per point, run in interleaved rounds (default 5, 3 with --quick).
     #[arg(long, value_name = "R")]
     pub processes: Option<u32>,
 

@@ -109,6 +109,7 @@ fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
             .filter(|i| i.info.free_threaded == free_threaded)
             .collect();
         let _ = writeln!(out, "{title}:");
+        let mut rows = Vec::new();
         if group.is_empty() {
             let _ = writeln!(
                 out,
@@ -142,15 +143,14 @@ fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
             if let Some(numpy) = &numpy {
                 flags.push(numpy);
             }
-            let _ = writeln!(
-                out,
-                "  {:<12} {:<8} {:<60} {}",
-                i.info.version_tag(),
+            rows.push(vec![
+                format!("  {}", i.info.version_tag()),
                 i.source.to_string(),
-                i.path.display(),
-                flags.join(", ")
-            );
+                i.path.display().to_string(),
+                flags.join(", "),
+            ]);
         }
+        out.push_str(&report::table::grid_aligned(&rows, 4));
         out.push('\n');
     }
     printer.stdout(out.trim_end())?;

@@ -109,11 +109,11 @@ impl RunConfig {
             warmup: args.warmup.unwrap_or(1),
             samples: args
                 .samples
-                .unwrap_or(if args.quick { 3 } else { 5 })
+                .unwrap_or(if args.quick { 2 } else { 3 })
                 .max(1),
             processes: args
                 .processes
-                .unwrap_or(if args.quick { 2 } else { 3 })
+                .unwrap_or(if args.quick { 3 } else { 5 })
                 .max(1),
             scaling: if args.weak {
                 Scaling::Weak

@@ -8,7 +8,12 @@ use crate::results::ResultsFile;
 use crate::workloads;
 
 /// Lay out rows of cells in columns, the first left-aligned, the rest right-aligned.
-fn grid(rows: &[Vec<String>]) -> String {
+pub fn grid(rows: &[Vec<String>]) -> String {
+    grid_aligned(rows, 1)
+}
+
+/// Lay out rows of cells in columns, the first `left` columns left-aligned.
+pub fn grid_aligned(rows: &[Vec<String>], left: usize) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -25,6 +30,8 @@ fn grid(rows: &[Vec<String>]) -> String {
         for (c, cell) in row.iter().enumerate() {
             if c == 0 {
                 let _ = write!(line, "{cell:<w$}", w = widths[c]);
+            } else if c < left {
+                let _ = write!(line, "  {cell:<w$}", w = widths[c]);
             } else {
                 let _ = write!(line, "  {cell:>w$}", w = widths[c]);
             }

@@ -107,7 +107,8 @@ pub fn run(
             };
             // Rounds: each worker process of a point runs in turn with those of the other thread
             // counts, so a slow spell of the machine (frequent on shared VMs) spreads over all
-            // points of the curve instead of bending it.
+            // points of the curve instead of bending it. Odd rounds run in reverse order (ABBA),
+            // which cancels a linear drift between the serial baseline and the threaded points.
             let mut pending: Vec<(u32, Vec<PointSample>)> = points
                 .filter(|n| results.point(workload.name, &variant.label, *n).is_none())
                 .map(|n| (n, Vec::new()))
@@ -116,6 +117,9 @@ pub fn run(
             for process in 0..plan.settings.processes {
                 let last_round = process + 1 == plan.settings.processes;
                 let mut still_pending = Vec::new();
+                if process % 2 == 1 {
+                    pending.reverse();
+                }
                 for (thread_count, mut samples) in pending {
                     let outcome = measure_process(
                         plan,
@@ -168,6 +172,9 @@ pub fn run(
                             bar.inc(1);
                         }
                     }
+                }
+                if process % 2 == 1 {
+                    still_pending.reverse();
                 }
                 pending = still_pending;
             }

@@ -143,7 +143,7 @@ fn free_threading_scales_and_the_gil_does_not() {
             "--target-ms",
             "100",
         ])
-        .args(["--processes", "2", "--samples", "5", "-o", "physics.json"])
+        .args(["--processes", "6", "--samples", "3", "-o", "physics.json"])
         .arg("--python")
         .arg(format!("ft={}", ft.display()))
         .arg("--python")
