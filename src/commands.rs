@@ -209,7 +209,18 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     };
     let mut worker = PythonWorker::new(std::time::Duration::from_secs(plan.settings.timeout_s))
         .context("failed to write the worker scripts to a temporary directory")?;
+    let started = std::time::Instant::now();
+    let cpu_before = own_cpu_seconds();
     let outcome = runner::run(&plan, &mut results, &mut worker, &config.output, printer)?;
+    let wall_s = started.elapsed().as_secs_f64();
+    let cpu_s = own_cpu_seconds() - cpu_before;
+    results.harness = Some(results::HarnessCost {
+        wall_s,
+        cpu_s,
+        cpu_share: if wall_s > 0.0 { cpu_s / wall_s } else { 0.0 },
+    });
+    results::write_results(&config.output, &mut results)
+        .with_context(|| format!("failed to write results to `{}`", config.output.display()))?;
     printer.stdout(&report::table::pivot_tables(&results))?;
     let gil_points = results
         .points
@@ -219,6 +230,14 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     if gil_points > 0 {
         printer.warn(&format!(
             "{gil_points} point(s) ran with the GIL in the wrong state (marked GIL! above, `gil_reenabled` in the results)"
+        ));
+    }
+    if let Some(cost) = &results.harness {
+        printer.info(&format!(
+            "Harness: {:.2} s of CPU in {:.1} s of wall time ({:.2}% of one core)",
+            cost.cpu_s,
+            cost.wall_s,
+            cost.cpu_share * 100.0
         ));
     }
     printer.info(&format!("Results written to {}", config.output.display()));
@@ -276,6 +295,17 @@ fn new_results(config: &RunConfig) -> ResultsFile {
         skipped: Vec::new(),
         errors: Vec::new(),
         warnings: Vec::new(),
+        harness: None,
         results: serde_json::Value::Null,
+        derived: std::collections::HashMap::default(),
     }
+}
+
+/// User + system CPU seconds this process (not its children) has used so far.
+fn own_cpu_seconds() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |usage| {
+        let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        seconds(usage.user_time()) + seconds(usage.system_time())
+    })
 }

@@ -5,6 +5,8 @@
 mod json;
 mod time;
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -107,9 +109,27 @@ pub struct ResultsFile {
     pub skipped: Vec<Missing>,
     pub errors: Vec<Missing>,
     pub warnings: Vec<String>,
+    /// What the harness itself cost while it ran (the last session, for a resumed file).
+    #[serde(default)]
+    pub harness: Option<HarnessCost>,
     /// Derived from `points` at every write; the seed study's schema.
     #[serde(default)]
     pub results: Value,
+    /// Each derived series with the number of points it was derived from: points are only ever
+    /// appended, so a series is recomputed (bootstraps and all) only when its curve grew.
+    #[serde(skip)]
+    pub derived: HashMap<(String, String), (usize, Value)>,
+}
+
+/// The harness's own footprint: how much CPU ftbench used while its workers measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HarnessCost {
+    /// Wall time of the run, in seconds.
+    pub wall_s: f64,
+    /// User + system CPU time of the ftbench process itself (not its workers), in seconds.
+    pub cpu_s: f64,
+    /// `cpu_s / wall_s`: the share of one core the harness took (goal: <= 1%).
+    pub cpu_share: f64,
 }
 
 /// A point's numbers as tables and the seed schema show them.
@@ -230,10 +250,24 @@ impl ResultsFile {
             let metric = workload.map_or("throughput", |w| w.metric);
             let mut per_label = Map::new();
             for label in self.labels() {
+                let count = self
+                    .points
+                    .iter()
+                    .filter(|p| p.test == test && p.label == label)
+                    .count();
+                let key = (test.clone(), label.clone());
+                if let Some((cached, value)) = self.derived.get(&key)
+                    && *cached == count
+                {
+                    per_label.insert(label, value.clone());
+                    continue;
+                }
                 let Some(series) = self.series(&test, &label) else {
                     continue;
                 };
-                per_label.insert(label.clone(), series_json(&series, metric));
+                let value = series_json(&series, metric);
+                self.derived.insert(key, (count, value.clone()));
+                per_label.insert(label, value);
             }
             match groups.iter_mut().find(|(key, _)| *key == group) {
                 Some((_, tests)) => {

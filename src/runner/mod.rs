@@ -374,14 +374,18 @@ fn report_point(
         workload.metric,
         point.throughput.relative_half_width() * 100.0,
     );
-    if thread_count > 0
-        && let Some(series) = results.series(workload.name, &variant.label)
-        && let Some(metrics) = series
-            .points
-            .iter()
-            .find(|m| m.thread_count == thread_count)
-        && let Some((speedup, low, high)) = metrics.speedup
-    {
+    // Read back from the section derived when the file was written: no second bootstrap.
+    let metrics =
+        results.results[workload.group.key()][workload.name][&variant.label]["scaling_data"]
+            .as_array()
+            .and_then(|points| points.iter().find(|p| p["thread_count"] == thread_count))
+            .map(|p| &p["metrics"]);
+    let value = |key: &str| metrics.and_then(|m| m[key].as_f64());
+    if let (Some(speedup), Some(low), Some(high)) = (
+        value("speedup"),
+        value("speedup_ci_low"),
+        value("speedup_ci_high"),
+    ) {
         let _ = write!(line, "  speedup {speedup:.2}x [{low:.2}, {high:.2}]");
     }
     if point.throughput.is_noisy() {
