@@ -238,6 +238,26 @@ fn download_python_org(request: &VersionRequest, printer: &Printer) -> Result<Pa
     bail!("python.org lists no downloadable release for this request")
 }
 
+/// `apt-get` or `apt-cache` reading only ftbench's own sources list and state under `apt`.
+fn private_apt(apt: &Path, program: &str) -> Command {
+    let mut command = Command::new(program);
+    for option in [
+        format!(
+            "Dir::Etc::sourcelist={}",
+            apt.join("sources.list").display()
+        ),
+        "Dir::Etc::sourceparts=/nonexistent".to_string(),
+        format!("Dir::State::Lists={}", apt.join("lists").display()),
+        format!("Dir::Cache={}", apt.join("cache").display()),
+        // A mirror's sid snapshot may be older than its Valid-Until date.
+        "Acquire::Check-Valid-Until=false".to_string(),
+        "APT::Sandbox::User=root".to_string(),
+    ] {
+        command.arg("-o").arg(option);
+    }
+    command
+}
+
 /// Debian's archive carries CPython's pristine tarball in its source packages. A private apt
 /// configuration under the cache reads only our own sources list, so `/etc/apt` stays untouched.
 fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) -> Result<()> {
@@ -250,39 +270,15 @@ fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) ->
         apt.join("sources.list"),
         format!("deb-src {uri} sid main\ndeb-src {uri} trixie main\n"),
     )?;
-    let options = |command: &mut Command| {
-        command.args([
-            "-o".to_string(),
-            format!(
-                "Dir::Etc::sourcelist={}",
-                apt.join("sources.list").display()
-            ),
-            "-o".to_string(),
-            "Dir::Etc::sourceparts=/nonexistent".to_string(),
-            "-o".to_string(),
-            format!("Dir::State::Lists={}", apt.join("lists").display()),
-            "-o".to_string(),
-            format!("Dir::Cache={}", apt.join("cache").display()),
-            // A mirror's sid snapshot may be older than its Valid-Until date.
-            "-o".to_string(),
-            "Acquire::Check-Valid-Until=false".to_string(),
-            "-o".to_string(),
-            "APT::Sandbox::User=root".to_string(),
-        ]);
-    };
     printer.info("Reading Debian's source package lists");
-    let mut update = Command::new("apt-get");
-    options(&mut update);
-    let status = update
+    let status = private_apt(&apt, "apt-get")
         .args(["-qq", "update"])
         .status()
         .context("failed to run apt-get")?;
     if !status.success() {
         bail!("apt-get update with ftbench's private sources list failed ({status})");
     }
-    let mut showsrc = Command::new("apt-cache");
-    options(&mut showsrc);
-    let output = showsrc
+    let output = private_apt(&apt, "apt-cache")
         .args(["showsrc", "--only-source", &format!("python{series}")])
         .output()
         .context("failed to run apt-cache")?;
@@ -314,9 +310,7 @@ fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) ->
         printer.info(&format!(
             "Downloading Debian's python{series} {version} source"
         ));
-        let mut source = Command::new("apt-get");
-        options(&mut source);
-        let ok = source
+        let ok = private_apt(&apt, "apt-get")
             .current_dir(download.path())
             .args([
                 "-qq",
@@ -469,35 +463,9 @@ fn build(
         configure_args.push("--enable-optimizations".to_string());
         configure_args.push("--with-lto".to_string());
     }
-    let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let spinner = printer.spinner(&format!("cpython-{tag}"));
     let start = Instant::now();
-    let steps: Vec<(&str, Command)> = vec![
-        ("extracting", {
-            let mut c = Command::new("tar");
-            c.arg("-xf")
-                .arg(tarball)
-                .arg("-C")
-                .arg(work.path())
-                .arg("--strip-components=1");
-            c
-        }),
-        ("configuring", {
-            let mut c = Command::new("./configure");
-            c.args(&configure_args);
-            c
-        }),
-        ("compiling", {
-            let mut c = Command::new("make");
-            c.arg(format!("-j{jobs}"));
-            c
-        }),
-        ("installing", {
-            let mut c = Command::new("make");
-            c.arg("install");
-            c
-        }),
-    ];
+    let steps = build_steps(tarball, work.path(), &configure_args);
     for (what, mut command) in steps {
         spinner.set_message(what);
         printer.line_above(&spinner, &format!("cpython-{tag}: {what}"));
@@ -553,6 +521,41 @@ fn build(
         python.display()
     ));
     Ok(record)
+}
+
+/// The commands of a build, in order, each with what it is doing.
+fn build_steps(
+    tarball: &Path,
+    work: &Path,
+    configure_args: &[String],
+) -> Vec<(&'static str, Command)> {
+    let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    vec![
+        ("extracting", {
+            let mut c = Command::new("tar");
+            c.arg("-xf")
+                .arg(tarball)
+                .arg("-C")
+                .arg(work)
+                .arg("--strip-components=1");
+            c
+        }),
+        ("configuring", {
+            let mut c = Command::new("./configure");
+            c.args(configure_args);
+            c
+        }),
+        ("compiling", {
+            let mut c = Command::new("make");
+            c.arg(format!("-j{jobs}"));
+            c
+        }),
+        ("installing", {
+            let mut c = Command::new("make");
+            c.arg("install");
+            c
+        }),
+    ]
 }
 
 /// `pip install` packages into an interpreter, binary wheels only; bare `numpy` means
