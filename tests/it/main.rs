@@ -1,4 +1,5 @@
-#![expect(
+#![expect(clippy::print_stderr, reason = "tests say why they skip and what they measured")]
+#![expect(clippy::too_many_lines, reason = "an end-to-end test reads best as one story")]
     clippy::print_stderr,
     reason = "tests say why they skip and what they measured"
 )]
