@@ -1,7 +1,10 @@
-#![expect(clippy::print_stderr, reason = "tests say why they skip and what they measured")]
-#![expect(clippy::too_many_lines, reason = "an end-to-end test reads best as one story")]
+#![expect(
     clippy::print_stderr,
     reason = "tests say why they skip and what they measured"
+)]
+#![expect(
+    clippy::too_many_lines,
+    reason = "an end-to-end test reads best as one story"
 )]
 
 //! Integration tests: the `ftbench` binary on real interpreters (the provisioned 3.13 / 3.13t
