@@ -1,7 +1,7 @@
 //! ftbench: how much faster or slower is Python with and without the GIL, and how does each kind
 //! of work scale with threads?
 //!
-//! The pipeline reads top to bottom in [`run`]: CLI → config → discover interpreters → plan → run
+//! The pipeline reads top to bottom in `commands::run`: CLI → config → discover interpreters → plan → run
 //! workers → statistics → results (JSON) → report.
 
 mod cli;
