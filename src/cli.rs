@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::workloads::Suite;
+
 /// How much faster or slower is Python with and without the GIL, and how does each kind of work
 /// scale with threads?
 #[derive(Debug, Parser)]
@@ -109,6 +111,15 @@ pub struct RunArgs {
     /// Tests to run, comma-separated (see `--list-tests`). Default: all of them.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     pub tests: Vec<String>,
+
+    /// Which tests to run when `--tests` does not name them.
+    #[arg(long, value_enum, default_value_t = Suite::All)]
+    pub suite: Suite,
+
+    /// The label regular tests are compared against. Default: the first `--python`, else the
+    /// oldest GIL build measured.
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
 
     /// List the tests and exit.
     #[arg(long)]

@@ -21,7 +21,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Run(args) => run(&args, printer),
         Command::Report(args) => {
             let results = results::load(&args.results)?;
-            printer.stdout(&report::table::pivot_tables(&results))?;
+            printer.stdout(&report::table::render(&results))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Pythons(args) => pythons(args.json, printer),
@@ -221,7 +221,7 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     });
     results::write_results(&config.output, &mut results)
         .with_context(|| format!("failed to write results to `{}`", config.output.display()))?;
-    printer.stdout(&report::table::pivot_tables(&results))?;
+    printer.stdout(&report::table::render(&results))?;
     let gil_points = results
         .points
         .iter()
@@ -295,6 +295,7 @@ fn new_results(config: &RunConfig) -> ResultsFile {
         skipped: Vec::new(),
         errors: Vec::new(),
         warnings: Vec::new(),
+        external_tests: Vec::new(),
         harness: None,
         results: serde_json::Value::Null,
         derived: std::collections::HashMap::default(),

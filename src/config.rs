@@ -78,7 +78,7 @@ impl RunConfig {
         } else {
             parse_threads(&args.threads, args.force)?
         };
-        let tests = workloads::select(&args.tests)?;
+        let tests = workloads::select(&args.tests, args.suite)?;
         let specs = args
             .pythons
             .iter()
@@ -97,6 +97,7 @@ impl RunConfig {
             resolve_all(&discovery, &specs)?
         };
         check_labels(&variants)?;
+        let baseline = baseline_label(args.baseline.as_deref(), &variants, !specs.is_empty())?;
         if args.install_deps {
             for variant in &mut variants {
                 install::attach_numpy_venv(variant, printer)?;
@@ -122,6 +123,7 @@ impl RunConfig {
             },
             timeout_s: args.timeout,
             quick: args.quick,
+            baseline: Some(baseline),
         };
         let output = args.output.clone().unwrap_or_else(|| {
             PathBuf::from("ftbench-results").join(format!("{}.json", results::utc_stamp_for_file()))
@@ -171,7 +173,7 @@ impl RunConfig {
                 install::attach_numpy_venv(variant, printer)?;
             }
         }
-        let tests = workloads::select(&previous.settings.tests)?;
+        let tests = workloads::select(&previous.settings.tests, workloads::Suite::All)?;
         // Failed and skipped points are tried again.
         previous.errors.clear();
         previous.skipped.clear();
@@ -194,6 +196,31 @@ fn resolve_all(discovery: &Discovery, specs: &[Spec]) -> Result<Vec<Variant>> {
                 .with_context(|| format!("cannot use --python `{}`", spec.raw))
         })
         .collect()
+}
+
+/// The label regular tests compare against: `--baseline`, else the first `--python`, else the
+/// oldest GIL build (the seed compared against 3.12), else the first variant.
+fn baseline_label(requested: Option<&str>, variants: &[Variant], explicit: bool) -> Result<String> {
+    if let Some(label) = requested {
+        if !variants.iter().any(|v| v.label == label) {
+            let labels: Vec<&str> = variants.iter().map(|v| v.label.as_str()).collect();
+            bail!(
+                "--baseline `{label}` is not one of the measured labels: {}",
+                labels.join(", ")
+            );
+        }
+        return Ok(label.to_string());
+    }
+    let oldest_gil = variants
+        .iter()
+        .filter(|v| v.expects_gil() && !v.interpreter.info.free_threaded)
+        .min_by_key(|v| v.interpreter.info.version_info);
+    let chosen = if explicit {
+        variants.first()
+    } else {
+        oldest_gil.or(variants.first())
+    };
+    Ok(chosen.map(|v| v.label.clone()).unwrap_or_default())
 }
 
 fn check_labels(variants: &[Variant]) -> Result<()> {

@@ -123,6 +123,47 @@ pub fn ratio_ci(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
     )
 }
 
+/// The geometric mean over tests of `median(a_i) / median(b_i)`, with a 95% bootstrap interval
+/// (every test's samples resampled together in each replicate), as the summary of a suite.
+/// `None` without pairs. Invariant: `low <= mean <= high`.
+pub fn geometric_mean_ci(pairs: &[(&[f64], &[f64])]) -> Option<(f64, f64, f64)> {
+    let pairs: Vec<_> = pairs
+        .iter()
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    let geomean = |ratios: &mut dyn Iterator<Item = f64>| {
+        let (sum, n) = ratios.fold((0.0, 0usize), |(s, n), r| (s + r.ln(), n + 1));
+        (sum / n as f64).exp()
+    };
+    let mean = geomean(&mut pairs.iter().map(|(a, b)| median(a) / median(b)));
+    let mut rng = Rng::new(pairs.iter().fold(0x6E0_u64, |h, (a, b)| {
+        h ^ seed_of(a) ^ seed_of(b).rotate_left(9)
+    }));
+    let mut buffer = Vec::new();
+    let mut replicates: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let ratios: Vec<f64> = pairs
+                .iter()
+                .map(|(a, b)| {
+                    resample_median(a, &mut rng, &mut buffer)
+                        / resample_median(b, &mut rng, &mut buffer)
+                })
+                .collect();
+            geomean(&mut ratios.into_iter())
+        })
+        .collect();
+    replicates.sort_by(f64::total_cmp);
+    let alpha = (1.0 - CONFIDENCE) / 2.0;
+    Some((
+        mean,
+        quantile_sorted(&replicates, alpha).min(mean),
+        quantile_sorted(&replicates, 1.0 - alpha).max(mean),
+    ))
+}
+
 /// Karp-Flatt metric: the experimentally determined serial fraction
 /// `e = (1/S - 1/p) / (1 - 1/p)` for speedup `S` on `p > 1` threads; `None` for `p <= 1`.
 /// 0 means perfectly parallel, 1 means fully serial, above 1 means slower than serial.
@@ -221,6 +262,18 @@ mod tests {
     }
 
     #[test]
+    fn geometric_mean_hand_computed() {
+        // ratios 2 and 8: geometric mean 4
+        let (a1, b1) = ([2.0, 2.0, 2.0], [1.0, 1.0, 1.0]);
+        let (a2, b2) = ([8.0, 8.0], [1.0, 1.0]);
+        let (mean, low, high) = geometric_mean_ci(&[(&a1, &b1), (&a2, &b2)]).unwrap();
+        assert_relative_eq!(mean, 4.0);
+        assert_relative_eq!(low, 4.0);
+        assert_relative_eq!(high, 4.0);
+        assert!(geometric_mean_ci(&[]).is_none());
+    }
+
+    #[test]
     fn karp_flatt_known_values() {
         assert_eq!(karp_flatt(1.0, 1), None);
         assert_relative_eq!(karp_flatt(2.0, 2).unwrap(), 0.0);
@@ -242,6 +295,16 @@ mod tests {
             let (ratio, low, high) = ratio_ci(&values, &values);
             prop_assert!((ratio - 1.0).abs() < 1e-12);
             prop_assert!(low <= 1.0 && 1.0 <= high);
+        }
+
+        #[test]
+        fn geometric_mean_of_identical_suites_is_one(
+            tests in prop::collection::vec(prop::collection::vec(0.1f64..1e3, 2..10), 1..6)
+        ) {
+            let pairs: Vec<(&[f64], &[f64])> = tests.iter().map(|t| (t.as_slice(), t.as_slice())).collect();
+            let (mean, low, high) = geometric_mean_ci(&pairs).unwrap();
+            prop_assert!((mean - 1.0).abs() < 1e-9);
+            prop_assert!(low <= mean && mean <= high);
         }
 
         #[test]

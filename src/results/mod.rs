@@ -17,7 +17,7 @@ use crate::interpreter::{GilMode, InterpreterInfo, InterpreterSource};
 use crate::runner::protocol::Scaling;
 use crate::stats::{self, Summary};
 use crate::sysinfo::SystemInfo;
-use crate::workloads;
+use crate::workloads::{self, Group};
 
 /// Bumped whenever a reader of the old schema would misread the new one.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -35,6 +35,9 @@ pub struct Settings {
     pub scaling: Scaling,
     pub timeout_s: u64,
     pub quick: bool,
+    /// The label regular tests are compared against.
+    #[serde(default)]
+    pub baseline: Option<String>,
 }
 
 /// A measured variant, as recorded.
@@ -68,6 +71,9 @@ pub struct PointSample {
     pub work_units: u64,
     /// The GIL was enabled before or after the timed section.
     pub gil_enabled: bool,
+    /// Test-specific measurements the worker sent with the sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Value>,
 }
 
 /// A finished point: one (test, label, thread count), 0 threads being the serial baseline.
@@ -109,6 +115,9 @@ pub struct ResultsFile {
     pub skipped: Vec<Missing>,
     pub errors: Vec<Missing>,
     pub warnings: Vec<String>,
+    /// Tests that are not ftbench's own (imported from pyperf), with where they belong.
+    #[serde(default)]
+    pub external_tests: Vec<ExternalTest>,
     /// What the harness itself cost while it ran (the last session, for a resumed file).
     #[serde(default)]
     pub harness: Option<HarnessCost>,
@@ -119,6 +128,54 @@ pub struct ResultsFile {
     /// appended, so a series is recomputed (bootstraps and all) only when its curve grew.
     #[serde(skip)]
     pub derived: HashMap<(String, String), (usize, Value)>,
+}
+
+/// A test that came from elsewhere (a pyperf import): its group and metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExternalTest {
+    pub name: String,
+    pub group: Group,
+    pub metric: String,
+}
+
+/// A regular test's numbers for one label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegularEntry {
+    /// Seconds per run (the same work on every label).
+    pub duration: Summary,
+    /// Baseline duration / this duration, with its 95% interval; `None` without a baseline run.
+    pub speedup: Option<(f64, f64, f64)>,
+}
+
+/// How one label did over the whole regular suite against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegularSummary {
+    pub tests: usize,
+    pub average_duration: f64,
+    pub average_speedup: f64,
+    /// Geometric mean of the speedups with its 95% interval.
+    pub geometric_mean: Option<(f64, f64, f64)>,
+    /// Tests whose speedup interval lies wholly above 1 (faster) or below 1 (slower).
+    pub faster: usize,
+    pub slower: usize,
+}
+
+impl RegularSummary {
+    /// Whether the suite-wide difference is real: the interval of the geometric mean excludes 1.
+    pub fn significant(&self) -> bool {
+        self.geometric_mean
+            .is_some_and(|(_, low, high)| low > 1.0 || high < 1.0)
+    }
+}
+
+/// A thread test's numbers for one label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadEntry {
+    /// Microseconds per thread (creation, start, body and join, over the whole sample).
+    pub us_per_thread: Summary,
+    pub threads: u64,
+    /// Median over samples of each phase's percentiles: phase -> {p50, p95, p99} in µs.
+    pub phases_us: Map<String, Value>,
 }
 
 /// The harness's own footprint: how much CPU ftbench used while its workers measured.
@@ -241,20 +298,171 @@ impl ResultsFile {
         })
     }
 
+    /// The group a test's numbers belong to.
+    pub fn group_of(&self, test: &str) -> Group {
+        workloads::find(test)
+            .map(|w| w.group)
+            .or_else(|| {
+                self.external_tests
+                    .iter()
+                    .find(|t| t.name == test)
+                    .map(|t| t.group)
+            })
+            .unwrap_or(Group::Scaling)
+    }
+
+    fn metric_of(&self, test: &str) -> String {
+        workloads::find(test).map_or_else(
+            || {
+                self.external_tests
+                    .iter()
+                    .find(|t| t.name == test)
+                    .map_or_else(|| "throughput".to_string(), |t| t.metric.clone())
+            },
+            |w| w.metric.to_string(),
+        )
+    }
+
+    /// The label regular tests compare against.
+    pub fn baseline(&self) -> Option<String> {
+        let labels = self.labels();
+        self.settings
+            .baseline
+            .clone()
+            .filter(|b| labels.contains(b))
+            .or_else(|| labels.first().cloned())
+    }
+
+    /// Seconds per sample of a serial point.
+    fn durations(&self, test: &str, label: &str) -> Option<Vec<f64>> {
+        self.point(test, label, 0)
+            .map(|p| p.samples.iter().map(|s| s.wall_ns as f64 / 1e9).collect())
+    }
+
+    /// A regular test's duration and speedup against the baseline for `label`.
+    pub fn regular(&self, test: &str, label: &str) -> Option<RegularEntry> {
+        let durations = self.durations(test, label)?;
+        let duration = Summary::from_samples(&durations)?;
+        let speedup = self
+            .baseline()
+            .and_then(|b| self.durations(test, &b))
+            .filter(|b| !b.is_empty())
+            .map(|baseline| stats::ratio_ci(&baseline, &durations));
+        Some(RegularEntry { duration, speedup })
+    }
+
+    /// Regular tests measured, in suite order.
+    pub fn regular_tests(&self) -> Vec<String> {
+        self.tests()
+            .into_iter()
+            .filter(|t| self.group_of(t) == Group::Regular)
+            .collect()
+    }
+
+    /// How `label` did over every regular test that it and the baseline both ran.
+    pub fn regular_summary(&self, label: &str) -> Option<RegularSummary> {
+        let baseline = self.baseline()?;
+        let mut pairs = Vec::new();
+        let mut entries = Vec::new();
+        for test in self.regular_tests() {
+            let (Some(base), Some(own)) = (
+                self.durations(&test, &baseline),
+                self.durations(&test, label),
+            ) else {
+                continue;
+            };
+            if let Some(entry) = self.regular(&test, label) {
+                entries.push(entry);
+            }
+            pairs.push((base, own));
+        }
+        if entries.is_empty() {
+            return None;
+        }
+        let borrowed: Vec<(&[f64], &[f64])> = pairs
+            .iter()
+            .map(|(a, b)| (a.as_slice(), b.as_slice()))
+            .collect();
+        let speedups: Vec<(f64, f64, f64)> = entries.iter().filter_map(|e| e.speedup).collect();
+        Some(RegularSummary {
+            tests: entries.len(),
+            average_duration: entries.iter().map(|e| e.duration.median).sum::<f64>()
+                / entries.len() as f64,
+            average_speedup: speedups.iter().map(|s| s.0).sum::<f64>()
+                / speedups.len().max(1) as f64,
+            geometric_mean: stats::geometric_mean_ci(&borrowed),
+            faster: speedups.iter().filter(|s| s.1 > 1.0).count(),
+            slower: speedups.iter().filter(|s| s.2 < 1.0).count(),
+        })
+    }
+
+    /// A thread test's per-thread cost and phase percentiles for `label`.
+    pub fn thread_entry(&self, test: &str, label: &str) -> Option<ThreadEntry> {
+        let point = self.point(test, label, 0)?;
+        let threads = point.samples.first()?.work_units.max(1);
+        let micros: Vec<f64> = point
+            .samples
+            .iter()
+            .map(|s| s.wall_ns as f64 / 1e3 / s.work_units.max(1) as f64)
+            .collect();
+        let mut phases_us = Map::new();
+        let phase_names: Vec<String> = point
+            .samples
+            .iter()
+            .filter_map(|s| s.extra.as_ref()?["phases_us"].as_object())
+            .flat_map(|m| m.keys().cloned())
+            .fold(Vec::new(), |mut names, n| {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+                names
+            });
+        for phase in phase_names {
+            let mut percentiles = Map::new();
+            for q in ["p50", "p95", "p99"] {
+                let values: Vec<f64> = point
+                    .samples
+                    .iter()
+                    .filter_map(|s| s.extra.as_ref()?["phases_us"][&phase][q].as_f64())
+                    .collect();
+                if !values.is_empty() {
+                    percentiles.insert(q.to_string(), json!(stats::median(&values)));
+                }
+            }
+            phases_us.insert(phase, Value::Object(percentiles));
+        }
+        Some(ThreadEntry {
+            us_per_thread: Summary::from_samples(&micros)?,
+            threads,
+            phases_us,
+        })
+    }
+
     /// Rebuild the seed-schema `results` section from the points.
     pub fn derive_results(&mut self) {
         let mut groups: Vec<(&str, Map<String, Value>)> = Vec::new();
+        let baseline_points = |results: &Self, test: &str| {
+            results.baseline().map_or(0, |b| {
+                results
+                    .points
+                    .iter()
+                    .filter(|p| p.test == test && p.label == b)
+                    .count()
+            })
+        };
         for test in self.tests() {
-            let workload = workloads::find(&test);
-            let group = workload.map_or("scaling_tests", |w| w.group.key());
-            let metric = workload.map_or("throughput", |w| w.metric);
+            let group_kind = self.group_of(&test);
+            let group = group_kind.key();
+            let metric = self.metric_of(&test);
             let mut per_label = Map::new();
             for label in self.labels() {
+                // A regular test's speedup also moves when the baseline's point arrives.
                 let count = self
                     .points
                     .iter()
                     .filter(|p| p.test == test && p.label == label)
-                    .count();
+                    .count()
+                    + 1000 * baseline_points(self, &test);
                 let key = (test.clone(), label.clone());
                 if let Some((cached, value)) = self.derived.get(&key)
                     && *cached == count
@@ -262,10 +470,16 @@ impl ResultsFile {
                     per_label.insert(label, value.clone());
                     continue;
                 }
-                let Some(series) = self.series(&test, &label) else {
+                let value = match group_kind {
+                    Group::Regular => self.regular(&test, &label).map(|e| regular_json(&e)),
+                    Group::Threads => self.thread_entry(&test, &label).map(|e| thread_json(&e)),
+                    Group::Scaling | Group::Pool => {
+                        self.series(&test, &label).map(|s| series_json(&s, &metric))
+                    }
+                };
+                let Some(value) = value else {
                     continue;
                 };
-                let value = series_json(&series, metric);
                 self.derived.insert(key, (count, value.clone()));
                 per_label.insert(label, value);
             }
@@ -276,13 +490,78 @@ impl ResultsFile {
                 None => groups.push((group, Map::from_iter([(test, Value::Object(per_label))]))),
             }
         }
-        self.results = Value::Object(
-            groups
-                .into_iter()
-                .map(|(key, tests)| (key.to_string(), Value::Object(tests)))
-                .collect(),
-        );
+        let mut results: Map<String, Value> = groups
+            .into_iter()
+            .map(|(key, tests)| (key.to_string(), Value::Object(tests)))
+            .collect();
+        let regular_points = self
+            .points
+            .iter()
+            .filter(|p| self.group_of(&p.test) == Group::Regular)
+            .count();
+        if regular_points > 0 {
+            let mut summaries = Map::new();
+            for label in self.labels() {
+                // The suite summary bootstraps every test together: recomputed only when a
+                // regular point arrived.
+                let key = ("regular_summary".to_string(), label.clone());
+                if let Some((cached, value)) = self.derived.get(&key)
+                    && *cached == regular_points
+                {
+                    summaries.insert(label, value.clone());
+                    continue;
+                }
+                let Some(s) = self.regular_summary(&label) else {
+                    continue;
+                };
+                let value = json!({
+                            "tests": s.tests,
+                            "average_duration": s.average_duration,
+                            "average_speedup": s.average_speedup,
+                            "geometric_mean": s.geometric_mean.map(|g| g.0),
+                            "geometric_mean_ci_low": s.geometric_mean.map(|g| g.1),
+                            "geometric_mean_ci_high": s.geometric_mean.map(|g| g.2),
+                            "significant": s.significant(),
+                            "faster": s.faster,
+                            "slower": s.slower,
+                });
+                self.derived.insert(key, (regular_points, value.clone()));
+                summaries.insert(label, value);
+            }
+            results.insert(
+                "regular_summary".to_string(),
+                json!({ "baseline": self.baseline(), "labels": summaries }),
+            );
+        }
+        self.results = Value::Object(results);
     }
+}
+
+fn regular_json(entry: &RegularEntry) -> Value {
+    let mut value = json!({
+        "duration": entry.duration.median,
+        "duration_ci_low": entry.duration.ci_low,
+        "duration_ci_high": entry.duration.ci_high,
+        "cv": entry.duration.cv,
+        "samples": entry.duration.n,
+    });
+    if let Some((speedup, low, high)) = entry.speedup {
+        value["speedup"] = json!(speedup);
+        value["speedup_ci_low"] = json!(low);
+        value["speedup_ci_high"] = json!(high);
+    }
+    value
+}
+
+fn thread_json(entry: &ThreadEntry) -> Value {
+    json!({
+        "us_per_thread": entry.us_per_thread.median,
+        "us_per_thread_ci_low": entry.us_per_thread.ci_low,
+        "us_per_thread_ci_high": entry.us_per_thread.ci_high,
+        "threads": entry.threads,
+        "total_ms": entry.us_per_thread.median * entry.threads as f64 / 1e3,
+        "phases_us": entry.phases_us,
+    })
 }
 
 fn series_json(series: &Series, metric: &str) -> Value {

@@ -15,7 +15,7 @@ use crate::output::Printer;
 use crate::report::human;
 use crate::results::{self, Calibration, Missing, Point, PointSample, ResultsFile, Settings};
 use crate::stats::Summary;
-use crate::workloads::Workload;
+use crate::workloads::{Group, Workload};
 use interrupt::Stop;
 use protocol::{Mode, PROTOCOL_VERSION, Request};
 pub use worker::{PythonWorker, Worker};
@@ -42,13 +42,16 @@ fn request(
     threads: u32,
     work_size: u64,
 ) -> Request {
-    let params = (!workload.params.is_empty()).then(|| {
-        workload
-            .params
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), serde_json::Value::from(*v)))
-            .collect()
-    });
+    let mut params: serde_json::Map<String, serde_json::Value> = workload
+        .params
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), serde_json::Value::from(*v)))
+        .collect();
+    if workload.group == Group::Regular {
+        // regular.py serves every regular test; the test's name picks the benchmark.
+        params.insert("bench".to_string(), workload.name.into());
+    }
+    let params = (!params.is_empty()).then_some(params);
     Request {
         protocol: PROTOCOL_VERSION,
         module: workload.module.to_string(),
@@ -61,6 +64,16 @@ fn request(
         samples: settings.samples,
         target_ns: settings.target_ns,
     }
+}
+
+/// The thread counts a test runs at: the serial baseline (0) first, then `--threads` for tests
+/// that scale.
+fn points_of(workload: &Workload, settings: &Settings) -> Vec<u32> {
+    let mut points = vec![0];
+    if workload.group.scales() {
+        points.extend(settings.threads.iter().copied());
+    }
+    points
 }
 
 fn point_name(thread_count: u32) -> String {
@@ -80,8 +93,12 @@ pub fn run(
     output: &Path,
     printer: &Printer,
 ) -> Result<Outcome> {
-    let per_test = plan.variants.len() * (plan.settings.threads.len() + 1);
-    let bar = printer.progress((plan.tests.len() * per_test) as u64, "measuring");
+    let total: usize = plan
+        .tests
+        .iter()
+        .map(|w| plan.variants.len() * points_of(w, &plan.settings).len())
+        .sum();
+    let bar = printer.progress(total as u64, "measuring");
     let save = |results: &mut ResultsFile| {
         // We write after every point, because a later point may hang, crash or be interrupted,
         // and an hour of finished points must survive that.
@@ -92,7 +109,8 @@ pub fn run(
     for workload in &plan.tests {
         for variant in &plan.variants {
             bar.set_message(format!("{} on {}", workload.name, variant.label));
-            let points = std::iter::once(0).chain(plan.settings.threads.iter().copied());
+            let points = points_of(workload, &plan.settings);
+            let point_count = points.len();
             let Some(work_size) =
                 calibrate(plan, workload, variant, results, worker, printer, &bar)
             else {
@@ -102,7 +120,7 @@ pub fn run(
                     return Ok(Outcome::Stopped(stop));
                 }
                 save(results)?;
-                bar.inc((plan.settings.threads.len() + 1) as u64);
+                bar.inc(point_count as u64);
                 continue;
             };
             // Rounds: each worker process of a point runs in turn with those of the other thread
@@ -110,10 +128,11 @@ pub fn run(
             // points of the curve instead of bending it. Odd rounds run in reverse order (ABBA),
             // which cancels a linear drift between the serial baseline and the threaded points.
             let mut pending: Vec<(u32, Vec<PointSample>)> = points
+                .into_iter()
                 .filter(|n| results.point(workload.name, &variant.label, *n).is_none())
                 .map(|n| (n, Vec::new()))
                 .collect();
-            bar.inc((plan.settings.threads.len() + 1 - pending.len()) as u64);
+            bar.inc((point_count - pending.len()) as u64);
             for process in 0..plan.settings.processes {
                 let last_round = process + 1 == plan.settings.processes;
                 let mut still_pending = Vec::new();
@@ -162,12 +181,9 @@ pub fn run(
                                     first_line(&reason)
                                 ),
                             );
-                            results.errors.push(Missing {
-                                test: workload.name.to_string(),
-                                label: variant.label.clone(),
-                                thread_count: Some(thread_count),
-                                reason,
-                            });
+                            results
+                                .errors
+                                .push(missing(workload, variant, thread_count, reason));
                             save(results)?;
                             bar.inc(1);
                         }
@@ -182,6 +198,15 @@ pub fn run(
     }
     bar.finish_and_clear();
     Ok(Outcome::Completed)
+}
+
+fn missing(workload: &Workload, variant: &Variant, thread_count: u32, reason: String) -> Missing {
+    Missing {
+        test: workload.name.to_string(),
+        label: variant.label.clone(),
+        thread_count: Some(thread_count),
+        reason,
+    }
 }
 
 fn first_line(text: &str) -> &str {
@@ -201,6 +226,15 @@ fn calibrate(
 ) -> Option<u64> {
     if let Some(calibration) = results.calibration(workload.name, &variant.label) {
         return Some(calibration.work_size);
+    }
+    if workload.group.shares_work_size()
+        && let Some(first) = results
+            .calibrations
+            .iter()
+            .find(|c| c.test == workload.name)
+    {
+        // Durations only compare when every label ran the same work.
+        return Some(first.work_size);
     }
     let missing = |reason: String| Missing {
         test: workload.name.to_string(),
@@ -322,6 +356,7 @@ fn measure_process(
             wall_ns: sample.wall_ns,
             work_units: sample.work_units,
             gil_enabled: sample.gil_enabled_before || sample.gil_enabled_after,
+            extra: sample.extra,
         });
     }
     Ok(samples)

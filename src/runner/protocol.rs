@@ -48,7 +48,7 @@ pub struct Request {
 }
 
 /// One timed run of the workload, as the worker measured it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RawSample {
     pub index: u32,
     pub warmup: bool,
@@ -63,6 +63,9 @@ pub struct RawSample {
     /// `sys._is_gil_enabled()` right before and right after the section.
     pub gil_enabled_before: bool,
     pub gil_enabled_after: bool,
+    /// Test-specific measurements (`thread_lifecycle`'s phase percentiles), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
 }
 
 /// A line a worker writes on stdout.

@@ -3,16 +3,20 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which part of the results file a workload's numbers go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
     /// `results.scaling_tests`: the seed's seven scaling tests.
     Scaling,
     /// `results.pool_tests`: the seed's cpu-bound / io-bound tasks through executors.
     Pool,
+    /// `results.regular_tests`: single-threaded speed, one duration per label.
+    Regular,
+    /// `results.thread_tests`: thread creation, start and join costs.
+    Threads,
 }
 
 impl Group {
@@ -21,6 +25,43 @@ impl Group {
         match self {
             Self::Scaling => "scaling_tests",
             Self::Pool => "pool_tests",
+            Self::Regular => "regular_tests",
+            Self::Threads => "thread_tests",
+        }
+    }
+
+    /// Whether the group measures thread counts; the others run the serial point alone.
+    pub fn scales(self) -> bool {
+        matches!(self, Self::Scaling | Self::Pool)
+    }
+
+    /// Whether every label runs the same work size (calibrated once, on the first label), so
+    /// durations compare directly.
+    pub fn shares_work_size(self) -> bool {
+        self == Self::Regular
+    }
+}
+
+/// The suites `--suite` picks from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    /// The seven scaling tests and the four thread-pool tests.
+    Scaling,
+    /// Single-threaded speed against a baseline.
+    Regular,
+    /// Thread creation, start and join costs.
+    Threads,
+    /// All of the above.
+    All,
+}
+
+impl Suite {
+    fn includes(self, group: Group) -> bool {
+        match self {
+            Self::All => true,
+            Self::Scaling => group.scales(),
+            Self::Regular => group == Group::Regular,
+            Self::Threads => group == Group::Threads,
         }
     }
 }
@@ -156,7 +197,60 @@ pub const WORKLOADS: &[Workload] = &[
         needs_numpy: false,
         description: "1-5 ms sleeping tasks through a ProcessPoolExecutor",
     },
+    regular("nbody", "float arithmetic: a 5-body simulation"),
+    regular(
+        "bigint_pi",
+        "big-integer arithmetic: digits of pi by a spigot",
+    ),
+    regular("int_arith", "integer arithmetic in a loop"),
+    regular(
+        "oop_scheduler",
+        "object-oriented method calls: a task scheduler",
+    ),
+    regular("recursion", "function calls and recursion: fib, ackermann"),
+    regular("generators", "generators and closures"),
+    regular("comprehensions", "list/dict/set comprehensions and sorting"),
+    regular("strings", "string building and formatting"),
+    regular("regex", "re: parsing log lines"),
+    regular("json_roundtrip", "json dumps and loads"),
+    regular("dataclass_attrs", "dataclasses and attribute access"),
+    regular("deepcopy", "copy.deepcopy of nested containers"),
+    regular("exceptions", "raising and catching exceptions"),
+    Workload {
+        name: "thread_lifecycle",
+        module: "thread_lifecycle",
+        params: &[("sleep", "1")],
+        metric: "threads_per_sec",
+        unit_scale: 1.0,
+        group: Group::Threads,
+        needs_numpy: false,
+        description: "start 1000 threads that sleep 1 ms, join them (the seed's test)",
+    },
+    Workload {
+        name: "thread_lifecycle_nosleep",
+        module: "thread_lifecycle",
+        params: &[("sleep", "0")],
+        metric: "threads_per_sec",
+        unit_scale: 1.0,
+        group: Group::Threads,
+        needs_numpy: false,
+        description: "start 1000 threads that return at once, join them",
+    },
 ];
+
+/// A regular test: one benchmark of `regular.py`, run serially.
+const fn regular(name: &'static str, description: &'static str) -> Workload {
+    Workload {
+        name,
+        module: "regular",
+        params: &[],
+        metric: "runs_per_sec",
+        unit_scale: 1.0,
+        group: Group::Regular,
+        needs_numpy: false,
+        description,
+    }
+}
 
 /// A hidden test that misbehaves as `FTBENCH_FAULT` says, for ftbench's own fault tests. It can
 /// be named with `--tests _fault` but is never part of the default suite or `--list-tests`.
@@ -208,6 +302,8 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("pools.py", include_str!("pools.py")),
     ("_fault.py", include_str!("_fault.py")),
+    ("regular.py", include_str!("regular.py")),
+    ("thread_lifecycle.py", include_str!("thread_lifecycle.py")),
 ];
 
 /// The worker script's text, for the protocol-version check.
@@ -226,9 +322,12 @@ pub fn find(name: &str) -> Option<&'static Workload> {
 
 /// Expand a user's test names (with aliases) into workloads, or say which name is unknown and
 /// what was probably meant.
-pub fn select(names: &[String]) -> Result<Vec<&'static Workload>, UnknownTest> {
+pub fn select(names: &[String], suite: Suite) -> Result<Vec<&'static Workload>, UnknownTest> {
     if names.is_empty() {
-        return Ok(WORKLOADS.iter().collect());
+        return Ok(WORKLOADS
+            .iter()
+            .filter(|w| suite.includes(w.group))
+            .collect());
     }
     let mut selected: Vec<&'static Workload> = Vec::new();
     for name in names {
@@ -328,11 +427,14 @@ mod tests {
 
     #[test]
     fn unknown_names_get_a_suggestion() {
-        let err = select(&["parallel_compte".to_string()]).unwrap_err();
+        let err = select(&["parallel_compte".to_string()], Suite::All).unwrap_err();
         assert_eq!(err.suggestion.as_deref(), Some("parallel_compute"));
-        let err = select(&["zzzz".to_string()]).unwrap_err();
+        let err = select(&["zzzz".to_string()], Suite::All).unwrap_err();
         assert_eq!(err.suggestion, None);
-        let pools = select(&["pool_io_bound".to_string()]).unwrap();
+        let pools = select(&["pool_io_bound".to_string()], Suite::All).unwrap();
         assert_eq!(pools.len(), 2);
+        assert_eq!(select(&[], Suite::Regular).unwrap().len(), 13);
+        assert_eq!(select(&[], Suite::Scaling).unwrap().len(), 11);
+        assert_eq!(select(&[], Suite::Threads).unwrap().len(), 2);
     }
 }

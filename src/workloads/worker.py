@@ -8,7 +8,7 @@ Messages (each one JSON object with a "type"):
   hello        {"protocol", "pid", "version", "free_threaded", "gil_enabled"}
   calibration  {"work_size", "wall_ns"}
   sample       {"index", "warmup", "wall_ns", "work_units", "checksum", "expected",
-                "gil_enabled_before", "gil_enabled_after"}
+                "gil_enabled_before", "gil_enabled_after", "extra"}
   error        {"kind", "message", "traceback"}
   done         {}
 """
@@ -108,6 +108,10 @@ def setup(module, request, threads):
 
 def calibrate(module, request):
     """Find the work size whose serial run takes about target_ns (pyperf-style calibration)."""
+    fixed = getattr(module, "FIXED_WORK", None)
+    if fixed is not None:  # the work size is part of the test's definition
+        emit("calibration", work_size=int(fixed), wall_ns=0)
+        return
     target = int(request["target_ns"])
     state = setup(module, request, 1)
     try:
@@ -155,6 +159,7 @@ def measure(module, request):
             else:
                 wall_ns, checksum = run_parallel(module, state, threads, ranges)
             after = gil_enabled()
+            extra = getattr(module, "sample_extra", None)
             emit(
                 "sample",
                 index=index,
@@ -165,6 +170,7 @@ def measure(module, request):
                 expected=str(expected),
                 gil_enabled_before=before,
                 gil_enabled_after=after,
+                extra=extra(state) if extra else None,
             )
     finally:
         teardown = getattr(module, "teardown", None)
