@@ -31,7 +31,7 @@ echo "test interpreters: $FTBENCH_TEST_PYTHON_FT $FTBENCH_TEST_PYTHON_GIL"
 tools=${FTBENCH_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ftbench/test-tools}
 [[ -x $tools/bin/python ]] || python3 -m venv "$tools"
 "$tools/bin/python" -m pip install -q --disable-pip-version-check --only-binary=:all: \
-  'pandas>=2,<3' 'ruff>=0.6,<1'
+  'pandas>=2,<3' 'matplotlib>=3.8,<4' 'ruff>=0.6,<1' 'pyperf>=2.6,<3'
 export FTBENCH_TEST_TOOLS_PYTHON=$tools/bin/python
 
 "$tools/bin/ruff" check src/ tests/fixtures/

@@ -35,6 +35,33 @@ pub enum Command {
     /// Manage interpreters that ftbench builds itself.
     #[command(subcommand)]
     Python(PythonCommand),
+    /// Bring results from other tools into a results file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Read a pyperf / pyperformance JSON file as one label's regular tests.
+    ///
+    /// Import two files (say 3.12 and 3.13t) into the same output to get the per-test speedups
+    /// and the geometric mean with its confidence interval.
+    Pyperf(ImportPyperfArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportPyperfArgs {
+    /// The pyperf JSON file (`pyperf ... -o FILE.json`, `pyperformance run -o FILE.json`).
+    pub file: PathBuf,
+
+    /// The label these numbers carry, e.g. `3.12` or `3.13t`.
+    #[arg(long)]
+    pub label: String,
+
+    /// The results file to add them to (created if missing; the first label imported is the
+    /// baseline). Default: `ftbench-results/imported-<timestamp>.json`.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, PythonCommand, RunArgs};
+use crate::cli::{Cli, Command, ImportCommand, ImportPyperfArgs, PythonCommand, RunArgs};
 use crate::config::RunConfig;
 use crate::interpreter::{self, GilMode, Variant, install};
 use crate::output::Printer;
-use crate::results::{self, ResultsFile, SCHEMA_VERSION, VariantRecord};
+use crate::results::{self, ResultsFile, VariantRecord, pyperf};
 use crate::runner::{self, Outcome, Plan, PythonWorker, interrupt};
 use crate::sysinfo::SystemInfo;
 use crate::{report, workloads};
@@ -25,6 +25,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Pythons(args) => pythons(args.json, printer),
+        Command::Import(ImportCommand::Pyperf(args)) => import_pyperf(&args, printer),
         Command::Sysinfo(args) => {
             let info = SystemInfo::collect();
             if args.json {
@@ -268,38 +269,90 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
 }
 
 fn new_results(config: &RunConfig) -> ResultsFile {
-    let now = results::utc_now();
-    ResultsFile {
-        schema_version: SCHEMA_VERSION,
-        ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
-        created: now.clone(),
-        updated: now,
-        command_line: std::env::args().collect(),
-        system: SystemInfo::collect(),
-        settings: config.settings.clone(),
-        variants: config
-            .variants
-            .iter()
-            .map(|v| VariantRecord {
-                label: v.label.clone(),
-                path: v.interpreter.path.clone(),
-                run_path: v.run_path.clone(),
-                source: v.interpreter.source,
-                gil_mode: v.gil,
-                expects_gil: v.expects_gil(),
-                info: v.interpreter.info.clone(),
-            })
-            .collect(),
-        calibrations: Vec::new(),
-        points: Vec::new(),
-        skipped: Vec::new(),
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        external_tests: Vec::new(),
-        harness: None,
-        results: serde_json::Value::Null,
-        derived: std::collections::HashMap::default(),
+    let variants = config
+        .variants
+        .iter()
+        .map(|v| VariantRecord {
+            label: v.label.clone(),
+            path: v.interpreter.path.clone(),
+            run_path: v.run_path.clone(),
+            source: v.interpreter.source,
+            gil_mode: v.gil,
+            expects_gil: v.expects_gil(),
+            info: v.interpreter.info.clone(),
+        })
+        .collect();
+    ResultsFile::new(config.settings.clone(), variants)
+}
+
+/// `ftbench import pyperf`: a pyperf / pyperformance file becomes one label's regular tests.
+fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Result<ExitCode> {
+    let (benchmarks, source) = pyperf::read(&args.file)?;
+    let output = args.output.clone().unwrap_or_else(|| {
+        std::path::PathBuf::from("ftbench-results")
+            .join(format!("imported-{}.json", results::utc_stamp_for_file()))
+    });
+    let mut results = if output.exists() {
+        results::load(&output)?
+    } else {
+        ResultsFile::new(results::Settings::default(), Vec::new())
+    };
+    if results.variants.iter().any(|v| v.label == args.label) {
+        anyhow::bail!(
+            "`{}` already has a label `{}`; pick another with --label",
+            output.display(),
+            args.label
+        );
     }
+    let version = source
+        .version
+        .clone()
+        .unwrap_or_else(|| "0.0.0".to_string());
+    let executable = source.executable.clone().unwrap_or_default();
+    // pyperf does not record Py_GIL_DISABLED; a `t` executable or label is the usual tell.
+    let free_threaded = executable.ends_with('t') || args.label.ends_with('t');
+    let info = interpreter::InterpreterInfo::imported(
+        &version,
+        &executable,
+        source.implementation.as_deref().unwrap_or("cpython"),
+        free_threaded,
+    );
+    results.variants.push(VariantRecord {
+        label: args.label.clone(),
+        path: executable.clone().into(),
+        run_path: executable.into(),
+        source: interpreter::InterpreterSource::Imported,
+        gil_mode: GilMode::Default,
+        expects_gil: !free_threaded,
+        info,
+    });
+    for benchmark in &benchmarks {
+        results.add_imported(
+            &benchmark.name,
+            &args.label,
+            &benchmark.seconds,
+            !free_threaded,
+        );
+    }
+    if results.settings.baseline.is_none() {
+        results.settings.baseline = Some(args.label.clone());
+    }
+    if let Some(parent) = output.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs_err::create_dir_all(parent)?;
+    }
+    results::write_results(&output, &mut results)
+        .with_context(|| format!("failed to write `{}`", output.display()))?;
+    printer.stdout(&report::table::render(&results))?;
+    printer.info(&format!(
+        "Imported {} benchmark(s) from {} as `{}` into {}",
+        benchmarks.len(),
+        args.file.display(),
+        args.label,
+        output.display()
+    ));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// User + system CPU seconds this process (not its children) has used so far.

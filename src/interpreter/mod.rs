@@ -54,6 +54,48 @@ pub struct InterpreterInfo {
 }
 
 impl InterpreterInfo {
+    /// What is known of an interpreter from another tool's results: its version and path.
+    pub fn imported(
+        version: &str,
+        executable: &str,
+        implementation: &str,
+        free_threaded: bool,
+    ) -> Self {
+        let mut parts = version.split('.').map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        });
+        Self {
+            version: version.to_string(),
+            version_info: [
+                parts.next().unwrap_or(0),
+                parts.next().unwrap_or(0),
+                parts.next().unwrap_or(0),
+            ],
+            release_level: "final".to_string(),
+            implementation: implementation.to_lowercase(),
+            executable: executable.into(),
+            prefix: PathBuf::new(),
+            base_prefix: PathBuf::new(),
+            free_threaded,
+            gil_enabled: !free_threaded,
+            jit: false,
+            compiler: String::new(),
+            pgo: false,
+            lto: false,
+            config_args: String::new(),
+            debug_build: false,
+            architecture: String::new(),
+            platform: String::new(),
+            pointer_bits: 64,
+            numpy: None,
+            site_packages: Vec::new(),
+        }
+    }
+
     /// The version with a `t` for free-threaded builds: `3.13.15t`, the name users know.
     pub fn version_tag(&self) -> String {
         format!(
@@ -82,6 +124,8 @@ pub enum InterpreterSource {
     Conda,
     /// Built by `ftbench python install`.
     Ftbench,
+    /// Read from another tool's results (`ftbench import pyperf`).
+    Imported,
 }
 
 impl std::fmt::Display for InterpreterSource {
@@ -93,6 +137,7 @@ impl std::fmt::Display for InterpreterSource {
             Self::Uv => "uv",
             Self::Conda => "conda",
             Self::Ftbench => "ftbench",
+            Self::Imported => "imported",
         })
     }
 }

@@ -26,9 +26,38 @@ pub fn human(value: f64) -> String {
     format!("{scaled:.digits$}{suffix}")
 }
 
+/// A duration in seconds with a fitting unit: `1.23 s`, `12.3 ms`, `1.17 µs`, `850 ns`.
+pub fn seconds(value: f64) -> String {
+    let (scaled, unit) = if value >= 1.0 {
+        (value, "s")
+    } else if value >= 1e-3 {
+        (value * 1e3, "ms")
+    } else if value >= 1e-6 {
+        (value * 1e6, "µs")
+    } else {
+        (value * 1e9, "ns")
+    };
+    let digits = if scaled >= 100.0 {
+        0
+    } else if scaled >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{scaled:.digits$} {unit}")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::human;
+    use super::{human, seconds};
+
+    #[test]
+    fn durations() {
+        assert_eq!(seconds(1.234), "1.23 s");
+        assert_eq!(seconds(0.0123), "12.3 ms");
+        assert_eq!(seconds(1.17e-6), "1.17 µs");
+        assert_eq!(seconds(8.5e-7), "850 ns");
+    }
 
     #[test]
     fn human_numbers() {

@@ -85,7 +85,7 @@ pub fn regular_tables(results: &ResultsFile) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n=== Regular tests: seconds per run, speedup against {baseline} ==="
+        "\n=== Regular tests: time per run, speedup against {baseline} ==="
     );
     let mut header_groups = vec![String::new()];
     let mut header = vec!["test".to_string()];
@@ -106,8 +106,8 @@ pub fn regular_tables(results: &ResultsFile) -> String {
         for entry in &entries {
             row.push(entry.as_ref().map_or("-".to_string(), |e| {
                 format!(
-                    "{:.4} ±{:.1}%",
-                    e.duration.median,
+                    "{} ±{:.1}%",
+                    super::seconds(e.duration.median),
                     e.duration.relative_half_width() * 100.0
                 )
             }));
@@ -137,8 +137,8 @@ pub fn regular_tables(results: &ResultsFile) -> String {
         let _ = writeln!(out, "\n{label}:");
         let _ = writeln!(
             out,
-            "Average Duration: {:.3} seconds",
-            summary.average_duration
+            "Average Duration: {}",
+            super::seconds(summary.average_duration)
         );
         let _ = writeln!(out, "Average Speedup: {:.3}x", summary.average_speedup);
         let _ = writeln!(out, "Tests Faster than {baseline}: {}", summary.faster);

@@ -3,6 +3,7 @@
 //! samples each time the file is written.
 
 mod json;
+pub mod pyperf;
 mod time;
 
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ use crate::workloads::{self, Group};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The settings a run used; `--resume` reuses them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub tests: Vec<String>,
     pub threads: Vec<u32>,
@@ -219,6 +220,65 @@ fn throughputs(point: &Point, unit_scale: f64) -> Vec<f64> {
 }
 
 impl ResultsFile {
+    /// An empty results file for a run with these settings and variants, on this machine.
+    pub fn new(settings: Settings, variants: Vec<VariantRecord>) -> Self {
+        let now = utc_now();
+        Self {
+            schema_version: SCHEMA_VERSION,
+            ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            created: now.clone(),
+            updated: now,
+            command_line: std::env::args().collect(),
+            system: SystemInfo::collect(),
+            settings,
+            variants,
+            calibrations: Vec::new(),
+            points: Vec::new(),
+            skipped: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            external_tests: Vec::new(),
+            harness: None,
+            results: Value::Null,
+            derived: HashMap::new(),
+        }
+    }
+
+    /// Add a regular test's durations measured elsewhere (a pyperf import) for `label`.
+    pub fn add_imported(&mut self, test: &str, label: &str, seconds: &[f64], gil_enabled: bool) {
+        if workloads::find(test).is_none() && !self.external_tests.iter().any(|t| t.name == test) {
+            self.external_tests.push(ExternalTest {
+                name: test.to_string(),
+                group: Group::Regular,
+                metric: "runs_per_sec".to_string(),
+            });
+        }
+        if !self.settings.tests.iter().any(|t| t == test) {
+            self.settings.tests.push(test.to_string());
+        }
+        let samples: Vec<PointSample> = seconds
+            .iter()
+            .map(|s| PointSample {
+                process: 0,
+                wall_ns: (s * 1e9).round().max(1.0) as u64,
+                work_units: 1,
+                gil_enabled,
+                extra: None,
+            })
+            .collect();
+        let rates: Vec<f64> = seconds.iter().map(|s| 1.0 / s).collect();
+        if let Some(throughput) = Summary::from_samples(&rates) {
+            self.points.push(Point {
+                test: test.to_string(),
+                label: label.to_string(),
+                thread_count: 0,
+                samples,
+                throughput,
+                gil_mismatches: 0,
+            });
+        }
+    }
+
     pub fn point(&self, test: &str, label: &str, thread_count: u32) -> Option<&Point> {
         self.points
             .iter()

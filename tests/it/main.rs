@@ -18,3 +18,5 @@ mod faults;
 mod interpreters;
 /// `ftbench run` end to end: results schema, the seed's analysis, physics, GIL truth.
 mod run;
+/// The regular and thread suites, and pyperf imports.
+mod suites;

@@ -1,0 +1,131 @@
+//! Reading pyperf / pyperformance JSON results (format version 1.0) into regular tests.
+//!
+//! A file holds `benchmarks`, each with `runs` of `values` (seconds per loop; warm-ups are kept
+//! apart and ignored); a benchmark's name is its own `metadata.name`, else the file's.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why a pyperf file cannot be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read pyperf file `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        err: std::io::Error,
+    },
+    #[error("`{}` is not a pyperf JSON file (truncated or corrupt?)", path.display())]
+    NotPyperf {
+        path: PathBuf,
+        #[source]
+        err: serde_json::Error,
+    },
+    #[error("`{}` holds no benchmark with values", path.display())]
+    Empty { path: PathBuf },
+    #[error("`{}`: a benchmark has no name", path.display())]
+    Unnamed { path: PathBuf },
+}
+
+#[derive(Deserialize)]
+struct File {
+    benchmarks: Vec<Benchmark>,
+    #[serde(default)]
+    metadata: Metadata,
+}
+
+#[derive(Deserialize, Default)]
+struct Metadata {
+    name: Option<String>,
+    python_version: Option<String>,
+    python_executable: Option<String>,
+    python_implementation: Option<String>,
+    unit: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Benchmark {
+    runs: Vec<Run>,
+    #[serde(default)]
+    metadata: Metadata,
+}
+
+#[derive(Deserialize)]
+struct Run {
+    #[serde(default)]
+    values: Vec<f64>,
+}
+
+/// One imported benchmark: its name and every value, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    pub name: String,
+    pub seconds: Vec<f64>,
+}
+
+/// What a pyperf file says about the interpreter that produced it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Source {
+    /// `3.12.1`, from `python_version` ("3.12.1 (64-bit) revision …").
+    pub version: Option<String>,
+    pub executable: Option<String>,
+    pub implementation: Option<String>,
+}
+
+/// Read a pyperf file's benchmarks (those timed in seconds and with values).
+pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
+    let text = fs_err::read(path).map_err(|err| Error::Read {
+        path: path.to_path_buf(),
+        err,
+    })?;
+    let file: File = serde_json::from_slice(&text).map_err(|err| Error::NotPyperf {
+        path: path.to_path_buf(),
+        err,
+    })?;
+    let mut imported = Vec::new();
+    for benchmark in file.benchmarks {
+        let unit = benchmark
+            .metadata
+            .unit
+            .as_deref()
+            .or(file.metadata.unit.as_deref())
+            .unwrap_or("second");
+        if unit != "second" {
+            continue;
+        }
+        let name = benchmark
+            .metadata
+            .name
+            .clone()
+            .or_else(|| file.metadata.name.clone())
+            .ok_or_else(|| Error::Unnamed {
+                path: path.to_path_buf(),
+            })?;
+        let seconds: Vec<f64> = benchmark
+            .runs
+            .iter()
+            .flat_map(|r| r.values.iter().copied())
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        if !seconds.is_empty() {
+            imported.push(Imported { name, seconds });
+        }
+    }
+    if imported.is_empty() {
+        return Err(Error::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let source = Source {
+        version: file
+            .metadata
+            .python_version
+            .as_deref()
+            .and_then(|v| v.split_whitespace().next())
+            .map(str::to_string),
+        executable: file.metadata.python_executable,
+        implementation: file.metadata.python_implementation,
+    };
+    Ok((imported, source))
+}

@@ -1,0 +1,244 @@
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::common::{ft_python, ftbench, gil_python, read_json, temp, tools_python};
+use crate::require;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn regular_suite_compares_against_a_baseline_with_a_geometric_mean() {
+    let ft = require!(ft_python());
+    let gil = require!(gil_python());
+    let tools = require!(tools_python());
+    let dir = temp();
+    // Labels set to the seed's version strings, so its own plotting code runs on our file.
+    let assert = ftbench(dir.path())
+        .args(["run", "--suite", "regular", "--quick", "-o", "regular.json"])
+        .arg("--python")
+        .arg(format!("3.12.7={}", gil.display()))
+        .arg("--python")
+        .arg(format!("3.13.0={}+gil", ft.display()))
+        .arg("--python")
+        .arg(format!("3.13.0t={}", ft.display()))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    for expected in [
+        "=== Regular tests: time per run, speedup against 3.12.7 ===",
+        "Summary Statistics:",
+        "Tests Faster than 3.12.7:",
+        "Geometric mean: 1.00x (the baseline)",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing in:\n{stdout}"
+        );
+    }
+    let results = read_json(&dir.path().join("regular.json"));
+    let regular = &results["results"]["regular_tests"];
+    let tests = regular.as_object().unwrap();
+    assert!(tests.len() >= 12, "{} regular tests", tests.len());
+    for (test, labels) in tests {
+        for label in ["3.12.7", "3.13.0", "3.13.0t"] {
+            let entry = &labels[label];
+            assert!(entry["duration"].as_f64().unwrap() > 0.0, "{test}/{label}");
+            let (low, high) = (
+                entry["duration_ci_low"].as_f64().unwrap(),
+                entry["duration_ci_high"].as_f64().unwrap(),
+            );
+            assert!(
+                low <= entry["duration"].as_f64().unwrap()
+                    && entry["duration"].as_f64().unwrap() <= high
+            );
+            assert!(entry["speedup"].as_f64().unwrap() > 0.0, "{test}/{label}");
+        }
+        // Every label ran the same work, so durations compare directly.
+        assert!((labels["3.12.7"]["speedup"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    }
+    let summary = &results["results"]["regular_summary"];
+    assert_eq!(summary["baseline"], "3.12.7");
+    let ft_summary = &summary["labels"]["3.13.0t"];
+    let (mean, low, high) = (
+        ft_summary["geometric_mean"].as_f64().unwrap(),
+        ft_summary["geometric_mean_ci_low"].as_f64().unwrap(),
+        ft_summary["geometric_mean_ci_high"].as_f64().unwrap(),
+    );
+    assert!(low <= mean && mean <= high && low > 0.0);
+    assert!(ft_summary["significant"].is_boolean());
+    // The free-threaded build against its own GIL-forced variant, as the closing note reports.
+    eprintln!(
+        "regular suite geometric mean: 3.13t {mean:.3} [{low:.3}, {high:.3}] vs the GIL build; 3.13t+gil {:.3}",
+        summary["labels"]["3.13.0"]["geometric_mean"]
+    );
+
+    let output = std::process::Command::new(&tools)
+        .env("MPLBACKEND", "Agg")
+        .arg(fixture("seed_regular.py"))
+        .arg(dir.path().join("regular.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the seed's regular comparison failed:\n{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        text.contains("SEED-REGULAR-OK") && text.contains("Average Speedup"),
+        "{text}"
+    );
+}
+
+#[test]
+fn thread_suite_reports_microseconds_per_thread_and_phases() {
+    let ft = require!(ft_python());
+    let gil = require!(gil_python());
+    let dir = temp();
+    let assert = ftbench(dir.path())
+        .args(["run", "--suite", "threads", "--quick", "-o", "threads.json"])
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .arg("--python")
+        .arg(format!("ft+gil={}+gil", ft.display()))
+        .arg("--python")
+        .arg(format!("gil={}", gil.display()))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("=== Thread lifecycle: microseconds per thread"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Phases of thread_lifecycle, p50 / p95 / p99 in µs:"),
+        "{stdout}"
+    );
+    let results = read_json(&dir.path().join("threads.json"));
+    for test in ["thread_lifecycle", "thread_lifecycle_nosleep"] {
+        for label in ["ft", "ft+gil", "gil"] {
+            let entry = &results["results"]["thread_tests"][test][label];
+            let us = entry["us_per_thread"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{test}/{label}: {entry}"));
+            assert!(us > 0.0);
+            assert_eq!(entry["threads"], 1000);
+            for phase in ["construct", "start", "body", "join"] {
+                let p = &entry["phases_us"][phase];
+                let (p50, p95, p99) = (
+                    p["p50"].as_f64().unwrap(),
+                    p["p95"].as_f64().unwrap(),
+                    p["p99"].as_f64().unwrap(),
+                );
+                assert!(p50 <= p95 && p95 <= p99, "{test}/{label}/{phase}: {p}");
+            }
+            if test == "thread_lifecycle" {
+                // Each body sleeps 1 ms.
+                assert!(entry["phases_us"]["body"]["p50"].as_f64().unwrap() >= 1000.0);
+                eprintln!("{label}: {us:.1} µs per thread");
+            }
+        }
+    }
+}
+
+#[test]
+fn pyperf_results_import_as_regular_tests() {
+    let tools = require!(tools_python());
+    let dir = temp();
+    let d = dir.path();
+    for (name, statement) in [
+        ("a.json", "sum(range(100))"),
+        ("b.json", "sorted(range(300))"),
+    ] {
+        let status = std::process::Command::new(&tools)
+            .args([
+                "-m",
+                "pyperf",
+                "timeit",
+                "--processes",
+                "2",
+                "--values",
+                "3",
+                "--loops",
+                "200",
+                "--warmups",
+                "1",
+                "-q",
+                "-o",
+            ])
+            .arg(d.join(name))
+            .arg(statement)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    ftbench(d)
+        .args([
+            "import",
+            "pyperf",
+            "a.json",
+            "--label",
+            "base",
+            "-o",
+            "imported.json",
+        ])
+        .assert()
+        .success();
+    ftbench(d)
+        .args([
+            "import",
+            "pyperf",
+            "b.json",
+            "--label",
+            "other",
+            "-o",
+            "imported.json",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Geometric mean:")
+                .and(predicate::str::contains("speedup against base")),
+        );
+    let results = read_json(&d.join("imported.json"));
+    let timeit = &results["results"]["regular_tests"]["timeit"];
+    assert!(timeit["base"]["duration"].as_f64().unwrap() > 0.0);
+    assert!(timeit["other"]["speedup"].as_f64().unwrap() > 0.0);
+    assert!(results["results"]["regular_summary"]["labels"]["other"]["geometric_mean"].is_f64());
+    // Importing the same label twice, and a truncated file, are clear errors.
+    ftbench(d)
+        .args([
+            "import",
+            "pyperf",
+            "b.json",
+            "--label",
+            "other",
+            "-o",
+            "imported.json",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already has a label `other`"));
+    let text = fs_err::read_to_string(d.join("a.json")).unwrap();
+    fs_err::write(d.join("truncated.json"), &text[..text.len() / 2]).unwrap();
+    ftbench(d)
+        .args([
+            "import",
+            "pyperf",
+            "truncated.json",
+            "--label",
+            "t",
+            "-o",
+            "imported.json",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "`truncated.json` is not a pyperf JSON file (truncated or corrupt?)",
+        ));
+}
