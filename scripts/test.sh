@@ -4,7 +4,8 @@
 # 1. Build ftbench.
 # 2. Provision a matched CPython 3.13 / 3.13t pair with numpy (`ftbench python install`; built from
 #    source the first time, ~2 min each on 2 cores, then reused from ~/.local/share/ftbench).
-# 3. A tools venv with pandas (the seed study's analysis runs on our results) and ruff.
+# 3. Chromium (the HTML report is opened in it) and a tools venv with pandas and matplotlib (the
+#    seed study's own analysis runs on our results), pyperf (imports) and ruff.
 # 4. ruff on the embedded Python, then `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,16 @@ FTBENCH_TEST_PYTHON_FT=$(install 3.13t)
 FTBENCH_TEST_PYTHON_GIL=$(install 3.13)
 export FTBENCH_TEST_PYTHON_FT FTBENCH_TEST_PYTHON_GIL
 echo "test interpreters: $FTBENCH_TEST_PYTHON_FT $FTBENCH_TEST_PYTHON_GIL"
+
+# The HTML report is checked in a real browser.
+if ! command -v chromium >/dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing: apt-get install chromium (as root)" >&2
+    exit 1
+  fi
+fi
 
 tools=${FTBENCH_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ftbench/test-tools}
 [[ -x $tools/bin/python ]] || python3 -m venv "$tools"

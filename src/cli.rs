@@ -26,7 +26,7 @@ pub struct Cli {
 pub enum Command {
     /// Measure how each kind of Python work scales with threads on each interpreter.
     Run(RunArgs),
-    /// Re-print the tables of a results file.
+    /// Turn a results file into tables, figures (PNG, SVG), report.html, report.md and a CSV.
     Report(ReportArgs),
     /// List the Python interpreters on this machine, GIL and free-threaded builds apart.
     Pythons(PythonsArgs),
@@ -195,10 +195,22 @@ pub struct RunArgs {
     /// Allow thread counts above 4096.
     #[arg(long)]
     pub force: bool,
+
+    /// Do not write the report (figures, HTML, Markdown, CSV) beside the results at the end.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A results file written by `ftbench run`.
     pub results: PathBuf,
+
+    /// Where to write the report. Default: `<results file without .json>-report/`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Only print the tables; write no files.
+    #[arg(long)]
+    pub no_files: bool,
 }

@@ -22,6 +22,13 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Report(args) => {
             let results = results::load(&args.results)?;
             printer.stdout(&report::table::render(&results))?;
+            if !args.no_files {
+                let dir = args
+                    .out
+                    .clone()
+                    .unwrap_or_else(|| report_dir(&args.results));
+                write_report(&results, &dir, printer)?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Pythons(args) => pythons(args.json, printer),
@@ -158,6 +165,27 @@ fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `results/2026-…json` → `results/2026-…-report/`.
+fn report_dir(results: &std::path::Path) -> std::path::PathBuf {
+    let stem = results
+        .file_stem()
+        .map_or_else(|| "ftbench".into(), |s| s.to_string_lossy().into_owned());
+    results.with_file_name(format!("{stem}-report"))
+}
+
+/// Render the whole report in memory, then write it: a rendering error writes nothing.
+fn write_report(results: &ResultsFile, dir: &std::path::Path, printer: &Printer) -> Result<()> {
+    let report = report::Report::render(results).context("failed to render the report")?;
+    report.write(dir)?;
+    printer.info(&format!(
+        "Report ({} files, rendered in {:.2} s): {}",
+        report.files.len(),
+        report.render_time.as_secs_f64(),
+        dir.join("report.html").display()
+    ));
+    Ok(())
+}
+
 fn list_tests(printer: &Printer) -> Result<ExitCode> {
     let mut out = String::new();
     for w in workloads::WORKLOADS {
@@ -242,6 +270,9 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
         ));
     }
     printer.info(&format!("Results written to {}", config.output.display()));
+    if !args.no_report && !results.points.is_empty() {
+        write_report(&results, &report_dir(&config.output), printer)?;
+    }
     Ok(match outcome {
         Outcome::Completed if !results.errors.is_empty() => {
             printer.error(&format!(

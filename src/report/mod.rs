@@ -1,6 +1,70 @@
 //! Turning a results file into what people read. Renderers are pure: results in, text out.
 
+pub mod csv;
+pub mod html;
+pub mod markdown;
+pub mod plot;
 pub mod table;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::results::ResultsFile;
+
+/// Every file of a report, rendered in memory: nothing is written until all of it rendered.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Paths relative to the output directory, with their bytes.
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    pub render_time: Duration,
+}
+
+impl Report {
+    /// Render `report.html`, `report.md`, `results.csv` and every figure as SVG and PNG.
+    pub fn render(results: &ResultsFile) -> Result<Self> {
+        let start = Instant::now();
+        let mut files = Vec::new();
+        let mut svgs = Vec::new();
+        for figure in plot::figures(results) {
+            let svg = figure.svg(results)?;
+            let png = figure.png(results)?;
+            files.push((
+                PathBuf::from(format!("figures/{}.svg", figure.name)),
+                svg.clone().into_bytes(),
+            ));
+            files.push((PathBuf::from(format!("figures/{}.png", figure.name)), png));
+            svgs.push((figure, svg));
+        }
+        files.push((
+            "report.html".into(),
+            html::render(results, &svgs)?.into_bytes(),
+        ));
+        files.push(("report.md".into(), markdown::render(results).into_bytes()));
+        files.push(("results.csv".into(), csv::render(results).into_bytes()));
+        Ok(Self {
+            files,
+            render_time: start.elapsed(),
+        })
+    }
+
+    /// Write every file under `dir`, each atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        for (relative, bytes) in &self.files {
+            let path = dir.join(relative);
+            if let Some(parent) = path.parent() {
+                fs_err::create_dir_all(parent)?;
+            }
+            crate::results::write_atomically(&path, bytes)
+                .with_context(|| format!("failed to write `{}`", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The phases of a thread's life that `thread_lifecycle` measures, in order.
+pub const PHASES: [&str; 4] = ["construct", "start", "body", "join"];
 
 /// A number in engineering style: `13.4M`, `952k`, `3.21`, `0.0123`.
 pub fn human(value: f64) -> String {

@@ -1,11 +1,26 @@
-//! The seed's pivot tables: per test, thread counts down, (metric, speedup, efficiency) per label
-//! across, then the "Scaling Factor (relative to single thread)" lines.
+//! The report's tables as data: the seed's pivot tables (per test, thread counts down, metric /
+//! speedup / efficiency per label across, then the scaling factors), the regular tests with the
+//! seed's summary statistics, and thread costs. Renderers (terminal text, Markdown, HTML) lay
+//! them out.
 
 use std::fmt::Write;
 
-use super::human;
-use crate::results::ResultsFile;
-use crate::workloads;
+use serde::Serialize;
+
+use super::{human, seconds};
+use crate::results::{ResultsFile, Series};
+use crate::workloads::Group;
+
+/// One table: a title, header groups spanning label columns, a header, rows, and notes below.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    pub title: String,
+    /// `(text, columns spanned)` over the header; empty when the table has no groups.
+    pub groups: Vec<(String, usize)>,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub notes: Vec<String>,
+}
 
 /// Lay out rows of cells in columns, the first left-aligned, the rest right-aligned.
 pub fn grid(rows: &[Vec<String>]) -> String {
@@ -42,25 +57,121 @@ pub fn grid_aligned(rows: &[Vec<String>], left: usize) -> String {
     out
 }
 
-/// Everything the terminal shows at the end of a run: scaling pivot tables, regular tests with
-/// the seed's summary statistics, thread costs, and what was not measured.
-pub fn render(results: &ResultsFile) -> String {
-    let mut out = pivot_tables(results);
-    out.push_str(&regular_tables(results));
-    out.push_str(&thread_tables(results));
-    for missing in results.skipped.iter().chain(&results.errors) {
+impl Table {
+    /// The table as aligned plain text, the way the terminal shows it.
+    pub fn to_text(&self) -> String {
+        let mut rows = Vec::new();
+        if !self.groups.is_empty() {
+            let mut group_row = Vec::new();
+            for (text, span) in &self.groups {
+                group_row.push(text.clone());
+                group_row.extend(std::iter::repeat_n(String::new(), span.saturating_sub(1)));
+            }
+            rows.push(group_row);
+        }
+        rows.push(self.header.clone());
+        rows.extend(self.rows.iter().cloned());
+        let mut out = format!("\n=== {} ===\n", self.title);
+        out.push_str(&grid(&rows));
+        for note in &self.notes {
+            out.push_str(note);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The table in GitHub-flavoured Markdown; header groups are folded into the header cells.
+    pub fn to_markdown(&self) -> String {
+        let mut header = self.header.clone();
+        let mut column = 0;
+        for (text, span) in &self.groups {
+            for cell in header.iter_mut().skip(column).take(*span) {
+                if !text.is_empty() {
+                    *cell = format!("{text} · {cell}");
+                }
+            }
+            column += span;
+        }
+        let escape = |cell: &String| cell.replace('|', "\\\\|");
+        let mut out = format!("### {}\n\n", self.title);
         let _ = writeln!(
             out,
-            "\nnot measured: {} on {}{}: {}",
-            missing.test,
-            missing.label,
-            missing
-                .thread_count
-                .map_or(String::new(), |n| format!(" at {n} threads")),
-            missing.reason.lines().next().unwrap_or_default()
+            "| {} |",
+            header.iter().map(escape).collect::<Vec<_>>().join(" | ")
         );
+        let _ = writeln!(
+            out,
+            "|{}",
+            header
+                .iter()
+                .enumerate()
+                .map(|(i, _)| if i == 0 { " --- |" } else { " ---: |" })
+                .collect::<String>()
+        );
+        for row in &self.rows {
+            let _ = writeln!(
+                out,
+                "| {} |",
+                row.iter().map(escape).collect::<Vec<_>>().join(" | ")
+            );
+        }
+        if !self.notes.is_empty() {
+            out.push('\n');
+            for note in &self.notes {
+                let _ = writeln!(out, "{note}  ");
+            }
+        }
+        out
+    }
+}
+
+/// Every table of a results file, in report order.
+pub fn tables(results: &ResultsFile) -> Vec<Table> {
+    let mut tables = pivot_tables(results);
+    tables.extend(regular_table(results));
+    tables.extend(thread_tables(results));
+    tables
+}
+
+/// Everything the terminal shows at the end of a run: the tables, the seed's summary block for
+/// the regular tests, and what was not measured.
+pub fn render(results: &ResultsFile) -> String {
+    let mut out = String::new();
+    for table in pivot_tables(results) {
+        out.push_str(&table.to_text());
+    }
+    if let Some(table) = regular_table(results) {
+        out.push_str(&table.to_text());
+        out.push_str(&summary_statistics(results));
+    }
+    for table in thread_tables(results) {
+        out.push_str(&table.to_text());
+    }
+    for line in missing_lines(results) {
+        let _ = writeln!(out, "\n{line}");
     }
     out
+}
+
+/// One line per point that was skipped or failed, with its reason.
+pub fn missing_lines(results: &ResultsFile) -> Vec<String> {
+    results
+        .skipped
+        .iter()
+        .map(|m| ("skipped", m))
+        .chain(results.errors.iter().map(|m| ("failed", m)))
+        .map(|(what, missing)| {
+            format!(
+                "{what}: {} on {}{}: {}",
+                missing.test,
+                missing.label,
+                missing
+                    .thread_count
+                    .map_or(String::new(), |n| format!(" at {n} threads")),
+                missing.reason.lines().next().unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 /// "1.45x slower" / "1.05x faster", as pyperformance words a ratio.
@@ -72,196 +183,52 @@ pub fn faster_slower(speedup: f64) -> String {
     }
 }
 
-/// The regular tests: seconds per run and speedup per label, then the seed's summary block.
-pub fn regular_tables(results: &ResultsFile) -> String {
-    let tests = results.regular_tests();
-    let Some(baseline) = results.baseline() else {
-        return String::new();
-    };
-    if tests.is_empty() {
-        return String::new();
-    }
-    let labels = results.labels();
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\n=== Regular tests: time per run, speedup against {baseline} ==="
-    );
-    let mut header_groups = vec![String::new()];
-    let mut header = vec!["test".to_string()];
-    for group in ["duration", "speedup"] {
-        for (i, label) in labels.iter().enumerate() {
-            header_groups.push(if i == 0 {
-                group.to_string()
-            } else {
-                String::new()
-            });
-            header.push(label.clone());
-        }
-    }
-    let mut rows = vec![header_groups, header];
-    for test in &tests {
-        let entries: Vec<_> = labels.iter().map(|l| results.regular(test, l)).collect();
-        let mut row = vec![test.clone()];
-        for entry in &entries {
-            row.push(entry.as_ref().map_or("-".to_string(), |e| {
-                format!(
-                    "{} ±{:.1}%",
-                    super::seconds(e.duration.median),
-                    e.duration.relative_half_width() * 100.0
-                )
-            }));
-        }
-        for (label, entry) in labels.iter().zip(&entries) {
-            if *label == baseline {
-                row.push("base".to_string());
-                continue;
-            }
-            row.push(entry.as_ref().and_then(|e| e.speedup).map_or(
-                "-".to_string(),
-                |(s, low, high)| {
-                    let mark = if low > 1.0 || high < 1.0 { "" } else { " ~" };
-                    format!("{s:.2}x{mark}")
-                },
-            ));
-        }
-        rows.push(row);
-    }
-    out.push_str(&grid(&rows));
-    out.push_str("(~: the 95% interval of the speedup includes 1, so no real difference)\n");
-    out.push_str("\nSummary Statistics:\n");
-    for label in &labels {
-        let Some(summary) = results.regular_summary(label) else {
-            continue;
-        };
-        let _ = writeln!(out, "\n{label}:");
-        let _ = writeln!(
-            out,
-            "Average Duration: {}",
-            super::seconds(summary.average_duration)
-        );
-        let _ = writeln!(out, "Average Speedup: {:.3}x", summary.average_speedup);
-        let _ = writeln!(out, "Tests Faster than {baseline}: {}", summary.faster);
-        let _ = writeln!(out, "Tests Slower than {baseline}: {}", summary.slower);
-        if label == &baseline {
-            let _ = writeln!(out, "Geometric mean: 1.00x (the baseline)");
-        } else if let Some((mean, low, high)) = summary.geometric_mean {
-            let verdict = if summary.significant() {
-                "significant"
-            } else {
-                "not significant: the interval includes 1.00x"
-            };
-            let _ = writeln!(
-                out,
-                "Geometric mean: {mean:.3}x ({}) [95% CI {low:.3}x, {high:.3}x], {verdict}",
-                faster_slower(mean)
-            );
-        }
-    }
-    out
+/// A value with the half-width of its 95% interval, relative to it: `16.0M ±3.0%`.
+fn with_ci(text: &str, relative_half_width: f64) -> String {
+    format!("{text} ±{:.1}%", relative_half_width * 100.0)
 }
 
-/// Thread lifecycle costs: µs per thread per label, then each phase's percentiles.
-pub fn thread_tables(results: &ResultsFile) -> String {
-    let tests: Vec<String> = results
-        .tests()
-        .into_iter()
-        .filter(|t| results.group_of(t) == crate::workloads::Group::Threads)
-        .collect();
-    if tests.is_empty() {
-        return String::new();
+fn group_header(
+    groups: &[&str],
+    labels: &[String],
+    first: &str,
+) -> (Vec<(String, usize)>, Vec<String>) {
+    let mut spans = vec![(String::new(), 1)];
+    let mut header = vec![first.to_string()];
+    for group in groups {
+        spans.push(((*group).to_string(), labels.len()));
+        header.extend(labels.iter().cloned());
     }
-    let labels = results.labels();
-    let mut out = String::from(
-        "\n=== Thread lifecycle: microseconds per thread (create, start, run, join) ===\n",
-    );
-    let mut rows = vec![
-        std::iter::once("test".to_string())
-            .chain(labels.iter().cloned())
-            .collect::<Vec<_>>(),
-    ];
-    for test in &tests {
-        let mut row = vec![test.clone()];
-        for label in &labels {
-            row.push(
-                results
-                    .thread_entry(test, label)
-                    .map_or("-".to_string(), |e| {
-                        format!(
-                            "{:.1} ±{:.1}%",
-                            e.us_per_thread.median,
-                            e.us_per_thread.relative_half_width() * 100.0
-                        )
-                    }),
-            );
-        }
-        rows.push(row);
-    }
-    out.push_str(&grid(&rows));
-    for test in &tests {
-        let _ = writeln!(out, "\nPhases of {test}, p50 / p95 / p99 in µs:");
-        let mut rows = vec![vec![
-            "label".to_string(),
-            "construct".to_string(),
-            "start".to_string(),
-            "body".to_string(),
-            "join".to_string(),
-        ]];
-        for label in &labels {
-            let Some(entry) = results.thread_entry(test, label) else {
-                continue;
-            };
-            let mut row = vec![label.clone()];
-            for phase in ["construct", "start", "body", "join"] {
-                let p = &entry.phases_us[phase];
-                let f = |q: &str| p[q].as_f64().map_or("-".to_string(), |v| format!("{v:.1}"));
-                row.push(format!("{} / {} / {}", f("p50"), f("p95"), f("p99")));
-            }
-            rows.push(row);
-        }
-        out.push_str(&grid(&rows));
-    }
-    out
+    (spans, header)
 }
 
-/// Every scaling test's pivot table and scaling factors.
-pub fn pivot_tables(results: &ResultsFile) -> String {
-    let labels = results.labels();
-    let mut out = String::new();
+/// The seed's pivot table for every scaling and pool test.
+pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
+    let mut tables = Vec::new();
     for test in results.tests() {
         if !results.group_of(&test).scales() {
             continue;
         }
-        let metric = workloads::find(&test).map_or("throughput", |w| w.metric);
-        let series: Vec<(String, crate::results::Series)> = labels
-            .iter()
-            .filter_map(|l| results.series(&test, l).map(|s| (l.clone(), s)))
+        let metric = results.metric_of(&test);
+        let series: Vec<(String, Series)> = results
+            .labels()
+            .into_iter()
+            .filter_map(|l| results.series(&test, &l).map(|s| (l, s)))
             .collect();
         if series.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "\n=== {test} ({metric}, higher is better) ===");
-        let mut header_groups = vec![String::new()];
-        let mut header = vec!["thread_count".to_string()];
-        for group in [metric, "speedup", "efficiency"] {
-            for (i, (label, _)) in series.iter().enumerate() {
-                header_groups.push(if i == 0 {
-                    group.to_string()
-                } else {
-                    String::new()
-                });
-                header.push(label.clone());
-            }
-        }
-        let mut rows = vec![header_groups, header];
+        let labels: Vec<String> = series.iter().map(|(l, _)| l.clone()).collect();
+        let (groups, header) = group_header(
+            &[metric.as_str(), "speedup", "efficiency"],
+            &labels,
+            "thread_count",
+        );
+        let mut rows = Vec::new();
         let mut serial_row = vec!["serial".to_string()];
         for (_, s) in &series {
             serial_row.push(s.serial.as_ref().map_or("-".to_string(), |v| {
-                format!(
-                    "{} ±{:.1}%",
-                    human(v.median),
-                    v.relative_half_width() * 100.0
-                )
+                with_ci(&human(v.median), v.relative_half_width())
             }));
         }
         serial_row.extend(std::iter::repeat_n(String::new(), series.len() * 2));
@@ -273,17 +240,13 @@ pub fn pivot_tables(results: &ResultsFile) -> String {
         thread_counts.sort_unstable();
         thread_counts.dedup();
         for n in thread_counts {
+            let find = |s: &Series| s.points.iter().find(|p| p.thread_count == n).cloned();
             let mut row = vec![n.to_string()];
-            let find =
-                |s: &crate::results::Series| s.points.iter().find(|p| p.thread_count == n).cloned();
             for (_, s) in &series {
                 row.push(find(s).map_or("-".to_string(), |p| {
                     let flag = if p.gil_mismatches > 0 { " GIL!" } else { "" };
-                    format!(
-                        "{} ±{:.1}%{flag}",
-                        human(p.value.median),
-                        p.value.relative_half_width() * 100.0
-                    )
+                    let cell = with_ci(&human(p.value.median), p.value.relative_half_width());
+                    format!("{cell}{flag}")
                 }));
             }
             for (_, s) in &series {
@@ -302,16 +265,186 @@ pub fn pivot_tables(results: &ResultsFile) -> String {
             }
             rows.push(row);
         }
-        out.push_str(&grid(&rows));
-        out.push_str("\nScaling Factor (relative to single thread):\n");
+        let mut notes = vec![
+            String::new(),
+            "Scaling Factor (relative to single thread):".to_string(),
+        ];
         for (label, s) in &series {
-            let _ = writeln!(
-                out,
+            notes.push(format!(
                 "{label}: {}",
                 s.scaling_factor
                     .map_or("-".to_string(), |f| format!("{f:.2}x"))
+            ));
+        }
+        tables.push(Table {
+            title: format!("{test} ({metric}, higher is better)"),
+            groups,
+            header,
+            rows,
+            notes,
+        });
+    }
+    tables
+}
+
+/// The regular tests: time per run and speedup against the baseline, per label.
+pub fn regular_table(results: &ResultsFile) -> Option<Table> {
+    let tests = results.regular_tests();
+    let baseline = results.baseline()?;
+    if tests.is_empty() {
+        return None;
+    }
+    let labels = results.labels();
+    let (groups, header) = group_header(&["duration", "speedup"], &labels, "test");
+    let mut rows = Vec::new();
+    for test in &tests {
+        let entries: Vec<_> = labels.iter().map(|l| results.regular(test, l)).collect();
+        let mut row = vec![test.clone()];
+        for entry in &entries {
+            row.push(entry.as_ref().map_or("-".to_string(), |e| {
+                with_ci(
+                    &seconds(e.duration.median),
+                    e.duration.relative_half_width(),
+                )
+            }));
+        }
+        for (label, entry) in labels.iter().zip(&entries) {
+            if *label == baseline {
+                row.push("base".to_string());
+                continue;
+            }
+            row.push(entry.as_ref().and_then(|e| e.speedup).map_or(
+                "-".to_string(),
+                |(s, low, high)| {
+                    let mark = if low > 1.0 || high < 1.0 { "" } else { " ~" };
+                    format!("{s:.2}x{mark}")
+                },
+            ));
+        }
+        rows.push(row);
+    }
+    let mut geomean = vec!["geometric mean".to_string()];
+    geomean.extend(std::iter::repeat_n(String::new(), labels.len()));
+    for label in &labels {
+        geomean.push(if *label == baseline {
+            "base".to_string()
+        } else {
+            results
+                .regular_summary(label)
+                .and_then(|s| s.geometric_mean.map(|g| (g, s.significant())))
+                .map_or("-".to_string(), |((mean, low, high), significant)| {
+                    let mark = if significant { "" } else { " ~" };
+                    format!("{mean:.3}x [{low:.3}, {high:.3}]{mark}")
+                })
+        });
+    }
+    rows.push(geomean);
+    Some(Table {
+        title: format!("Regular tests: time per run, speedup against {baseline}"),
+        groups,
+        header,
+        rows,
+        notes: vec!["(~: the 95% interval includes 1, so no real difference)".to_string()],
+    })
+}
+
+/// The seed's "Summary Statistics" block, with the geometric mean and whether it is real.
+pub fn summary_statistics(results: &ResultsFile) -> String {
+    let Some(baseline) = results.baseline() else {
+        return String::new();
+    };
+    let mut out = String::from("\nSummary Statistics:\n");
+    for label in results.labels() {
+        let Some(summary) = results.regular_summary(&label) else {
+            continue;
+        };
+        let _ = writeln!(out, "\n{label}:");
+        let _ = writeln!(
+            out,
+            "Average Duration: {}",
+            seconds(summary.average_duration)
+        );
+        let _ = writeln!(out, "Average Speedup: {:.3}x", summary.average_speedup);
+        let _ = writeln!(out, "Tests Faster than {baseline}: {}", summary.faster);
+        let _ = writeln!(out, "Tests Slower than {baseline}: {}", summary.slower);
+        if label == baseline {
+            let _ = writeln!(out, "Geometric mean: 1.00x (the baseline)");
+        } else if let Some((mean, low, high)) = summary.geometric_mean {
+            let verdict = if summary.significant() {
+                "significant"
+            } else {
+                "not significant: the interval includes 1.00x"
+            };
+            let _ = writeln!(
+                out,
+                "Geometric mean: {mean:.3}x ({}) [95% CI {low:.3}x, {high:.3}x], {verdict}",
+                faster_slower(mean)
             );
         }
     }
     out
+}
+
+/// Thread lifecycle costs: µs per thread per label, then each test's phase percentiles.
+pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
+    let tests: Vec<String> = results
+        .tests()
+        .into_iter()
+        .filter(|t| results.group_of(t) == Group::Threads)
+        .collect();
+    if tests.is_empty() {
+        return Vec::new();
+    }
+    let labels = results.labels();
+    let mut header = vec!["test".to_string()];
+    header.extend(labels.iter().cloned());
+    let rows = tests
+        .iter()
+        .map(|test| {
+            let mut row = vec![test.clone()];
+            for label in &labels {
+                row.push(
+                    results
+                        .thread_entry(test, label)
+                        .map_or("-".to_string(), |e| {
+                            let us = e.us_per_thread.median;
+                            with_ci(&format!("{us:.1}"), e.us_per_thread.relative_half_width())
+                        }),
+                );
+            }
+            row
+        })
+        .collect();
+    let mut tables = vec![Table {
+        title: "Thread lifecycle: microseconds per thread (create, start, run, join)".to_string(),
+        groups: Vec::new(),
+        header,
+        rows,
+        notes: Vec::new(),
+    }];
+    for test in &tests {
+        let mut rows = Vec::new();
+        for label in &labels {
+            let Some(entry) = results.thread_entry(test, label) else {
+                continue;
+            };
+            let mut row = vec![label.clone()];
+            for phase in super::PHASES {
+                let p = &entry.phases_us[phase];
+                let f = |q: &str| p[q].as_f64().map_or("-".to_string(), |v| format!("{v:.1}"));
+                row.push(format!("{} / {} / {}", f("p50"), f("p95"), f("p99")));
+            }
+            rows.push(row);
+        }
+        let mut header = vec!["label".to_string()];
+        header.extend(super::PHASES.iter().map(|p| (*p).to_string()));
+        tables.push(Table {
+            title: format!("Phases of {test}, p50 / p95 / p99 in µs"),
+            groups: Vec::new(),
+            header,
+            rows,
+            notes: Vec::new(),
+        });
+    }
+    tables
 }

@@ -21,7 +21,7 @@ pub enum Error {
         #[source]
         err: serde_json::Error,
     },
-    #[error("`{}` is not an ftbench results file (it has no `schema_version`)", path.display())]
+    #[error("`{}` is not an ftbench results file (no `schema_version`, and not in the seed study's schema either)", path.display())]
     NotResults { path: PathBuf },
     #[error("results file `{}` has schema version {found}, written by a newer ftbench; this one reads version {SCHEMA_VERSION}", path.display())]
     FromTheFuture { path: PathBuf, found: u64 },
@@ -49,7 +49,8 @@ pub fn load(path: &Path) -> Result<ResultsFile, Error> {
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
     else {
-        return Err(Error::NotResults {
+        // No version: the seed study's own results-16c.json, or not ours at all.
+        return super::seed::from_seed(&value).ok_or_else(|| Error::NotResults {
             path: path.to_path_buf(),
         });
     };

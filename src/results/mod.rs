@@ -4,6 +4,7 @@
 
 mod json;
 pub mod pyperf;
+mod seed;
 mod time;
 
 use std::collections::HashMap;
@@ -371,7 +372,8 @@ impl ResultsFile {
             .unwrap_or(Group::Scaling)
     }
 
-    fn metric_of(&self, test: &str) -> String {
+    /// The throughput metric's key for a test (`ops_per_sec`, ...).
+    pub fn metric_of(&self, test: &str) -> String {
         workloads::find(test).map_or_else(
             || {
                 self.external_tests

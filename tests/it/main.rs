@@ -16,6 +16,8 @@ mod common;
 mod faults;
 /// `ftbench pythons`, `sysinfo`, spec resolution and every bad-interpreter error.
 mod interpreters;
+/// Reports: figures, HTML (checked in Chromium), Markdown, CSV.
+mod report;
 /// `ftbench run` end to end: results schema, the seed's analysis, physics, GIL truth.
 mod run;
 /// The regular and thread suites, and pyperf imports.

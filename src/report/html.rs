@@ -1,0 +1,156 @@
+//! The single-file HTML report: inline SVG figures, CSS, no scripts and no network.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::plot::{self, Figure};
+use super::table;
+use crate::results::ResultsFile;
+
+const TEMPLATE: &str = include_str!("templates/report.html");
+
+#[derive(Serialize)]
+struct VariantRow {
+    label: String,
+    color: String,
+    version: String,
+    build: &'static str,
+    gil: &'static str,
+    numpy: String,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct FigureContext<'a> {
+    name: &'a str,
+    title: &'a str,
+    svg: &'a str,
+}
+
+/// Warnings a reader must see before trusting the numbers: GIL state, noise, missing points.
+pub fn warnings(results: &ResultsFile) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for point in results.points.iter().filter(|p| p.gil_mismatches > 0) {
+        warnings.push(format!(
+            "GIL in the wrong state: {} on {} at {} threads ({} of {} samples); these numbers do not measure what the label says",
+            point.test,
+            point.label,
+            point.thread_count,
+            point.gil_mismatches,
+            point.samples.len()
+        ));
+    }
+    let noisy: Vec<String> = results
+        .points
+        .iter()
+        .filter(|p| p.throughput.is_noisy())
+        .map(|p| format!("{} on {} at {} threads", p.test, p.label, p.thread_count))
+        .collect();
+    if !noisy.is_empty() {
+        const SHOWN: usize = 6;
+        let more = noisy.len().saturating_sub(SHOWN);
+        warnings.push(format!(
+            "{} of {} points are noisy (CV above {:.0}%): {}{}. Their intervals are wide; close other programs, or raise --processes and --samples.",
+            noisy.len(),
+            results.points.len(),
+            crate::stats::NOISY_CV * 100.0,
+            noisy[..noisy.len().min(SHOWN)].join("; "),
+            if more > 0 { format!("; and {more} more") } else { String::new() }
+        ));
+    }
+    warnings.extend(table::missing_lines(results));
+    warnings.extend(results.warnings.iter().cloned());
+    warnings
+}
+
+/// Render the report from the results and their figures' SVG texts.
+pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<String> {
+    let variants: Vec<VariantRow> = results
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let c = plot::color(i);
+            VariantRow {
+                label: v.label.clone(),
+                color: format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2),
+                version: v.info.version.clone(),
+                build: if v.info.free_threaded {
+                    "free-threaded"
+                } else {
+                    "GIL"
+                },
+                gil: if v.expects_gil { "on" } else { "off" },
+                numpy: v.info.numpy.clone().unwrap_or_else(|| "-".to_string()),
+                path: v.run_path.display().to_string(),
+            }
+        })
+        .collect();
+    let system = &results.system;
+    let system_rows = vec![
+        ("CPU", system.cpu_model.clone()),
+        (
+            "Cores",
+            format!(
+                "{} logical, {} physical",
+                system.logical_cores,
+                system
+                    .physical_cores
+                    .map_or("?".to_string(), |n| n.to_string())
+            ),
+        ),
+        (
+            "Memory",
+            format!(
+                "{:.1} GiB",
+                system.memory_bytes as f64 / f64::from(1u32 << 30)
+            ),
+        ),
+        ("OS", format!("{} ({})", system.os, system.kernel)),
+        ("Host", system.hostname.clone()),
+        (
+            "Governor / SMT / NUMA",
+            format!(
+                "{} / {} / {}",
+                system.cpu_governor.as_deref().unwrap_or("?"),
+                system.smt.as_deref().unwrap_or("?"),
+                system.numa_nodes.map_or("?".to_string(), |n| n.to_string())
+            ),
+        ),
+    ];
+    let figure_context: Vec<FigureContext> = figures
+        .iter()
+        .map(|(f, svg)| FigureContext {
+            name: &f.name,
+            title: &f.title,
+            svg: svg.trim_start_matches(|c| c != '<'),
+        })
+        .collect();
+    let summary = if results.regular_tests().is_empty() {
+        String::new()
+    } else {
+        table::summary_statistics(results).trim().to_string()
+    };
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .context("the report template does not parse")?;
+    let template = env
+        .get_template("report.html")
+        .context("the report template is missing")?;
+    template
+        .render(minijinja::context! {
+            labels => results.labels(),
+            created => results.created,
+            command => results.command_line.join(" "),
+            ftbench_version => results.ftbench_version,
+            system => system,
+            system_rows => system_rows,
+            variants => variants,
+            warnings => warnings(results),
+            figures => figure_context,
+            tables => table::tables(results),
+            summary => summary,
+            harness => results.harness.as_ref().map(|h| format!("{:.2}% of one core ({:.2} s of CPU in {:.0} s)", h.cpu_share * 100.0, h.cpu_s, h.wall_s)),
+        })
+        .context("failed to render the HTML report")
+}

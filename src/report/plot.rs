@@ -1,0 +1,701 @@
+//! Figures, drawn with plotters: the seed notebook's plots and more, as SVG (for the HTML report)
+//! and PNG (with an embedded font, so no system fonts are needed). Renderers return bytes.
+//!
+//! Every figure gives each label the same colour, draws thread counts on a log-2 axis, and marks
+//! the ideal-scaling line and the machine's core count where they mean something.
+
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, anyhow};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::PHASES;
+use crate::results::ResultsFile;
+use crate::workloads::Group;
+
+const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
+const FONT_FAMILY: &str = "sans-serif";
+
+/// Tableau 10: distinct, colour-blind-friendlier than plotters' defaults.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+const GREY: RGBColor = RGBColor(150, 150, 150);
+
+/// The colour of the label at `index` in the results' label order, the same in every figure.
+pub fn color(index: usize) -> RGBColor {
+    PALETTE[index % PALETTE.len()]
+}
+
+/// One figure of a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure {
+    /// File stem: `scaling`, `scaling-parallel_compute`, `regular`, ...
+    pub name: String,
+    pub title: String,
+    pub kind: FigureKind,
+}
+
+/// What a figure draws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FigureKind {
+    /// Speedup vs threads, one panel per scaling test (the seed's summary grid).
+    ScalingGrid,
+    /// One test in detail: speedup and the native metric vs threads, with 95% CIs.
+    ScalingDetail(String),
+    /// Regular tests: time per run and speedup against the baseline.
+    Regular,
+    /// Shared vs local reference counting at the highest thread count.
+    RefCounting,
+    /// Thread pools: cpu-bound vs io-bound, threads vs processes.
+    Pools,
+    /// Thread lifecycle phases per label.
+    Threads,
+}
+
+/// The figures a results file has data for, in report order.
+pub fn figures(results: &ResultsFile) -> Vec<Figure> {
+    let tests = results.tests();
+    let scaling: Vec<&String> = tests
+        .iter()
+        .filter(|t| results.group_of(t) == Group::Scaling)
+        .collect();
+    let mut figures = Vec::new();
+    if !scaling.is_empty() {
+        figures.push(Figure {
+            name: "scaling".into(),
+            title: "Speedup over the serial baseline, per scaling test".into(),
+            kind: FigureKind::ScalingGrid,
+        });
+    }
+    if tests.iter().any(|t| t == "ref_counting_shared")
+        && tests.iter().any(|t| t == "ref_counting_local")
+    {
+        figures.push(Figure {
+            name: "refcount".into(),
+            title: "Reference counting at the highest thread count: shared vs local objects".into(),
+            kind: FigureKind::RefCounting,
+        });
+    }
+    if tests.iter().any(|t| results.group_of(t) == Group::Pool) {
+        figures.push(Figure {
+            name: "pools".into(),
+            title: "Thread pools vs process pools, cpu-bound vs io-bound tasks".into(),
+            kind: FigureKind::Pools,
+        });
+    }
+    if !results.regular_tests().is_empty() {
+        figures.push(Figure {
+            name: "regular".into(),
+            title: "Regular tests: time per run and speedup against the baseline".into(),
+            kind: FigureKind::Regular,
+        });
+    }
+    if tests.iter().any(|t| results.group_of(t) == Group::Threads) {
+        figures.push(Figure {
+            name: "threads".into(),
+            title: "Thread lifecycle: where a thread's time goes (median µs)".into(),
+            kind: FigureKind::Threads,
+        });
+    }
+    for test in tests.iter().filter(|t| results.group_of(t).scales()) {
+        figures.push(Figure {
+            name: format!("scaling-{test}"),
+            title: format!("{test}: speedup and throughput vs threads, with 95% intervals"),
+            kind: FigureKind::ScalingDetail(test.clone()),
+        });
+    }
+    figures
+}
+
+fn register_font() -> Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT).is_ok()
+            && plotters::style::register_font(FONT_FAMILY, FontStyle::Bold, FONT).is_ok()
+    });
+    ok.then_some(())
+        .ok_or_else(|| anyhow!("the embedded font does not load"))
+}
+
+impl Figure {
+    /// Pixel size: grids get room for their panels.
+    pub fn size(&self, results: &ResultsFile) -> (u32, u32) {
+        match &self.kind {
+            FigureKind::ScalingGrid => {
+                let panels = scaling_tests(results).len().max(1) as u32;
+                let rows = panels.div_ceil(3);
+                (1500, 60 + rows * 420)
+            }
+            FigureKind::Regular => {
+                let tests = results.regular_tests().len().max(1) as u32;
+                ((tests * 110 + 200).max(900), 1000)
+            }
+            FigureKind::Pools => (1300, 900),
+            FigureKind::ScalingDetail(_) | FigureKind::RefCounting | FigureKind::Threads => {
+                (1300, 560)
+            }
+        }
+    }
+
+    /// The figure as an SVG document.
+    pub fn svg(&self, results: &ResultsFile) -> Result<String> {
+        let mut text = String::new();
+        {
+            let root = SVGBackend::with_string(&mut text, self.size(results)).into_drawing_area();
+            self.draw(&root, results)?;
+            root.present().map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(text)
+    }
+
+    /// The figure as PNG bytes.
+    pub fn png(&self, results: &ResultsFile) -> Result<Vec<u8>> {
+        let (width, height) = self.size(results);
+        let mut rgb = vec![0u8; (width * height * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+            self.draw(&root, results)?;
+            root.present().map_err(|e| anyhow!("{e}"))?;
+        }
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder
+            .write_header()
+            .and_then(|mut writer| writer.write_image_data(&rgb))
+            .context("failed to encode a PNG")?;
+        Ok(bytes)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        results: &ResultsFile,
+    ) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        // Both backends measure text with the embedded font.
+        register_font()?;
+        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        let area = root
+            .titled(&self.title, (FONT_FAMILY, 24))
+            .map_err(|e| anyhow!("{e}"))?;
+        let drawn = match &self.kind {
+            FigureKind::ScalingGrid => draw_grid(&area, results),
+            FigureKind::ScalingDetail(test) => draw_detail(&area, results, test),
+            FigureKind::Regular => draw_regular(&area, results),
+            FigureKind::RefCounting => draw_refcount(&area, results),
+            FigureKind::Pools => draw_pools(&area, results),
+            FigureKind::Threads => draw_threads(&area, results),
+        };
+        drawn.map_err(|e| anyhow!("failed to draw figure `{}`: {e}", self.name))
+    }
+}
+
+type DrawResult<DB> =
+    std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn scaling_tests(results: &ResultsFile) -> Vec<String> {
+    results
+        .tests()
+        .into_iter()
+        .filter(|t| results.group_of(t) == Group::Scaling)
+        .collect()
+}
+
+/// `log2(n)`: thread counts go on a log-2 axis.
+fn log2(n: u32) -> f64 {
+    f64::from(n).log2()
+}
+
+fn thread_label(x: &f64) -> String {
+    format!("{}", 2f64.powf(*x).round())
+}
+
+/// One panel: speedup vs threads for every label of `test`, the ideal line and the core count.
+fn speedup_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &ResultsFile,
+    test: &str,
+    with_ci: bool,
+) -> DrawResult<DB> {
+    let labels = results.labels();
+    let series: Vec<(usize, crate::results::Series)> = labels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| results.series(test, l).map(|s| (i, s)))
+        .collect();
+    let max_threads = series
+        .iter()
+        .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
+        .max()
+        .unwrap_or(1)
+        .max(2);
+    let max_speedup = series
+        .iter()
+        .flat_map(|(_, s)| s.points.iter().filter_map(|p| p.speedup.map(|v| v.2)))
+        .fold(1.0f64, f64::max);
+    let cores = results.system.logical_cores as u32;
+    let y_max = (max_speedup * 1.15).max(1.2);
+    let mut chart = ChartBuilder::on(area)
+        .caption(test, (FONT_FAMILY, 18))
+        .margin(12)
+        .x_label_area_size(38)
+        .y_label_area_size(52)
+        .build_cartesian_2d(-0.2f64..log2(max_threads) + 0.2, 0f64..y_max)?;
+    chart
+        .configure_mesh()
+        .x_labels(log2(max_threads) as usize + 1)
+        .x_label_formatter(&thread_label)
+        .x_desc("threads (log2 axis)")
+        .y_desc("speedup (x serial)")
+        .label_style((FONT_FAMILY, 13))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    // Ideal scaling: speedup = threads, up to the top of the panel.
+    let ideal: Vec<(f64, f64)> = (0..=log2(max_threads) as u32)
+        .map(|e| (f64::from(e), 2f64.powf(f64::from(e))))
+        .filter(|(_, y)| *y <= y_max)
+        .collect();
+    chart
+        .draw_series(DashedLineSeries::new(ideal, 6, 4, GREY.stroke_width(1)))?
+        .label("ideal")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], GREY));
+    if cores >= 1 && cores <= max_threads {
+        let x = log2(cores);
+        chart.draw_series(DashedLineSeries::new(
+            vec![(x, 0.0), (x, y_max)],
+            3,
+            5,
+            BLACK.mix(0.4).stroke_width(1),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{cores} cores"),
+            (x + 0.05, y_max * 0.97),
+            (FONT_FAMILY, 12),
+        )))?;
+    }
+    chart.draw_series(LineSeries::new(
+        vec![(-0.2, 1.0), (log2(max_threads) + 0.2, 1.0)],
+        BLACK.mix(0.15),
+    ))?;
+    for (index, s) in &series {
+        let colour = color(*index);
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter_map(|p| p.speedup.map(|v| (log2(p.thread_count), v.0)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+            .label(labels[*index].clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+        chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
+        if with_ci {
+            chart.draw_series(s.points.iter().filter_map(|p| {
+                p.speedup.map(|(v, low, high)| {
+                    ErrorBar::new_vertical(
+                        log2(p.thread_count),
+                        low,
+                        v,
+                        high,
+                        colour.stroke_width(1),
+                        8,
+                    )
+                })
+            }))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT_FAMILY, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}
+
+fn draw_grid<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &ResultsFile,
+) -> DrawResult<DB> {
+    let tests = scaling_tests(results);
+    let rows = tests.len().div_ceil(3).max(1);
+    let panels = area.split_evenly((rows, 3));
+    for (test, panel) in tests.iter().zip(panels.iter()) {
+        speedup_panel(panel, results, test, false)?;
+    }
+    Ok(())
+}
+
+fn draw_detail<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &ResultsFile,
+    test: &str,
+) -> DrawResult<DB> {
+    let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
+    speedup_panel(&left, results, test, true)?;
+    let metric = results.metric_of(test);
+    let labels = results.labels();
+    let series: Vec<(usize, crate::results::Series)> = labels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| results.series(test, l).map(|s| (i, s)))
+        .collect();
+    let max_threads = series
+        .iter()
+        .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
+        .max()
+        .unwrap_or(1)
+        .max(2);
+    let y_max = series
+        .iter()
+        .flat_map(|(_, s)| s.points.iter().map(|p| p.value.ci_high))
+        .fold(0.0f64, f64::max)
+        * 1.15;
+    let mut chart = ChartBuilder::on(&right)
+        .caption(format!("{metric} (higher is better)"), (FONT_FAMILY, 18))
+        .margin(12)
+        .x_label_area_size(38)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.2f64..log2(max_threads) + 0.2, 0f64..y_max.max(1.0))?;
+    chart
+        .configure_mesh()
+        .x_labels(log2(max_threads) as usize + 1)
+        .x_label_formatter(&thread_label)
+        .y_label_formatter(&|v| super::human(*v))
+        .x_desc("threads (log2 axis)")
+        .y_desc(metric.clone())
+        .label_style((FONT_FAMILY, 13))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (index, s) in &series {
+        let colour = color(*index);
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .map(|p| (log2(p.thread_count), p.value.median))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+            .label(labels[*index].clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+        chart.draw_series(s.points.iter().map(|p| {
+            ErrorBar::new_vertical(
+                log2(p.thread_count),
+                p.value.ci_low,
+                p.value.median,
+                p.value.ci_high,
+                colour.stroke_width(1),
+                8,
+            )
+        }))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT_FAMILY, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}
+
+/// Grouped bars: `groups` along x, one bar per label within each group, with value labels.
+struct Bars {
+    caption: String,
+    y_desc: String,
+    groups: Vec<String>,
+    /// `values[group][label]`, `None` where there is no number.
+    values: Vec<Vec<Option<f64>>>,
+    format: fn(f64) -> String,
+    reference: Option<f64>,
+}
+
+fn draw_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    bars: &Bars,
+    labels: &[String],
+) -> DrawResult<DB> {
+    let y_max = bars
+        .values
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .fold(bars.reference.unwrap_or(0.0), f64::max)
+        * 1.18;
+    let n = bars.groups.len() as f64;
+    let groups = bars.groups.clone();
+    let mut chart = ChartBuilder::on(area)
+        .caption(&bars.caption, (FONT_FAMILY, 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..n, 0f64..y_max.max(1e-12))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(groups.len() * 2 + 1)
+        .x_label_formatter(&move |x| {
+            let centre = x - x.floor();
+            if (centre - 0.5).abs() < 1e-6 {
+                groups.get(x.floor() as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|v| (bars.format)(*v))
+        .y_desc(bars.y_desc.clone())
+        .label_style((FONT_FAMILY, 12))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let width = 0.8 / labels.len().max(1) as f64;
+    for (g, row) in bars.values.iter().enumerate() {
+        for (l, value) in row.iter().enumerate() {
+            let Some(value) = value else { continue };
+            let x0 = g as f64 + 0.1 + l as f64 * width;
+            let colour = color(l);
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x0, 0.0), (x0 + width * 0.92, *value)],
+                colour.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                (bars.format)(*value),
+                (x0, *value + y_max * 0.01),
+                (FONT_FAMILY, 10),
+            )))?;
+        }
+    }
+    if let Some(reference) = bars.reference {
+        chart.draw_series(DashedLineSeries::new(
+            vec![(0.0, reference), (n, reference)],
+            6,
+            4,
+            BLACK.mix(0.5).stroke_width(1),
+        ))?;
+    }
+    for (l, label) in labels.iter().enumerate() {
+        let colour = color(l);
+        chart
+            .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
+            .label(label.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT_FAMILY, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}
+
+fn draw_regular<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &ResultsFile,
+) -> DrawResult<DB> {
+    let labels = results.labels();
+    let tests = results.regular_tests();
+    let baseline = results.baseline().unwrap_or_default();
+    let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);
+    let entries: Vec<Vec<Option<crate::results::RegularEntry>>> = tests
+        .iter()
+        .map(|t| labels.iter().map(|l| results.regular(t, l)).collect())
+        .collect();
+    let durations = Bars {
+        caption: "time per run (lower is better)".into(),
+        y_desc: "seconds".into(),
+        groups: tests.clone(),
+        values: entries
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|e| e.as_ref().map(|e| e.duration.median))
+                    .collect()
+            })
+            .collect(),
+        format: super::seconds,
+        reference: None,
+    };
+    draw_bars(&top, &durations, &labels)?;
+    let speedups = Bars {
+        caption: format!("speedup against {baseline} (higher is better)"),
+        y_desc: "speedup".into(),
+        groups: tests,
+        values: entries
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|e| e.as_ref().and_then(|e| e.speedup).map(|s| s.0))
+                    .collect()
+            })
+            .collect(),
+        format: |v| format!("{v:.2}x"),
+        reference: Some(1.0),
+    };
+    draw_bars(&bottom, &speedups, &labels)
+}
+
+fn draw_refcount<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &ResultsFile,
+) -> DrawResult<DB> {
+    let labels = results.labels();
+    let at_max = |test: &str, label: &str| {
+        results
+            .series(test, label)
+            .and_then(|s| s.points.last().map(|p| (p.thread_count, p.value.median)))
+    };
+    let threads = labels
+        .iter()
+        .filter_map(|l| at_max("ref_counting_shared", l).map(|p| p.0))
+        .max()
+        .unwrap_or(0);
+    let bars = Bars {
+        caption: format!("refs_per_sec at {threads} threads (higher is better)"),
+        y_desc: "refs_per_sec".into(),
+        groups: vec!["shared object".into(), "thread-local objects".into()],
+        values: ["ref_counting_shared", "ref_counting_local"]
+            .iter()
+            .map(|test| {
+                labels
+                    .iter()
+                    .map(|l| at_max(test, l).map(|p| p.1))
+                    .collect()
+            })
+            .collect(),
+        format: super::human,
+        reference: None,
+    };
+    draw_bars(area, &bars, &labels)
+}
+
+fn draw_pools<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &ResultsFile,
+) -> DrawResult<DB> {
+    let tests = [
+        "pool_cpu_bound_threads",
+        "pool_cpu_bound_processes",
+        "pool_io_bound_threads",
+        "pool_io_bound_processes",
+    ];
+    let labels = results.labels();
+    for (test, panel) in tests.iter().zip(area.split_evenly((2, 2)).iter()) {
+        let series: Vec<(usize, crate::results::Series)> = labels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| results.series(test, l).map(|s| (i, s)))
+            .collect();
+        if series.is_empty() {
+            continue;
+        }
+        let max_threads = series
+            .iter()
+            .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
+            .max()
+            .unwrap_or(1)
+            .max(2);
+        let y_max = series
+            .iter()
+            .flat_map(|(_, s)| s.points.iter().map(|p| p.value.ci_high))
+            .fold(1.0f64, f64::max)
+            * 1.15;
+        let mut chart = ChartBuilder::on(panel)
+            .caption(*test, (FONT_FAMILY, 18))
+            .margin(12)
+            .x_label_area_size(38)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.2f64..log2(max_threads) + 0.2, 0f64..y_max)?;
+        chart
+            .configure_mesh()
+            .x_labels(log2(max_threads) as usize + 1)
+            .x_label_formatter(&thread_label)
+            .y_label_formatter(&|v| super::human(*v))
+            .x_desc("workers (log2 axis)")
+            .y_desc("tasks_per_sec")
+            .label_style((FONT_FAMILY, 13))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (index, s) in &series {
+            let colour = color(*index);
+            let points: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .map(|p| (log2(p.thread_count), p.value.median))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+                .label(labels[*index].clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+            chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT_FAMILY, 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
+    }
+    Ok(())
+}
+
+fn draw_threads<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &ResultsFile,
+) -> DrawResult<DB> {
+    let labels = results.labels();
+    let tests: Vec<String> = results
+        .tests()
+        .into_iter()
+        .filter(|t| results.group_of(t) == Group::Threads)
+        .collect();
+    let panels = area.split_evenly((1, tests.len().max(1)));
+    for (test, panel) in tests.iter().zip(panels.iter()) {
+        let entries: Vec<_> = labels
+            .iter()
+            .map(|l| results.thread_entry(test, l))
+            .collect();
+        let bars = Bars {
+            caption: format!("{test}: median µs per phase"),
+            y_desc: "µs".into(),
+            groups: PHASES.iter().map(|p| (*p).to_string()).collect(),
+            values: PHASES
+                .iter()
+                .map(|phase| {
+                    entries
+                        .iter()
+                        .map(|e| e.as_ref().and_then(|e| e.phases_us[*phase]["p50"].as_f64()))
+                        .collect()
+                })
+                .collect(),
+            format: |v| format!("{v:.0}"),
+            reference: None,
+        };
+        draw_bars(panel, &bars, &labels)?;
+    }
+    Ok(())
+}

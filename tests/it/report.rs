@@ -1,0 +1,246 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use predicates::prelude::*;
+
+use crate::common::{ft_python, ftbench, gil_python, temp};
+use crate::require;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Decode a PNG and return its size; never compare its bytes.
+fn png_size(path: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(fs_err::File::open(path).unwrap()));
+    let mut reader = decoder
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    (info.width, info.height)
+}
+
+fn figure_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs_err::read_dir(dir.join("figures"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".png")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn check_report(dir: &Path, expected_figures: &[&str]) {
+    for file in ["report.html", "report.md", "results.csv"] {
+        assert!(
+            dir.join(file).is_file(),
+            "{file} missing in {}",
+            dir.display()
+        );
+    }
+    let names = figure_names(dir);
+    for expected in expected_figures {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "figure {expected} missing: {names:?}"
+        );
+    }
+    for name in &names {
+        let (width, height) = png_size(&dir.join(format!("figures/{name}.png")));
+        assert!(width >= 900 && height >= 400, "{name}: {width}x{height}");
+        let svg = fs_err::read_to_string(dir.join(format!("figures/{name}.svg"))).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{name}.svg"
+        );
+    }
+    let html = fs_err::read_to_string(dir.join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("<figure").count(),
+        names.len(),
+        "every figure is inlined"
+    );
+    for reach in ["src=\"http", "href=\"http", "url(http", "<script"] {
+        assert!(
+            !html.contains(reach),
+            "the report must be self-contained: {reach}"
+        );
+    }
+    let csv = fs_err::read_to_string(dir.join("results.csv")).unwrap();
+    assert!(csv.starts_with("label,test,thread_count,metric,value,ci_low,ci_high\n"));
+    assert!(csv.lines().count() > 10);
+}
+
+/// Open the report in headless Chromium: it must load without console errors and show every
+/// figure.
+fn check_in_chromium(dir: &Path) {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find(|name| {
+            Command::new(name)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "chromium is missing: scripts/test.sh installs it"
+        );
+        eprintln!("skipping the browser check: no chromium");
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.join("report.html").display());
+    let output = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "chromium failed: {log}");
+    let console_errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") && (l.contains("ERROR") || l.contains("Uncaught")))
+        .collect();
+    assert!(
+        console_errors.is_empty(),
+        "console errors: {console_errors:?}"
+    );
+    let figures = figure_names(dir);
+    for name in &figures {
+        let id = format!("id=\"figure-{name}\"");
+        let at = dom
+            .find(&id)
+            .unwrap_or_else(|| panic!("figure {name} not in the rendered page"));
+        assert!(
+            dom[at..].find("<svg").is_some_and(|svg| svg < 400),
+            "figure {name} has no SVG"
+        );
+    }
+    assert!(dom.contains("Interpreters") && dom.contains("Tables"));
+}
+
+#[test]
+fn a_run_writes_the_whole_report_and_it_renders_in_a_browser() {
+    let ft = require!(ft_python());
+    let gil = require!(gil_python());
+    let dir = temp();
+    ftbench(dir.path())
+        .args(["run", "--quick", "--threads", "1,2", "-o", "run.json"])
+        .args([
+            "--tests",
+            "parallel_compute,ref_counting_shared,ref_counting_local,pool_cpu_bound_threads,pool_io_bound_processes,nbody,json_roundtrip,thread_lifecycle_nosleep",
+        ])
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .arg("--python")
+        .arg(format!("ft+gil={}+gil", ft.display()))
+        .arg("--python")
+        .arg(format!("gil={}", gil.display()))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("run-report/report.html"));
+    let report = dir.path().join("run-report");
+    check_report(
+        &report,
+        &[
+            "scaling",
+            "scaling-parallel_compute",
+            "refcount",
+            "pools",
+            "regular",
+            "threads",
+        ],
+    );
+    let md = fs_err::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains("### parallel_compute (ops_per_sec, higher is better)"),
+        "{md}"
+    );
+    assert!(md.contains("| thread_count |"), "{md}");
+    check_in_chromium(&report);
+    // `ftbench report` renders the same file again, anywhere.
+    ftbench(dir.path())
+        .args(["report", "run.json", "--out", "again"])
+        .assert()
+        .success();
+    check_report(
+        &dir.path().join("again"),
+        &["scaling", "regular", "threads"],
+    );
+}
+
+#[test]
+fn the_seed_studys_own_results_file_becomes_a_report() {
+    let dir = temp();
+    let assert = ftbench(dir.path())
+        .arg("report")
+        .arg(fixture("seed-results-16c.json"))
+        .args(["--out", "seed"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let report = dir.path().join("seed");
+    check_report(
+        &report,
+        &[
+            "scaling",
+            "scaling-parallel_compute",
+            "scaling-np_column_compute_mp",
+        ],
+    );
+    check_in_chromium(&report);
+    // The seed's numbers come back: 3.13.0t's parallel_compute speedup at 16 threads was 7.806.
+    let csv = fs_err::read_to_string(report.join("results.csv")).unwrap();
+    assert!(
+        csv.contains("3.13.0t,parallel_compute,16,speedup,7.80"),
+        "{csv}"
+    );
+    let filters = vec![(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]")];
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("seed_tables", stdout);
+        insta::assert_snapshot!("seed_markdown", fs_err::read_to_string(report.join("report.md")).unwrap());
+    });
+}
+
+#[test]
+fn a_broken_results_file_writes_no_report() {
+    let dir = temp();
+    fs_err::write(
+        dir.path().join("broken.json"),
+        "{\"schema_version\": 1, \"points\": [{",
+    )
+    .unwrap();
+    ftbench(dir.path())
+        .args(["report", "broken.json"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "is not valid JSON (truncated or corrupt?)",
+        ));
+    assert!(!dir.path().join("broken-report").exists());
+}
