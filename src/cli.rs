@@ -38,6 +38,65 @@ pub enum Command {
     /// Bring results from other tools into a results file.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Is this difference real? Compare results files or stored runs, point by point.
+    Compare(CompareArgs),
+    /// List stored runs, or follow one point across them.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Results files: the first is the base, each other is compared against it.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Stored runs to compare (repeatable), by the ids `ftbench history` lists.
+    #[arg(long = "run", value_name = "ID")]
+    pub runs: Vec<i64>,
+
+    /// Pair labels across files: `BASE_LABEL=OTHER_LABEL` (repeatable), e.g. to compare two
+    /// machines or 3.13.0t with 3.13.1t.
+    #[arg(long, value_name = "A=B")]
+    pub label_map: Vec<String>,
+
+    /// Print JSON.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+
+    /// Print GitHub-flavoured Markdown.
+    #[arg(long)]
+    pub markdown: bool,
+
+    /// Exit 1 when a point is significantly slower by more than PCT percent, and name it.
+    #[arg(long, value_name = "PCT")]
+    pub fail_on_regression: Option<f64>,
+
+    /// The history store (default: `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Follow this test across runs (with `--label`).
+    #[arg(long, requires = "label")]
+    pub test: Option<String>,
+
+    /// The label to follow.
+    #[arg(long, requires = "test")]
+    pub label: Option<String>,
+
+    /// The thread count to follow (default: every one the test has).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The history store (default: `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +258,14 @@ pub struct RunArgs {
     /// Do not write the report (figures, HTML, Markdown, CSV) beside the results at the end.
     #[arg(long)]
     pub no_report: bool,
+
+    /// Record the run in this history store (default: `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_store")]
+    pub store: Option<PathBuf>,
+
+    /// Do not record the run in the history store.
+    #[arg(long)]
+    pub no_store: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,10 +7,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, ImportCommand, ImportPyperfArgs, PythonCommand, RunArgs};
+use crate::cli::{
+    Cli, Command, CompareArgs, HistoryArgs, ImportCommand, ImportPyperfArgs, PythonCommand, RunArgs,
+};
+use crate::compare;
 use crate::config::RunConfig;
 use crate::interpreter::{self, GilMode, Variant, install};
 use crate::output::Printer;
+use crate::results::store::{self, SqliteStore, Store};
 use crate::results::{self, ResultsFile, VariantRecord, pyperf};
 use crate::runner::{self, Outcome, Plan, PythonWorker, interrupt};
 use crate::sysinfo::SystemInfo;
@@ -33,6 +37,8 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         }
         Command::Pythons(args) => pythons(args.json, printer),
         Command::Import(ImportCommand::Pyperf(args)) => import_pyperf(&args, printer),
+        Command::Compare(args) => compare_command(&args, printer),
+        Command::History(args) => history_command(&args, printer),
         Command::Sysinfo(args) => {
             let info = SystemInfo::collect();
             if args.json {
@@ -270,9 +276,7 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
         ));
     }
     printer.info(&format!("Results written to {}", config.output.display()));
-    if !args.no_report && !results.points.is_empty() {
-        write_report(&results, &report_dir(&config.output), printer)?;
-    }
+    record_and_report(args, &results, &config.output, printer)?;
     Ok(match outcome {
         Outcome::Completed if !results.errors.is_empty() => {
             printer.error(&format!(
@@ -297,6 +301,33 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
             })
         }
     })
+}
+
+/// After a run: record it in the history store and write its report, unless told not to.
+fn record_and_report(
+    args: &RunArgs,
+    results: &ResultsFile,
+    output: &std::path::Path,
+    printer: &Printer,
+) -> Result<()> {
+    if results.points.is_empty() {
+        return Ok(());
+    }
+    if !args.no_store {
+        // The history is a second copy: failing to record loses nothing, so it only warns.
+        match open_store(args.store.as_deref())
+            .and_then(|mut store| Ok(store.record(results, Some(output))?))
+        {
+            Ok(id) => printer.info(&format!("Recorded as run {id} in the history store")),
+            Err(err) => printer.warn(&format!(
+                "the run was not recorded in the history store: {err:#}"
+            )),
+        }
+    }
+    if !args.no_report {
+        write_report(results, &report_dir(output), printer)?;
+    }
+    Ok(())
 }
 
 fn new_results(config: &RunConfig) -> ResultsFile {
@@ -393,4 +424,208 @@ fn own_cpu_seconds() -> f64 {
         let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
         seconds(usage.user_time()) + seconds(usage.system_time())
     })
+}
+
+fn open_store(path: Option<&std::path::Path>) -> Result<SqliteStore> {
+    let path = path.map_or_else(store::default_path, std::path::Path::to_path_buf);
+    Ok(SqliteStore::open(&path)?)
+}
+
+/// `ftbench compare`: files and stored runs, each against the first.
+fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<ExitCode> {
+    let label_map = compare::parse_label_map(&args.label_map)?;
+    let mut inputs: Vec<(String, ResultsFile)> = Vec::new();
+    for file in &args.files {
+        inputs.push((file.display().to_string(), results::load(file)?));
+    }
+    if !args.runs.is_empty() {
+        let store = open_store(args.store.as_deref())?;
+        for id in &args.runs {
+            inputs.push((format!("run {id}"), store.load(*id)?));
+        }
+    }
+    if inputs.len() < 2 {
+        anyhow::bail!(
+            "compare needs two results files or stored runs (FILE FILE, --run ID --run ID)"
+        );
+    }
+    let (base_name, base) = &inputs[0];
+    let comparisons: Vec<compare::FileComparison> = inputs[1..]
+        .iter()
+        .map(|(name, other)| compare::compare(base, base_name, other, name, &label_map))
+        .collect();
+    if comparisons.iter().all(|c| c.points.is_empty()) {
+        anyhow::bail!(
+            "no point of {base_name} matches the others by (test, label, thread count); pair labels with --label-map BASE=OTHER (labels: {})",
+            base.labels().join(", ")
+        );
+    }
+    if args.json {
+        printer.stdout(&serde_json::to_string_pretty(&comparisons)?)?;
+    } else {
+        let mut out = String::new();
+        for comparison in &comparisons {
+            let table = comparison.table();
+            out.push_str(&if args.markdown {
+                table.to_markdown()
+            } else {
+                table.to_text()
+            });
+        }
+        printer.stdout(&out)?;
+    }
+    if let Some(percent) = args.fail_on_regression {
+        let regressions: Vec<&compare::PointComparison> = comparisons
+            .iter()
+            .flat_map(|c| c.regressions(percent))
+            .collect();
+        if !regressions.is_empty() {
+            printer.error(&format!(
+                "{} point(s) regressed by more than {percent}%:\n{}",
+                regressions.len(),
+                compare::describe_regressions(&regressions).trim_end()
+            ));
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ftbench history`: the stored runs, or one point's trend with its significant steps.
+fn history_command(args: &HistoryArgs, printer: &Printer) -> Result<ExitCode> {
+    let store = open_store(args.store.as_deref())?;
+    match (&args.test, &args.label) {
+        (Some(test), Some(label)) => show_trend(&store, args, test, label, printer),
+        _ => list_runs(&store, args.json, printer),
+    }
+}
+
+fn list_runs(store: &SqliteStore, json: bool, printer: &Printer) -> Result<ExitCode> {
+    let runs = store.runs()?;
+    if json {
+        printer.stdout(&serde_json::to_string_pretty(&runs)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = vec![
+        ["id", "date", "machine", "labels", "tests", "points"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for run in &runs {
+        rows.push(vec![
+            run.id.to_string(),
+            run.created.clone(),
+            format!(
+                "{} ({}, {} cores)",
+                run.hostname, run.cpu_model, run.logical_cores
+            ),
+            run.labels.join(", "),
+            if run.tests.len() > 4 {
+                format!("{} tests", run.tests.len())
+            } else {
+                run.tests.join(", ")
+            },
+            run.points.to_string(),
+        ]);
+    }
+    printer.stdout(&report::table::grid_aligned(&rows, 5))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_trend(
+    store: &SqliteStore,
+    args: &HistoryArgs,
+    test: &str,
+    label: &str,
+    printer: &Printer,
+) -> Result<ExitCode> {
+    let thread_counts: Vec<u32> = if let Some(n) = args.threads {
+        vec![n]
+    } else {
+        let mut counts: Vec<u32> = store
+            .runs()?
+            .iter()
+            .filter(|r| r.tests.iter().any(|t| t == test) && r.labels.iter().any(|l| l == label))
+            .filter_map(|r| store.load(r.id).ok())
+            .flat_map(|results| {
+                results
+                    .points
+                    .iter()
+                    .filter(|p| p.test == test && p.label == label)
+                    .map(|p| p.thread_count)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    };
+    let mut trends = Vec::new();
+    let mut out = String::new();
+    for threads in thread_counts {
+        let trend = store.trend(test, label, threads)?;
+        let _ = writeln!(
+            out,
+            "\n=== {test} on {label} at {} ===\n{}",
+            if threads == 0 {
+                "serial".to_string()
+            } else {
+                format!("{threads} threads")
+            },
+            report::table::grid_aligned(&trend_rows(&trend), 3)
+        );
+        trends.push((threads, trend));
+    }
+    if trends.iter().all(|(_, t)| t.is_empty()) {
+        anyhow::bail!(
+            "the store has no point of `{test}` on `{label}`; `ftbench history` lists the runs"
+        );
+    }
+    if args.json {
+        printer.stdout(&serde_json::to_string_pretty(&trends)?)?;
+    } else {
+        printer.stdout(&out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One row per run, each compared with the run before it; significant steps are flagged.
+fn trend_rows(trend: &[store::TrendPoint]) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        [
+            "run",
+            "date",
+            "machine",
+            "median",
+            "95% CI",
+            "vs previous",
+            "step",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (i, point) in trend.iter().enumerate() {
+        let step = i
+            .checked_sub(1)
+            .map(|j| crate::stats::Comparison::of(&trend[j].samples, &point.samples));
+        rows.push(vec![
+            point.run_id.to_string(),
+            point.created.clone(),
+            point.hostname.clone(),
+            report::human(point.median),
+            format!(
+                "[{}, {}]",
+                report::human(point.ci_low),
+                report::human(point.ci_high)
+            ),
+            step.map_or(String::new(), |c| {
+                format!("{:.3}x (p = {:.3})", c.ratio, c.p_value)
+            }),
+            step.map_or(String::new(), |c| match c.verdict {
+                crate::stats::Verdict::Same => String::new(),
+                verdict => format!("<- significant: {verdict}"),
+            }),
+        ]);
+    }
+    rows
 }

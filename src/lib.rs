@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod compare;
 mod config;
 mod dirs;
 mod interpreter;

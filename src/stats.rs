@@ -164,6 +164,121 @@ pub fn geometric_mean_ci(pairs: &[(&[f64], &[f64])]) -> Option<(f64, f64, f64)> 
     ))
 }
 
+/// Below this relative difference two medians are called the same, however significant (as
+/// pyperformance ignores differences under 1%).
+pub const MIN_EFFECT: f64 = 0.01;
+/// Significance level of the Mann-Whitney U test.
+pub const ALPHA: f64 = 0.05;
+
+/// Two-sided p-value of the Mann-Whitney U test that `a` and `b` come from the same
+/// distribution, by the normal approximation with tie correction and continuity correction
+/// (fine from about 5 samples a side; ftbench keeps 6 to 15). 1.0 when either side is empty or
+/// every value is tied.
+pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
+    let (n1, n2) = (a.len() as f64, b.len() as f64);
+    if a.is_empty() || b.is_empty() {
+        return 1.0;
+    }
+    let mut all: Vec<(f64, bool)> = a
+        .iter()
+        .map(|v| (*v, true))
+        .chain(b.iter().map(|v| (*v, false)))
+        .collect();
+    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    // Average ranks over ties, and the tie correction term sum(t^3 - t).
+    let mut rank_sum_a = 0.0;
+    let mut ties = 0.0;
+    let mut first = 0;
+    while first < all.len() {
+        let mut last = first;
+        while last + 1 < all.len() && all[last + 1].0.total_cmp(&all[first].0).is_eq() {
+            last += 1;
+        }
+        let rank = (first + last) as f64 / 2.0 + 1.0;
+        let group = (last - first + 1) as f64;
+        ties += group * group * group - group;
+        rank_sum_a += all[first..=last].iter().filter(|v| v.1).count() as f64 * rank;
+        first = last + 1;
+    }
+    let u_statistic = rank_sum_a - n1 * (n1 + 1.0) / 2.0;
+    let total = n1 + n2;
+    let variance = n1 * n2 / 12.0 * ((total + 1.0) - ties / (total * (total - 1.0)));
+    if variance <= 0.0 {
+        return 1.0;
+    }
+    let z_score = ((u_statistic - n1 * n2 / 2.0).abs() - 0.5).max(0.0) / variance.sqrt();
+    (2.0 * (1.0 - normal_cdf(z_score))).clamp(0.0, 1.0)
+}
+
+/// The standard normal CDF, by the Abramowitz-Stegun 7.1.26 erf approximation (|error| < 1.5e-7).
+fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+/// How `b` compares with `a` (throughputs: higher is faster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Faster,
+    Slower,
+    Same,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Faster => "faster",
+            Self::Slower => "slower",
+            Self::Same => "same",
+        })
+    }
+}
+
+/// `b` against `a`: the ratio of medians with its 95% interval, the Mann-Whitney p-value, and
+/// the verdict: faster or slower only when the test is significant, the interval excludes 1
+/// and the difference is at least [`MIN_EFFECT`]; otherwise the same.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Comparison {
+    pub ratio: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub p_value: f64,
+    pub verdict: Verdict,
+}
+
+impl Comparison {
+    pub fn of(a: &[f64], b: &[f64]) -> Self {
+        let (ratio, ci_low, ci_high) = ratio_ci(b, a);
+        let p_value = mann_whitney_p(a, b);
+        let significant = p_value < ALPHA;
+        let verdict = if significant && ci_low > 1.0 && ratio >= 1.0 + MIN_EFFECT {
+            Verdict::Faster
+        } else if significant && ci_high < 1.0 && ratio <= 1.0 - MIN_EFFECT {
+            Verdict::Slower
+        } else {
+            Verdict::Same
+        };
+        Self {
+            ratio,
+            ci_low,
+            ci_high,
+            p_value,
+            verdict,
+        }
+    }
+}
+
 /// Karp-Flatt metric: the experimentally determined serial fraction
 /// `e = (1/S - 1/p) / (1 - 1/p)` for speedup `S` on `p > 1` threads; `None` for `p <= 1`.
 /// 0 means perfectly parallel, 1 means fully serial, above 1 means slower than serial.
@@ -274,6 +389,20 @@ mod tests {
     }
 
     #[test]
+    fn mann_whitney_hand_computed() {
+        // Fully separated groups of 5: U = 0, z = (12.5 - 0.5) / sqrt(22.9167) = 2.5067,
+        // p = 2 * (1 - Phi(2.5067)) = 0.01219 (scipy, use_continuity=True, method="asymptotic").
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let b = [6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_relative_eq!(mann_whitney_p(&a, &b), 0.012_185, epsilon = 1e-4);
+        assert_relative_eq!(mann_whitney_p(&a, &a), 1.0, epsilon = 1e-9);
+        assert_eq!(Comparison::of(&a, &b).verdict, Verdict::Faster);
+        assert_eq!(Comparison::of(&b, &a).verdict, Verdict::Slower);
+        assert_relative_eq!(normal_cdf(0.0), 0.5, epsilon = 1e-7);
+        assert_relative_eq!(normal_cdf(1.959_964), 0.975, epsilon = 1e-6);
+    }
+
+    #[test]
     fn karp_flatt_known_values() {
         assert_eq!(karp_flatt(1.0, 1), None);
         assert_relative_eq!(karp_flatt(2.0, 2).unwrap(), 0.0);
@@ -305,6 +434,20 @@ mod tests {
             let (mean, low, high) = geometric_mean_ci(&pairs).unwrap();
             prop_assert!((mean - 1.0).abs() < 1e-9);
             prop_assert!(low <= mean && mean <= high);
+        }
+
+        #[test]
+        fn identical_samples_are_the_same(values in prop::collection::vec(0.1f64..1e9, 2..30)) {
+            let c = Comparison::of(&values, &values);
+            prop_assert_eq!(c.verdict, Verdict::Same);
+            prop_assert!(c.p_value > 0.9);
+        }
+
+        #[test]
+        fn tiny_differences_are_the_same(values in prop::collection::vec(1.0f64..2.0, 5..20)) {
+            // A 0.5% shift is below the minimum effect, whatever the test says.
+            let shifted: Vec<f64> = values.iter().map(|v| v * 1.005).collect();
+            prop_assert_eq!(Comparison::of(&values, &shifted).verdict, Verdict::Same);
         }
 
         #[test]

@@ -41,7 +41,12 @@ pub fn load(path: &Path) -> Result<ResultsFile, Error> {
         path: path.to_path_buf(),
         err,
     })?;
-    let value: serde_json::Value = serde_json::from_slice(&text).map_err(|err| Error::NotJson {
+    parse(path, &text)
+}
+
+/// Validate a results file's bytes (`path` only names it in errors).
+pub fn parse(path: &Path, text: &[u8]) -> Result<ResultsFile, Error> {
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(|err| Error::NotJson {
         path: path.to_path_buf(),
         err,
     })?;
@@ -105,4 +110,143 @@ pub fn write_results(path: &Path, results: &mut ResultsFile) -> std::io::Result<
     results.derive_results();
     let bytes = serde_json::to_vec_pretty(results).map_err(std::io::Error::other)?;
     write_atomically(path, &bytes)
+}
+
+/// Fuzzing the loader (issue: bad input never panics). Proptest drives it, so it runs in CI for
+/// a bounded number of inputs (`FTBENCH_FUZZ_CASES`, default 2000); a long run is
+/// `FTBENCH_FUZZ_CASES=1000000 cargo test --release fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::results::{Point, PointSample, Settings};
+    use crate::stats::Summary;
+    use proptest::prelude::*;
+
+    pub fn cases() -> u32 {
+        std::env::var("FTBENCH_FUZZ_CASES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2000)
+    }
+
+    /// A small valid results file to mutate.
+    fn valid() -> Vec<u8> {
+        let mut file = ResultsFile::new(
+            Settings {
+                tests: vec!["parallel_compute".into(), "nbody".into()],
+                threads: vec![1, 2],
+                target_ns: 1,
+                warmup: 1,
+                samples: 2,
+                processes: 1,
+                ..Settings::default()
+            },
+            Vec::new(),
+        );
+        for (test, threads) in [
+            ("parallel_compute", 0),
+            ("parallel_compute", 2),
+            ("nbody", 0),
+        ] {
+            file.points.push(Point {
+                test: test.into(),
+                label: "a".into(),
+                thread_count: threads,
+                samples: vec![
+                    PointSample {
+                        process: 0,
+                        wall_ns: 1000,
+                        work_units: 10,
+                        gil_enabled: false,
+                        extra: None,
+                    },
+                    PointSample {
+                        process: 0,
+                        wall_ns: 1200,
+                        work_units: 10,
+                        gil_enabled: true,
+                        extra: None,
+                    },
+                ],
+                throughput: Summary::from_samples(&[1.0, 2.0]).unwrap(),
+                gil_mismatches: 1,
+            });
+        }
+        file.derive_results();
+        serde_json::to_vec(&file).unwrap()
+    }
+
+    /// Everything a loaded file goes through afterwards must not panic either.
+    fn exercise(bytes: &[u8]) {
+        if let Ok(mut file) = parse(Path::new("fuzz.json"), bytes) {
+            file.derive_results();
+            let _ = crate::report::table::render(&file);
+            let _ = crate::report::csv::render(&file);
+            let _ = crate::report::markdown::render(&file);
+        }
+    }
+
+    fn mutation() -> impl Strategy<Value = Vec<u8>> {
+        let base = valid();
+        let len = base.len();
+        prop_oneof![
+            (0..len).prop_map({
+                let b = base.clone();
+                move |cut| b[..cut].to_vec()
+            }),
+            (0..len, any::<u8>()).prop_map({
+                let b = base.clone();
+                move |(at, byte)| {
+                    let mut m = b.clone();
+                    m[at] = byte;
+                    m
+                }
+            }),
+            (
+                0..len,
+                prop::sample::select(vec![
+                    "-1",
+                    "1e400",
+                    "null",
+                    "\"x\"",
+                    "[]",
+                    "{}",
+                    "0",
+                    "18446744073709551616",
+                    "NaN",
+                    ",",
+                    "\\u0000"
+                ])
+            )
+                .prop_map({
+                    let b = base;
+                    move |(at, token)| {
+                        let mut m = b[..at].to_vec();
+                        m.extend_from_slice(token.as_bytes());
+                        m.extend_from_slice(&b[at..]);
+                        m
+                    }
+                }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            exercise(&bytes);
+        }
+
+        #[test]
+        fn mutated_results_never_panic(bytes in mutation()) {
+            exercise(&bytes);
+        }
+    }
+
+    #[test]
+    fn the_valid_file_loads() {
+        let file = parse(Path::new("ok.json"), &valid()).unwrap();
+        assert_eq!(file.points.len(), 3);
+    }
 }

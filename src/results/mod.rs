@@ -5,6 +5,7 @@
 mod json;
 pub mod pyperf;
 mod seed;
+pub mod store;
 mod time;
 
 use std::collections::HashMap;
@@ -212,12 +213,20 @@ pub struct Series {
     pub scaling_factor: Option<f64>,
 }
 
-fn throughputs(point: &Point, unit_scale: f64) -> Vec<f64> {
+/// A point's samples as throughputs, in metric units per second.
+pub fn throughputs(point: &Point, unit_scale: f64) -> Vec<f64> {
     point
         .samples
         .iter()
-        .map(|s| s.work_units as f64 * unit_scale / (s.wall_ns.max(1) as f64 / 1e9))
+        .map(|s| s.throughput(unit_scale))
         .collect()
+}
+
+impl PointSample {
+    /// Work per second in the test's metric units (`unit_scale` per unit of work).
+    pub fn throughput(&self, unit_scale: f64) -> f64 {
+        self.work_units as f64 * unit_scale / (self.wall_ns.max(1) as f64 / 1e9)
+    }
 }
 
 impl ResultsFile {
@@ -290,6 +299,14 @@ impl ResultsFile {
         self.calibrations
             .iter()
             .find(|c| c.test == test && c.label == label)
+    }
+
+    /// A point's samples as throughputs in its test's metric.
+    pub fn throughputs(&self, point: &Point) -> Vec<f64> {
+        throughputs(
+            point,
+            workloads::find(&point.test).map_or(1.0, |w| w.unit_scale),
+        )
     }
 
     /// Labels in the order the run measured them.

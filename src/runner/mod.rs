@@ -371,7 +371,7 @@ fn finish_point(
 ) -> Result<Point, PointError> {
     let values: Vec<f64> = samples
         .iter()
-        .map(|s| s.work_units as f64 * workload.unit_scale / (s.wall_ns.max(1) as f64 / 1e9))
+        .map(|s| s.throughput(workload.unit_scale))
         .collect();
     let throughput = Summary::from_samples(&values)
         .ok_or_else(|| PointError::Failed("the workers returned no samples".to_string()))?;

@@ -114,6 +114,62 @@ pub fn parse_line(line: &str) -> Result<WorkerMessage, ParseError> {
     })
 }
 
+/// Fuzzing the protocol parser: any line, garbage or a mutated message, gives a message or an
+/// error, never a panic (`FTBENCH_FUZZ_CASES` sets the count, as for the loader).
+#[cfg(test)]
+mod fuzz {
+    use super::parse_line;
+    use proptest::prelude::*;
+
+    const VALID: &[&str] = &[
+        r#"{"type": "hello", "protocol": 1, "pid": 7, "version": "3.13.15", "free_threaded": true, "gil_enabled": false}"#,
+        r#"{"type": "sample", "index": 0, "warmup": false, "wall_ns": 5, "work_units": 10, "checksum": "1", "expected": "1", "gil_enabled_before": false, "gil_enabled_after": true, "extra": {"phases_us": {}}}"#,
+        r#"{"type": "calibration", "work_size": 100, "wall_ns": 5}"#,
+        r#"{"type": "error", "kind": "exception", "message": "boom", "traceback": "..."}"#,
+        r#"{"type": "done"}"#,
+    ];
+
+    fn cases() -> u32 {
+        std::env::var("FTBENCH_FUZZ_CASES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2000)
+    }
+
+    fn mutated() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(VALID),
+            any::<prop::sample::Index>(),
+            any::<char>(),
+            0..3u8,
+        )
+            .prop_map(|(line, at, c, how)| {
+                let mut chars: Vec<char> = line.chars().collect();
+                let i = at.index(chars.len());
+                match how {
+                    0 => chars.truncate(i),
+                    1 => chars[i] = c,
+                    _ => chars.insert(i, c),
+                }
+                chars.into_iter().collect()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_lines_never_panic(line in ".{0,300}") {
+            let _ = parse_line(&line);
+        }
+
+        #[test]
+        fn mutated_messages_never_panic(line in mutated()) {
+            let _ = parse_line(&line);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -268,3 +268,211 @@ fn broken_results_files_get_one_clear_error() {
         "{\"schema_version\": 1, \"points\": ["
     );
 }
+
+/// Start a long run writing into `output`, wait for its first points, then call `sabotage`;
+/// return the run's exit code and stderr.
+fn sabotage_mid_run(
+    dir: &Path,
+    output: &Path,
+    python: &str,
+    sabotage: impl FnOnce(),
+) -> (Option<i32>, String) {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
+        .current_dir(dir)
+        .env("FTBENCH_CACHE_DIR", dir.join("cache"))
+        .args([
+            "run",
+            "--tests",
+            "parallel_compute,lock_contention,ref_counting_local",
+            "--threads",
+            "1,2",
+        ])
+        .args([
+            "--target-ms",
+            "30",
+            "--processes",
+            "1",
+            "--samples",
+            "3",
+            "--no-report",
+            "-o",
+        ])
+        .arg(output)
+        .args(["--python", python])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while points(output) < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no points appeared"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    sabotage();
+    let result = child.wait_with_output().unwrap();
+    (
+        result.status.code(),
+        String::from_utf8_lossy(&result.stderr).into_owned(),
+    )
+}
+
+fn no_temp_files(dir: &Path) {
+    let leftovers: Vec<_> = fs_err::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_output_directory_that_turns_read_only_keeps_the_last_complete_file() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let out = dir.path().join("out");
+    fs_err::create_dir(&out).unwrap();
+    // Root ignores permissions; the immutable attribute stops root too.
+    if !std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&out)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("skipping: chattr +i does not work here");
+        return;
+    }
+    std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&out)
+        .status()
+        .unwrap();
+    let file = out.join("r.json");
+    let (code, stderr) =
+        sabotage_mid_run(dir.path(), &file, &format!("ft={}", ft.display()), || {
+            assert!(
+                std::process::Command::new("chattr")
+                    .arg("+i")
+                    .arg(&out)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        });
+    std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("failed to write results to"), "{stderr}");
+    assert!(stderr.contains("cannot create a file in"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let results = read_json(&file);
+    assert!(
+        results["points"].as_array().unwrap().len() >= 2,
+        "the last complete file survives"
+    );
+    no_temp_files(&out);
+}
+
+#[test]
+fn a_full_disk_keeps_the_last_complete_file() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let disk = dir.path().join("disk");
+    fs_err::create_dir(&disk).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&disk)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipping: cannot mount a small tmpfs here (not root?)");
+        return;
+    }
+    let file = disk.join("r.json");
+    let (code, stderr) =
+        sabotage_mid_run(dir.path(), &file, &format!("ft={}", ft.display()), || {
+            // Fill the disk: dd stops at ENOSPC.
+            let _ = std::process::Command::new("dd")
+                .args(["if=/dev/zero", "bs=64k"])
+                .arg(format!("of={}", disk.join("filler").display()))
+                .stderr(std::process::Stdio::null())
+                .status();
+        });
+    let results =
+        fs_err::read_to_string(&file).map(|t| serde_json::from_str::<serde_json::Value>(&t));
+    let leftovers: Vec<String> = fs_err::read_dir(&disk)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".ftbench-"))
+        .collect();
+    let _ = std::process::Command::new("umount").arg(&disk).status();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    let results = results
+        .expect("the results file is still there")
+        .expect("and it is valid JSON");
+    assert!(results["points"].as_array().unwrap().len() >= 2);
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_interpreter_that_changes_or_disappears_mid_run_is_caught() {
+    let ft = require!(ft_python());
+    let gil = require!(crate::common::gil_python());
+    let dir = temp();
+    let python = fake_python(
+        dir.path(),
+        "moving-python",
+        &format!("exec {} \"$@\"", ft.display()),
+    );
+    let file = dir.path().join("moving.json");
+    let (code, stderr) = sabotage_mid_run(
+        dir.path(),
+        &file,
+        &format!("moving={}", python.display()),
+        || {
+            fake_python(
+                dir.path(),
+                "moving-python",
+                &format!("exec {} \"$@\"", gil.display()),
+            );
+        },
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let results = read_json(&file);
+    let reasons: Vec<&str> = results["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("changed since it was inspected: it was 3.13")),
+        "{reasons:?}"
+    );
+    // Resuming on the changed interpreter is refused; on a vanished one too.
+    ftbench(dir.path())
+        .args(["run", "--resume", "moving.json"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "but the results were measured on 3.13",
+        ));
+    fs_err::remove_file(&python).unwrap();
+    ftbench(dir.path())
+        .args(["run", "--resume", "moving.json"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("cannot resume: interpreter")
+                .and(predicate::str::contains("is gone")),
+        );
+}

@@ -12,6 +12,8 @@
 
 /// Shared helpers: the binary, test interpreters, fake interpreters, temp dirs.
 mod common;
+/// Comparisons, the history store and its errors.
+mod compare;
 /// Faults: timeouts, crashes, protocol breaks, checksums, Ctrl-C and `--resume`, bad input.
 mod faults;
 /// `ftbench pythons`, `sysinfo`, spec resolution and every bad-interpreter error.

@@ -116,7 +116,7 @@ fn thread_suite_reports_microseconds_per_thread_and_phases() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("Phases of thread_lifecycle, p50 / p95 / p99 in µs:"),
+        stdout.contains("=== Phases of thread_lifecycle, p50 / p95 / p99 in µs ==="),
         "{stdout}"
     );
     let results = read_json(&dir.path().join("threads.json"));

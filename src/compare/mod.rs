@@ -1,0 +1,249 @@
+//! Comparing results: two runs, two machines, two versions of an interpreter. Points are matched
+//! by (test, label, thread count), or across labels with a label map, and each pair gets a
+//! ratio with its 95% interval, a Mann-Whitney p-value and a verdict (see [`crate::stats`]).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::report::table::{Table, faster_slower};
+use crate::results::ResultsFile;
+use crate::stats::{self, Comparison, Verdict};
+
+/// One matched point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PointComparison {
+    pub test: String,
+    pub thread_count: u32,
+    pub label: String,
+    pub other_label: String,
+    /// Median throughput in each file, in the test's metric.
+    pub value: f64,
+    pub other_value: f64,
+    pub metric: String,
+    #[serde(flatten)]
+    pub comparison: Comparison,
+}
+
+/// A whole comparison of one file (or run) against the base.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileComparison {
+    pub base: String,
+    pub other: String,
+    pub points: Vec<PointComparison>,
+    /// Per test: the geometric mean of the ratios.
+    pub geometric_means: Vec<(String, f64)>,
+    /// Points of either side with no partner.
+    pub unmatched: usize,
+}
+
+/// Parse `--label-map A=B` entries.
+pub fn parse_label_map(entries: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    entries
+        .iter()
+        .map(|entry| {
+            entry
+                .split_once('=')
+                .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "malformed --label-map `{entry}`: expected BASE_LABEL=OTHER_LABEL"
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Compare `other` against `base`. Labels pair up by name, by `label_map` (`(base, other)`), or
+/// — when each side has exactly one label — with each other.
+pub fn compare(
+    base: &ResultsFile,
+    base_name: &str,
+    other: &ResultsFile,
+    other_name: &str,
+    label_map: &[(String, String)],
+) -> FileComparison {
+    let base_labels = base.labels();
+    let other_labels = other.labels();
+    let mut pairs: Vec<(String, String)> = label_map.to_vec();
+    if pairs.is_empty() {
+        if base_labels.len() == 1 && other_labels.len() == 1 {
+            pairs.push((base_labels[0].clone(), other_labels[0].clone()));
+        } else {
+            pairs = base_labels
+                .iter()
+                .filter(|l| other_labels.contains(l))
+                .map(|l| (l.clone(), l.clone()))
+                .collect();
+        }
+    }
+    let mut points = Vec::new();
+    let mut matched = 0;
+    for (base_label, other_label) in &pairs {
+        for point in base.points.iter().filter(|p| &p.label == base_label) {
+            let Some(partner) = other.point(&point.test, other_label, point.thread_count) else {
+                continue;
+            };
+            matched += 2;
+            let (a, b) = (base.throughputs(point), other.throughputs(partner));
+            points.push(PointComparison {
+                test: point.test.clone(),
+                thread_count: point.thread_count,
+                label: base_label.clone(),
+                other_label: other_label.clone(),
+                value: point.throughput.median,
+                other_value: partner.throughput.median,
+                metric: base.metric_of(&point.test),
+                comparison: Comparison::of(&a, &b),
+            });
+        }
+    }
+    let order = base.tests();
+    points.sort_by_key(|p| {
+        (
+            order
+                .iter()
+                .position(|t| *t == p.test)
+                .unwrap_or(usize::MAX),
+            p.label.clone(),
+            p.thread_count,
+        )
+    });
+    let mut tests: Vec<String> = Vec::new();
+    for p in &points {
+        if !tests.contains(&p.test) {
+            tests.push(p.test.clone());
+        }
+    }
+    let geometric_means = tests
+        .into_iter()
+        .map(|test| {
+            let logs: Vec<f64> = points
+                .iter()
+                .filter(|p| p.test == test)
+                .map(|p| p.comparison.ratio.ln())
+                .collect();
+            let mean = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+            (test, mean)
+        })
+        .collect();
+    FileComparison {
+        base: base_name.to_string(),
+        other: other_name.to_string(),
+        points,
+        geometric_means,
+        unmatched: base.points.len() + other.points.len() - matched,
+    }
+}
+
+fn thread_name(n: u32) -> String {
+    if n == 0 {
+        "serial".to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+impl FileComparison {
+    /// The comparison as a table (terminal text or Markdown).
+    pub fn table(&self) -> Table {
+        let rows = self
+            .points
+            .iter()
+            .map(|p| {
+                let c = &p.comparison;
+                vec![
+                    p.test.clone(),
+                    thread_name(p.thread_count),
+                    if p.label == p.other_label {
+                        p.label.clone()
+                    } else {
+                        format!("{} → {}", p.label, p.other_label)
+                    },
+                    crate::report::human(p.value),
+                    crate::report::human(p.other_value),
+                    format!("{:.3} [{:.3}, {:.3}]", c.ratio, c.ci_low, c.ci_high),
+                    format!("{:.3}", c.p_value),
+                    match c.verdict {
+                        Verdict::Same => "same".to_string(),
+                        _ => faster_slower(c.ratio),
+                    },
+                ]
+            })
+            .collect();
+        let mut notes: Vec<String> = self
+            .geometric_means
+            .iter()
+            .map(|(test, mean)| {
+                format!(
+                    "{test}: geometric mean {mean:.3}x ({})",
+                    faster_slower(*mean)
+                )
+            })
+            .collect();
+        notes.push(format!(
+            "ratio = {} / {} (throughput, higher is faster); faster or slower only when Mann-Whitney p < {}, the 95% interval excludes 1 and the change is at least {:.0}%.",
+            self.other,
+            self.base,
+            stats::ALPHA,
+            stats::MIN_EFFECT * 100.0
+        ));
+        if self.unmatched > 0 {
+            notes.push(format!(
+                "{} point(s) had no partner in the other file.",
+                self.unmatched
+            ));
+        }
+        Table {
+            title: format!("{} against {}", self.other, self.base),
+            groups: Vec::new(),
+            header: [
+                "test",
+                "threads",
+                "label",
+                "base",
+                "other",
+                "ratio [95% CI]",
+                "p",
+                "verdict",
+            ]
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+            rows,
+            notes,
+        }
+    }
+
+    /// Significant slowdowns beyond `percent`: the points that fail `--fail-on-regression`.
+    pub fn regressions(&self, percent: f64) -> Vec<&PointComparison> {
+        self.points
+            .iter()
+            .filter(|p| {
+                p.comparison.verdict == Verdict::Slower
+                    && p.comparison.ratio < 1.0 - percent / 100.0
+            })
+            .collect()
+    }
+}
+
+/// A line per regression, for the error message.
+pub fn describe_regressions(regressions: &[&PointComparison]) -> String {
+    let mut out = String::new();
+    for p in regressions {
+        let _ = writeln!(
+            out,
+            "  {} at {} threads on {}: {:.1}% slower (ratio {:.3} [{:.3}, {:.3}], p = {:.4})",
+            p.test,
+            thread_name(p.thread_count),
+            p.other_label,
+            (1.0 - p.comparison.ratio) * 100.0,
+            p.comparison.ratio,
+            p.comparison.ci_low,
+            p.comparison.ci_high,
+            p.comparison.p_value
+        );
+    }
+    out
+}

@@ -1,0 +1,348 @@
+//! The history store: every run, recorded with its machine and interpreters, so runs can be
+//! listed, compared and followed over time.
+//!
+//! Callers see the [`Store`] trait only; [`SqliteStore`] is the local implementation (one file
+//! in the data dir, WAL mode so concurrent runs wait for each other instead of failing). A
+//! `PostgreSQL` store for a fleet of runner machines would implement the same trait.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::ResultsFile;
+
+/// The schema this ftbench writes; `PRAGMA user_version` holds a store's.
+pub const STORE_SCHEMA: i64 = 1;
+
+/// Why the store cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open the history store `{}`", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        err: rusqlite::Error,
+    },
+    #[error("the history store `{}` is damaged or not a store (truncated?)", path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        err: rusqlite::Error,
+    },
+    #[error("the history store `{}` has schema {found}, written by a newer ftbench; this one knows schema {STORE_SCHEMA}", path.display())]
+    NewerSchema { path: PathBuf, found: i64 },
+    #[error("the history store `{}` has no run {id}; `ftbench history` lists them", path.display())]
+    NoSuchRun { path: PathBuf, id: i64 },
+    #[error("history store `{}`", path.display())]
+    Query {
+        path: PathBuf,
+        #[source]
+        err: rusqlite::Error,
+    },
+    #[error("run {id} in `{}` holds an unreadable document", path.display())]
+    Document {
+        path: PathBuf,
+        id: i64,
+        #[source]
+        err: serde_json::Error,
+    },
+}
+
+/// One run as `ftbench history` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub created: String,
+    pub hostname: String,
+    pub cpu_model: String,
+    pub logical_cores: i64,
+    pub labels: Vec<String>,
+    pub tests: Vec<String>,
+    pub points: i64,
+    pub results_path: Option<String>,
+}
+
+/// One point of a trend: a run's median with its interval and samples.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendPoint {
+    pub run_id: i64,
+    pub created: String,
+    pub hostname: String,
+    pub median: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub samples: Vec<f64>,
+}
+
+/// Where runs are kept.
+pub trait Store {
+    /// Record a run; returns its id.
+    fn record(&mut self, results: &ResultsFile, results_path: Option<&Path>) -> Result<i64, Error>;
+    /// Every run, oldest first.
+    fn runs(&self) -> Result<Vec<RunSummary>, Error>;
+    /// A run's whole results document.
+    fn load(&self, id: i64) -> Result<ResultsFile, Error>;
+    /// One point's history across runs (test, label, thread count), oldest first.
+    fn trend(&self, test: &str, label: &str, thread_count: u32) -> Result<Vec<TrendPoint>, Error>;
+}
+
+/// The local store: SQLite.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    connection: Connection,
+}
+
+/// The default store: `history.sqlite` in ftbench's data dir.
+pub fn default_path() -> PathBuf {
+    crate::dirs::data_dir().join("history.sqlite")
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    "CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        cpu_model TEXT NOT NULL,
+        logical_cores INTEGER NOT NULL,
+        labels TEXT NOT NULL,
+        tests TEXT NOT NULL,
+        results_path TEXT,
+        document TEXT NOT NULL
+    );
+    CREATE TABLE points (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        test TEXT NOT NULL,
+        label TEXT NOT NULL,
+        thread_count INTEGER NOT NULL,
+        interpreter TEXT NOT NULL,
+        median REAL NOT NULL,
+        ci_low REAL NOT NULL,
+        ci_high REAL NOT NULL,
+        samples TEXT NOT NULL
+    );
+    CREATE INDEX points_by_series ON points(test, label, thread_count);",
+];
+
+impl SqliteStore {
+    /// Open (creating and migrating as needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            let _ = fs_err::create_dir_all(parent);
+        }
+        let connection = Connection::open(path).map_err(|err| Error::Open {
+            path: path.to_path_buf(),
+            err,
+        })?;
+        let corrupt = |err| Error::Corrupt {
+            path: path.to_path_buf(),
+            err,
+        };
+        // Concurrent runs queue on the lock instead of failing.
+        connection
+            .busy_timeout(Duration::from_secs(30))
+            .map_err(corrupt)?;
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(corrupt)?;
+        if version > STORE_SCHEMA {
+            return Err(Error::NewerSchema {
+                path: path.to_path_buf(),
+                found: version,
+            });
+        }
+        connection
+            .query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+            .map_err(corrupt)?;
+        let mut store = Self {
+            path: path.to_path_buf(),
+            connection,
+        };
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    fn query_error(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        |err| Error::Query {
+            path: self.path.clone(),
+            err,
+        }
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<(), Error> {
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let path = self.path.clone();
+            let fail = |err| Error::Query {
+                path: path.clone(),
+                err,
+            };
+            let tx = self.connection.transaction().map_err(&fail)?;
+            // Another process may have migrated meanwhile; the transaction re-checks.
+            let current: i64 = tx
+                .query_row("PRAGMA user_version", [], |row| row.get(0))
+                .map_err(&fail)?;
+            if current > i64::try_from(index).unwrap_or(i64::MAX) {
+                continue;
+            }
+            tx.execute_batch(migration).map_err(&fail)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))
+                .map_err(&fail)?;
+            tx.commit().map_err(&fail)?;
+        }
+        Ok(())
+    }
+}
+
+fn split(text: &str) -> Vec<String> {
+    text.split('\u{1f}')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Store for SqliteStore {
+    fn record(&mut self, results: &ResultsFile, results_path: Option<&Path>) -> Result<i64, Error> {
+        let path = self.path.clone();
+        let fail = |err| Error::Query {
+            path: path.clone(),
+            err,
+        };
+        let document = serde_json::to_string(results).expect("results always serialize");
+        let tx = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&fail)?;
+        tx.execute(
+            "INSERT INTO runs (created, hostname, cpu_model, logical_cores, labels, tests, results_path, document)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                results.created,
+                results.system.hostname,
+                results.system.cpu_model,
+                i64::try_from(results.system.logical_cores).unwrap_or(i64::MAX),
+                results.labels().join("\u{1f}"),
+                results.tests().join("\u{1f}"),
+                results_path.map(|p| p.display().to_string()),
+                document,
+            ],
+        )
+        .map_err(&fail)?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO points (run_id, test, label, thread_count, interpreter, median, ci_low, ci_high, samples)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(&fail)?;
+            for point in &results.points {
+                let interpreter = results
+                    .variants
+                    .iter()
+                    .find(|v| v.label == point.label)
+                    .map(|v| format!("{} {}", v.info.version_tag(), v.path.display()))
+                    .unwrap_or_default();
+                let samples =
+                    serde_json::to_string(&results.throughputs(point)).expect("numbers serialize");
+                insert
+                    .execute(params![
+                        id,
+                        point.test,
+                        point.label,
+                        point.thread_count,
+                        interpreter,
+                        point.throughput.median,
+                        point.throughput.ci_low,
+                        point.throughput.ci_high,
+                        samples,
+                    ])
+                    .map_err(&fail)?;
+            }
+        }
+        tx.commit().map_err(&fail)?;
+        Ok(id)
+    }
+
+    fn runs(&self) -> Result<Vec<RunSummary>, Error> {
+        let fail = self.query_error();
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT r.id, r.created, r.hostname, r.cpu_model, r.logical_cores, r.labels, r.tests,
+                        r.results_path, (SELECT COUNT(*) FROM points p WHERE p.run_id = r.id)
+                 FROM runs r ORDER BY r.id",
+            )
+            .map_err(&fail)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(RunSummary {
+                    id: row.get(0)?,
+                    created: row.get(1)?,
+                    hostname: row.get(2)?,
+                    cpu_model: row.get(3)?,
+                    logical_cores: row.get(4)?,
+                    labels: split(&row.get::<_, String>(5)?),
+                    tests: split(&row.get::<_, String>(6)?),
+                    results_path: row.get(7)?,
+                    points: row.get(8)?,
+                })
+            })
+            .map_err(&fail)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
+    }
+
+    fn load(&self, id: i64) -> Result<ResultsFile, Error> {
+        let document: Option<String> = self
+            .connection
+            .query_row("SELECT document FROM runs WHERE id = ?1", [id], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(self.query_error())?;
+        let document = document.ok_or_else(|| Error::NoSuchRun {
+            path: self.path.clone(),
+            id,
+        })?;
+        let mut results: ResultsFile =
+            serde_json::from_str(&document).map_err(|err| Error::Document {
+                path: self.path.clone(),
+                id,
+                err,
+            })?;
+        results.derive_results();
+        Ok(results)
+    }
+
+    fn trend(&self, test: &str, label: &str, thread_count: u32) -> Result<Vec<TrendPoint>, Error> {
+        let fail = self.query_error();
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT p.run_id, r.created, r.hostname, p.median, p.ci_low, p.ci_high, p.samples
+                 FROM points p JOIN runs r ON r.id = p.run_id
+                 WHERE p.test = ?1 AND p.label = ?2 AND p.thread_count = ?3
+                 ORDER BY r.created, p.run_id",
+            )
+            .map_err(&fail)?;
+        let rows = statement
+            .query_map(params![test, label, thread_count], |row| {
+                let samples: String = row.get(6)?;
+                Ok(TrendPoint {
+                    run_id: row.get(0)?,
+                    created: row.get(1)?,
+                    hostname: row.get(2)?,
+                    median: row.get(3)?,
+                    ci_low: row.get(4)?,
+                    ci_high: row.get(5)?,
+                    samples: serde_json::from_str(&samples).unwrap_or_default(),
+                })
+            })
+            .map_err(&fail)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
+    }
+}

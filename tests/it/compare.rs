@@ -1,0 +1,243 @@
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::common::{ft_python, ftbench, read_json, temp};
+use crate::require;
+
+/// A small real run of one variant, recorded in `store`.
+fn run(dir: &Path, label: &str, python: &str, output: &str, store: &Path) {
+    ftbench(dir)
+        .args([
+            "run",
+            "--tests",
+            "parallel_compute",
+            "--threads",
+            "2",
+            "--target-ms",
+            "60",
+        ])
+        .args([
+            "--processes",
+            "4",
+            "--samples",
+            "3",
+            "--no-report",
+            "-o",
+            output,
+            "--store",
+        ])
+        .arg(store)
+        .arg("--python")
+        .arg(format!("{label}={python}"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("in the history store"));
+}
+
+fn verdict_at(comparison: &serde_json::Value, test: &str, threads: u64) -> String {
+    let point = comparison[0]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["test"] == test && p["thread_count"] == threads);
+    match point {
+        Some(p) => p["verdict"].as_str().unwrap().to_string(),
+        None => panic!("no {test} at {threads} in {comparison:#}"),
+    }
+}
+
+#[test]
+fn free_threading_is_significantly_faster_and_a_run_equals_itself() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    let store = d.join("history.sqlite");
+    run(
+        d,
+        "gil",
+        &format!("{}+gil", ft.display()),
+        "gil.json",
+        &store,
+    );
+    run(d, "ft", &ft.display().to_string(), "ft.json", &store);
+
+    let output = ftbench(d)
+        .args(["compare", "gil.json", "ft.json", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let comparison: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        verdict_at(&comparison, "parallel_compute", 2),
+        "faster",
+        "{comparison:#}"
+    );
+    let point = &comparison[0]["points"][1];
+    assert!(point["p_value"].as_f64().unwrap() < 0.05);
+    assert!(point["ci_low"].as_f64().unwrap() > 1.0);
+
+    let output = ftbench(d)
+        .args(["compare", "ft.json", "ft.json", "--json"])
+        .output()
+        .unwrap();
+    let same: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for p in same[0]["points"].as_array().unwrap() {
+        assert_eq!(p["verdict"], "same", "{p}");
+    }
+
+    // The same comparison from the store, the other way round, fails the regression gate.
+    ftbench(d)
+        .args([
+            "compare",
+            "--run",
+            "2",
+            "--run",
+            "1",
+            "--fail-on-regression",
+            "5",
+            "--store",
+        ])
+        .arg(&store)
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("regressed by more than 5%")
+                .and(predicate::str::contains("parallel_compute at 2 threads")),
+        );
+    ftbench(d)
+        .args([
+            "compare",
+            "ft.json",
+            "ft.json",
+            "--markdown",
+            "--fail-on-regression",
+            "5",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| test | threads | label |"));
+
+    ftbench(d)
+        .arg("history")
+        .arg("--store")
+        .arg(&store)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("parallel_compute").and(predicate::str::contains("gil")));
+    let output = ftbench(d)
+        .args([
+            "history",
+            "--test",
+            "parallel_compute",
+            "--label",
+            "ft",
+            "--threads",
+            "2",
+            "--json",
+            "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let trend: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(trend[0][1].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn concurrent_runs_share_one_store_and_lose_nothing() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let store = dir.path().join("shared.sqlite");
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
+                .current_dir(dir.path())
+                .env("FTBENCH_CACHE_DIR", dir.path().join("cache"))
+                .args([
+                    "run",
+                    "--quick",
+                    "--tests",
+                    "lock_contention",
+                    "--threads",
+                    "1",
+                    "--no-report",
+                ])
+                .args(["-o", &format!("r{i}.json"), "--store"])
+                .arg(&store)
+                .arg("--python")
+                .arg(format!("p{i}={}", ft.display()))
+                .output()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        assert!(
+            child.status.success(),
+            "{}",
+            String::from_utf8_lossy(&child.stderr)
+        );
+    }
+    let output = ftbench(dir.path())
+        .args(["history", "--json", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 2, "{runs:#}");
+    for run in runs.as_array().unwrap() {
+        assert_eq!(run["points"], 2);
+    }
+    let _ = read_json(&dir.path().join("r0.json"));
+}
+
+#[test]
+fn broken_stores_and_missing_runs_get_one_clear_error() {
+    let dir = temp();
+    let d = dir.path();
+    fs_err::write(
+        d.join("truncated.sqlite"),
+        b"SQLite format 3\0 and then nothing useful",
+    )
+    .unwrap();
+    ftbench(d)
+        .args(["history", "--store", "truncated.sqlite"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("is damaged or not a store"));
+    {
+        let future = rusqlite::Connection::open(d.join("future.sqlite")).unwrap();
+        future.execute_batch("PRAGMA user_version = 99").unwrap();
+    }
+    ftbench(d)
+        .args(["history", "--store", "future.sqlite"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "has schema 99, written by a newer ftbench",
+        ));
+    ftbench(d)
+        .args([
+            "compare",
+            "--run",
+            "1",
+            "--run",
+            "999",
+            "--store",
+            "fresh.sqlite",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("has no run 1"));
+    ftbench(d)
+        .args(["compare", "a.json"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "cannot read results file `a.json`",
+        ));
+}
