@@ -266,6 +266,10 @@ pub struct RunArgs {
     /// Do not record the run in the history store.
     #[arg(long)]
     pub no_store: bool,
+
+    /// Do not measure the native ceiling (the same work shapes in Rust, run by ftbench itself).
+    #[arg(long)]
+    pub no_native: bool,
 }
 
 #[derive(Debug, Args)]

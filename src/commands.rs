@@ -245,10 +245,17 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     let mut worker = PythonWorker::new(std::time::Duration::from_secs(plan.settings.timeout_s))
         .context("failed to write the worker scripts to a temporary directory")?;
     let started = std::time::Instant::now();
-    let cpu_before = own_cpu_seconds();
-    let outcome = runner::run(&plan, &mut results, &mut worker, &config.output, printer)?;
+    let cpu_before = runner::native::process_cpu_seconds();
+    let mut workers = runner::native::Workers {
+        python: &mut worker,
+        native: runner::native::NativeWorker,
+        native_cpu_s: 0.0,
+    };
+    let outcome = runner::run(&plan, &mut results, &mut workers, &config.output, printer)?;
     let wall_s = started.elapsed().as_secs_f64();
-    let cpu_s = own_cpu_seconds() - cpu_before;
+    // The native kernels run in this process; their CPU is measurement, not overhead.
+    let cpu_s =
+        (runner::native::process_cpu_seconds() - cpu_before - workers.native_cpu_s).max(0.0);
     results.harness = Some(results::HarnessCost {
         wall_s,
         cpu_s,
@@ -415,15 +422,6 @@ fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Result<ExitCode>
         output.display()
     ));
     Ok(ExitCode::SUCCESS)
-}
-
-/// User + system CPU seconds this process (not its children) has used so far.
-fn own_cpu_seconds() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |usage| {
-        let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-        seconds(usage.user_time()) + seconds(usage.system_time())
-    })
 }
 
 fn open_store(path: Option<&std::path::Path>) -> Result<SqliteStore> {

@@ -96,6 +96,13 @@ impl RunConfig {
         } else {
             resolve_all(&discovery, &specs)?
         };
+        if !args.no_native
+            && tests
+                .iter()
+                .any(|t| crate::runner::native::supports(t.name))
+        {
+            variants.push(crate::runner::native::variant());
+        }
         check_labels(&variants)?;
         let baseline = baseline_label(args.baseline.as_deref(), &variants, !specs.is_empty())?;
         if args.install_deps {
@@ -141,6 +148,10 @@ impl RunConfig {
         let mut previous = results::load(path)?;
         let mut variants = Vec::new();
         for record in &previous.variants {
+            if record.source == crate::interpreter::InterpreterSource::Native {
+                variants.push(crate::runner::native::variant());
+                continue;
+            }
             let info =
                 crate::interpreter::query(&record.path, GilMode::Default).with_context(|| {
                     format!(

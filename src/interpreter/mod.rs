@@ -126,6 +126,8 @@ pub enum InterpreterSource {
     Ftbench,
     /// Read from another tool's results (`ftbench import pyperf`).
     Imported,
+    /// Not an interpreter: ftbench's own Rust kernels (the native ceiling).
+    Native,
 }
 
 impl std::fmt::Display for InterpreterSource {
@@ -138,6 +140,7 @@ impl std::fmt::Display for InterpreterSource {
             Self::Conda => "conda",
             Self::Ftbench => "ftbench",
             Self::Imported => "imported",
+            Self::Native => "native",
         })
     }
 }

@@ -205,6 +205,38 @@ impl Figure {
     }
 }
 
+/// One label's curve: a solid line in its colour, or for the native ceiling a dashed black line.
+fn curve<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    points: &[(f64, f64)],
+    label: &str,
+    colour: RGBColor,
+) -> DrawResult<DB> {
+    if label == crate::runner::native::LABEL {
+        chart
+            .draw_series(DashedLineSeries::new(
+                points.to_vec(),
+                10,
+                5,
+                BLACK.stroke_width(2),
+            ))?
+            .label(format!("{label} (ceiling)"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
+    } else {
+        chart
+            .draw_series(LineSeries::new(points.to_vec(), colour.stroke_width(2)))?
+            .label(label.to_string())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+    }
+    Ok(())
+}
+
 type DrawResult<DB> =
     std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
@@ -299,12 +331,7 @@ fn speedup_panel<DB: DrawingBackend>(
             .iter()
             .filter_map(|p| p.speedup.map(|v| (log2(p.thread_count), v.0)))
             .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
-            .label(labels[*index].clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-            });
+        curve(&mut chart, &points, &labels[*index], colour)?;
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
         if with_ci {
             chart.draw_series(s.points.iter().filter_map(|p| {
@@ -392,12 +419,7 @@ fn draw_detail<DB: DrawingBackend>(
             .iter()
             .map(|p| (log2(p.thread_count), p.value.median))
             .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
-            .label(labels[*index].clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-            });
+        curve(&mut chart, &points, &labels[*index], colour)?;
         chart.draw_series(s.points.iter().map(|p| {
             ErrorBar::new_vertical(
                 log2(p.thread_count),
@@ -644,12 +666,7 @@ fn draw_pools<DB: DrawingBackend>(
                 .iter()
                 .map(|p| (log2(p.thread_count), p.value.median))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
-                .label(labels[*index].clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
+            curve(&mut chart, &points, &labels[*index], colour)?;
             chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
         }
         chart

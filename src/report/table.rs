@@ -294,7 +294,11 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
     if tests.is_empty() {
         return None;
     }
-    let labels = results.labels();
+    let labels: Vec<String> = results
+        .labels()
+        .into_iter()
+        .filter(|l| tests.iter().any(|t| results.regular(t, l).is_some()))
+        .collect();
     let (groups, header) = group_header(&["duration", "speedup"], &labels, "test");
     let mut rows = Vec::new();
     for test in &tests {
@@ -395,7 +399,11 @@ pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
     if tests.is_empty() {
         return Vec::new();
     }
-    let labels = results.labels();
+    let labels: Vec<String> = results
+        .labels()
+        .into_iter()
+        .filter(|l| tests.iter().any(|t| results.thread_entry(t, l).is_some()))
+        .collect();
     let mut header = vec!["test".to_string()];
     header.extend(labels.iter().cloned());
     let rows = tests

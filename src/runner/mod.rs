@@ -2,6 +2,7 @@
 //! processes, verify checksums and GIL state, and write the results file after each point.
 
 pub mod interrupt;
+pub mod native;
 pub mod protocol;
 pub mod worker;
 
@@ -86,6 +87,10 @@ fn point_name(thread_count: u32) -> String {
 
 /// Measure every point of `plan` that `results` does not hold yet, writing `results` to
 /// `output` after each one.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the whole measuring loop in one place: calibration, rounds, saves and stops"
+)]
 pub fn run(
     plan: &Plan,
     results: &mut ResultsFile,
@@ -108,6 +113,12 @@ pub fn run(
     save(results)?;
     for workload in &plan.tests {
         for variant in &plan.variants {
+            if variant.interpreter.source == crate::interpreter::InterpreterSource::Native
+                && !native::supports(workload.name)
+            {
+                bar.inc(points_of(workload, &plan.settings).len() as u64);
+                continue;
+            }
             bar.set_message(format!("{} on {}", workload.name, variant.label));
             let points = points_of(workload, &plan.settings);
             let point_count = points.len();

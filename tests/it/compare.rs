@@ -10,6 +10,7 @@ fn run(dir: &Path, label: &str, python: &str, output: &str, store: &Path) {
     ftbench(dir)
         .args([
             "run",
+            "--no-native",
             "--tests",
             "parallel_compute",
             "--threads",
@@ -160,6 +161,7 @@ fn concurrent_runs_share_one_store_and_lose_nothing() {
                 .env("FTBENCH_CACHE_DIR", dir.path().join("cache"))
                 .args([
                     "run",
+                    "--no-native",
                     "--quick",
                     "--tests",
                     "lock_contention",

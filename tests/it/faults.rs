@@ -15,6 +15,7 @@ fn run_fault(ft: &Path, fault: &str) -> (serde_json::Value, String) {
         .args([
             "run",
             "--quick",
+            "--no-native",
             "--tests",
             "_fault,parallel_compute",
             "--threads",
@@ -93,6 +94,7 @@ fn a_worker_speaking_another_protocol_is_refused() {
     let output = ftbench(dir.path())
         .args([
             "run",
+            "--no-native",
             "--quick",
             "--tests",
             "parallel_compute",
@@ -132,6 +134,7 @@ fn stop_and_resume(signal: &str, code: i32) {
         .env("FTBENCH_CACHE_DIR", dir.path().join("cache"))
         .args([
             "run",
+            "--no-native",
             "--tests",
             "parallel_compute,lock_contention,ref_counting_local",
             "--threads",
@@ -282,6 +285,7 @@ fn sabotage_mid_run(
         .env("FTBENCH_CACHE_DIR", dir.join("cache"))
         .args([
             "run",
+            "--no-native",
             "--tests",
             "parallel_compute,lock_contention,ref_counting_local",
             "--threads",

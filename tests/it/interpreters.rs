@@ -51,6 +51,7 @@ fn gil_suffix_runs_the_same_build_with_the_gil_on() {
         .args([
             "run",
             "--quick",
+            "--no-native",
             "--tests",
             "parallel_compute",
             "--threads",

@@ -23,7 +23,7 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
     let dir = temp();
     // Labels set to the seed's version strings, so its notebook code runs unmodified.
     let assert = ftbench(dir.path())
-        .args(["run", "--quick", "--threads", "1,2", "-o", "results.json"])
+        .args(["run", "--no-native", "--quick", "--threads", "1,2", "-o", "results.json"])
         .args(["--tests", "parallel_compute,ref_counting_shared,ref_counting_local,lock_contention,memory_bandwidth,np_column_compute_thread,np_column_compute_mp,pool_io_bound_threads"])
         .arg("--python")
         .arg(format!("3.13.0t={}", ft.display()))
@@ -153,8 +153,14 @@ fn free_threading_scales_and_the_gil_does_not() {
     let results = read_json(&dir.path().join("physics.json"));
     let ft_speedup = speedup_at(&results, "parallel_compute", "ft", 2);
     let gil_speedup = speedup_at(&results, "parallel_compute", "gil", 2);
+    let native_speedup = speedup_at(&results, "parallel_compute", "native", 2);
     eprintln!(
-        "parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}"
+        "parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}, native ceiling {native_speedup:.2}"
+    );
+    // The hardware ceiling: Rust doing the same shape of work scales on 2 cores.
+    assert!(
+        native_speedup >= 1.7,
+        "native speedup at 2 threads was {native_speedup:.2}"
     );
     assert!(
         ft_speedup >= 1.6,
@@ -179,6 +185,7 @@ fn a_gil_that_comes_back_is_flagged_loudly() {
     let assert = ftbench(dir.path())
         .args([
             "run",
+            "--no-native",
             "--quick",
             "--tests",
             "parallel_compute",
@@ -209,6 +216,7 @@ fn numpy_tests_are_skipped_with_a_reason_without_numpy() {
     let output = ftbench(dir.path())
         .args([
             "run",
+            "--no-native",
             "--quick",
             "--tests",
             "np_column_compute_thread",

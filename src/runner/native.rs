@@ -1,0 +1,314 @@
+//! The native ceiling: the shapes of four scaling tests written in Rust and run by ftbench
+//! itself, with the same thread counts, the same strong-scaling split and the same barrier start.
+//! They show how far the hardware lets this work scale, so a Python curve is compared with a
+//! ceiling rather than with a guess.
+//!
+//! [`NativeWorker`] answers the same requests as a Python worker, in-process.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex};
+use std::time::Instant;
+
+use super::protocol::{Mode, RawSample, Request, Scaling};
+use super::worker::{Error, Hello, Worker, WorkerOutput};
+use crate::interpreter::{GilMode, Interpreter, InterpreterInfo, InterpreterSource, Variant};
+
+/// The label native results carry.
+pub const LABEL: &str = "native";
+
+/// Bytes one thread copies per unit of `memory_bandwidth`, as in the Python test.
+const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+/// Tests with a native kernel.
+pub fn supports(test: &str) -> bool {
+    matches!(
+        test,
+        "parallel_compute" | "memory_bandwidth" | "lock_contention" | "ref_counting_shared"
+    )
+}
+
+/// The variant that stands for the native kernels: no interpreter and no GIL.
+pub fn variant() -> Variant {
+    let mut info = InterpreterInfo::imported(LABEL, "ftbench", "native", true);
+    // There is no interpreter: "free-threaded" here only says that no GIL is ever taken.
+    info.version = LABEL.to_string();
+    let interpreter = Interpreter {
+        path: std::path::PathBuf::from("(ftbench itself)"),
+        source: InterpreterSource::Native,
+        info,
+    };
+    Variant::new(LABEL.to_string(), interpreter, GilMode::Default)
+}
+
+/// One kernel: runs `count` units starting at global unit `start`, returns its checksum part.
+type Kernel = fn(&State, u64, u64) -> u64;
+/// What a kernel's checksum over `count` units from `start` must be.
+type Expected = fn(u64, u64) -> u64;
+
+struct State {
+    lock: Mutex<u64>,
+    shared: AtomicU64,
+    buffers: Vec<Mutex<(Vec<u8>, Vec<u8>)>>,
+}
+
+fn parallel_compute(_: &State, start: u64, count: u64) -> u64 {
+    let mut acc = 0u64;
+    for i in start..start + count {
+        let i = black_box(i);
+        acc = acc.wrapping_add(i.wrapping_mul(i));
+    }
+    acc
+}
+
+fn squares_below(n: u64) -> u64 {
+    let n = u128::from(n);
+    if n == 0 {
+        return 0;
+    }
+    ((n - 1) * n * (2 * n - 1) / 6) as u64
+}
+
+fn lock_contention(state: &State, _: u64, count: u64) -> u64 {
+    for _ in 0..count {
+        *state
+            .lock
+            .lock()
+            .expect("no kernel panics holding the lock") += 1;
+    }
+    count
+}
+
+fn ref_counting_shared(state: &State, _: u64, count: u64) -> u64 {
+    // One unit is one reference taken and dropped, as an incref/decref pair.
+    for _ in 0..count {
+        state.shared.fetch_add(1, Ordering::AcqRel);
+        state.shared.fetch_sub(1, Ordering::AcqRel);
+    }
+    count
+}
+
+fn memory_bandwidth(state: &State, start: u64, count: u64) -> u64 {
+    let slot = (start as usize / count.max(1) as usize) % state.buffers.len();
+    let mut pair = state.buffers[slot]
+        .lock()
+        .expect("no kernel panics holding a buffer");
+    let (src, dst) = &mut *pair;
+    for _ in 0..count {
+        dst.copy_from_slice(black_box(src.as_slice()));
+        black_box(&dst);
+    }
+    if count > 0 && dst != src {
+        return 0;
+    }
+    count
+}
+
+fn kernel(test: &str) -> Option<(Kernel, Expected)> {
+    match test {
+        "parallel_compute" => Some((parallel_compute, |start, count| {
+            squares_below(start + count).wrapping_sub(squares_below(start))
+        })),
+        "lock_contention" => Some((lock_contention, |_, count| count)),
+        "ref_counting_shared" => Some((ref_counting_shared, |_, count| count)),
+        "memory_bandwidth" => Some((memory_bandwidth, |_, count| count)),
+        _ => None,
+    }
+}
+
+fn state(threads: usize, test: &str) -> State {
+    let buffers = if test == "memory_bandwidth" {
+        (0..threads.max(1))
+            .map(|_| {
+                let src: Vec<u8> = (0..CHUNK_BYTES).map(|i| (i % 251) as u8).collect();
+                Mutex::new((src, vec![0u8; CHUNK_BYTES]))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    State {
+        lock: Mutex::new(0),
+        shared: AtomicU64::new(0),
+        buffers,
+    }
+}
+
+/// Run `ranges` on one thread each, released together; the section is first start to last end.
+fn run_threads(kernel: Kernel, state: &State, ranges: &[(u64, u64)]) -> (u64, u64) {
+    let barrier = Barrier::new(ranges.len());
+    let results: Vec<(Instant, Instant, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|&(start, count)| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    let begin = Instant::now();
+                    let part = kernel(state, start, count);
+                    (begin, Instant::now(), part)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("native kernels do not panic"))
+            .collect()
+    });
+    let first = results
+        .iter()
+        .map(|r| r.0)
+        .min()
+        .expect("at least one thread");
+    let last = results
+        .iter()
+        .map(|r| r.1)
+        .max()
+        .expect("at least one thread");
+    let checksum = results.iter().fold(0u64, |acc, r| acc.wrapping_add(r.2));
+    (last.duration_since(first).as_nanos() as u64, checksum)
+}
+
+fn split(total: u64, parts: u64) -> Vec<(u64, u64)> {
+    let (base, extra) = (total / parts, total % parts);
+    let mut start = 0;
+    (0..parts)
+        .map(|i| {
+            let count = base + u64::from(i < extra);
+            let range = (start, count);
+            start += count;
+            range
+        })
+        .collect()
+}
+
+/// Answers requests for the native variant in-process.
+#[derive(Debug, Default)]
+pub struct NativeWorker;
+
+impl Worker for NativeWorker {
+    fn run(&mut self, _variant: &Variant, request: &Request) -> Result<WorkerOutput, Error> {
+        let test = request.module.as_str();
+        let (kernel, expected) = kernel(test).ok_or_else(|| Error::MissingDependency {
+            message: format!("no native kernel for {test}"),
+        })?;
+        let hello = Hello {
+            pid: std::process::id(),
+            version: LABEL.to_string(),
+            free_threaded: true,
+            gil_enabled: false,
+        };
+        if request.mode == Mode::Calibrate {
+            let state = state(1, test);
+            let mut units = 1u64 << 10;
+            loop {
+                let (wall_ns, _) = run_threads(kernel, &state, &[(0, units)]);
+                if wall_ns >= request.target_ns / 4 || units >= 1 << 40 {
+                    let work_size =
+                        (units as f64 * request.target_ns as f64 / wall_ns.max(1) as f64) as u64;
+                    return Ok(WorkerOutput {
+                        hello,
+                        calibration: Some((work_size.max(1), wall_ns)),
+                        samples: Vec::new(),
+                    });
+                }
+                units *= if wall_ns < request.target_ns / 40 {
+                    4
+                } else {
+                    2
+                };
+            }
+        }
+        let threads = u64::from(request.threads.max(1));
+        let ranges = match (request.threads, request.scaling) {
+            (0, _) => vec![(0, request.work_size)],
+            (_, Scaling::Strong) => split(request.work_size, threads),
+            (_, Scaling::Weak) => (0..threads)
+                .map(|i| (i * request.work_size, request.work_size))
+                .collect(),
+        };
+        let total: u64 = ranges.iter().map(|r| r.1).sum();
+        let state = state(ranges.len(), test);
+        let mut samples = Vec::new();
+        for index in 0..request.warmup + request.samples {
+            if super::interrupt::requested().is_some() {
+                return Err(Error::Interrupted);
+            }
+            *state.lock.lock().expect("no kernel panicked") = 0;
+            let (wall_ns, checksum) = run_threads(kernel, &state, &ranges);
+            samples.push(RawSample {
+                index,
+                warmup: index < request.warmup,
+                wall_ns,
+                work_units: total,
+                checksum: checksum.to_string(),
+                expected: expected(0, total).to_string(),
+                gil_enabled_before: false,
+                gil_enabled_after: false,
+                extra: None,
+            });
+        }
+        Ok(WorkerOutput {
+            hello,
+            calibration: None,
+            samples,
+        })
+    }
+}
+
+/// Sends each variant to its worker: the native variant in-process, the rest to Python.
+pub struct Workers<'a> {
+    pub python: &'a mut dyn Worker,
+    pub native: NativeWorker,
+    /// CPU seconds the native kernels used in this process: measurement, not harness overhead.
+    pub native_cpu_s: f64,
+}
+
+impl Worker for Workers<'_> {
+    fn run(&mut self, variant: &Variant, request: &Request) -> Result<WorkerOutput, Error> {
+        if variant.interpreter.source == InterpreterSource::Native {
+            let before = process_cpu_seconds();
+            let output = self.native.run(variant, request);
+            self.native_cpu_s += process_cpu_seconds() - before;
+            output
+        } else {
+            self.python.run(variant, request)
+        }
+    }
+}
+
+/// User + system CPU seconds this process (not its children) has used so far.
+pub fn process_cpu_seconds() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |usage| {
+        let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        seconds(usage.user_time()) + seconds(usage.system_time())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_match_the_closed_forms() {
+        for test in [
+            "parallel_compute",
+            "lock_contention",
+            "ref_counting_shared",
+            "memory_bandwidth",
+        ] {
+            let (kernel, expected) = kernel(test).unwrap();
+            let state = state(3, test);
+            let total = if test == "memory_bandwidth" {
+                6
+            } else {
+                100_003
+            };
+            let (_, checksum) = run_threads(kernel, &state, &split(total, 3));
+            assert_eq!(checksum, expected(0, total), "{test}");
+        }
+        assert_eq!(squares_below(4), 1 + 4 + 9);
+        assert!(!supports("nbody"));
+    }
+}
