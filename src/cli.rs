@@ -42,6 +42,106 @@ pub enum Command {
     Compare(CompareArgs),
     /// List stored runs, or follow one point across them.
     History(HistoryArgs),
+    /// Measure your own function across interpreters and thread counts.
+    Scale(ScaleArgs),
+}
+
+/// How `ftbench scale` runs the function in parallel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScaleMode {
+    /// Threads of one process (what free-threading changes).
+    Threads,
+    /// A `ProcessPoolExecutor` of that many processes (the function must pickle).
+    Processes,
+    /// Both, as two tests.
+    Both,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// `FILE:FUNCTION`, e.g. `bench.py:work`. An optional `setup()` in FILE runs once per process
+    /// and its return value is passed to FUNCTION first.
+    #[arg(value_name = "FILE:FUNCTION")]
+    pub target: String,
+
+    /// Interpreter to measure (repeatable), as for `ftbench run`.
+    #[arg(long = "python", short = 'p', value_name = "SPEC")]
+    pub pythons: Vec<String>,
+
+    /// Thread (or process) counts, comma-separated.
+    #[arg(
+        long,
+        short,
+        value_name = "N,N,...",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
+    pub threads: Vec<String>,
+
+    /// Arguments for FUNCTION: a JSON list (positional) or object (keyword).
+    #[arg(long, value_name = "JSON")]
+    pub args: Option<String>,
+
+    /// Threads, processes, or both.
+    #[arg(long, value_enum, default_value_t = ScaleMode::Threads)]
+    pub mode: ScaleMode,
+
+    /// N calls in total, split across the threads (default: calibrated to --target-ms).
+    #[arg(long, value_name = "N", conflicts_with = "weak")]
+    pub strong: Option<u64>,
+
+    /// N calls per thread.
+    #[arg(long, value_name = "N")]
+    pub weak: Option<u64>,
+
+    /// Check that every call on every thread returns what the serial call returns; a
+    /// difference is reported as a likely race, with both values.
+    #[arg(long)]
+    pub check_results: bool,
+
+    /// Where to write the results JSON.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Small work sizes and few repetitions.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Target duration of one serial sample, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub target_ms: Option<u64>,
+
+    /// Timed samples per worker process.
+    #[arg(long, value_name = "K")]
+    pub samples: Option<u32>,
+
+    /// Untimed warm-up runs per worker process.
+    #[arg(long, value_name = "W")]
+    pub warmup: Option<u32>,
+
+    /// Worker processes per point.
+    #[arg(long, value_name = "R")]
+    pub processes: Option<u32>,
+
+    /// Seconds a worker may take before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+
+    /// Allow thread counts above 4096.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not write the report at the end.
+    #[arg(long)]
+    pub no_report: bool,
+
+    /// Record the run in this history store.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_store")]
+    pub store: Option<PathBuf>,
+
+    /// Do not record the run in the history store.
+    #[arg(long)]
+    pub no_store: bool,
 }
 
 #[derive(Debug, Args)]

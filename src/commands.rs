@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::cli::{
-    Cli, Command, CompareArgs, HistoryArgs, ImportCommand, ImportPyperfArgs, PythonCommand, RunArgs,
+    Cli, Command, CompareArgs, HistoryArgs, ImportCommand, ImportPyperfArgs, PythonCommand,
+    RunArgs, ScaleArgs, ScaleMode,
 };
 use crate::compare;
 use crate::config::RunConfig;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Pythons(args) => pythons(args.json, printer),
         Command::Import(ImportCommand::Pyperf(args)) => import_pyperf(&args, printer),
         Command::Compare(args) => compare_command(&args, printer),
+        Command::Scale(args) => scale(&args, printer),
         Command::History(args) => history_command(&args, printer),
         Command::Sysinfo(args) => {
             let info = SystemInfo::collect();
@@ -214,10 +216,30 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     }
     interrupt::install().context("failed to install signal handlers")?;
     let config = RunConfig::from_cli(args, printer)?;
+    execute(config, args, printer)
+}
+
+/// Measure a validated configuration, write and record its results, print its tables.
+fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     let mut results = match config.resumed {
         Some(previous) => previous,
         None => new_results(&config),
     };
+    for workload in &config.tests {
+        // Tests ftbench does not know by name (a user's function) say where they belong.
+        if crate::workloads::find(workload.name).is_none()
+            && !results
+                .external_tests
+                .iter()
+                .any(|t| t.name == workload.name)
+        {
+            results.external_tests.push(results::ExternalTest {
+                name: workload.name.to_string(),
+                group: workload.group,
+                metric: workload.metric.to_string(),
+            });
+        }
+    }
     if let Some(parent) = config.output.parent()
         && !parent.as_os_str().is_empty()
     {
@@ -284,22 +306,35 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     }
     printer.info(&format!("Results written to {}", config.output.display()));
     record_and_report(args, &results, &config.output, printer)?;
-    Ok(match outcome {
+    Ok(exit_code(outcome, &results, &config.output, printer))
+}
+
+/// The exit status of a run: 0, 1 when a point failed, 130 / 143 when a signal stopped it.
+fn exit_code(
+    outcome: Outcome,
+    results: &ResultsFile,
+    output: &std::path::Path,
+    printer: &Printer,
+) -> ExitCode {
+    match outcome {
         Outcome::Completed if !results.errors.is_empty() => {
             printer.error(&format!(
                 "{} point(s) failed (listed above and under `errors` in {})",
                 results.errors.len(),
-                config.output.display()
+                output.display()
             ));
             ExitCode::FAILURE
         }
         Outcome::Completed => ExitCode::SUCCESS,
         Outcome::Stopped(stop) => {
+            let signal = if stop == interrupt::Stop::Interrupt {
+                "Ctrl-C"
+            } else {
+                "SIGTERM"
+            };
             printer.warn(&format!(
-                "stopped by {}; every finished point is in {}; complete it with `ftbench run --resume {}`",
-                if stop == interrupt::Stop::Interrupt { "Ctrl-C" } else { "SIGTERM" },
-                config.output.display(),
-                config.output.display()
+                "stopped by {signal}; every finished point is in {0}; complete it with `ftbench run --resume {0}`",
+                output.display()
             ));
             ExitCode::from(if stop == interrupt::Stop::Interrupt {
                 crate::EXIT_INTERRUPTED
@@ -307,7 +342,7 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
                 crate::EXIT_TERMINATED
             })
         }
-    })
+    }
 }
 
 /// After a run: record it in the history store and write its report, unless told not to.
@@ -626,4 +661,91 @@ fn trend_rows(trend: &[store::TrendPoint]) -> Vec<Vec<String>> {
         ]);
     }
     rows
+}
+
+/// `ftbench scale FILE:FUNCTION`: the user's own function through the whole machinery.
+fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
+    let (file, function) = args
+        .target
+        .rsplit_once(':')
+        .filter(|(file, function)| !file.is_empty() && !function.is_empty())
+        .ok_or_else(|| {
+            anyhow::anyhow!("`{}` is not FILE:FUNCTION, e.g. bench.py:work", args.target)
+        })?;
+    let path = std::path::Path::new(file);
+    if !path.is_file() {
+        anyhow::bail!("`{file}` does not exist (from `{}`)", args.target);
+    }
+    let path = fs_err::canonicalize(path)?;
+    if let Some(json) = &args.args {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .with_context(|| format!("--args is not valid JSON: {json}"))?;
+        if !(value.is_array() || value.is_object()) {
+            anyhow::bail!("--args must be a JSON list (positional) or object (keyword): {json}");
+        }
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "user".into(), |s| s.to_string_lossy().into_owned());
+    let executors: &[&str] = match args.mode {
+        ScaleMode::Threads => &["thread"],
+        ScaleMode::Processes => &["process"],
+        ScaleMode::Both => &["thread", "process"],
+    };
+    let fixed = args.strong.or(args.weak).map(|n| n.to_string());
+    let tests: Vec<&'static crate::workloads::Workload> = executors
+        .iter()
+        .map(|executor| {
+            let name = if *executor == "thread" {
+                format!("{stem}:{function}")
+            } else {
+                format!("{stem}:{function}@processes")
+            };
+            let mut params = vec![
+                ("path", path.display().to_string()),
+                ("function", function.to_string()),
+                (
+                    "args",
+                    args.args.clone().unwrap_or_else(|| "[]".to_string()),
+                ),
+                (
+                    "check",
+                    if args.check_results { "1" } else { "0" }.to_string(),
+                ),
+                ("executor", (*executor).to_string()),
+            ];
+            if let Some(fixed) = &fixed {
+                params.push(("fixed", fixed.clone()));
+            }
+            crate::workloads::Workload::leaked_user(name, params)
+        })
+        .collect();
+    let run_args = RunArgs {
+        pythons: args.pythons.clone(),
+        threads: args.threads.clone(),
+        tests: Vec::new(),
+        suite: crate::workloads::Suite::Scaling,
+        baseline: None,
+        list_tests: false,
+        output: args.output.clone(),
+        resume: None,
+        quick: args.quick,
+        weak: args.weak.is_some(),
+        target_ms: args.target_ms,
+        samples: args.samples,
+        warmup: args.warmup,
+        processes: args.processes,
+        timeout: args.timeout,
+        install_deps: false,
+        force: args.force,
+        no_report: args.no_report,
+        store: args.store.clone(),
+        no_store: args.no_store,
+        no_native: true,
+    };
+    interrupt::install().context("failed to install signal handlers")?;
+    let mut config = RunConfig::from_cli(&run_args, printer)?;
+    config.settings.tests = tests.iter().map(|t| t.name.to_string()).collect();
+    config.tests = tests;
+    execute(config, &run_args, printer)
 }

@@ -238,6 +238,27 @@ pub const WORKLOADS: &[Workload] = &[
     },
 ];
 
+impl Workload {
+    /// A user's function as a test (`ftbench scale`). The registry holds `'static` tests; a
+    /// user test is made once per process, so leaking it is a few bytes, not a growing leak.
+    pub fn leaked_user(name: String, params: Vec<(&'static str, String)>) -> &'static Self {
+        let params: Vec<(&'static str, &'static str)> = params
+            .into_iter()
+            .map(|(key, value)| (key, &*Box::leak(value.into_boxed_str())))
+            .collect();
+        Box::leak(Box::new(Self {
+            name: Box::leak(name.into_boxed_str()),
+            module: "user",
+            params: Box::leak(params.into_boxed_slice()),
+            metric: "calls_per_sec",
+            unit_scale: 1.0,
+            group: Group::Scaling,
+            needs_numpy: false,
+            description: "the user's own function",
+        }))
+    }
+}
+
 /// A regular test: one benchmark of `regular.py`, run serially.
 const fn regular(name: &'static str, description: &'static str) -> Workload {
     Workload {
@@ -304,6 +325,7 @@ const FILES: &[(&str, &str)] = &[
     ("_fault.py", include_str!("_fault.py")),
     ("regular.py", include_str!("regular.py")),
     ("thread_lifecycle.py", include_str!("thread_lifecycle.py")),
+    ("user.py", include_str!("user.py")),
 ];
 
 /// The worker script's text, for the protocol-version check.

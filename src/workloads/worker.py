@@ -93,7 +93,8 @@ def run_serial(module, state, total):
 
 
 def run_parallel(module, state, threads, ranges):
-    if getattr(module, "KIND", "threads") == "executor":
+    kind = getattr(state, "executor_kind", None) or getattr(module, "KIND", "threads")
+    if kind in ("executor", "process"):
         total = sum(count for _, count in ranges)
         start = time.perf_counter_ns()
         checksum = module.parallel(state, 0, total)
@@ -108,7 +109,7 @@ def setup(module, request, threads):
 
 def calibrate(module, request):
     """Find the work size whose serial run takes about target_ns (pyperf-style calibration)."""
-    fixed = getattr(module, "FIXED_WORK", None)
+    fixed = (request.get("params") or {}).get("fixed") or getattr(module, "FIXED_WORK", None)
     if fixed is not None:  # the work size is part of the test's definition
         emit("calibration", work_size=int(fixed), wall_ns=0)
         return

@@ -22,5 +22,7 @@ mod interpreters;
 mod report;
 /// `ftbench run` end to end: results schema, the seed's analysis, physics, GIL truth.
 mod run;
+/// `ftbench scale` on the examples and on broken user code.
+mod scale;
 /// The regular and thread suites, and pyperf imports.
 mod suites;

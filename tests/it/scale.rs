@@ -1,0 +1,204 @@
+use std::path::{Path, PathBuf};
+
+use crate::common::{ft_python, ftbench, read_json, temp};
+use crate::require;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+/// `ftbench scale TARGET` on 3.13t and 3.13t+gil, quick, threads 1 and 2.
+fn scale(dir: &Path, ft: &Path, target: &str, extra: &[&str]) -> std::process::Output {
+    ftbench(dir)
+        .args([
+            "scale",
+            target,
+            "--quick",
+            "--threads",
+            "1,2",
+            "--no-store",
+            "--no-report",
+        ])
+        .args(["-o", "scale.json", "--timeout", "60"])
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .arg("--python")
+        .arg(format!("gil={}+gil", ft.display()))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_users_function_scales_in_threads_and_processes() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let target = format!("{}:aggregate", example("aggregate.py").display());
+    let output = scale(
+        dir.path(),
+        &ft,
+        &target,
+        &["--mode", "both", "--check-results"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("=== aggregate:aggregate (calls_per_sec, higher is better) ==="),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("=== aggregate:aggregate@processes"),
+        "{stdout}"
+    );
+    let results = read_json(&dir.path().join("scale.json"));
+    for test in ["aggregate:aggregate", "aggregate:aggregate@processes"] {
+        for label in ["ft", "gil"] {
+            let data = results["results"]["scaling_tests"][test][label]["scaling_data"]
+                .as_array()
+                .unwrap();
+            assert_eq!(data.len(), 2, "{test}/{label}");
+            assert!(data[1]["metrics"]["calls_per_sec"].as_f64().unwrap() > 0.0);
+        }
+    }
+    // Every sample of the free-threaded label ran without the GIL, of the +gil label with it.
+    for point in results["points"].as_array().unwrap() {
+        assert_eq!(point["gil_mismatches"], 0, "{point}");
+    }
+    // A fixed number of calls instead of calibration.
+    let target = format!("{}:parse", example("json_parser.py").display());
+    let output = scale(dir.path(), &ft, &target, &["--strong", "40"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results = read_json(&dir.path().join("scale.json"));
+    let samples = &results["points"][0]["samples"][0];
+    assert_eq!(samples["work_units"], 40);
+}
+
+fn fails_with(dir: &Path, ft: &Path, target: &str, extra: &[&str], expected: &str) {
+    let output = scale(dir, ft, target, extra);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{target} should fail");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let text = if dir.join("scale.json").exists() {
+        format!(
+            "{stderr}{}",
+            fs_err::read_to_string(dir.join("scale.json")).unwrap()
+        )
+    } else {
+        stderr.to_string()
+    };
+    assert!(
+        text.contains(expected),
+        "{target}: expected {expected:?} in:\n{text}"
+    );
+}
+
+#[test]
+fn mistakes_in_the_users_code_get_clear_errors() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    let file = |name: &str, body: &str| {
+        let path = d.join(name);
+        fs_err::write(&path, body).unwrap();
+        path.display().to_string()
+    };
+    fails_with(
+        d,
+        &ft,
+        "missing.py:work",
+        &[],
+        "`missing.py` does not exist",
+    );
+    fails_with(d, &ft, "nocolon.py", &[], "is not FILE:FUNCTION");
+    let ok = file("ok.py", "def work():\n    return 1\n");
+    fails_with(d, &ft, &format!("{ok}:nope"), &[], "has no function `nope`");
+    let raises = file(
+        "raises.py",
+        "def work():\n    raise ValueError('bad input 42')\n",
+    );
+    fails_with(
+        d,
+        &ft,
+        &format!("{raises}:work"),
+        &[],
+        "ValueError: bad input 42",
+    );
+    fails_with(
+        d,
+        &ft,
+        &format!("{raises}:work"),
+        &[],
+        "Traceback (most recent call last)",
+    );
+    let imports = file(
+        "imports.py",
+        "import no_such_module_anywhere\n\ndef work():\n    return 1\n",
+    );
+    fails_with(
+        d,
+        &ft,
+        &format!("{imports}:work"),
+        &[],
+        "No module named 'no_such_module_anywhere'",
+    );
+    let lambda = file("lambda.py", "work = lambda: 1\n");
+    fails_with(
+        d,
+        &ft,
+        &format!("{lambda}:work"),
+        &["--mode", "processes"],
+        "cannot be pickled, so it cannot run in processes",
+    );
+    fails_with(
+        d,
+        &ft,
+        &format!("{ok}:work"),
+        &["--args", "{not json"],
+        "--args is not valid JSON",
+    );
+    let racy = format!("{}:bump", example("racy_counter.py").display());
+    let output = ftbench(d)
+        .args([
+            "scale",
+            &racy,
+            "--threads",
+            "2",
+            "--strong",
+            "20000",
+            "--check-results",
+            "--quick",
+            "--no-store",
+            "--no-report",
+            "-o",
+            "race.json",
+        ])
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let results = read_json(&d.join("race.json"));
+    let reasons: Vec<&str> = results["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("likely race: a thread's call returned")
+                && r.contains("the serial call returned 1")),
+        "{reasons:?}"
+    );
+}
