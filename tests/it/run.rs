@@ -130,33 +130,37 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
 
 #[test]
 fn free_threading_scales_and_the_gil_does_not() {
-    // The physics on 2 cores, with generous margins: pure-Python arithmetic on 2 threads.
+    // The physics on 2 cores, with generous margins: pure-Python arithmetic on 2 threads. A
+    // shared VM has slow spells that can hide a whole curve; a failed check is measured once
+    // more before it counts, and both attempts are printed.
     let ft = require!(ft_python());
     let dir = temp();
-    ftbench(dir.path())
-        .args([
-            "run",
-            "--tests",
-            "parallel_compute",
-            "--threads",
-            "1,2",
-            "--target-ms",
-            "100",
-        ])
-        .args(["--processes", "6", "--samples", "3", "-o", "physics.json"])
-        .arg("--python")
-        .arg(format!("ft={}", ft.display()))
-        .arg("--python")
-        .arg(format!("gil={}+gil", ft.display()))
-        .assert()
-        .success();
-    let results = read_json(&dir.path().join("physics.json"));
-    let ft_speedup = speedup_at(&results, "parallel_compute", "ft", 2);
-    let gil_speedup = speedup_at(&results, "parallel_compute", "gil", 2);
-    let native_speedup = speedup_at(&results, "parallel_compute", "native", 2);
-    eprintln!(
-        "parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}, native ceiling {native_speedup:.2}"
-    );
+    let mut last = (0.0, 0.0, 0.0);
+    for attempt in 1..=2 {
+        ftbench(dir.path())
+            .args(["run", "--tests", "parallel_compute", "--threads", "1,2"])
+            .args(["--target-ms", "100", "--processes", "6", "--samples", "3"])
+            .args(["--no-report", "--no-store", "-o", "physics.json"])
+            .arg("--python")
+            .arg(format!("ft={}", ft.display()))
+            .arg("--python")
+            .arg(format!("gil={}+gil", ft.display()))
+            .assert()
+            .success();
+        let results = read_json(&dir.path().join("physics.json"));
+        let ft_speedup = speedup_at(&results, "parallel_compute", "ft", 2);
+        let gil_speedup = speedup_at(&results, "parallel_compute", "gil", 2);
+        let native_speedup = speedup_at(&results, "parallel_compute", "native", 2);
+        eprintln!(
+            "attempt {attempt}: parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}, native ceiling {native_speedup:.2}"
+        );
+        last = (ft_speedup, gil_speedup, native_speedup);
+        if ft_speedup >= 1.6 && gil_speedup <= 1.2 && native_speedup >= 1.7 {
+            break;
+        }
+        fs_err::remove_file(dir.path().join("physics.json")).unwrap();
+    }
+    let (ft_speedup, gil_speedup, native_speedup) = last;
     // The hardware ceiling: Rust doing the same shape of work scales on 2 cores.
     assert!(
         native_speedup >= 1.7,
