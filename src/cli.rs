@@ -64,19 +64,8 @@ pub struct ScaleArgs {
     #[arg(value_name = "FILE:FUNCTION")]
     pub target: String,
 
-    /// Interpreter to measure (repeatable), as for `ftbench run`.
-    #[arg(long = "python", short = 'p', value_name = "SPEC")]
-    pub pythons: Vec<String>,
-
-    /// Thread (or process) counts, comma-separated.
-    #[arg(
-        long,
-        short,
-        value_name = "N,N,...",
-        value_delimiter = ',',
-        allow_negative_numbers = true
-    )]
-    pub threads: Vec<String>,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
 
     /// Arguments for FUNCTION: a JSON list (positional) or object (keyword).
     #[arg(long, value_name = "JSON")]
@@ -98,50 +87,6 @@ pub struct ScaleArgs {
     /// difference is reported as a likely race, with both values.
     #[arg(long)]
     pub check_results: bool,
-
-    /// Where to write the results JSON.
-    #[arg(long, short, value_name = "PATH")]
-    pub output: Option<PathBuf>,
-
-    /// Small work sizes and few repetitions.
-    #[arg(long)]
-    pub quick: bool,
-
-    /// Target duration of one serial sample, in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub target_ms: Option<u64>,
-
-    /// Timed samples per worker process.
-    #[arg(long, value_name = "K")]
-    pub samples: Option<u32>,
-
-    /// Untimed warm-up runs per worker process.
-    #[arg(long, value_name = "W")]
-    pub warmup: Option<u32>,
-
-    /// Worker processes per point.
-    #[arg(long, value_name = "R")]
-    pub processes: Option<u32>,
-
-    /// Seconds a worker may take before it is killed.
-    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
-    pub timeout: u64,
-
-    /// Allow thread counts above 4096.
-    #[arg(long)]
-    pub force: bool,
-
-    /// Do not write the report at the end.
-    #[arg(long)]
-    pub no_report: bool,
-
-    /// Record the run in this history store.
-    #[arg(long, value_name = "PATH", conflicts_with = "no_store")]
-    pub store: Option<PathBuf>,
-
-    /// Do not record the run in the history store.
-    #[arg(long)]
-    pub no_store: bool,
 }
 
 #[derive(Debug, Args)]
@@ -275,8 +220,9 @@ pub struct InstallArgs {
     pub force: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct RunArgs {
+/// What every measuring command takes: interpreters, thread counts, repetitions, output.
+#[derive(Debug, Clone, Args)]
+pub struct MeasureArgs {
     /// Interpreter to measure (repeatable): a path, a version like `3.13t`, `python3.12`, with an
     /// optional `LABEL=` prefix and `+gil` / `+nogil` suffix (`3.13t+gil` forces the GIL on).
     /// Default: every free-threaded build found, the newest GIL build, and the newest
@@ -294,38 +240,13 @@ pub struct RunArgs {
     )]
     pub threads: Vec<String>,
 
-    /// Tests to run, comma-separated (see `--list-tests`). Default: all of them.
-    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
-    pub tests: Vec<String>,
-
-    /// Which tests to run when `--tests` does not name them.
-    #[arg(long, value_enum, default_value_t = Suite::All)]
-    pub suite: Suite,
-
-    /// The label regular tests are compared against. Default: the first `--python`, else the
-    /// oldest GIL build measured.
-    #[arg(long, value_name = "LABEL")]
-    pub baseline: Option<String>,
-
-    /// List the tests and exit.
-    #[arg(long)]
-    pub list_tests: bool,
-
     /// Where to write the results JSON. Default: `ftbench-results/<timestamp>.json`.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
-    /// Complete an interrupted results file: run only its missing points, with its settings.
-    #[arg(long, value_name = "PATH", conflicts_with = "output")]
-    pub resume: Option<PathBuf>,
-
     /// Small work sizes and few repetitions: a first look in about a minute.
     #[arg(long)]
     pub quick: bool,
-
-    /// Weak scaling: each thread gets the calibrated work (default: the work is split).
-    #[arg(long)]
-    pub weak: bool,
 
     /// Target duration of one serial sample, in milliseconds (default 100, 20 with --quick).
     #[arg(long, value_name = "MS")]
@@ -347,10 +268,6 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout: u64,
 
-    /// Create a venv per interpreter in the cache and install numpy there (binary wheels only).
-    #[arg(long)]
-    pub install_deps: bool,
-
     /// Allow thread counts above 4096.
     #[arg(long)]
     pub force: bool,
@@ -366,6 +283,41 @@ pub struct RunArgs {
     /// Do not record the run in the history store.
     #[arg(long)]
     pub no_store: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+
+    /// Tests to run, comma-separated (see `--list-tests`). Default: all of them.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub tests: Vec<String>,
+
+    /// Which tests to run when `--tests` does not name them.
+    #[arg(long, value_enum, default_value_t = Suite::All)]
+    pub suite: Suite,
+
+    /// The label regular tests are compared against. Default: the first `--python`, else the
+    /// oldest GIL build measured.
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
+
+    /// List the tests and exit.
+    #[arg(long)]
+    pub list_tests: bool,
+
+    /// Complete an interrupted results file: run only its missing points, with its settings.
+    #[arg(long, value_name = "PATH", conflicts_with = "output")]
+    pub resume: Option<PathBuf>,
+
+    /// Weak scaling: each thread gets the calibrated work (default: the work is split).
+    #[arg(long)]
+    pub weak: bool,
+
+    /// Create a venv per interpreter in the cache and install numpy there (binary wheels only).
+    #[arg(long)]
+    pub install_deps: bool,
 
     /// Do not measure the native ceiling (the same work shapes in Rust, run by ftbench itself).
     #[arg(long)]

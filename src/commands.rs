@@ -355,9 +355,9 @@ fn record_and_report(
     if results.points.is_empty() {
         return Ok(());
     }
-    if !args.no_store {
+    if !args.measure.no_store {
         // The history is a second copy: failing to record loses nothing, so it only warns.
-        match open_store(args.store.as_deref())
+        match open_store(args.measure.store.as_deref())
             .and_then(|mut store| Ok(store.record(results, Some(output))?))
         {
             Ok(id) => printer.info(&format!("Recorded as run {id} in the history store")),
@@ -366,7 +366,7 @@ fn record_and_report(
             )),
         }
     }
-    if !args.no_report {
+    if !args.measure.no_report {
         write_report(results, &report_dir(output), printer)?;
     }
     Ok(())
@@ -721,26 +721,14 @@ fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
         })
         .collect();
     let run_args = RunArgs {
-        pythons: args.pythons.clone(),
-        threads: args.threads.clone(),
+        measure: args.measure.clone(),
         tests: Vec::new(),
         suite: crate::workloads::Suite::Scaling,
         baseline: None,
         list_tests: false,
-        output: args.output.clone(),
         resume: None,
-        quick: args.quick,
         weak: args.weak.is_some(),
-        target_ms: args.target_ms,
-        samples: args.samples,
-        warmup: args.warmup,
-        processes: args.processes,
-        timeout: args.timeout,
         install_deps: false,
-        force: args.force,
-        no_report: args.no_report,
-        store: args.store.clone(),
-        no_store: args.no_store,
         no_native: true,
     };
     interrupt::install().context("failed to install signal handlers")?;

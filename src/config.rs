@@ -73,13 +73,14 @@ impl RunConfig {
         if let Some(path) = &args.resume {
             return Self::resume(path, args, printer);
         }
-        let threads = if args.threads.is_empty() {
+        let threads = if args.measure.threads.is_empty() {
             default_threads(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
         } else {
-            parse_threads(&args.threads, args.force)?
+            parse_threads(&args.measure.threads, args.measure.force)?
         };
         let tests = workloads::select(&args.tests, args.suite)?;
         let specs = args
+            .measure
             .pythons
             .iter()
             .map(|raw| Spec::parse(raw))
@@ -113,26 +114,32 @@ impl RunConfig {
         let settings = Settings {
             tests: tests.iter().map(|t| t.name.to_string()).collect(),
             threads,
-            target_ns: args.target_ms.unwrap_or(if args.quick { 20 } else { 100 }) * 1_000_000,
-            warmup: args.warmup.unwrap_or(1),
+            target_ns: args
+                .measure
+                .target_ms
+                .unwrap_or(if args.measure.quick { 20 } else { 100 })
+                * 1_000_000,
+            warmup: args.measure.warmup.unwrap_or(1),
             samples: args
+                .measure
                 .samples
-                .unwrap_or(if args.quick { 2 } else { 3 })
+                .unwrap_or(if args.measure.quick { 2 } else { 3 })
                 .max(1),
             processes: args
+                .measure
                 .processes
-                .unwrap_or(if args.quick { 3 } else { 5 })
+                .unwrap_or(if args.measure.quick { 3 } else { 5 })
                 .max(1),
             scaling: if args.weak {
                 Scaling::Weak
             } else {
                 Scaling::Strong
             },
-            timeout_s: args.timeout,
-            quick: args.quick,
+            timeout_s: args.measure.timeout,
+            quick: args.measure.quick,
             baseline: Some(baseline),
         };
-        let output = args.output.clone().unwrap_or_else(|| {
+        let output = args.measure.output.clone().unwrap_or_else(|| {
             PathBuf::from("ftbench-results").join(format!("{}.json", results::utc_stamp_for_file()))
         });
         Ok(Self {

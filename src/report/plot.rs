@@ -37,6 +37,15 @@ pub fn color(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
 }
 
+/// A label's colour; the native ceiling is always black (and dashed).
+fn label_colour(label: &str, index: usize) -> RGBColor {
+    if label == crate::runner::native::LABEL {
+        BLACK
+    } else {
+        color(index)
+    }
+}
+
 /// One figure of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Figure {
@@ -257,6 +266,71 @@ fn thread_label(x: &f64) -> String {
     format!("{}", 2f64.powf(*x).round())
 }
 
+/// The chart context every thread-axis panel draws on.
+type ThreadChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A panel with thread counts on a log-2 x axis and `y_desc` from 0 to `y_max`.
+fn threads_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    max_threads: u32,
+    y_max: f64,
+    axes: (&str, &str),
+    y_format: &dyn Fn(&f64) -> String,
+) -> std::result::Result<ThreadChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT_FAMILY, 18))
+        .margin(12)
+        .x_label_area_size(38)
+        .y_label_area_size(66)
+        .build_cartesian_2d(-0.2f64..log2(max_threads) + 0.2, 0f64..y_max)?;
+    chart
+        .configure_mesh()
+        .x_labels(log2(max_threads) as usize + 1)
+        .x_label_formatter(&thread_label)
+        .y_label_formatter(y_format)
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .label_style((FONT_FAMILY, 13))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
+}
+
+/// The legend box, top left, the same in every panel.
+fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut ThreadChart<'a, DB>) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT_FAMILY, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+}
+
+/// Every label's curve of `test`, with the label's index (its colour).
+fn series_of(results: &ResultsFile, test: &str) -> Vec<(usize, crate::results::Series)> {
+    results
+        .labels()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| results.series(test, l).map(|s| (i, s)))
+        .collect()
+}
+
+fn max_threads(series: &[(usize, crate::results::Series)]) -> u32 {
+    series
+        .iter()
+        .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
+        .max()
+        .unwrap_or(1)
+        .max(2)
+}
+
 /// One panel: speedup vs threads for every label of `test`, the ideal line and the core count.
 fn speedup_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -265,38 +339,22 @@ fn speedup_panel<DB: DrawingBackend>(
     with_ci: bool,
 ) -> DrawResult<DB> {
     let labels = results.labels();
-    let series: Vec<(usize, crate::results::Series)> = labels
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| results.series(test, l).map(|s| (i, s)))
-        .collect();
-    let max_threads = series
-        .iter()
-        .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
-        .max()
-        .unwrap_or(1)
-        .max(2);
+    let series = series_of(results, test);
+    let max_threads = max_threads(&series);
     let max_speedup = series
         .iter()
         .flat_map(|(_, s)| s.points.iter().filter_map(|p| p.speedup.map(|v| v.2)))
         .fold(1.0f64, f64::max);
     let cores = results.system.logical_cores as u32;
     let y_max = (max_speedup * 1.15).max(1.2);
-    let mut chart = ChartBuilder::on(area)
-        .caption(test, (FONT_FAMILY, 18))
-        .margin(12)
-        .x_label_area_size(38)
-        .y_label_area_size(52)
-        .build_cartesian_2d(-0.2f64..log2(max_threads) + 0.2, 0f64..y_max)?;
-    chart
-        .configure_mesh()
-        .x_labels(log2(max_threads) as usize + 1)
-        .x_label_formatter(&thread_label)
-        .x_desc("threads (log2 axis)")
-        .y_desc("speedup (x serial)")
-        .label_style((FONT_FAMILY, 13))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = threads_chart(
+        area,
+        test,
+        max_threads,
+        y_max,
+        ("threads (log2 axis)", "speedup (x serial)"),
+        &|v| format!("{v:.1}"),
+    )?;
     // Ideal scaling: speedup = threads, up to the top of the panel.
     let ideal: Vec<(f64, f64)> = (0..=log2(max_threads) as u32)
         .map(|e| (f64::from(e), 2f64.powf(f64::from(e))))
@@ -325,7 +383,7 @@ fn speedup_panel<DB: DrawingBackend>(
         BLACK.mix(0.15),
     ))?;
     for (index, s) in &series {
-        let colour = color(*index);
+        let colour = label_colour(&labels[*index], *index);
         let points: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -348,13 +406,7 @@ fn speedup_panel<DB: DrawingBackend>(
             }))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT_FAMILY, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
+    legend(&mut chart)?;
     Ok(())
 }
 
@@ -380,40 +432,27 @@ fn draw_detail<DB: DrawingBackend>(
     speedup_panel(&left, results, test, true)?;
     let metric = results.metric_of(test);
     let labels = results.labels();
-    let series: Vec<(usize, crate::results::Series)> = labels
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| results.series(test, l).map(|s| (i, s)))
+    // Rust's throughput would flatten every Python curve here; the ceiling is in the speedup.
+    let series: Vec<_> = series_of(results, test)
+        .into_iter()
+        .filter(|(i, _)| labels[*i] != crate::runner::native::LABEL)
         .collect();
-    let max_threads = series
-        .iter()
-        .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
-        .max()
-        .unwrap_or(1)
-        .max(2);
+    let max_threads = max_threads(&series);
     let y_max = series
         .iter()
         .flat_map(|(_, s)| s.points.iter().map(|p| p.value.ci_high))
         .fold(0.0f64, f64::max)
         * 1.15;
-    let mut chart = ChartBuilder::on(&right)
-        .caption(format!("{metric} (higher is better)"), (FONT_FAMILY, 18))
-        .margin(12)
-        .x_label_area_size(38)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.2f64..log2(max_threads) + 0.2, 0f64..y_max.max(1.0))?;
-    chart
-        .configure_mesh()
-        .x_labels(log2(max_threads) as usize + 1)
-        .x_label_formatter(&thread_label)
-        .y_label_formatter(&|v| super::human(*v))
-        .x_desc("threads (log2 axis)")
-        .y_desc(metric.clone())
-        .label_style((FONT_FAMILY, 13))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = threads_chart(
+        &right,
+        &format!("{metric} (higher is better)"),
+        max_threads,
+        y_max.max(1.0),
+        ("threads (log2 axis)", &metric),
+        &|v| super::human(*v),
+    )?;
     for (index, s) in &series {
-        let colour = color(*index);
+        let colour = label_colour(&labels[*index], *index);
         let points: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -431,13 +470,7 @@ fn draw_detail<DB: DrawingBackend>(
             )
         }))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT_FAMILY, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
+    legend(&mut chart)?;
     Ok(())
 }
 
@@ -624,43 +657,26 @@ fn draw_pools<DB: DrawingBackend>(
     ];
     let labels = results.labels();
     for (test, panel) in tests.iter().zip(area.split_evenly((2, 2)).iter()) {
-        let series: Vec<(usize, crate::results::Series)> = labels
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| results.series(test, l).map(|s| (i, s)))
-            .collect();
+        let series = series_of(results, test);
         if series.is_empty() {
             continue;
         }
-        let max_threads = series
-            .iter()
-            .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
-            .max()
-            .unwrap_or(1)
-            .max(2);
+        let max_threads = max_threads(&series);
         let y_max = series
             .iter()
             .flat_map(|(_, s)| s.points.iter().map(|p| p.value.ci_high))
             .fold(1.0f64, f64::max)
             * 1.15;
-        let mut chart = ChartBuilder::on(panel)
-            .caption(*test, (FONT_FAMILY, 18))
-            .margin(12)
-            .x_label_area_size(38)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.2f64..log2(max_threads) + 0.2, 0f64..y_max)?;
-        chart
-            .configure_mesh()
-            .x_labels(log2(max_threads) as usize + 1)
-            .x_label_formatter(&thread_label)
-            .y_label_formatter(&|v| super::human(*v))
-            .x_desc("workers (log2 axis)")
-            .y_desc("tasks_per_sec")
-            .label_style((FONT_FAMILY, 13))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = threads_chart(
+            panel,
+            test,
+            max_threads,
+            y_max,
+            ("workers (log2 axis)", "tasks_per_sec"),
+            &|v| super::human(*v),
+        )?;
         for (index, s) in &series {
-            let colour = color(*index);
+            let colour = label_colour(&labels[*index], *index);
             let points: Vec<(f64, f64)> = s
                 .points
                 .iter()
@@ -669,13 +685,7 @@ fn draw_pools<DB: DrawingBackend>(
             curve(&mut chart, &points, &labels[*index], colour)?;
             chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT_FAMILY, 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut chart)?;
     }
     Ok(())
 }
