@@ -140,6 +140,7 @@ pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<Str
     template
         .render(minijinja::context! {
             labels => results.labels(),
+            has_native => results.labels().iter().any(|l| l == crate::runner::native::LABEL),
             created => results.created,
             command => results.command_line.join(" "),
             ftbench_version => results.ftbench_version,

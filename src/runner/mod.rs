@@ -440,6 +440,19 @@ fn report_point(
     printer.line_above(bar, &line);
     if point.gil_mismatches > 0 {
         let state = if variant.expects_gil() { "OFF" } else { "ON" };
+        // The user workload records CPython's own warning when an import turns the GIL on.
+        let culprits: Vec<String> = point
+            .samples
+            .iter()
+            .filter_map(|s| s.extra.as_ref()?["gil_enabled_by"].as_array().cloned())
+            .flatten()
+            .filter_map(|w| w.as_str().map(str::to_string))
+            .fold(Vec::new(), |mut all, w| {
+                if !all.contains(&w) {
+                    all.push(w);
+                }
+                all
+            });
         printer.warn(&format!(
             "{} on {}: the GIL was {state} in {} of {} samples, against what this variant should have; these numbers do not measure {}",
             workload.name,
@@ -448,5 +461,8 @@ fn report_point(
             point.samples.len(),
             if variant.expects_gil() { "a GIL build" } else { "free-threading" },
         ));
+        for culprit in culprits {
+            printer.warn(&format!("Python says: {culprit}"));
+        }
     }
 }
