@@ -431,26 +431,43 @@ fn draw_detail<DB: DrawingBackend>(
     let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
     speedup_panel(&left, results, test, true)?;
     let metric = results.metric_of(test);
+    throughput_panel(
+        &right,
+        results,
+        test,
+        &format!("{metric} (higher is better)"),
+        ("threads (log2 axis)", &metric),
+        true,
+    )
+}
+
+/// Throughput vs threads for every Python label of `test`, with 95% error bars or markers.
+fn throughput_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &ResultsFile,
+    test: &str,
+    caption: &str,
+    axes: (&str, &str),
+    with_ci: bool,
+) -> DrawResult<DB> {
     let labels = results.labels();
     // Rust's throughput would flatten every Python curve here; the ceiling is in the speedup.
     let series: Vec<_> = series_of(results, test)
         .into_iter()
         .filter(|(i, _)| labels[*i] != crate::runner::native::LABEL)
         .collect();
+    if series.is_empty() {
+        return Ok(());
+    }
     let max_threads = max_threads(&series);
     let y_max = series
         .iter()
         .flat_map(|(_, s)| s.points.iter().map(|p| p.value.ci_high))
         .fold(0.0f64, f64::max)
         * 1.15;
-    let mut chart = threads_chart(
-        &right,
-        &format!("{metric} (higher is better)"),
-        max_threads,
-        y_max.max(1.0),
-        ("threads (log2 axis)", &metric),
-        &|v| super::human(*v),
-    )?;
+    let mut chart = threads_chart(area, caption, max_threads, y_max.max(1.0), axes, &|v| {
+        super::human(*v)
+    })?;
     for (index, s) in &series {
         let colour = label_colour(&labels[*index], *index);
         let points: Vec<(f64, f64)> = s
@@ -459,19 +476,22 @@ fn draw_detail<DB: DrawingBackend>(
             .map(|p| (log2(p.thread_count), p.value.median))
             .collect();
         curve(&mut chart, &points, &labels[*index], colour)?;
-        chart.draw_series(s.points.iter().map(|p| {
-            ErrorBar::new_vertical(
-                log2(p.thread_count),
-                p.value.ci_low,
-                p.value.median,
-                p.value.ci_high,
-                colour.stroke_width(1),
-                8,
-            )
-        }))?;
+        if with_ci {
+            chart.draw_series(s.points.iter().map(|p| {
+                ErrorBar::new_vertical(
+                    log2(p.thread_count),
+                    p.value.ci_low,
+                    p.value.median,
+                    p.value.ci_high,
+                    colour.stroke_width(1),
+                    8,
+                )
+            }))?;
+        } else {
+            chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
+        }
     }
-    legend(&mut chart)?;
-    Ok(())
+    legend(&mut chart)
 }
 
 /// Grouped bars: `groups` along x, one bar per label within each group, with value labels.
@@ -655,37 +675,15 @@ fn draw_pools<DB: DrawingBackend>(
         "pool_io_bound_threads",
         "pool_io_bound_processes",
     ];
-    let labels = results.labels();
     for (test, panel) in tests.iter().zip(area.split_evenly((2, 2)).iter()) {
-        let series = series_of(results, test);
-        if series.is_empty() {
-            continue;
-        }
-        let max_threads = max_threads(&series);
-        let y_max = series
-            .iter()
-            .flat_map(|(_, s)| s.points.iter().map(|p| p.value.ci_high))
-            .fold(1.0f64, f64::max)
-            * 1.15;
-        let mut chart = threads_chart(
+        throughput_panel(
             panel,
+            results,
             test,
-            max_threads,
-            y_max,
+            test,
             ("workers (log2 axis)", "tasks_per_sec"),
-            &|v| super::human(*v),
+            false,
         )?;
-        for (index, s) in &series {
-            let colour = label_colour(&labels[*index], *index);
-            let points: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .map(|p| (log2(p.thread_count), p.value.median))
-                .collect();
-            curve(&mut chart, &points, &labels[*index], colour)?;
-            chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
-        }
-        legend(&mut chart)?;
     }
     Ok(())
 }
