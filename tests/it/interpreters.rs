@@ -1,6 +1,8 @@
 use predicates::prelude::*;
 
-use crate::common::{canned_query, fake_python, ft_python, ftbench, gil_python, read_json, temp};
+use crate::common::{
+    canned_query, fake_python, ft_python, ftbench, gil_python, python_args, read_json, temp,
+};
 use crate::require;
 
 #[test]
@@ -211,10 +213,10 @@ fn duplicate_labels_are_refused() {
     let dir = temp();
     ftbench(dir.path())
         .args(["run", "--tests", "parallel_compute", "--threads", "1"])
-        .arg("--python")
-        .arg(format!("same={}", ft.display()))
-        .arg("--python")
-        .arg(format!("same={}", gil.display()))
+        .args(python_args(&[
+            format!("same={}", ft.display()),
+            format!("same={}", gil.display()),
+        ]))
         .assert()
         .failure()
         .stderr(predicate::str::contains("duplicate label `same`"));

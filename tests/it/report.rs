@@ -3,7 +3,7 @@ use std::process::Command;
 
 use predicates::prelude::*;
 
-use crate::common::{ft_python, ftbench, gil_python, temp};
+use crate::common::{ft_python, ftbench, gil_python, python_args, temp};
 use crate::require;
 
 fn fixture(name: &str) -> PathBuf {
@@ -155,12 +155,11 @@ fn a_run_writes_the_whole_report_and_it_renders_in_a_browser() {
             "--tests",
             "parallel_compute,ref_counting_shared,ref_counting_local,pool_cpu_bound_threads,pool_io_bound_processes,nbody,json_roundtrip,thread_lifecycle_nosleep",
         ])
-        .arg("--python")
-        .arg(format!("ft={}", ft.display()))
-        .arg("--python")
-        .arg(format!("ft+gil={}+gil", ft.display()))
-        .arg("--python")
-        .arg(format!("gil={}", gil.display()))
+        .args(python_args(&[
+            format!("ft={}", ft.display()),
+            format!("ft+gil={}+gil", ft.display()),
+            format!("gil={}", gil.display()),
+        ]))
         .assert()
         .success()
         .stderr(predicate::str::contains("run-report/report.html"));

@@ -2,7 +2,9 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::common::{fake_python, ft_python, ftbench, gil_python, read_json, temp, tools_python};
+use crate::common::{
+    fake_python, ft_python, ftbench, gil_python, python_args, read_json, temp, tools_python,
+};
 use crate::require;
 
 fn speedup_at(results: &serde_json::Value, test: &str, label: &str, threads: u64) -> f64 {
@@ -25,12 +27,11 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
     let assert = ftbench(dir.path())
         .args(["run", "--no-native", "--quick", "--threads", "1,2", "-o", "results.json"])
         .args(["--tests", "parallel_compute,ref_counting_shared,ref_counting_local,lock_contention,memory_bandwidth,np_column_compute_thread,np_column_compute_mp,pool_io_bound_threads"])
-        .arg("--python")
-        .arg(format!("3.13.0t={}", ft.display()))
-        .arg("--python")
-        .arg(format!("3.12.7={}+gil", ft.display()))
-        .arg("--python")
-        .arg(format!("3.13.0={}", gil.display()))
+        .args(python_args(&[
+            format!("3.13.0t={}", ft.display()),
+            format!("3.12.7={}+gil", ft.display()),
+            format!("3.13.0={}", gil.display()),
+        ]))
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
@@ -141,10 +142,10 @@ fn free_threading_scales_and_the_gil_does_not() {
             .args(["run", "--tests", "parallel_compute", "--threads", "1,2"])
             .args(["--target-ms", "100", "--processes", "6", "--samples", "3"])
             .args(["--no-report", "--no-store", "-o", "physics.json"])
-            .arg("--python")
-            .arg(format!("ft={}", ft.display()))
-            .arg("--python")
-            .arg(format!("gil={}+gil", ft.display()))
+            .args(python_args(&[
+                format!("ft={}", ft.display()),
+                format!("gil={}+gil", ft.display()),
+            ]))
             .assert()
             .success();
         let results = read_json(&dir.path().join("physics.json"));

@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use crate::common::{ft_python, ftbench, read_json, temp};
+use crate::common::{ft_python, ftbench, python_args, read_json, temp};
 use crate::require;
 
 fn example(name: &str) -> PathBuf {
@@ -22,10 +22,10 @@ fn scale(dir: &Path, ft: &Path, target: &str, extra: &[&str]) -> std::process::O
             "--no-report",
         ])
         .args(["-o", "scale.json", "--timeout", "60"])
-        .arg("--python")
-        .arg(format!("ft={}", ft.display()))
-        .arg("--python")
-        .arg(format!("gil={}+gil", ft.display()))
+        .args(python_args(&[
+            format!("ft={}", ft.display()),
+            format!("gil={}+gil", ft.display()),
+        ]))
         .args(extra)
         .output()
         .unwrap()

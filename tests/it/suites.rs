@@ -2,7 +2,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::common::{ft_python, ftbench, gil_python, read_json, temp, tools_python};
+use crate::common::{ft_python, ftbench, gil_python, python_args, read_json, temp, tools_python};
 use crate::require;
 
 fn fixture(name: &str) -> std::path::PathBuf {
@@ -20,12 +20,11 @@ fn regular_suite_compares_against_a_baseline_with_a_geometric_mean() {
     // Labels set to the seed's version strings, so its own plotting code runs on our file.
     let assert = ftbench(dir.path())
         .args(["run", "--suite", "regular", "--quick", "-o", "regular.json"])
-        .arg("--python")
-        .arg(format!("3.12.7={}", gil.display()))
-        .arg("--python")
-        .arg(format!("3.13.0={}+gil", ft.display()))
-        .arg("--python")
-        .arg(format!("3.13.0t={}", ft.display()))
+        .args(python_args(&[
+            format!("3.12.7={}", gil.display()),
+            format!("3.13.0={}+gil", ft.display()),
+            format!("3.13.0t={}", ft.display()),
+        ]))
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
@@ -102,12 +101,11 @@ fn thread_suite_reports_microseconds_per_thread_and_phases() {
     let dir = temp();
     let assert = ftbench(dir.path())
         .args(["run", "--suite", "threads", "--quick", "-o", "threads.json"])
-        .arg("--python")
-        .arg(format!("ft={}", ft.display()))
-        .arg("--python")
-        .arg(format!("ft+gil={}+gil", ft.display()))
-        .arg("--python")
-        .arg(format!("gil={}", gil.display()))
+        .args(python_args(&[
+            format!("ft={}", ft.display()),
+            format!("ft+gil={}+gil", ft.display()),
+            format!("gil={}", gil.display()),
+        ]))
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();

@@ -130,3 +130,11 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     let text = fs_err::read_to_string(path).expect("the results file exists");
     serde_json::from_str(&text).expect("the results file is valid JSON")
 }
+
+/// `--python SPEC` for each spec, in order.
+pub fn python_args(specs: &[String]) -> Vec<String> {
+    specs
+        .iter()
+        .flat_map(|spec| ["--python".to_string(), spec.clone()])
+        .collect()
+}
