@@ -244,7 +244,7 @@ pub struct MeasureArgs {
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
-    /// Small work sizes and few repetitions: a first look in about a minute.
+    /// Small work sizes and few repetitions: a first look in a minute or two.
     #[arg(long)]
     pub quick: bool,
 

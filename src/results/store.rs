@@ -95,9 +95,12 @@ pub struct SqliteStore {
     connection: Connection,
 }
 
-/// The default store: `history.sqlite` in ftbench's data dir.
+/// The default store: `$FTBENCH_STORE`, else `history.sqlite` in ftbench's data dir.
 pub fn default_path() -> PathBuf {
-    crate::dirs::data_dir().join("history.sqlite")
+    std::env::var_os("FTBENCH_STORE").map_or_else(
+        || crate::dirs::data_dir().join("history.sqlite"),
+        PathBuf::from,
+    )
 }
 
 const MIGRATIONS: &[&str] = &[

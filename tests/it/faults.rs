@@ -129,59 +129,19 @@ fn stop_and_resume(signal: &str, code: i32) {
     let ft = require!(ft_python());
     let dir = temp();
     let file = dir.path().join("long.json");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
-        .current_dir(dir.path())
-        .env("FTBENCH_CACHE_DIR", dir.path().join("cache"))
-        .args([
-            "run",
-            "--no-native",
-            "--tests",
-            "parallel_compute,lock_contention,ref_counting_local",
-            "--threads",
-            "1,2",
-        ])
-        .args([
-            "--target-ms",
-            "40",
-            "--processes",
-            "1",
-            "--samples",
-            "3",
-            "-o",
-        ])
-        .arg(&file)
-        .arg("--python")
-        .arg(format!("ft={}", ft.display()))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while points(&file) < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no points appeared"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    let (exit, stderr) =
+        sabotage_mid_run(dir.path(), &file, &format!("ft={}", ft.display()), |pid| {
+            let status = std::process::Command::new("kill")
+                .args([&format!("-{signal}"), &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        });
+    assert_eq!(exit, Some(code), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
     let done = points(&file);
     assert!((2..9).contains(&done), "{done} points after the stop");
-    // No temp files are left beside the results.
-    let leftovers: Vec<_> = fs_err::read_dir(dir.path())
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    no_temp_files(dir.path());
     ftbench(dir.path())
         .args(["run", "--resume"])
         .arg(&file)
@@ -278,11 +238,12 @@ fn sabotage_mid_run(
     dir: &Path,
     output: &Path,
     python: &str,
-    sabotage: impl FnOnce(),
+    sabotage: impl FnOnce(u32),
 ) -> (Option<i32>, String) {
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
         .current_dir(dir)
         .env("FTBENCH_CACHE_DIR", dir.join("cache"))
+        .env("FTBENCH_STORE", dir.join("history.sqlite"))
         .args([
             "run",
             "--no-native",
@@ -315,7 +276,7 @@ fn sabotage_mid_run(
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    sabotage();
+    sabotage(child.id());
     let result = child.wait_with_output().unwrap();
     (
         result.status.code(),
@@ -355,7 +316,7 @@ fn an_output_directory_that_turns_read_only_keeps_the_last_complete_file() {
         .unwrap();
     let file = out.join("r.json");
     let (code, stderr) =
-        sabotage_mid_run(dir.path(), &file, &format!("ft={}", ft.display()), || {
+        sabotage_mid_run(dir.path(), &file, &format!("ft={}", ft.display()), |_| {
             assert!(
                 std::process::Command::new("chattr")
                     .arg("+i")
@@ -399,7 +360,7 @@ fn a_full_disk_keeps_the_last_complete_file() {
     }
     let file = disk.join("r.json");
     let (code, stderr) =
-        sabotage_mid_run(dir.path(), &file, &format!("ft={}", ft.display()), || {
+        sabotage_mid_run(dir.path(), &file, &format!("ft={}", ft.display()), |_| {
             // Fill the disk: dd stops at ENOSPC.
             let _ = std::process::Command::new("dd")
                 .args(["if=/dev/zero", "bs=64k"])
@@ -440,7 +401,7 @@ fn an_interpreter_that_changes_or_disappears_mid_run_is_caught() {
         dir.path(),
         &file,
         &format!("moving={}", python.display()),
-        || {
+        |_| {
             fake_python(
                 dir.path(),
                 "moving-python",

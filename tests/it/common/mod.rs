@@ -6,6 +6,8 @@ use assert_cmd::Command;
 pub fn ftbench(dir: &Path) -> Command {
     let mut command = assert_cmd::cargo::cargo_bin_cmd!("ftbench");
     command.env("FTBENCH_CACHE_DIR", dir.join("cache"));
+    // Runs are recorded in a store of the test's own, not the user's history.
+    command.env("FTBENCH_STORE", dir.join("history.sqlite"));
     command.env_remove("PYTHON_GIL");
     command.current_dir(dir);
     command
