@@ -94,6 +94,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             )
         })?;
     temp.write_all(bytes)?;
+    // Temp files are created private (0600); a results file is for sharing.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|err| {
         std::io::Error::new(
@@ -248,5 +254,21 @@ mod fuzz {
     fn the_valid_file_loads() {
         let file = parse(Path::new("ok.json"), &valid()).unwrap();
         assert_eq!(file.points.len(), 3);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_files_are_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        write_atomically(&path, b"{}").unwrap();
+        let mode = fs_err::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        assert_eq!(fs_err::read(&path).unwrap(), b"{}");
     }
 }
