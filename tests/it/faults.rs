@@ -3,7 +3,9 @@ use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
-use crate::common::{canned_query, fake_python, ft_python, ftbench, read_json, temp};
+use crate::common::{
+    canned_query, error_reasons, fake_python, ft_python, ftbench, read_json, temp,
+};
 use crate::require;
 
 /// Run the hidden `_fault` test (then `parallel_compute`, to show the suite goes on) with one
@@ -44,12 +46,7 @@ fn run_fault(ft: &Path, fault: &str) -> (serde_json::Value, String) {
         good, 2,
         "parallel_compute must still run after the fault ({fault})"
     );
-    let reasons: Vec<String> = results["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["reason"].as_str().unwrap().to_string())
-        .collect();
+    let reasons = error_reasons(&results);
     assert!(!reasons.is_empty(), "the fault {fault} was not recorded");
     (results, reasons.join("\n---\n"))
 }
@@ -411,12 +408,7 @@ fn an_interpreter_that_changes_or_disappears_mid_run_is_caught() {
     );
     assert_eq!(code, Some(1), "{stderr}");
     let results = read_json(&file);
-    let reasons: Vec<&str> = results["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["reason"].as_str())
-        .collect();
+    let reasons = error_reasons(&results);
     assert!(
         reasons
             .iter()

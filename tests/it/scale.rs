@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use crate::common::{ft_python, ftbench, python_args, read_json, temp};
+use crate::common::{error_reasons, ft_python, ftbench, python_args, read_json, temp};
 use crate::require;
 
 fn example(name: &str) -> PathBuf {
@@ -188,12 +188,7 @@ fn mistakes_in_the_users_code_get_clear_errors() {
         .unwrap();
     assert!(!output.status.success());
     let results = read_json(&d.join("race.json"));
-    let reasons: Vec<&str> = results["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["reason"].as_str())
-        .collect();
+    let reasons = error_reasons(&results);
     assert!(
         reasons
             .iter()

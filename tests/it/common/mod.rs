@@ -140,3 +140,18 @@ pub fn python_args(specs: &[String]) -> Vec<String> {
         .flat_map(|spec| ["--python".to_string(), spec.clone()])
         .collect()
 }
+
+/// The reasons of a results file's failed points.
+pub fn error_reasons(results: &serde_json::Value) -> Vec<String> {
+    results["errors"]
+        .as_array()
+        .expect("a results file lists its errors")
+        .iter()
+        .map(|e| {
+            e["reason"]
+                .as_str()
+                .expect("every error has a reason")
+                .to_string()
+        })
+        .collect()
+}
