@@ -572,26 +572,9 @@ fn show_trend(
     label: &str,
     printer: &Printer,
 ) -> Result<ExitCode> {
-    let thread_counts: Vec<u32> = if let Some(n) = args.threads {
-        vec![n]
-    } else {
-        let mut counts: Vec<u32> = store
-            .runs()?
-            .iter()
-            .filter(|r| r.tests.iter().any(|t| t == test) && r.labels.iter().any(|l| l == label))
-            .filter_map(|r| store.load(r.id).ok())
-            .flat_map(|results| {
-                results
-                    .points
-                    .iter()
-                    .filter(|p| p.test == test && p.label == label)
-                    .map(|p| p.thread_count)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        counts.sort_unstable();
-        counts.dedup();
-        counts
+    let thread_counts: Vec<u32> = match args.threads {
+        Some(n) => vec![n],
+        None => store.thread_counts(test, label)?,
     };
     let mut trends = Vec::new();
     let mut out = String::new();

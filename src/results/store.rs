@@ -86,6 +86,8 @@ pub trait Store {
     fn load(&self, id: i64) -> Result<ResultsFile, Error>;
     /// One point's history across runs (test, label, thread count), oldest first.
     fn trend(&self, test: &str, label: &str, thread_count: u32) -> Result<Vec<TrendPoint>, Error>;
+    /// The thread counts any run measured `test` on `label` at, ascending.
+    fn thread_counts(&self, test: &str, label: &str) -> Result<Vec<u32>, Error>;
 }
 
 /// The local store: SQLite.
@@ -345,6 +347,21 @@ impl Store for SqliteStore {
                     samples: serde_json::from_str(&samples).unwrap_or_default(),
                 })
             })
+            .map_err(&fail)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
+    }
+
+    fn thread_counts(&self, test: &str, label: &str) -> Result<Vec<u32>, Error> {
+        let fail = self.query_error();
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT DISTINCT thread_count FROM points WHERE test = ?1 AND label = ?2
+                 ORDER BY thread_count",
+            )
+            .map_err(&fail)?;
+        let rows = statement
+            .query_map(params![test, label], |row| row.get(0))
             .map_err(&fail)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
     }

@@ -147,6 +147,28 @@ fn free_threading_is_significantly_faster_and_a_run_equals_itself() {
         .unwrap();
     let trend: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(trend[0][1].as_array().unwrap().len(), 1);
+    // Without --threads, every thread count the store holds for the pair: serial and 2.
+    let output = ftbench(d)
+        .args([
+            "history",
+            "--test",
+            "parallel_compute",
+            "--label",
+            "ft",
+            "--json",
+            "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let trends: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let counts: Vec<u64> = trends
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[0].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![0, 2]);
 }
 
 #[test]
