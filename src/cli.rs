@@ -122,7 +122,11 @@ pub struct CompareArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: Option<HistoryCommand>,
+
     /// Follow this test across runs (with `--label`).
     #[arg(long, requires = "label")]
     pub test: Option<String>,
@@ -138,6 +142,25 @@ pub struct HistoryArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// The history store (default: `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Record results files in the store (a run made elsewhere, or one whose recording failed).
+    ///
+    /// A run already in the store is not added twice.
+    Add(HistoryAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryAddArgs {
+    /// Results files written by `ftbench run` or `ftbench scale`.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
     /// The history store (default: `history.sqlite` in ftbench's data dir).
     #[arg(long, value_name = "PATH")]
@@ -310,6 +333,11 @@ pub struct RunArgs {
     /// Complete an interrupted results file: run only its missing points, with its settings.
     #[arg(long, value_name = "PATH", conflicts_with = "output")]
     pub resume: Option<PathBuf>,
+
+    /// With --resume: run the interpreter paths recorded in the file even where ftbench would
+    /// not pick them itself. Only for files you made or trust: a results file names programs.
+    #[arg(long, requires = "resume")]
+    pub trust_paths: bool,
 
     /// Weak scaling: each thread gets the calibrated work (default: the work is split).
     #[arg(long)]

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::cli::{
-    Cli, Command, CompareArgs, HistoryArgs, ImportCommand, ImportPyperfArgs, PythonCommand,
+    Cli, Command, CompareArgs, HistoryAddArgs, HistoryArgs, HistoryCommand, ImportCommand, ImportPyperfArgs, PythonCommand,
     RunArgs, ScaleArgs, ScaleMode,
 };
 use crate::compare;
@@ -247,6 +247,8 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
             format!("cannot create the output directory `{}`", parent.display())
         })?;
     }
+    // Held until the run has written its last byte: a second run on the same -o fails at once.
+    let _lock = results::guard::OutputLock::acquire(&config.output)?;
     printer.info(&format!(
         "Measuring {} test(s) on {} at threads {:?}; results: {}",
         config.tests.len(),
@@ -273,7 +275,7 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
         native: runner::native::NativeWorker,
         native_cpu_s: 0.0,
     };
-    let outcome = runner::run(&plan, &mut results, &mut workers, &config.output, printer)?;
+    let mut outcome = runner::run(&plan, &mut results, &mut workers, &config.output, printer)?;
     let wall_s = started.elapsed().as_secs_f64();
     // The native kernels run in this process; their CPU is measurement, not overhead.
     let cpu_s =
@@ -305,7 +307,17 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
         ));
     }
     printer.info(&format!("Results written to {}", config.output.display()));
-    record_and_report(args, &results, &config.output, printer)?;
+    // A signal after the last point (while writing, recording or reporting) still stops the
+    // run, and says so in its exit status.
+    if let (Outcome::Completed, Some(stop)) = (outcome, interrupt::requested()) {
+        outcome = Outcome::Stopped(stop);
+    }
+    if outcome == Outcome::Completed {
+        record_and_report(args, &results, &config.output, printer)?;
+        if let Some(stop) = interrupt::requested() {
+            outcome = Outcome::Stopped(stop);
+        }
+    }
     Ok(exit_code(outcome, &results, &config.output, printer))
 }
 
@@ -362,7 +374,8 @@ fn record_and_report(
         {
             Ok(id) => printer.info(&format!("Recorded as run {id} in the history store")),
             Err(err) => printer.warn(&format!(
-                "the run was not recorded in the history store: {err:#}"
+                "the run was not recorded in the history store: {err:#}\n  the results file is complete; record it later with `ftbench history add {}`",
+                output.display()
             )),
         }
     }
@@ -396,6 +409,7 @@ fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Result<ExitCode>
         std::path::PathBuf::from("ftbench-results")
             .join(format!("imported-{}.json", results::utc_stamp_for_file()))
     });
+    results::guard::check_output(&output, results::guard::Existing::Continue)?;
     let mut results = if output.exists() {
         results::load(&output)?
     } else {
@@ -526,11 +540,37 @@ fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<ExitCode> {
 
 /// `ftbench history`: the stored runs, or one point's trend with its significant steps.
 fn history_command(args: &HistoryArgs, printer: &Printer) -> Result<ExitCode> {
+    if let Some(HistoryCommand::Add(add)) = &args.action {
+        return history_add(add, printer);
+    }
     let store = open_store(args.store.as_deref())?;
     match (&args.test, &args.label) {
         (Some(test), Some(label)) => show_trend(&store, args, test, label, printer),
         _ => list_runs(&store, args.json, printer),
     }
+}
+
+/// `ftbench history add FILE...`: record results files, each once.
+fn history_add(args: &HistoryAddArgs, printer: &Printer) -> Result<ExitCode> {
+    let mut store = open_store(args.store.as_deref())?;
+    for file in &args.files {
+        let results = results::load(file)?;
+        if results.points.is_empty() {
+            printer.warn(&format!("{} has no points; not recorded", file.display()));
+            continue;
+        }
+        let absolute = fs_err::canonicalize(file).unwrap_or_else(|_| file.clone());
+        if let Some(id) = store.find(&results.created, &results.system.hostname)? {
+            printer.info(&format!(
+                "{} is already recorded as run {id}",
+                file.display()
+            ));
+        } else {
+            let id = store.record(&results, Some(&absolute))?;
+            printer.info(&format!("Recorded {} as run {id}", file.display()));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list_runs(store: &SqliteStore, json: bool, printer: &Printer) -> Result<ExitCode> {
@@ -710,6 +750,7 @@ fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
         baseline: None,
         list_tests: false,
         resume: None,
+        trust_paths: false,
         weak: args.weak.is_some(),
         install_deps: false,
         no_native: true,

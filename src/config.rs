@@ -10,12 +10,59 @@ use anyhow::{Context, Result, bail};
 use crate::cli::RunArgs;
 use crate::interpreter::{Discovery, GilMode, Spec, Variant, install};
 use crate::output::Printer;
-use crate::results::{self, ResultsFile, Settings};
+use crate::results::{self, ResultsFile, Settings, guard};
 use crate::runner::protocol::Scaling;
 use crate::workloads::{self, Workload};
 
 /// The most threads a point may ask for without `--force`.
 pub const MAX_THREADS: u32 = 4096;
+/// The shortest serial sample that measures the work rather than thread start-up and the clock:
+/// at 32 threads a 5 ms strong-scaling sample is still ~150 µs per thread.
+pub const MIN_TARGET_MS: u64 = 5;
+/// The longest serial sample (10 minutes).
+pub const MAX_TARGET_MS: u64 = 600_000;
+/// The most worker processes, samples or warm-ups per point.
+pub const MAX_REPEATS: u32 = 1000;
+/// The longest worker deadline (a week).
+pub const MAX_TIMEOUT_S: u64 = 7 * 24 * 3600;
+
+/// Check settings the way the command line's flags are checked, wherever they came from (flags,
+/// or a results file being resumed); the error names the setting and its flag.
+pub fn validate(settings: &Settings, force: bool) -> Result<()> {
+    for &n in &settings.threads {
+        if n == 0 {
+            bail!("invalid thread count `0` (--threads): it must be at least 1");
+        }
+        if n > MAX_THREADS && !force {
+            bail!("thread count `{n}` is above {MAX_THREADS}; pass --force if you really mean it");
+        }
+    }
+    let target_ms = settings.target_ns / 1_000_000;
+    if settings.target_ns < MIN_TARGET_MS * 1_000_000 || target_ms > MAX_TARGET_MS {
+        bail!(
+            "invalid target `{target_ms} ms` (--target-ms): a sample must last {MIN_TARGET_MS} to {MAX_TARGET_MS} ms to measure the work rather than thread start-up and the clock"
+        );
+    }
+    for (name, flag, value, min) in [
+        ("processes", "--processes", settings.processes, 1),
+        ("samples", "--samples", settings.samples, 1),
+        ("warm-up", "--warmup", settings.warmup, 0),
+    ] {
+        if value < min || value > MAX_REPEATS {
+            bail!("invalid number of {name} `{value}` ({flag}): it must be {min} to {MAX_REPEATS}");
+        }
+    }
+    if settings.timeout_s == 0 || settings.timeout_s > MAX_TIMEOUT_S {
+        bail!(
+            "invalid timeout `{} s` (--timeout): it must be 1 to {MAX_TIMEOUT_S} s",
+            settings.timeout_s
+        );
+    }
+    if settings.tests.is_empty() {
+        bail!("no tests to run");
+    }
+    Ok(())
+}
 
 /// A validated `ftbench run`.
 #[derive(Debug)]
@@ -123,13 +170,11 @@ impl RunConfig {
             samples: args
                 .measure
                 .samples
-                .unwrap_or(if args.measure.quick { 2 } else { 3 })
-                .max(1),
+                .unwrap_or(if args.measure.quick { 2 } else { 3 }),
             processes: args
                 .measure
                 .processes
-                .unwrap_or(if args.measure.quick { 3 } else { 5 })
-                .max(1),
+                .unwrap_or(if args.measure.quick { 3 } else { 5 }),
             scaling: if args.weak {
                 Scaling::Weak
             } else {
@@ -139,9 +184,18 @@ impl RunConfig {
             quick: args.measure.quick,
             baseline: Some(baseline),
         };
+        validate(&settings, args.measure.force)?;
         let output = args.measure.output.clone().unwrap_or_else(|| {
             PathBuf::from("ftbench-results").join(format!("{}.json", results::utc_stamp_for_file()))
         });
+        guard::check_output(
+            &output,
+            if args.measure.force {
+                guard::Existing::Replace
+            } else {
+                guard::Existing::Refuse
+            },
+        )?;
         Ok(Self {
             variants,
             tests,
@@ -151,50 +205,83 @@ impl RunConfig {
         })
     }
 
+    /// `--resume FILE`: the file's settings and labels, each label's interpreter found again on
+    /// this machine. A results file is data from anywhere: no path in it runs unless ftbench
+    /// would pick that interpreter itself, the user names one (`--python LABEL=SPEC`), or the
+    /// user says to trust the file (`--trust-paths`).
     fn resume(path: &std::path::Path, args: &RunArgs, printer: &Printer) -> Result<Self> {
+        guard::check_output(path, guard::Existing::Continue)?;
         let mut previous = results::load(path)?;
+        let force = args.measure.force;
+        let invalid = || format!("cannot resume `{}`: its settings are not ones ftbench would run", path.display());
+        validate(&previous.settings, force).with_context(invalid)?;
+        check_flags_match(&previous.settings, args)?;
+        check_same_machine(&previous, path, force)?;
+        let specs = args
+            .measure
+            .pythons
+            .iter()
+            .map(|raw| Spec::parse(raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        for spec in &specs {
+            let known = spec
+                .label
+                .as_ref()
+                .is_some_and(|label| previous.variants.iter().any(|v| &v.label == label));
+            if !known {
+                bail!(
+                    "with --resume, --python must be LABEL=SPEC for a label of `{}` ({}); `{}` is not",
+                    path.display(),
+                    previous.labels().join(", "),
+                    spec.raw
+                );
+            }
+        }
+        let discovery = std::cell::OnceCell::new();
         let mut variants = Vec::new();
         for record in &previous.variants {
             if record.source == crate::interpreter::InterpreterSource::Native {
                 variants.push(crate::runner::native::variant());
                 continue;
             }
-            let info =
-                crate::interpreter::query(&record.path, GilMode::Default).with_context(|| {
-                    format!(
-                        "cannot resume: interpreter `{}` of {} is gone",
-                        record.path.display(),
-                        record.label
-                    )
-                })?;
-            if info.version != record.info.version
-                || info.free_threaded != record.info.free_threaded
-            {
+            let spec = specs.iter().find(|s| s.label.as_deref() == Some(&record.label));
+            let (variant, how) =
+                resolve_resumed(record, spec, args.trust_paths, &discovery, path)?;
+            let (now, then) = (&variant.interpreter.info, &record.info);
+            if (now.version != then.version || now.free_threaded != then.free_threaded) && !force {
                 bail!(
-                    "cannot resume: `{}` is now {} but the results were measured on {}",
-                    record.path.display(),
-                    info.version_tag(),
-                    record.info.version_tag()
+                    "cannot resume: `{}` is now {} but the results were measured on {} (pass --force to mix them)",
+                    variant.interpreter.path.display(),
+                    now.version_tag(),
+                    then.version_tag()
                 );
             }
-            let interpreter = crate::interpreter::Interpreter {
-                path: record.path.clone(),
-                source: record.source,
-                info: record.info.clone(),
-            };
-            let mut variant = Variant::new(record.label.clone(), interpreter, record.gil_mode);
-            variant.run_path.clone_from(&record.run_path);
+            printer.info(&format!(
+                "resume: {} runs {} ({how})",
+                crate::output::escape(&record.label),
+                variant.interpreter.path.display()
+            ));
             variants.push(variant);
         }
-        if args.install_deps {
+        // The venv for --install-deps is derived from the interpreter, never taken from the file.
+        let used_venv = previous.variants.iter().any(|v| v.run_path != v.path);
+        if args.install_deps || used_venv {
             for variant in &mut variants {
-                install::attach_numpy_venv(variant, printer)?;
+                if variant.interpreter.source != crate::interpreter::InterpreterSource::Native {
+                    install::attach_numpy_venv(variant, printer)?;
+                }
             }
         }
         let tests = workloads::select(&previous.settings.tests, workloads::Suite::All)?;
         // Failed and skipped points are tried again.
         previous.errors.clear();
         previous.skipped.clear();
+        previous.resumes.push(results::Resume {
+            at: results::utc_now(),
+            hostname: crate::sysinfo::SystemInfo::collect().hostname,
+            ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            forced: force,
+        });
         Ok(Self {
             variants,
             tests,
@@ -203,6 +290,141 @@ impl RunConfig {
             resumed: Some(previous),
         })
     }
+}
+
+/// Find the interpreter that runs a resumed label, and say how it was found.
+fn resolve_resumed(
+    record: &results::VariantRecord,
+    spec: Option<&Spec>,
+    trust_paths: bool,
+    discovery: &std::cell::OnceCell<Discovery>,
+    path: &std::path::Path,
+) -> Result<(Variant, &'static str)> {
+    if let Some(spec) = spec {
+        let variant = discovery
+            .get_or_init(crate::interpreter::discover)
+            .resolve(spec)
+            .with_context(|| format!("cannot use --python `{}`", spec.raw))?;
+        return Ok((variant, "--python"));
+    }
+    if trust_paths {
+        let info = crate::interpreter::query(&record.path, GilMode::Default).with_context(|| {
+            format!(
+                "cannot resume: interpreter `{}` of {} is gone",
+                record.path.display(),
+                record.label
+            )
+        })?;
+        let interpreter = crate::interpreter::Interpreter {
+            path: record.path.clone(),
+            source: record.source,
+            info,
+        };
+        return Ok((
+            Variant::new(record.label.clone(), interpreter, record.gil_mode),
+            "--trust-paths",
+        ));
+    }
+    let discovery = discovery.get_or_init(crate::interpreter::discover);
+    let interpreter = find_discovered(discovery, &record.path).ok_or_else(|| {
+        anyhow::anyhow!(
+            "cannot resume `{}`: label `{}` names the interpreter `{}`, which ftbench does not find on this machine (`ftbench pythons` lists what it finds). A results file may come from anywhere, so ftbench runs no program named in it: choose one with --python {}=SPEC, or pass --trust-paths to run that path",
+            path.display(),
+            crate::output::escape(&record.label),
+            crate::output::escape(&record.path.display().to_string()),
+            crate::output::escape(&record.label)
+        )
+    })?;
+    Ok((
+        Variant::new(record.label.clone(), interpreter.clone(), record.gil_mode),
+        "found by discovery",
+    ))
+}
+
+/// The discovered interpreter at `path` (compared after resolving symlinks), if any.
+fn find_discovered<'a>(
+    discovery: &'a Discovery,
+    path: &std::path::Path,
+) -> Option<&'a crate::interpreter::Interpreter> {
+    let wanted = fs_err::canonicalize(path).ok()?;
+    discovery
+        .interpreters
+        .iter()
+        .find(|i| fs_err::canonicalize(&i.path).is_ok_and(|p| p == wanted))
+}
+
+/// Measuring flags given with `--resume` must agree with the file: a resumed run measures the
+/// rest of the points exactly as the first part was measured.
+fn check_flags_match(settings: &Settings, args: &RunArgs) -> Result<()> {
+    let m = &args.measure;
+    let mut differ = Vec::new();
+    if !m.threads.is_empty() && parse_threads(&m.threads, m.force)? != settings.threads {
+        differ.push(format!("--threads (the file has {:?})", settings.threads));
+    }
+    if m.quick != settings.quick && m.quick {
+        differ.push("--quick (the file was not measured with it)".to_string());
+    }
+    for (flag, given, recorded) in [
+        ("--samples", m.samples.map(u64::from), u64::from(settings.samples)),
+        ("--processes", m.processes.map(u64::from), u64::from(settings.processes)),
+        ("--warmup", m.warmup.map(u64::from), u64::from(settings.warmup)),
+        ("--target-ms", m.target_ms, settings.target_ns / 1_000_000),
+    ] {
+        if given.is_some_and(|g| g != recorded) {
+            differ.push(format!("{flag} (the file has {recorded})"));
+        }
+    }
+    if !args.tests.is_empty() {
+        differ.push("--tests (the file lists its own)".to_string());
+    }
+    if differ.is_empty() {
+        Ok(())
+    } else {
+        bail!(
+            "--resume continues a run with the settings it started with; these flags differ from them: {}",
+            differ.join(", ")
+        )
+    }
+}
+
+/// A run is resumed on the machine it started on, by the same ftbench, unless `--force`.
+fn check_same_machine(previous: &ResultsFile, path: &std::path::Path, force: bool) -> Result<()> {
+    if previous.variants.iter().all(|v| v.source == crate::interpreter::InterpreterSource::Imported) {
+        bail!(
+            "`{}` holds imported results (a seed-schema file or a pyperf import), not an ftbench run: there is nothing to resume",
+            path.display()
+        );
+    }
+    let here = crate::sysinfo::SystemInfo::collect();
+    let then = &previous.system;
+    let mut differ = Vec::new();
+    for (what, now, before) in [
+        ("CPU", here.cpu_model.clone(), then.cpu_model.clone()),
+        ("logical cores", here.logical_cores.to_string(), then.logical_cores.to_string()),
+        ("architecture", here.architecture.clone(), then.architecture.clone()),
+        ("host name", here.hostname.clone(), then.hostname.clone()),
+        ("ftbench version", env!("CARGO_PKG_VERSION").to_string(), previous.ftbench_version.clone()),
+    ] {
+        if now != before {
+            differ.push(format!("{what}: {before} then, {now} now"));
+        }
+    }
+    let (a, b) = (here.memory_bytes as f64, then.memory_bytes as f64);
+    if (a - b).abs() > 0.05 * a.max(b) {
+        differ.push(format!(
+            "memory: {:.1} GiB then, {:.1} GiB now",
+            b / f64::from(1u32 << 30),
+            a / f64::from(1u32 << 30)
+        ));
+    }
+    if differ.is_empty() || force {
+        return Ok(());
+    }
+    bail!(
+        "cannot resume `{}` here: it was measured on another machine or by another ftbench ({}); its points would not be comparable. Start a new run, or pass --force to mix them anyway",
+        path.display(),
+        crate::output::escape(&differ.join("; "))
+    )
 }
 
 fn resolve_all(discovery: &Discovery, specs: &[Spec]) -> Result<Vec<Variant>> {

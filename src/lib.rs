@@ -11,6 +11,7 @@ mod config;
 mod dirs;
 mod interpreter;
 mod output;
+mod process;
 mod report;
 mod results;
 mod runner;

@@ -8,6 +8,43 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// Make text from a file safe to show on a terminal: control characters (escape sequences,
+/// carriage returns, newlines inside a name) become visible escapes like `\u{1b}`, so a label
+/// cannot clear the screen, retitle the window or fake a line.
+pub fn escape(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Like [`escape`], but keeps line breaks and tabs: for whole messages and tables, whose own
+/// lines are ftbench's. Every string from a file is [`escape`]d where it is put into one.
+fn escape_keeping_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// Writes everything ftbench shows a person.
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
@@ -22,6 +59,7 @@ impl Printer {
     /// Write a result to stdout (shown even with `--quiet`).
     #[expect(clippy::unused_self, reason = "every write goes through the printer")]
     pub fn stdout(&self, text: &str) -> std::io::Result<()> {
+        let text = escape_keeping_lines(text);
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         if !text.ends_with('\n') {
@@ -49,6 +87,7 @@ impl Printer {
 
     #[expect(clippy::unused_self, reason = "every write goes through the printer")]
     fn stderr(&self, text: &str) {
+        let text = escape_keeping_lines(text);
         let mut err = std::io::stderr().lock();
         // Nothing sensible is left to do if stderr itself is gone.
         let _ = writeln!(err, "{text}");
@@ -99,7 +138,23 @@ impl Printer {
         if bar.is_hidden() {
             self.stderr(text);
         } else {
-            bar.println(text);
+            bar.println(escape_keeping_lines(text));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_made_visible() {
+        assert_eq!(escape("3.13t"), "3.13t");
+        assert_eq!(escape("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(escape("x\ry\nz"), "x\\ry\\nz");
+        assert_eq!(escape("\u{1b}]0;title\u{7}"), "\\u{1b}]0;title\\u{7}");
+        assert_eq!(escape_keeping_lines("a\nb\u{1b}c\td"), "a\nb\\u{1b}c\td");
+        // C1 controls (a single-byte CSI in some terminals) too.
+        assert_eq!(escape("\u{9b}2J"), "\\u{9b}2J");
     }
 }

@@ -4,10 +4,9 @@
 //! a query costs a process start (~20-50 ms) and discovery makes many.
 
 use std::hash::{Hash, Hasher};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -92,66 +91,6 @@ fn truncate(text: &str, max: usize) -> String {
         Some((index, _)) => format!("{}…", &text[..index]),
         None => text.to_string(),
     }
-}
-
-/// What a child process left behind when it ended (or was killed at its deadline).
-#[derive(Debug)]
-pub struct Finished {
-    pub status: Option<ExitStatus>,
-    pub stdout: String,
-    pub stderr: String,
-    pub timed_out: bool,
-}
-
-/// Run `command` to completion with a deadline, feeding it `stdin`; kill it at the deadline.
-pub fn run_with_deadline(
-    mut command: Command,
-    stdin: &[u8],
-    deadline: Duration,
-) -> std::io::Result<Finished> {
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn()?;
-    let mut input = child.stdin.take().expect("stdin is piped");
-    let stdin = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        use std::io::Write;
-        // A child that exits without reading its input is not our error to report here.
-        let _ = input.write_all(&stdin);
-    });
-    let stdout = drain(child.stdout.take().expect("stdout is piped"));
-    let stderr = drain(child.stderr.take().expect("stderr is piped"));
-    let start = Instant::now();
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break Some(status);
-        }
-        if start.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            timed_out = true;
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let _ = writer.join();
-    Ok(Finished {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-        timed_out,
-    })
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -261,7 +200,7 @@ fn query_uncached(path: &Path, gil: GilMode, deadline: Duration) -> Result<Inter
         command.arg("-X").arg(format!("gil={value}"));
     }
     command.args(["-E", "-s", "-B", "-c", QUERY_PY]);
-    let finished = run_with_deadline(command, b"", deadline).map_err(|err| Error::SpawnFailed {
+    let finished = crate::process::run_with_deadline(command, b"", deadline).map_err(|err| Error::SpawnFailed {
         path: path.to_path_buf(),
         err,
     })?;

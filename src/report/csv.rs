@@ -6,12 +6,17 @@ use std::fmt::Write;
 use crate::results::ResultsFile;
 use crate::workloads::Group;
 
+/// A text field: always quoted, control characters made visible, and a leading `= + - @` (which
+/// spreadsheets run as a formula) neutralised with a `'`. Numbers are written by ftbench itself
+/// and stay bare, so spreadsheets and pandas read them as numbers (and `-0.5` stays negative).
 fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
+    let text = crate::output::escape(text);
+    let neutral = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
     } else {
-        text.to_string()
-    }
+        text
+    };
+    format!("\"{}\"", neutral.replace('"', "\"\""))
 }
 
 /// Render the CSV (`thread_count` 0 is the serial baseline; empty CI cells where there is none).
@@ -28,9 +33,10 @@ pub fn render(results: &ResultsFile) -> String {
         });
         let _ = writeln!(
             out,
-            "{},{},{threads},{metric},{value},{low},{high}",
+            "{},{},{threads},{},{value},{low},{high}",
             field(label),
-            field(test)
+            field(test),
+            field(metric)
         );
     };
     for test in results.tests() {
@@ -115,4 +121,17 @@ pub fn render(results: &ResultsFile) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+
+    #[test]
+    fn text_fields_are_quoted_and_never_formulas() {
+        assert_eq!(field("3.13t"), "\"3.13t\"");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(field("ops,x\ny"), "\"ops,x\\ny\"");
+    }
 }

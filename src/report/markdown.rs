@@ -5,22 +5,42 @@ use std::fmt::Write;
 use super::table;
 use crate::results::ResultsFile;
 
+/// Make text from a results file inert in Markdown: it stays on its line (control characters
+/// become visible escapes), raw HTML shows as text, and it cannot open a heading, link, image,
+/// code span, emphasis or table cell.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in crate::output::escape(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '#' | '[' | ']' | '|' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Render the Markdown report.
 pub fn render(results: &ResultsFile) -> String {
     let mut out = String::from("## ftbench results\n\n");
     let _ = writeln!(
         out,
         "{} on {} ({} logical cores), {}. Speedup is over the same interpreter's serial run; ± is the half-width of the 95% interval of the median.\n",
-        results.labels().join(", "),
-        results.system.cpu_model,
+        escape(&results.labels().join(", ")),
+        escape(&results.system.cpu_model),
         results.system.logical_cores,
-        results.created
+        escape(&results.created)
     );
     let warnings = super::html::warnings(results);
     if !warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
         for warning in &warnings {
-            let _ = writeln!(out, "> - {warning}");
+            let _ = writeln!(out, "> - {}", escape(warning));
         }
         out.push('\n');
     }
@@ -28,6 +48,27 @@ pub fn render(results: &ResultsFile) -> String {
         out.push_str(&t.to_markdown());
         out.push('\n');
     }
-    let _ = writeln!(out, "<sub>`{}`</sub>", results.command_line.join(" "));
+    // In HTML, not a code span: a backtick in the command line cannot close it.
+    let command_line = crate::output::escape(&results.command_line.join(" "))
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let _ = writeln!(out, "<sub><code>{command_line}</code></sub>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn hostile_names_stay_inert() {
+        let hostile = "3.13t\n# Pwned\n<script>alert(1)</script> | [x](http://e) `c` *e*";
+        let escaped = escape(hostile);
+        assert!(!escaped.contains('\n'), "{escaped}");
+        assert!(!escaped.contains('<') && !escaped.contains('>'), "{escaped}");
+        assert!(escaped.contains("\\# Pwned"), "{escaped}");
+        assert!(escaped.contains("\\|") && escaped.contains("\\[x\\]"), "{escaped}");
+        assert_eq!(escape("parallel_compute"), "parallel_compute");
+    }
 }

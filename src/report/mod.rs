@@ -49,18 +49,65 @@ impl Report {
         })
     }
 
-    /// Write every file under `dir`, each atomically.
+    /// Write every file under `dir`, each atomically. Every path must stay inside `dir` (names
+    /// come from results files, which may come from anyone), and only regular files are
+    /// replaced.
     pub fn write(&self, dir: &Path) -> Result<()> {
+        if dir.exists() && !dir.is_dir() {
+            anyhow::bail!("the report directory `{}` is not a directory", dir.display());
+        }
+        for (relative, _) in &self.files {
+            let inside = relative
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside || relative.as_os_str().is_empty() {
+                anyhow::bail!(
+                    "refusing to write `{}`: a report file must stay inside `{}`",
+                    relative.display(),
+                    dir.display()
+                );
+            }
+        }
         for (relative, bytes) in &self.files {
             let path = dir.join(relative);
             if let Some(parent) = path.parent() {
                 fs_err::create_dir_all(parent)?;
             }
+            crate::results::guard::check_output(&path, crate::results::guard::Existing::Replace)?;
             crate::results::write_atomically(&path, bytes)
                 .with_context(|| format!("failed to write `{}`", path.display()))?;
         }
         Ok(())
     }
+}
+
+/// A file name made from data (a test name, a label): ASCII letters, digits, `.`, `_` and `-`
+/// only, never starting with `.`, at most 80 characters. A name that had to change gets a short
+/// hash of the original, so two names that differ only in unsafe characters stay two files.
+pub fn slug(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        let keep = c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        let c = if keep { c } else { '-' };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    let trimmed: String = out
+        .trim_start_matches(['.', '-'])
+        .trim_end_matches('-')
+        .chars()
+        .take(80)
+        .collect();
+    if trimmed == name && !trimmed.is_empty() {
+        return trimmed;
+    }
+    // FNV-1a: stable across builds and platforms (std's hashers are not).
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let stem = if trimmed.is_empty() { "x" } else { &trimmed };
+    format!("{stem}-{:08x}", hash & 0xffff_ffff)
 }
 
 /// The phases of a thread's life that `thread_lifecycle` measures, in order.
@@ -113,7 +160,52 @@ pub fn seconds(value: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{human, seconds};
+    use super::{Report, human, seconds, slug};
+
+    #[test]
+    fn slugs_are_safe_file_names() {
+        assert_eq!(slug("scaling-parallel_compute"), "scaling-parallel_compute");
+        for hostile in [
+            "../../../../elsewhere/pwned",
+            "scaling-mybench:needs_args@processes",
+            "..",
+            "",
+            "a/b",
+            "a\u{1b}[2J",
+            "ü",
+            &"x".repeat(300),
+        ] {
+            let s = slug(hostile);
+            assert!(!s.is_empty() && s.len() <= 89, "{s}");
+            assert!(!s.starts_with('.'), "{s}");
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+                "{s}"
+            );
+        }
+        assert_ne!(slug("a:b"), slug("a@b"));
+        assert_eq!(
+            slug("scaling-mybench:needs_args@processes"),
+            slug("scaling-mybench:needs_args@processes")
+        );
+    }
+
+    #[test]
+    fn a_report_never_writes_outside_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        for relative in ["../escaped.svg", "/tmp/abs.svg", "figures/../../x.svg"] {
+            let report = Report {
+                files: vec![(relative.into(), b"x".to_vec())],
+                render_time: std::time::Duration::ZERO,
+            };
+            let err = report.write(&out).unwrap_err().to_string();
+            assert!(err.contains("must stay inside"), "{err}");
+        }
+        assert!(!dir.path().join("escaped.svg").exists());
+        assert!(!out.exists(), "nothing is written, not even the directory");
+    }
 
     #[test]
     fn durations() {

@@ -119,7 +119,7 @@ pub fn figures(results: &ResultsFile) -> Vec<Figure> {
     }
     for test in tests.iter().filter(|t| results.group_of(t).scales()) {
         figures.push(Figure {
-            name: format!("scaling-{test}"),
+            name: super::slug(&format!("scaling-{test}")),
             title: format!("{test}: speedup and throughput vs threads, with 95% intervals"),
             kind: FigureKind::ScalingDetail(test.clone()),
         });

@@ -92,8 +92,8 @@ impl Table {
             }
             column += span;
         }
-        let escape = |cell: &String| cell.replace('|', "\\\\|");
-        let mut out = format!("### {}\n\n", self.title);
+        let escape = |cell: &String| super::markdown::escape(cell);
+        let mut out = format!("### {}\n\n", super::markdown::escape(&self.title));
         let _ = writeln!(
             out,
             "| {} |",
@@ -118,7 +118,7 @@ impl Table {
         if !self.notes.is_empty() {
             out.push('\n');
             for note in &self.notes {
-                let _ = writeln!(out, "{note}  ");
+                let _ = writeln!(out, "{}  ", super::markdown::escape(note));
             }
         }
         out

@@ -94,11 +94,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             )
         })?;
     temp.write_all(bytes)?;
-    // Temp files are created private (0600); a results file is for sharing.
+    // Temp files are created private (0600); a results file is for sharing (0644), and a file
+    // being replaced keeps its own permissions, never fewer.
     {
         use std::os::unix::fs::PermissionsExt;
+        let mode = fs_err::metadata(path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map_or(0o644, |meta| meta.permissions().mode() & 0o7777);
         temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|err| {
@@ -270,5 +275,12 @@ mod tests {
         let mode = fs_err::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o644);
         assert_eq!(fs_err::read(&path).unwrap(), b"{}");
+        // A replaced file keeps the permissions it had, wider or narrower.
+        for kept in [0o664, 0o600] {
+            fs_err::set_permissions(&path, std::fs::Permissions::from_mode(kept)).unwrap();
+            write_atomically(&path, b"[]").unwrap();
+            let mode = fs_err::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, kept);
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! study's schema (`results.scaling_tests[test][label].scaling_data[...]`), derived from the
 //! samples each time the file is written.
 
+pub mod guard;
 mod json;
 pub mod pyperf;
 mod seed;
@@ -124,6 +125,9 @@ pub struct ResultsFile {
     /// What the harness itself cost while it ran (the last session, for a resumed file).
     #[serde(default)]
     pub harness: Option<HarnessCost>,
+    /// Each time the file was resumed: when, where and by which ftbench.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumes: Vec<Resume>,
     /// Derived from `points` at every write; the seed study's schema.
     #[serde(default)]
     pub results: Value,
@@ -131,6 +135,17 @@ pub struct ResultsFile {
     /// appended, so a series is recomputed (bootstraps and all) only when its curve grew.
     #[serde(skip)]
     pub derived: HashMap<(String, String), (usize, Value)>,
+}
+
+/// One `ftbench run --resume` of a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resume {
+    /// UTC time the resumed run started.
+    pub at: String,
+    pub hostname: String,
+    pub ftbench_version: String,
+    /// Whether `--force` let it mix machines, versions or interpreters.
+    pub forced: bool,
 }
 
 /// A test that came from elsewhere (a pyperf import): its group and metric.
@@ -249,6 +264,7 @@ impl ResultsFile {
             warnings: Vec::new(),
             external_tests: Vec::new(),
             harness: None,
+            resumes: Vec::new(),
             results: Value::Null,
             derived: HashMap::new(),
         }

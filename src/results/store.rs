@@ -25,6 +25,8 @@ pub enum Error {
         #[source]
         err: rusqlite::Error,
     },
+    #[error("the disk holding the history store `{}` is full; free some space", path.display())]
+    DiskFull { path: PathBuf },
     #[error("the history store `{}` is damaged or not a store (truncated?)", path.display())]
     Corrupt {
         path: PathBuf,
@@ -48,6 +50,24 @@ pub enum Error {
         #[source]
         err: serde_json::Error,
     },
+}
+
+/// Build a store error from SQLite's: its result code tells a full disk from damage.
+fn classify(path: &Path, err: rusqlite::Error, otherwise: fn(PathBuf, rusqlite::Error) -> Error) -> Error {
+    if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return Error::DiskFull {
+            path: path.to_path_buf(),
+        };
+    }
+    otherwise(path.to_path_buf(), err)
+}
+
+fn corrupt(path: PathBuf, err: rusqlite::Error) -> Error {
+    Error::Corrupt { path, err }
+}
+
+fn query(path: PathBuf, err: rusqlite::Error) -> Error {
+    Error::Query { path, err }
 }
 
 /// One run as `ftbench history` lists it.
@@ -88,6 +108,9 @@ pub trait Store {
     fn trend(&self, test: &str, label: &str, thread_count: u32) -> Result<Vec<TrendPoint>, Error>;
     /// The thread counts any run measured `test` on `label` at, ascending.
     fn thread_counts(&self, test: &str, label: &str) -> Result<Vec<u32>, Error>;
+    /// The id of the run that started at `created` on `hostname`, if it is recorded: a run is
+    /// recorded once, however often its file is added.
+    fn find(&self, created: &str, hostname: &str) -> Result<Option<i64>, Error>;
 }
 
 /// The local store: SQLite.
@@ -140,14 +163,10 @@ impl SqliteStore {
         {
             let _ = fs_err::create_dir_all(parent);
         }
-        let connection = Connection::open(path).map_err(|err| Error::Open {
-            path: path.to_path_buf(),
-            err,
+        let connection = Connection::open(path).map_err(|err| {
+            classify(path, err, |path, err| Error::Open { path, err })
         })?;
-        let corrupt = |err| Error::Corrupt {
-            path: path.to_path_buf(),
-            err,
-        };
+        let corrupt = |err| classify(path, err, corrupt);
         // Concurrent runs queue on the lock instead of failing.
         connection
             .busy_timeout(Duration::from_secs(30))
@@ -173,19 +192,13 @@ impl SqliteStore {
     }
 
     fn query_error(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
-        |err| Error::Query {
-            path: self.path.clone(),
-            err,
-        }
+        |err| classify(&self.path, err, query)
     }
 
     fn migrate(&mut self, from: i64) -> Result<(), Error> {
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             let path = self.path.clone();
-            let fail = |err| Error::Query {
-                path: path.clone(),
-                err,
-            };
+            let fail = |err| classify(&path, err, query);
             let tx = self.connection.transaction().map_err(&fail)?;
             // Another process may have migrated meanwhile; the transaction re-checks.
             let current: i64 = tx
@@ -213,10 +226,7 @@ fn split(text: &str) -> Vec<String> {
 impl Store for SqliteStore {
     fn record(&mut self, results: &ResultsFile, results_path: Option<&Path>) -> Result<i64, Error> {
         let path = self.path.clone();
-        let fail = |err| Error::Query {
-            path: path.clone(),
-            err,
-        };
+        let fail = |err| classify(&path, err, query);
         let document = serde_json::to_string(results).expect("results always serialize");
         let tx = self
             .connection
@@ -364,5 +374,16 @@ impl Store for SqliteStore {
             .query_map(params![test, label], |row| row.get(0))
             .map_err(&fail)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
+    }
+
+    fn find(&self, created: &str, hostname: &str) -> Result<Option<i64>, Error> {
+        self.connection
+            .query_row(
+                "SELECT id FROM runs WHERE created = ?1 AND hostname = ?2 ORDER BY id LIMIT 1",
+                params![created, hostname],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(self.query_error())
     }
 }

@@ -1,5 +1,6 @@
 //! Ctrl-C and SIGTERM: recorded in flags that the runner checks between and during samples, so
-//! a stopped run kills its worker, keeps its results file valid and exits 130 or 143.
+//! a stopped run kills its worker, keeps its results file valid and exits 130 or 143. A second
+//! signal exits at once.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -30,8 +31,17 @@ pub fn install() -> std::io::Result<()> {
         interrupt: Arc::new(AtomicBool::new(false)),
         terminate: Arc::new(AtomicBool::new(false)),
     };
-    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&flags.interrupt))?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&flags.terminate))?;
+    // A second signal, while the first is still being handled (a worker shutting down, a report
+    // being written), exits at once: workers die with ftbench (PR_SET_PDEATHSIG), and the
+    // results file on disk is always a complete one. The conditional exit is registered first,
+    // so it sees the flag as the previous signal left it.
+    for (signal, flag, code) in [
+        (signal_hook::consts::SIGINT, &flags.interrupt, crate::EXIT_INTERRUPTED),
+        (signal_hook::consts::SIGTERM, &flags.terminate, crate::EXIT_TERMINATED),
+    ] {
+        signal_hook::flag::register_conditional_shutdown(signal, i32::from(code), Arc::clone(flag))?;
+        signal_hook::flag::register(signal, Arc::clone(flag))?;
+    }
     let _ = FLAGS.set(flags);
     Ok(())
 }

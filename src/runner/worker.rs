@@ -4,7 +4,6 @@
 //! a fake one.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -12,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::interrupt;
 use super::protocol::{self, PROTOCOL_VERSION, RawSample, Request, WorkerMessage};
 use crate::interpreter::Variant;
+use crate::process::{self, Pipe};
 use crate::workloads::ScriptDir;
 
 /// What a worker said in its `hello`.
@@ -66,6 +66,12 @@ pub enum Error {
     MissingDependency { message: String },
     #[error("the workload failed: {message}\n{traceback}")]
     Workload { message: String, traceback: String },
+    #[error(
+        "worker sent `done` but did not exit within {} s and was killed (does the code start a thread it never joins?){}",
+        deadline.as_secs(),
+        tail(stderr)
+    )]
+    NoExit { deadline: Duration, stderr: String },
     #[error("interrupted")]
     Interrupted,
 }
@@ -74,6 +80,14 @@ impl Error {
     /// A missing dependency skips a point instead of failing it.
     pub fn is_skip(&self) -> bool {
         matches!(self, Self::MissingDependency { .. })
+    }
+
+    /// Attach the worker's stderr where the error keeps it.
+    fn with_stderr(self, text: String) -> Self {
+        match self {
+            Self::Protocol { err, .. } => Self::Protocol { err, stderr: text },
+            other => other,
+        }
     }
 }
 
@@ -112,215 +126,202 @@ enum Event {
     Closed,
 }
 
+/// How a worker's conversation ended, before its process is collected.
+enum Ending {
+    /// It said `done`: it must now exit on its own, within the deadline.
+    Done,
+    /// stdout closed before `done`.
+    Closed,
+    /// Something it said ends the run (protocol error, refused request, workload failure).
+    Refused(Error),
+    TimedOut,
+    Interrupted,
+}
+
 impl Worker for PythonWorker {
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one read loop; split up, its kill and deadline paths would scatter"
-    )]
     fn run(&mut self, variant: &Variant, request: &Request) -> Result<WorkerOutput, Error> {
         let mut command = variant.command(&self.scripts.worker());
         command
             .current_dir(self.scripts.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group: a terminal's Ctrl-C reaches ftbench alone, which then stops
-            // the worker and everything it started (multiprocessing children) together.
-            .process_group(0);
+            .stderr(Stdio::piped());
+        // Its own process group: a terminal's Ctrl-C reaches ftbench alone, which then stops the
+        // worker and everything it started (multiprocessing children) together.
+        process::detach_and_tie(&mut command);
         let mut child = command.spawn().map_err(|err| Error::Spawn {
             path: variant.run_path.clone(),
             err,
         })?;
-        let pid = i32::try_from(child.id()).expect("pids fit in i32");
-        let kill = || {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        };
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let line = serde_json::to_string(request).expect("a request always serializes");
         // A worker that dies before reading its request is reported by its exit status below.
         let _ = writeln!(stdin, "{line}");
         drop(stdin);
+        let events = read_lines(child.stdout.take().expect("stdout is piped"));
+        let stderr = Pipe::drain(child.stderr.take().expect("stderr is piped"));
 
-        let (sender, events) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout is piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                match line {
-                    Ok(line) => {
-                        if sender.send(Event::Line(line)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(_) => break,
-                }
-            }
-            let _ = sender.send(Event::Closed);
-        });
-        let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
-        let stderr_thread = std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut stderr_pipe, &mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        });
-        let stderr = |child: &mut std::process::Child| {
-            let _ = child.wait();
-            // Orphaned pool children would hold the pipes open; the group goes with its leader.
-            kill();
-            stderr_thread.join().unwrap_or_default()
-        };
-
-        let start = Instant::now();
-        let mut hello: Option<Hello> = None;
-        let mut calibration = None;
-        let mut samples = Vec::new();
-        let outcome: Result<(), Error> = loop {
+        // One deadline for the whole life of the worker, its shutdown included.
+        let until = Instant::now() + self.deadline;
+        let mut conversation = Conversation::default();
+        let ending = loop {
             if interrupt::requested().is_some() {
-                kill();
-                break Err(Error::Interrupted);
+                break Ending::Interrupted;
             }
-            if start.elapsed() > self.deadline {
-                kill();
-                break Err(Error::Timeout {
-                    deadline: self.deadline,
-                    stderr: String::new(),
-                });
+            if Instant::now() > until {
+                break Ending::TimedOut;
             }
-            let event = match events.recv_timeout(Duration::from_millis(20)) {
-                Ok(event) => event,
+            let line = match events.recv_timeout(Duration::from_millis(20)) {
+                Ok(Event::Line(line)) => line,
+                Ok(Event::Closed) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    break Ending::Closed;
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                Err(mpsc::RecvTimeoutError::Disconnected) => Event::Closed,
             };
-            let line = match event {
-                Event::Line(line) => line,
-                Event::Closed => {
-                    break Err(Error::Crashed {
-                        status: String::new(),
-                        samples: samples.len(),
-                        stderr: String::new(),
-                    });
-                }
-            };
-            let message = match protocol::parse_line(&line) {
-                Ok(message) => message,
-                Err(err) => {
-                    kill();
-                    break Err(Error::Protocol {
-                        err,
-                        stderr: String::new(),
-                    });
-                }
-            };
-            match (message, hello.is_some()) {
-                (
-                    WorkerMessage::Hello {
-                        protocol,
-                        pid,
-                        version,
-                        free_threaded,
-                        gil_enabled,
-                    },
-                    false,
-                ) => {
-                    if protocol != PROTOCOL_VERSION {
-                        kill();
-                        break Err(Error::ProtocolMismatch {
-                            expected: PROTOCOL_VERSION,
-                            found: protocol,
-                        });
-                    }
-                    hello = Some(Hello {
-                        pid,
-                        version,
-                        free_threaded,
-                        gil_enabled,
-                    });
-                }
-                (WorkerMessage::Calibration { work_size, wall_ns }, true) => {
-                    calibration = Some((work_size, wall_ns));
-                }
-                (WorkerMessage::Sample(sample), true) => samples.push(sample),
-                (
-                    WorkerMessage::Error {
-                        kind,
-                        message,
-                        traceback,
-                    },
-                    true,
-                ) => {
-                    kill();
-                    break Err(if kind == "missing_dependency" {
-                        Error::MissingDependency { message }
-                    } else {
-                        Error::Workload { message, traceback }
-                    });
-                }
-                (WorkerMessage::Done, true) => break Ok(()),
-                (other, _) => {
-                    kill();
-                    let what = serde_json::to_value(&other)
-                        .ok()
-                        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-                        .unwrap_or_default();
-                    break Err(Error::OutOfOrder { what });
-                }
+            match conversation.hear(&line) {
+                Ok(false) => {}
+                Ok(true) => break Ending::Done,
+                Err(err) => break Ending::Refused(err),
             }
         };
-        match outcome {
-            Ok(()) => {
-                let status = child.wait().ok();
-                let text = stderr(&mut child);
-                match status {
-                    Some(status) if status.success() => Ok(WorkerOutput {
-                        hello: hello.expect("done comes after hello"),
-                        calibration,
-                        samples,
-                    }),
-                    status => Err(Error::Crashed {
-                        status: status.map_or_else(|| "unknown status".into(), |s| s.to_string()),
-                        samples: samples.len(),
-                        stderr: text,
-                    }),
-                }
+        // Wait for the exit status: a worker that said `done` (or closed stdout) gets the rest
+        // of its deadline to exit; any other ending kills it now.
+        let status = match ending {
+            Ending::Done | Ending::Closed => {
+                let wait_until = match ending {
+                    Ending::Done => until,
+                    _ => until.min(Instant::now() + CRASH_GRACE),
+                };
+                process::wait_until(&mut child, wait_until, || interrupt::requested().is_some())
+                    .ok()
+                    .flatten()
             }
-            Err(Error::Crashed { samples, .. }) => {
-                // stdout closed early: wait a moment for the exit status, then report it.
-                let status = wait_briefly(&mut child);
-                if status.is_none() {
-                    kill();
-                }
-                let text = stderr(&mut child);
-                Err(Error::Crashed {
-                    status: status.map_or_else(|| "no exit status".into(), |s| s.to_string()),
-                    samples,
-                    stderr: text,
-                })
-            }
-            Err(Error::Timeout { deadline, .. }) => Err(Error::Timeout {
-                deadline,
-                stderr: stderr(&mut child),
+            _ => None,
+        };
+        let interrupted = interrupt::requested().is_some();
+        process::kill_group(&child);
+        if status.is_none() {
+            let _ = child.wait();
+        }
+        let (text, held_open) = stderr.take_by(Instant::now() + process::STDERR_GRACE);
+        let text = if held_open {
+            format!(
+                "{text}\n(a process started by the worker left its process group and still holds its stderr open; ftbench stopped waiting for it)"
+            )
+        } else {
+            text
+        };
+        let samples = conversation.samples.len();
+        match (ending, status) {
+            (Ending::Interrupted, _) => Err(Error::Interrupted),
+            (Ending::Refused(err), _) => Err(err.with_stderr(text)),
+            (Ending::TimedOut, _) => Err(Error::Timeout {
+                deadline: self.deadline,
+                stderr: text,
             }),
-            Err(Error::Protocol { err, .. }) => Err(Error::Protocol {
-                err,
-                stderr: stderr(&mut child),
+            (_, None) if interrupted => Err(Error::Interrupted),
+            (Ending::Done, Some(status)) if status.success() => Ok(WorkerOutput {
+                hello: conversation.hello.expect("done comes after hello"),
+                calibration: conversation.calibration,
+                samples: conversation.samples,
             }),
-            Err(other) => {
-                let _ = stderr(&mut child);
-                Err(other)
-            }
+            (Ending::Done, None) => Err(Error::NoExit {
+                deadline: self.deadline,
+                stderr: text,
+            }),
+            (_, status) => Err(Error::Crashed {
+                status: status.map_or_else(|| "no exit status".into(), |s| s.to_string()),
+                samples,
+                stderr: text,
+            }),
         }
     }
 }
 
-fn wait_briefly(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5) {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
+/// How long a worker whose stdout closed gets to report its exit status.
+const CRASH_GRACE: Duration = Duration::from_secs(5);
+
+/// Read `stdout` line by line on a thread, ending with [`Event::Closed`].
+fn read_lines(stdout: std::process::ChildStdout) -> mpsc::Receiver<Event> {
+    let (sender, events) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(Event::Line(line)).is_err() {
+                return;
+            }
         }
-        std::thread::sleep(Duration::from_millis(10));
+        let _ = sender.send(Event::Closed);
+    });
+    events
+}
+
+/// What a worker said so far, checked against the protocol's order.
+#[derive(Default)]
+struct Conversation {
+    hello: Option<Hello>,
+    calibration: Option<(u64, u64)>,
+    samples: Vec<RawSample>,
+}
+
+impl Conversation {
+    /// Take one line; `Ok(true)` when it was `done`.
+    fn hear(&mut self, line: &str) -> Result<bool, Error> {
+        let message = protocol::parse_line(line).map_err(|err| Error::Protocol {
+            err,
+            stderr: String::new(),
+        })?;
+        match (message, self.hello.is_some()) {
+            (
+                WorkerMessage::Hello {
+                    protocol,
+                    pid,
+                    version,
+                    free_threaded,
+                    gil_enabled,
+                },
+                false,
+            ) => {
+                if protocol != PROTOCOL_VERSION {
+                    return Err(Error::ProtocolMismatch {
+                        expected: PROTOCOL_VERSION,
+                        found: protocol,
+                    });
+                }
+                self.hello = Some(Hello {
+                    pid,
+                    version,
+                    free_threaded,
+                    gil_enabled,
+                });
+            }
+            (WorkerMessage::Calibration { work_size, wall_ns }, true) => {
+                self.calibration = Some((work_size, wall_ns));
+            }
+            (WorkerMessage::Sample(sample), true) => self.samples.push(sample),
+            (
+                WorkerMessage::Error {
+                    kind,
+                    message,
+                    traceback,
+                },
+                true,
+            ) => {
+                return Err(if kind == "missing_dependency" {
+                    Error::MissingDependency { message }
+                } else {
+                    Error::Workload { message, traceback }
+                });
+            }
+            (WorkerMessage::Done, true) => return Ok(true),
+            (other, _) => {
+                let what = serde_json::to_value(&other)
+                    .ok()
+                    .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+                    .unwrap_or_default();
+                return Err(Error::OutOfOrder { what });
+            }
+        }
+        Ok(false)
     }
-    None
 }

@@ -414,8 +414,9 @@ pub struct ScriptDir {
 
 impl ScriptDir {
     pub fn create() -> std::io::Result<Self> {
+        remove_stale_script_dirs(&std::env::temp_dir());
         let dir = tempfile::Builder::new()
-            .prefix("ftbench-workers")
+            .prefix(&format!("{SCRIPT_DIR_PREFIX}{}-", std::process::id()))
             .tempdir()?;
         for (name, text) in FILES {
             fs_err::write(dir.path().join(name), text)?;
@@ -432,9 +433,54 @@ impl ScriptDir {
     }
 }
 
+/// Script directories are named `ftbench-workers-PID-XXXXXX`, so a later run can tell whose
+/// they are.
+const SCRIPT_DIR_PREFIX: &str = "ftbench-workers-";
+
+/// Remove the script directories of ftbench processes that are gone (killed with SIGKILL, which
+/// leaves no chance to clean up). Best effort: whatever cannot be removed stays.
+fn remove_stale_script_dirs(temp: &Path) {
+    let Ok(entries) = fs_err::read_dir(temp) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(owner) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(SCRIPT_DIR_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(owner.to_string()).exists();
+        if !alive && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs_err::remove_dir_all(entry.path());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn script_dirs_of_dead_owners_are_removed() {
+        let temp = tempfile::tempdir().unwrap();
+        // pid_max is at most 2^22 on Linux: this owner cannot exist.
+        let dead = temp.path().join(format!("{SCRIPT_DIR_PREFIX}99999999-abc"));
+        let alive = temp
+            .path()
+            .join(format!("{SCRIPT_DIR_PREFIX}{}-abc", std::process::id()));
+        let other = temp.path().join("ftbench-workers-notapid");
+        for dir in [&dead, &alive, &other] {
+            fs_err::create_dir_all(dir).unwrap();
+        }
+        remove_stale_script_dirs(temp.path());
+        assert!(!dead.exists());
+        assert!(alive.exists());
+        assert!(other.exists());
+    }
 
     #[test]
     fn every_module_is_embedded() {

@@ -216,7 +216,7 @@ fn the_seed_studys_own_results_file_becomes_a_report() {
     // The seed's numbers come back: 3.13.0t's parallel_compute speedup at 16 threads was 7.806.
     let csv = fs_err::read_to_string(report.join("results.csv")).unwrap();
     assert!(
-        csv.contains("3.13.0t,parallel_compute,16,speedup,7.80"),
+        csv.contains("\"3.13.0t\",\"parallel_compute\",16,\"speedup\",7.80"),
         "{csv}"
     );
     let filters = vec![(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]")];

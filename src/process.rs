@@ -1,0 +1,205 @@
+//! Child processes with a deadline: each in its own process group, killed with its parent, its
+//! pipes drained by threads that the caller stops waiting for at the deadline.
+//!
+//! The interpreter query and the benchmark worker both start Python this way. Three failure modes
+//! shaped it:
+//! - a worker whose user code forks a child that leaves the process group (`setsid`) while holding
+//!   stderr open would block a plain `read_to_end` until that child exits, so pipes are collected
+//!   into shared buffers that can be read at any moment ([`Pipe::take_by`]);
+//! - `SIGKILL` of ftbench cannot be caught, so children get `PR_SET_PDEATHSIG` and die with it;
+//! - a process group (`process_group(0)`) lets one `killpg` stop a worker and its
+//!   multiprocessing children together, and keeps a terminal's Ctrl-C away from them.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Put `command` in its own process group and have the kernel kill it when ftbench dies.
+pub fn detach_and_tie(command: &mut Command) {
+    command.process_group(0);
+    let parent = std::process::id();
+    tie_to_parent(command, parent);
+}
+
+#[expect(
+    unsafe_code,
+    reason = "pre_exec is the only way to set PR_SET_PDEATHSIG in the child; the closure only \
+              calls prctl and getppid, both async-signal-safe"
+)]
+fn tie_to_parent(command: &mut Command, parent: u32) {
+    // SAFETY: the closure runs between fork and exec and calls only async-signal-safe syscalls;
+    // it allocates nothing and touches no lock.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+            // The parent may have died between fork and prctl: then no signal will come.
+            if nix::unistd::getppid().as_raw().cast_unsigned() != parent {
+                return Err(std::io::Error::other("ftbench exited while starting a worker"));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// SIGKILL a whole process group (the child and everything it started that stayed in it).
+pub fn kill_group(child: &Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+/// A child's output pipe, read to its end by a thread into a buffer the caller can take at any
+/// moment.
+#[derive(Debug, Clone)]
+pub struct Pipe {
+    state: PipeState,
+}
+
+/// The bytes read so far and whether the pipe has closed, with a signal for the closing.
+type PipeState = Arc<(Mutex<(Vec<u8>, bool)>, Condvar)>;
+
+impl Pipe {
+    /// Start draining `pipe`.
+    pub fn drain(mut pipe: impl Read + Send + 'static) -> Self {
+        let state = Arc::new((Mutex::new((Vec::new(), false)), Condvar::new()));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            loop {
+                let read = pipe.read(&mut chunk);
+                let (lock, closed) = &*shared;
+                let mut guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match read {
+                    Ok(0) | Err(_) => {
+                        guard.1 = true;
+                        closed.notify_all();
+                        return;
+                    }
+                    Ok(n) => guard.0.extend_from_slice(&chunk[..n]),
+                }
+            }
+        });
+        Self { state }
+    }
+
+    /// Everything read until the pipe closed or `until` passed, whichever came first; the flag
+    /// says whether the pipe was still open (someone outside the process group holds it).
+    pub fn take_by(&self, until: Instant) -> (String, bool) {
+        let (lock, closed) = &*self.state;
+        let mut guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while !guard.1 {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            guard = closed
+                .wait_timeout(guard, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        (String::from_utf8_lossy(&guard.0).into_owned(), !guard.1)
+    }
+}
+
+/// Wait for `child` until `until`, calling `stop` every few milliseconds; `None` when the time
+/// ran out or `stop` said so (the child is still running then).
+pub fn wait_until(
+    child: &mut Child,
+    until: Instant,
+    stop: impl Fn() -> bool,
+) -> std::io::Result<Option<ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= until || stop() {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// How long to keep reading a killed child's stderr for its last words.
+pub const STDERR_GRACE: Duration = Duration::from_millis(500);
+
+/// What a child process left behind when it ended (or was killed at its deadline).
+#[derive(Debug)]
+pub struct Finished {
+    pub status: Option<ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+}
+
+/// Run `command` to completion with a deadline, feeding it `stdin`; at the deadline kill its
+/// process group and return what it wrote.
+pub fn run_with_deadline(
+    mut command: Command,
+    stdin: &[u8],
+    deadline: Duration,
+) -> std::io::Result<Finished> {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    detach_and_tie(&mut command);
+    let mut child = command.spawn()?;
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_vec();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        // A child that exits without reading its input is not our error to report here.
+        let _ = input.write_all(&stdin);
+    });
+    let stdout = Pipe::drain(child.stdout.take().expect("stdout is piped"));
+    let stderr = Pipe::drain(child.stderr.take().expect("stderr is piped"));
+    let until = Instant::now() + deadline;
+    let status = wait_until(&mut child, until, || false)?;
+    // Whatever it started in its group goes with it, whether it finished or not.
+    kill_group(&child);
+    let timed_out = status.is_none();
+    if timed_out {
+        let _ = child.wait();
+    }
+    // A pipe still open now is held by something that left the group: its output is not ours.
+    let read_until = Instant::now() + STDERR_GRACE;
+    Ok(Finished {
+        status,
+        stdout: stdout.take_by(read_until).0,
+        stderr: stderr.take_by(read_until).0,
+        timed_out,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pipe_held_open_by_an_escaped_child_does_not_block() {
+        // The shell exits at once; its background child keeps stdout and stderr open for 30 s.
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo hi; setsid sleep 30 & exit 0"]);
+        let start = Instant::now();
+        let finished = run_with_deadline(command, b"", Duration::from_secs(5)).unwrap();
+        assert!(finished.status.is_some_and(|s| s.success()));
+        assert_eq!(finished.stdout.trim(), "hi");
+        assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn a_hung_child_is_killed_at_its_deadline() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo started >&2; sleep 30"]);
+        let start = Instant::now();
+        let finished = run_with_deadline(command, b"", Duration::from_millis(300)).unwrap();
+        assert!(finished.timed_out);
+        assert_eq!(finished.stderr.trim(), "started");
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+}
