@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::cli::{
-    Cli, Command, CompareArgs, HistoryAddArgs, HistoryArgs, HistoryCommand, ImportCommand, ImportPyperfArgs, PythonCommand,
-    RunArgs, ScaleArgs, ScaleMode,
+    Cli, Command, CompareArgs, HistoryAddArgs, HistoryArgs, HistoryCommand, ImportCommand,
+    ImportPyperfArgs, PythonCommand, RunArgs, ScaleArgs, ScaleMode,
 };
 use crate::compare;
 use crate::config::RunConfig;
@@ -26,6 +26,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Run(args) => run(&args, printer),
         Command::Report(args) => {
             let results = results::load(&args.results)?;
+            results.derive_all_series();
             printer.stdout(&report::table::render(&results))?;
             if !args.no_files {
                 let dir = args
@@ -623,11 +624,7 @@ fn show_trend(
         let _ = writeln!(
             out,
             "\n=== {test} on {label} at {} ===\n{}",
-            if threads == 0 {
-                "serial".to_string()
-            } else {
-                format!("{threads} threads")
-            },
+            crate::format::threads(threads),
             report::table::grid_aligned(&trend_rows(&trend), 3)
         );
         trends.push((threads, trend));

@@ -213,7 +213,12 @@ impl RunConfig {
         guard::check_output(path, guard::Existing::Continue)?;
         let mut previous = results::load(path)?;
         let force = args.measure.force;
-        let invalid = || format!("cannot resume `{}`: its settings are not ones ftbench would run", path.display());
+        let invalid = || {
+            format!(
+                "cannot resume `{}`: its settings are not ones ftbench would run",
+                path.display()
+            )
+        };
         validate(&previous.settings, force).with_context(invalid)?;
         check_flags_match(&previous.settings, args)?;
         check_same_machine(&previous, path, force)?;
@@ -244,9 +249,10 @@ impl RunConfig {
                 variants.push(crate::runner::native::variant());
                 continue;
             }
-            let spec = specs.iter().find(|s| s.label.as_deref() == Some(&record.label));
-            let (variant, how) =
-                resolve_resumed(record, spec, args.trust_paths, &discovery, path)?;
+            let spec = specs
+                .iter()
+                .find(|s| s.label.as_deref() == Some(&record.label));
+            let (variant, how) = resolve_resumed(record, spec, args.trust_paths, &discovery, path)?;
             let (now, then) = (&variant.interpreter.info, &record.info);
             if (now.version != then.version || now.free_threaded != then.free_threaded) && !force {
                 bail!(
@@ -308,13 +314,14 @@ fn resolve_resumed(
         return Ok((variant, "--python"));
     }
     if trust_paths {
-        let info = crate::interpreter::query(&record.path, GilMode::Default).with_context(|| {
-            format!(
-                "cannot resume: interpreter `{}` of {} is gone",
-                record.path.display(),
-                record.label
-            )
-        })?;
+        let info =
+            crate::interpreter::query(&record.path, GilMode::Default).with_context(|| {
+                format!(
+                    "cannot resume: interpreter `{}` of {} is gone",
+                    record.path.display(),
+                    record.label
+                )
+            })?;
         let interpreter = crate::interpreter::Interpreter {
             path: record.path.clone(),
             source: record.source,
@@ -365,9 +372,21 @@ fn check_flags_match(settings: &Settings, args: &RunArgs) -> Result<()> {
         differ.push("--quick (the file was not measured with it)".to_string());
     }
     for (flag, given, recorded) in [
-        ("--samples", m.samples.map(u64::from), u64::from(settings.samples)),
-        ("--processes", m.processes.map(u64::from), u64::from(settings.processes)),
-        ("--warmup", m.warmup.map(u64::from), u64::from(settings.warmup)),
+        (
+            "--samples",
+            m.samples.map(u64::from),
+            u64::from(settings.samples),
+        ),
+        (
+            "--processes",
+            m.processes.map(u64::from),
+            u64::from(settings.processes),
+        ),
+        (
+            "--warmup",
+            m.warmup.map(u64::from),
+            u64::from(settings.warmup),
+        ),
         ("--target-ms", m.target_ms, settings.target_ns / 1_000_000),
     ] {
         if given.is_some_and(|g| g != recorded) {
@@ -389,7 +408,11 @@ fn check_flags_match(settings: &Settings, args: &RunArgs) -> Result<()> {
 
 /// A run is resumed on the machine it started on, by the same ftbench, unless `--force`.
 fn check_same_machine(previous: &ResultsFile, path: &std::path::Path, force: bool) -> Result<()> {
-    if previous.variants.iter().all(|v| v.source == crate::interpreter::InterpreterSource::Imported) {
+    if previous
+        .variants
+        .iter()
+        .all(|v| v.source == crate::interpreter::InterpreterSource::Imported)
+    {
         bail!(
             "`{}` holds imported results (a seed-schema file or a pyperf import), not an ftbench run: there is nothing to resume",
             path.display()
@@ -400,10 +423,22 @@ fn check_same_machine(previous: &ResultsFile, path: &std::path::Path, force: boo
     let mut differ = Vec::new();
     for (what, now, before) in [
         ("CPU", here.cpu_model.clone(), then.cpu_model.clone()),
-        ("logical cores", here.logical_cores.to_string(), then.logical_cores.to_string()),
-        ("architecture", here.architecture.clone(), then.architecture.clone()),
+        (
+            "logical cores",
+            here.logical_cores.to_string(),
+            then.logical_cores.to_string(),
+        ),
+        (
+            "architecture",
+            here.architecture.clone(),
+            then.architecture.clone(),
+        ),
         ("host name", here.hostname.clone(), then.hostname.clone()),
-        ("ftbench version", env!("CARGO_PKG_VERSION").to_string(), previous.ftbench_version.clone()),
+        (
+            "ftbench version",
+            env!("CARGO_PKG_VERSION").to_string(),
+            previous.ftbench_version.clone(),
+        ),
     ] {
         if now != before {
             differ.push(format!("{what}: {before} then, {now} now"));

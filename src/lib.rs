@@ -9,6 +9,7 @@ mod commands;
 mod compare;
 mod config;
 mod dirs;
+mod format;
 mod interpreter;
 mod output;
 mod process;

@@ -36,7 +36,9 @@ fn tie_to_parent(command: &mut Command, parent: u32) {
             nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
             // The parent may have died between fork and prctl: then no signal will come.
             if nix::unistd::getppid().as_raw().cast_unsigned() != parent {
-                return Err(std::io::Error::other("ftbench exited while starting a worker"));
+                return Err(std::io::Error::other(
+                    "ftbench exited while starting a worker",
+                ));
             }
             Ok(())
         });
@@ -73,7 +75,9 @@ impl Pipe {
             loop {
                 let read = pipe.read(&mut chunk);
                 let (lock, closed) = &*shared;
-                let mut guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut guard = lock
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 match read {
                     Ok(0) | Err(_) => {
                         guard.1 = true;
@@ -91,7 +95,9 @@ impl Pipe {
     /// says whether the pipe was still open (someone outside the process group holds it).
     pub fn take_by(&self, until: Instant) -> (String, bool) {
         let (lock, closed) = &*self.state;
-        let mut guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         while !guard.1 {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -189,7 +195,11 @@ mod tests {
         let finished = run_with_deadline(command, b"", Duration::from_secs(5)).unwrap();
         assert!(finished.status.is_some_and(|s| s.success()));
         assert_eq!(finished.stdout.trim(), "hi");
-        assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]

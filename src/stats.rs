@@ -61,11 +61,62 @@ pub fn median(values: &[f64]) -> f64 {
     quantile_sorted(&sorted(values), 0.5)
 }
 
-fn resample_median(values: &[f64], rng: &mut Rng, buffer: &mut Vec<f64>) -> f64 {
-    buffer.clear();
-    buffer.extend((0..values.len()).map(|_| values[rng.below(values.len())]));
-    buffer.sort_by(f64::total_cmp);
-    quantile_sorted(buffer, 0.5)
+/// Medians of bootstrap resamples of one sample, without sorting each resample.
+///
+/// A resample draws `n` indices; its median depends only on how often each value was drawn, so
+/// the values are sorted once and each resample is a count per rank, walked in order. The draws
+/// are the same as indexing the unsorted values, so the medians are exactly those of sorting
+/// every resample (10-20x faster for the usual 5-50 samples).
+struct Resampler {
+    sorted: Vec<f64>,
+    /// `rank[i]`: where `values[i]` sits in `sorted`.
+    rank: Vec<usize>,
+    counts: Vec<u32>,
+}
+
+impl Resampler {
+    fn new(values: &[f64]) -> Self {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+        let mut rank = vec![0; values.len()];
+        for (position, &index) in order.iter().enumerate() {
+            rank[index] = position;
+        }
+        Self {
+            sorted: order.iter().map(|&i| values[i]).collect(),
+            rank,
+            counts: vec![0; values.len()],
+        }
+    }
+
+    /// The median of one resample (`quantile_sorted(resample, 0.5)`).
+    fn median(&mut self, rng: &mut Rng) -> f64 {
+        let n = self.sorted.len();
+        self.counts.fill(0);
+        for _ in 0..n {
+            self.counts[self.rank[rng.below(n)]] += 1;
+        }
+        let position = 0.5 * (n - 1) as f64;
+        let (low, high) = (position.floor() as usize, position.ceil() as usize);
+        let fraction = position - low as f64;
+        let (mut at_low, mut at_high) = (None, None);
+        let mut seen = 0usize;
+        for (value, &count) in self.sorted.iter().zip(&self.counts) {
+            seen += count as usize;
+            if at_low.is_none() && seen > low {
+                at_low = Some(*value);
+            }
+            if seen > high {
+                at_high = Some(*value);
+                break;
+            }
+        }
+        let (low, high) = (
+            at_low.expect("n draws fill rank n/2"),
+            at_high.expect("n draws fill rank n/2"),
+        );
+        low + (high - low) * fraction
+    }
 }
 
 fn seed_of(values: &[f64]) -> u64 {
@@ -74,7 +125,29 @@ fn seed_of(values: &[f64]) -> u64 {
         .fold(0x5EED_u64, |h, v| h.rotate_left(7) ^ v.to_bits())
 }
 
-/// 95% percentile-bootstrap interval of the median.
+/// Above this many samples, intervals are not bootstrapped from every sample: the cost would
+/// grow as `RESAMPLES x n log n` (100 000 samples took 49 s).
+pub const BOOTSTRAP_MAX_N: usize = 500;
+
+/// `BOOTSTRAP_MAX_N` evenly spaced order statistics of a large sample (all of a small one). The
+/// thinned sample has the same distribution but fewer values, so an interval bootstrapped from it
+/// is wider than the full sample's: conservative, never falsely sure.
+fn thinned(values: &[f64]) -> std::borrow::Cow<'_, [f64]> {
+    if values.len() <= BOOTSTRAP_MAX_N {
+        return std::borrow::Cow::Borrowed(values);
+    }
+    let sorted = sorted(values);
+    let step = (sorted.len() - 1) as f64 / (BOOTSTRAP_MAX_N - 1) as f64;
+    std::borrow::Cow::Owned(
+        (0..BOOTSTRAP_MAX_N)
+            .map(|i| sorted[((i as f64 * step).round() as usize).min(sorted.len() - 1)])
+            .collect(),
+    )
+}
+
+/// 95% interval of the median: percentile bootstrap, or for more than [`BOOTSTRAP_MAX_N`]
+/// samples the distribution-free order-statistic interval (ranks `n/2 ± 1.96 √n / 2`), which
+/// costs one sort.
 ///
 /// Invariants: `low <= median(values) <= high` and both lie within `[min, max]`.
 pub fn median_ci(values: &[f64]) -> (f64, f64) {
@@ -82,11 +155,18 @@ pub fn median_ci(values: &[f64]) -> (f64, f64) {
         let m = median(values);
         return (m, m);
     }
+    if values.len() > BOOTSTRAP_MAX_N {
+        let sorted = sorted(values);
+        let n = sorted.len() as f64;
+        let half = 1.96 * n.sqrt() / 2.0;
+        let low = ((n / 2.0 - half).floor().max(0.0)) as usize;
+        let high = ((n / 2.0 + half).ceil() as usize).min(sorted.len() - 1);
+        let m = quantile_sorted(&sorted, 0.5);
+        return (sorted[low].min(m), sorted[high].max(m));
+    }
     let mut rng = Rng::new(seed_of(values));
-    let mut buffer = Vec::with_capacity(values.len());
-    let mut medians: Vec<f64> = (0..RESAMPLES)
-        .map(|_| resample_median(values, &mut rng, &mut buffer))
-        .collect();
+    let mut resampler = Resampler::new(values);
+    let mut medians: Vec<f64> = (0..RESAMPLES).map(|_| resampler.median(&mut rng)).collect();
     medians.sort_by(f64::total_cmp);
     let alpha = (1.0 - CONFIDENCE) / 2.0;
     let m = median(values);
@@ -105,12 +185,14 @@ pub fn ratio_ci(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
     if a.len() < 2 || b.len() < 2 {
         return (ratio, ratio, ratio);
     }
+    let (a, b) = (thinned(a), thinned(b));
+    let (a, b) = (a.as_ref(), b.as_ref());
     let mut rng = Rng::new(seed_of(a) ^ seed_of(b).rotate_left(17));
-    let mut buffer = Vec::with_capacity(a.len().max(b.len()));
+    let (mut top, mut bottom) = (Resampler::new(a), Resampler::new(b));
     let mut ratios: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
-            let top = resample_median(a, &mut rng, &mut buffer);
-            let bottom = resample_median(b, &mut rng, &mut buffer);
+            let top = top.median(&mut rng);
+            let bottom = bottom.median(&mut rng);
             top / bottom
         })
         .collect();
@@ -127,30 +209,33 @@ pub fn ratio_ci(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
 /// (every test's samples resampled together in each replicate), as the summary of a suite.
 /// `None` without pairs. Invariant: `low <= mean <= high`.
 pub fn geometric_mean_ci(pairs: &[(&[f64], &[f64])]) -> Option<(f64, f64, f64)> {
-    let pairs: Vec<_> = pairs
+    let full: Vec<&(&[f64], &[f64])> = pairs
         .iter()
         .filter(|(a, b)| !a.is_empty() && !b.is_empty())
         .collect();
-    if pairs.is_empty() {
+    if full.is_empty() {
         return None;
     }
     let geomean = |ratios: &mut dyn Iterator<Item = f64>| {
         let (sum, n) = ratios.fold((0.0, 0usize), |(s, n), r| (s + r.ln(), n + 1));
         (sum / n as f64).exp()
     };
-    let mean = geomean(&mut pairs.iter().map(|(a, b)| median(a) / median(b)));
+    let mean = geomean(&mut full.iter().map(|(a, b)| median(a) / median(b)));
+    let thin: Vec<[std::borrow::Cow<'_, [f64]>; 2]> =
+        full.iter().map(|(a, b)| [thinned(a), thinned(b)]).collect();
+    let pairs: Vec<(&[f64], &[f64])> = thin.iter().map(|[a, b]| (a.as_ref(), b.as_ref())).collect();
     let mut rng = Rng::new(pairs.iter().fold(0x6E0_u64, |h, (a, b)| {
         h ^ seed_of(a) ^ seed_of(b).rotate_left(9)
     }));
-    let mut buffer = Vec::new();
+    let mut resamplers: Vec<(Resampler, Resampler)> = pairs
+        .iter()
+        .map(|(a, b)| (Resampler::new(a), Resampler::new(b)))
+        .collect();
     let mut replicates: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
-            let ratios: Vec<f64> = pairs
-                .iter()
-                .map(|(a, b)| {
-                    resample_median(a, &mut rng, &mut buffer)
-                        / resample_median(b, &mut rng, &mut buffer)
-                })
+            let ratios: Vec<f64> = resamplers
+                .iter_mut()
+                .map(|(a, b)| a.median(&mut rng) / b.median(&mut rng))
                 .collect();
             geomean(&mut ratios.into_iter())
         })

@@ -78,52 +78,82 @@ pub fn compare(
                 .collect();
         }
     }
-    let mut points = Vec::new();
-    let mut matched = 0;
+    // Every step is a hash lookup, so big files compare in linear time.
+    let mut metrics: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    let mut jobs = Vec::new();
     for (base_label, other_label) in &pairs {
         for point in base.points.iter().filter(|p| &p.label == base_label) {
-            let Some(partner) = other.point(&point.test, other_label, point.thread_count) else {
-                continue;
-            };
-            matched += 2;
-            let (a, b) = (base.throughputs(point), other.throughputs(partner));
-            points.push(PointComparison {
-                test: point.test.clone(),
-                thread_count: point.thread_count,
-                label: base_label.clone(),
-                other_label: other_label.clone(),
-                value: point.throughput.median,
-                other_value: partner.throughput.median,
-                metric: base.metric_of(&point.test),
-                comparison: Comparison::of(&a, &b),
-            });
+            if let Some(partner) = other.point(&point.test, other_label, point.thread_count) {
+                jobs.push((point, partner, base_label, other_label));
+            }
         }
     }
-    let order = base.tests();
-    points.sort_by_key(|p| {
+    let matched = 2 * jobs.len();
+    // The statistics of each pair are independent: spread them over the cores.
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk = jobs.len().div_ceil(workers).max(1);
+    let comparisons: Vec<Comparison> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(point, partner, _, _)| {
+                            Comparison::of(&base.throughputs(point), &other.throughputs(partner))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("comparison threads do not panic"))
+            .collect()
+    });
+    let mut points: Vec<PointComparison> = jobs
+        .iter()
+        .zip(comparisons)
+        .map(
+            |((point, partner, base_label, other_label), comparison)| PointComparison {
+                test: point.test.clone(),
+                thread_count: point.thread_count,
+                label: (*base_label).clone(),
+                other_label: (*other_label).clone(),
+                value: point.throughput.median,
+                other_value: partner.throughput.median,
+                metric: metrics
+                    .entry(point.test.as_str())
+                    .or_insert_with(|| base.metric_of(&point.test))
+                    .clone(),
+                comparison,
+            },
+        )
+        .collect();
+    let order: std::collections::HashMap<String, usize> = base
+        .tests()
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (t, i))
+        .collect();
+    points.sort_by_cached_key(|p| {
         (
-            order
-                .iter()
-                .position(|t| *t == p.test)
-                .unwrap_or(usize::MAX),
+            order.get(&p.test).copied().unwrap_or(usize::MAX),
             p.label.clone(),
             p.thread_count,
         )
     });
-    let mut tests: Vec<String> = Vec::new();
+    let mut logs: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for p in &points {
-        if !tests.contains(&p.test) {
-            tests.push(p.test.clone());
-        }
+        let i = *slot.entry(p.test.as_str()).or_insert_with(|| {
+            logs.push((p.test.clone(), Vec::new()));
+            logs.len() - 1
+        });
+        logs[i].1.push(p.comparison.ratio.ln());
     }
-    let geometric_means = tests
+    let geometric_means = logs
         .into_iter()
-        .map(|test| {
-            let logs: Vec<f64> = points
-                .iter()
-                .filter(|p| p.test == test)
-                .map(|p| p.comparison.ratio.ln())
-                .collect();
+        .map(|(test, logs)| {
             let mean = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
             (test, mean)
         })

@@ -200,9 +200,11 @@ fn query_uncached(path: &Path, gil: GilMode, deadline: Duration) -> Result<Inter
         command.arg("-X").arg(format!("gil={value}"));
     }
     command.args(["-E", "-s", "-B", "-c", QUERY_PY]);
-    let finished = crate::process::run_with_deadline(command, b"", deadline).map_err(|err| Error::SpawnFailed {
-        path: path.to_path_buf(),
-        err,
+    let finished = crate::process::run_with_deadline(command, b"", deadline).map_err(|err| {
+        Error::SpawnFailed {
+            path: path.to_path_buf(),
+            err,
+        }
     })?;
     if finished.timed_out {
         return Err(Error::TimedOut {

@@ -66,9 +66,15 @@ mod tests {
         let hostile = "3.13t\n# Pwned\n<script>alert(1)</script> | [x](http://e) `c` *e*";
         let escaped = escape(hostile);
         assert!(!escaped.contains('\n'), "{escaped}");
-        assert!(!escaped.contains('<') && !escaped.contains('>'), "{escaped}");
+        assert!(
+            !escaped.contains('<') && !escaped.contains('>'),
+            "{escaped}"
+        );
         assert!(escaped.contains("\\# Pwned"), "{escaped}");
-        assert!(escaped.contains("\\|") && escaped.contains("\\[x\\]"), "{escaped}");
+        assert!(
+            escaped.contains("\\|") && escaped.contains("\\[x\\]"),
+            "{escaped}"
+        );
         assert_eq!(escape("parallel_compute"), "parallel_compute");
     }
 }

@@ -54,7 +54,10 @@ impl Report {
     /// replaced.
     pub fn write(&self, dir: &Path) -> Result<()> {
         if dir.exists() && !dir.is_dir() {
-            anyhow::bail!("the report directory `{}` is not a directory", dir.display());
+            anyhow::bail!(
+                "the report directory `{}` is not a directory",
+                dir.display()
+            );
         }
         for (relative, _) in &self.files {
             let inside = relative
@@ -87,7 +90,10 @@ impl Report {
 pub fn slug(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
-        let keep = c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        // A dot stays only after a letter or digit (`3.13t`), so `../` runs become one `-`.
+        let keep = c.is_ascii_alphanumeric()
+            || matches!(c, '_' | '-')
+            || (c == '.' && out.ends_with(|p: char| p.is_ascii_alphanumeric()));
         let c = if keep { c } else { '-' };
         if !(c == '-' && out.ends_with('-')) {
             out.push(c);
@@ -165,6 +171,10 @@ mod tests {
     #[test]
     fn slugs_are_safe_file_names() {
         assert_eq!(slug("scaling-parallel_compute"), "scaling-parallel_compute");
+        assert_eq!(slug("scaling-3.13t"), "scaling-3.13t");
+        assert!(
+            slug("scaling-../../../../elsewhere/pwned").starts_with("scaling-elsewhere-pwned-")
+        );
         for hostile in [
             "../../../../elsewhere/pwned",
             "scaling-mybench:needs_args@processes",

@@ -167,7 +167,9 @@ mod tests {
         let file = dir.path().join("r.json");
         assert!(check_output(&file, Existing::Refuse).is_ok());
         fs_err::write(&file, "{}").unwrap();
-        let err = check_output(&file, Existing::Refuse).unwrap_err().to_string();
+        let err = check_output(&file, Existing::Refuse)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--force") && err.contains("--resume"), "{err}");
         assert!(check_output(&file, Existing::Replace).is_ok());
         assert!(matches!(

@@ -27,13 +27,26 @@ pub enum Error {
     FromTheFuture { path: PathBuf, found: u64 },
     #[error("results file `{}` has schema version {found}, which this ftbench (version {SCHEMA_VERSION}) cannot read", path.display())]
     OldSchema { path: PathBuf, found: u64 },
-    #[error("results file `{}` does not match schema version {SCHEMA_VERSION}", path.display())]
+    #[error("results file `{}` does not match schema version {SCHEMA_VERSION}: {err}", path.display())]
     Schema {
         path: PathBuf,
-        #[source]
-        err: serde_json::Error,
+        /// `field.path: what was wrong`, from `serde_path_to_error`.
+        err: String,
     },
+    #[error("results file `{}` has `schema_version` {found}; it must be a whole number like {SCHEMA_VERSION}", path.display())]
+    BadVersion { path: PathBuf, found: String },
+    #[error("results file `{}` is not usable: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
 }
+
+/// The most points a results file may hold (a 16-core default run has ~1 000).
+pub const MAX_POINTS: usize = 100_000;
+/// The most samples one point may hold.
+pub const MAX_SAMPLES: usize = 100_000;
+/// The most labels (interpreters) a results file may hold.
+pub const MAX_LABELS: usize = 256;
+/// The most distinct tests a results file may hold.
+pub const MAX_TESTS: usize = 10_000;
 
 /// Load and validate a results file.
 pub fn load(path: &Path) -> Result<ResultsFile, Error> {
@@ -44,21 +57,58 @@ pub fn load(path: &Path) -> Result<ResultsFile, Error> {
     parse(path, &text)
 }
 
+/// The largest results file ftbench reads (a 16-core default run writes ~2 MiB).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Only the version of a results file: everything else is skipped without being kept.
+#[derive(serde::Deserialize)]
+struct VersionProbe {
+    schema_version: Option<serde_json::Value>,
+}
+
 /// Validate a results file's bytes (`path` only names it in errors).
 pub fn parse(path: &Path, text: &[u8]) -> Result<ResultsFile, Error> {
-    let value: serde_json::Value = serde_json::from_slice(text).map_err(|err| Error::NotJson {
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            message: format!(
+                "{} MiB, more than the {} MiB ftbench reads",
+                text.len() >> 20,
+                MAX_FILE_BYTES >> 20
+            ),
+        });
+    }
+    let not_json = |err| Error::NotJson {
         path: path.to_path_buf(),
         err,
-    })?;
-    let Some(version) = value
-        .get("schema_version")
-        .and_then(serde_json::Value::as_u64)
-    else {
-        // No version: the seed study's own results-16c.json, or not ours at all.
-        return super::seed::from_seed(&value).ok_or_else(|| Error::NotResults {
-            path: path.to_path_buf(),
-        });
     };
+    // A first pass reads only the version, so a large file is never held as a JSON tree: the
+    // second pass deserialises straight into the typed structs.
+    let probe: VersionProbe = match serde_json::from_slice(text) {
+        Ok(probe) => probe,
+        Err(err) if err.is_data() => VersionProbe {
+            schema_version: None,
+        },
+        Err(err) => return Err(not_json(err)),
+    };
+    let Some(version) = probe.schema_version else {
+        // No version: the seed study's own results-16c.json, or not ours at all.
+        let value: serde_json::Value = serde_json::from_slice(text).map_err(not_json)?;
+        let file = super::seed::from_seed(&value)
+            .map_err(|message| Error::Invalid {
+                path: path.to_path_buf(),
+                message,
+            })?
+            .ok_or_else(|| Error::NotResults {
+                path: path.to_path_buf(),
+            })?;
+        return check(path, file);
+    };
+    // `"1"`, `1.0` or `-1` is a broken file, not a seed-schema one.
+    let version = version.as_u64().ok_or_else(|| Error::BadVersion {
+        path: path.to_path_buf(),
+        found: version.to_string(),
+    })?;
     if version > u64::from(SCHEMA_VERSION) {
         return Err(Error::FromTheFuture {
             path: path.to_path_buf(),
@@ -71,10 +121,99 @@ pub fn parse(path: &Path, text: &[u8]) -> Result<ResultsFile, Error> {
             found: version,
         });
     }
-    serde_json::from_value(value).map_err(|err| Error::Schema {
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    let file: ResultsFile =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| Error::Schema {
+            path: path.to_path_buf(),
+            err: format!("{}: {}", err.path(), err.inner()),
+        })?;
+    check(path, file)
+}
+
+/// What serde cannot check: limits, empty or zero-length samples, duplicate points, and stored
+/// summaries that disagree with their samples (recomputed from the samples, which are the truth).
+fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
+    let invalid = |message: String| Error::Invalid {
         path: path.to_path_buf(),
-        err,
-    })
+        message,
+    };
+    if file.points.len() > MAX_POINTS {
+        return Err(invalid(format!(
+            "{} points, more than the {MAX_POINTS} ftbench reads",
+            file.points.len()
+        )));
+    }
+    if file.variants.len() > MAX_LABELS {
+        return Err(invalid(format!(
+            "{} labels, more than the {MAX_LABELS} ftbench reads",
+            file.variants.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(file.points.len());
+    let mut tests = std::collections::HashSet::new();
+    for (index, point) in file.points.iter_mut().enumerate() {
+        let at = || {
+            format!(
+                "points[{index}] ({} on {} at {})",
+                crate::output::escape(&point.test),
+                crate::output::escape(&point.label),
+                crate::format::threads(point.thread_count)
+            )
+        };
+        if point.samples.is_empty() {
+            return Err(invalid(format!("{}: no samples", at())));
+        }
+        if point.samples.len() > MAX_SAMPLES {
+            return Err(invalid(format!(
+                "{}: {} samples, more than the {MAX_SAMPLES} ftbench reads",
+                at(),
+                point.samples.len()
+            )));
+        }
+        if let Some(i) = point.samples.iter().position(|s| s.wall_ns == 0) {
+            return Err(invalid(format!("{}: samples[{i}].wall_ns is 0", at())));
+        }
+        if !seen.insert((point.test.clone(), point.label.clone(), point.thread_count)) {
+            return Err(invalid(format!(
+                "{}: a second point with the same test, label and thread count",
+                at()
+            )));
+        }
+        tests.insert(point.test.clone());
+        let unit_scale = crate::workloads::find(&point.test).map_or(1.0, |w| w.unit_scale);
+        let values = super::throughputs(point, unit_scale);
+        if !summary_agrees(&point.throughput, &values) {
+            point.throughput = crate::stats::Summary::from_samples(&values)
+                .expect("a point with samples has a summary");
+        }
+    }
+    if tests.len() > MAX_TESTS {
+        return Err(invalid(format!(
+            "{} tests, more than the {MAX_TESTS} ftbench reads",
+            tests.len()
+        )));
+    }
+    Ok(file)
+}
+
+/// Whether a stored summary is the one its samples give: same count and median, an interval
+/// around the median, all finite. Cheap (no bootstrap), so loading stays linear.
+fn summary_agrees(summary: &crate::stats::Summary, values: &[f64]) -> bool {
+    let median = crate::stats::median(values);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    summary.n == values.len()
+        && close(summary.median, median)
+        && [
+            summary.ci_low,
+            summary.ci_high,
+            summary.mean,
+            summary.stdev,
+            summary.cv,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+        && summary.ci_low <= summary.median
+        && summary.median <= summary.ci_high
 }
 
 /// Replace `path` with `bytes` atomically: readers see the old file or the new one, never half.
@@ -265,6 +404,153 @@ mod fuzz {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A valid file as JSON, to break in one place.
+    fn valid_value() -> serde_json::Value {
+        let mut file = ResultsFile::new(crate::results::Settings::default(), Vec::new());
+        file.settings.tests = vec!["parallel_compute".into()];
+        for threads in [0, 2] {
+            file.points.push(crate::results::Point {
+                test: "parallel_compute".into(),
+                label: "a".into(),
+                thread_count: threads,
+                samples: vec![crate::results::PointSample {
+                    process: 0,
+                    wall_ns: 1_000_000,
+                    work_units: 10,
+                    gil_enabled: false,
+                    extra: None,
+                }],
+                throughput: crate::stats::Summary::from_samples(&[10.0]).unwrap(),
+                gil_mismatches: 0,
+            });
+        }
+        serde_json::to_value(&file).unwrap()
+    }
+
+    fn error_of(value: &serde_json::Value) -> String {
+        parse(Path::new("f.json"), &serde_json::to_vec(value).unwrap())
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_version_that_is_not_a_whole_number_is_an_error_not_a_seed_file() {
+        for bad in [
+            serde_json::json!("1"),
+            serde_json::json!(1.0),
+            serde_json::json!(-1),
+        ] {
+            let mut value = valid_value();
+            value["schema_version"] = bad.clone();
+            let err = error_of(&value);
+            assert!(err.contains("it must be a whole number"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let mut value = valid_value();
+        value["points"][1]["samples"][0]["wall_ns"] = "2".into();
+        let err = error_of(&value);
+        assert!(
+            err.contains("points[1].samples[0].wall_ns: invalid type: string \"2\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn points_that_cannot_be_numbers_are_errors() {
+        let mut value = valid_value();
+        value["points"][0]["samples"] = serde_json::json!([]);
+        assert!(
+            error_of(&value).contains("points[0] (parallel_compute on a at serial): no samples")
+        );
+        let mut value = valid_value();
+        value["points"][1]["samples"][0]["wall_ns"] = 0.into();
+        assert!(error_of(&value).contains("2 threads): samples[0].wall_ns is 0"));
+        let mut value = valid_value();
+        let copy = value["points"][1].clone();
+        value["points"].as_array_mut().unwrap().push(copy);
+        assert!(
+            error_of(&value).contains("a second point with the same test, label and thread count")
+        );
+    }
+
+    #[test]
+    fn stored_summaries_that_disagree_with_the_samples_are_recomputed() {
+        let mut value = valid_value();
+        value["points"][1]["throughput"]["median"] = (-1e308).into();
+        value["points"][1]["throughput"]["ci_low"] = (-1e308).into();
+        let file = parse(Path::new("f.json"), &serde_json::to_vec(&value).unwrap()).unwrap();
+        let throughput = &file.points[1].throughput;
+        assert!(
+            (throughput.median - 10.0 / 1e-3).abs() < 1e-6,
+            "{throughput:?}"
+        );
+        assert!(throughput.ci_low > 0.0);
+    }
+
+    #[test]
+    fn absurd_files_are_refused_with_the_limit() {
+        let mut file = ResultsFile::new(crate::results::Settings::default(), Vec::new());
+        for i in 0..=MAX_LABELS {
+            file.variants.push(crate::results::VariantRecord {
+                label: format!("l{i}"),
+                path: PathBuf::new(),
+                run_path: PathBuf::new(),
+                source: crate::interpreter::InterpreterSource::Imported,
+                gil_mode: crate::interpreter::GilMode::Default,
+                expects_gil: true,
+                info: crate::interpreter::InterpreterInfo::imported("3.13.0", "", "cpython", false),
+            });
+        }
+        let err = check(Path::new("f.json"), file).unwrap_err().to_string();
+        assert!(err.contains("257 labels, more than the 256"), "{err}");
+        let mut value = valid_value();
+        let sample = value["points"][0]["samples"][0].clone();
+        value["points"][0]["samples"] = serde_json::Value::Array(vec![sample; MAX_SAMPLES + 1]);
+        assert!(error_of(&value).contains("more than the 100000 ftbench reads"));
+        let big = vec![b' '; usize::try_from(MAX_FILE_BYTES).unwrap() + 1];
+        let err = parse(Path::new("f.json"), &big).unwrap_err().to_string();
+        assert!(err.contains("MiB ftbench reads"), "{err}");
+    }
+
+    #[test]
+    fn seed_thread_counts_are_checked() {
+        let seed = |thread_count: serde_json::Value| {
+            let mut point = serde_json::json!({"metrics": {"ops_per_sec": 5.0, "speedup": 1.0}});
+            if !thread_count.is_null() {
+                point["thread_count"] = thread_count;
+            }
+            serde_json::json!({"results": {"scaling_tests": {"x": {"y": {"scaling_data": [point]}}}}})
+        };
+        for (bad, expected) in [
+            (
+                serde_json::json!("2"),
+                "scaling_data[0].thread_count: expected an integer from 1 to 4096, found \"2\"",
+            ),
+            (serde_json::json!(0), "found 0"),
+            (serde_json::json!(5000), "found 5000"),
+            (serde_json::json!(4_294_967_298_u64), "found 4294967298"),
+            (
+                serde_json::Value::Null,
+                "scaling_data[0].thread_count: missing",
+            ),
+        ] {
+            let err = error_of(&seed(bad.clone()));
+            assert!(err.contains("results.scaling_tests.x.y."), "{bad}: {err}");
+            assert!(err.contains(expected), "{bad}: {err}");
+        }
+        assert!(
+            parse(
+                Path::new("f.json"),
+                &serde_json::to_vec(&seed(2.into())).unwrap()
+            )
+            .is_ok()
+        );
+    }
 
     #[test]
     fn written_files_are_readable_by_others() {

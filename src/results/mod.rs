@@ -135,6 +135,38 @@ pub struct ResultsFile {
     /// appended, so a series is recomputed (bootstraps and all) only when its curve grew.
     #[serde(skip)]
     pub derived: HashMap<(String, String), (usize, Value)>,
+    /// Where each (test, label)'s points are, built on first use and rebuilt when points were
+    /// added: every lookup is a hash probe, so reading a file stays linear in its size.
+    #[serde(skip)]
+    index: PointIndexCache,
+}
+
+/// Positions of points by test and label, with the tests in report order.
+#[derive(Debug, Default)]
+struct PointIndex {
+    /// The number of points indexed; a different count means the index is stale.
+    points: usize,
+    by_test: HashMap<String, HashMap<String, Vec<usize>>>,
+    tests: Vec<String>,
+    /// Each (test, label)'s series, derived (bootstraps and all) at most once per index.
+    series: std::sync::Mutex<HashMap<(String, String), Option<Series>>>,
+}
+
+/// The lazily built [`PointIndex`]: not part of the data (equal, cloned and serialised as
+/// nothing).
+#[derive(Debug, Default)]
+struct PointIndexCache(std::sync::Mutex<Option<std::sync::Arc<PointIndex>>>);
+
+impl Clone for PointIndexCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for PointIndexCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// One `ftbench run --resume` of a file.
@@ -267,7 +299,65 @@ impl ResultsFile {
             resumes: Vec::new(),
             results: Value::Null,
             derived: HashMap::new(),
+            index: PointIndexCache::default(),
         }
+    }
+
+    /// The point index, rebuilt if points were added since it was built.
+    fn index(&self) -> std::sync::Arc<PointIndex> {
+        let mut cache = self
+            .index
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(index) = cache.as_ref().filter(|i| i.points == self.points.len()) {
+            return std::sync::Arc::clone(index);
+        }
+        let mut by_test: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for (i, point) in self.points.iter().enumerate() {
+            let labels = by_test.entry(point.test.clone()).or_insert_with(|| {
+                order.push(point.test.clone());
+                HashMap::new()
+            });
+            labels.entry(point.label.clone()).or_default().push(i);
+        }
+        for labels in by_test.values_mut() {
+            for positions in labels.values_mut() {
+                positions.sort_by_key(|&i| self.points[i].thread_count);
+            }
+        }
+        // Suite order first, then tests the settings do not list, in order of appearance.
+        let mut tests: Vec<String> = Vec::new();
+        let mut listed = std::collections::HashSet::new();
+        for name in &self.settings.tests {
+            if by_test.contains_key(name) && listed.insert(name.as_str()) {
+                tests.push(name.clone());
+            }
+        }
+        for name in order {
+            if !listed.contains(name.as_str()) {
+                tests.push(name);
+            }
+        }
+        let index = std::sync::Arc::new(PointIndex {
+            points: self.points.len(),
+            by_test,
+            tests,
+            series: std::sync::Mutex::default(),
+        });
+        *cache = Some(std::sync::Arc::clone(&index));
+        index
+    }
+
+    /// The points of `label` on `test`, by thread count (serial first).
+    pub fn points_of(&self, test: &str, label: &str) -> Vec<&Point> {
+        self.index()
+            .by_test
+            .get(test)
+            .and_then(|labels| labels.get(label))
+            .map(|positions| positions.iter().map(|&i| &self.points[i]).collect())
+            .unwrap_or_default()
     }
 
     /// Add a regular test's durations measured elsewhere (a pyperf import) for `label`.
@@ -306,9 +396,9 @@ impl ResultsFile {
     }
 
     pub fn point(&self, test: &str, label: &str, thread_count: u32) -> Option<&Point> {
-        self.points
-            .iter()
-            .find(|p| p.test == test && p.label == label && p.thread_count == thread_count)
+        self.points_of(test, label)
+            .into_iter()
+            .find(|p| p.thread_count == thread_count)
     }
 
     pub fn calibration(&self, test: &str, label: &str) -> Option<&Calibration> {
@@ -332,34 +422,62 @@ impl ResultsFile {
 
     /// Tests with at least one point, in suite order.
     pub fn tests(&self) -> Vec<String> {
-        let mut tests: Vec<String> = Vec::new();
-        for name in &self.settings.tests {
-            if self.points.iter().any(|p| &p.test == name) {
-                tests.push(name.clone());
-            }
-        }
-        for point in &self.points {
-            if !tests.contains(&point.test) {
-                tests.push(point.test.clone());
-            }
-        }
-        tests
+        self.index().tests.clone()
     }
 
-    /// The curve of `label` on `test`, from the raw samples.
+    /// The curve of `label` on `test`, from the raw samples; derived once, then remembered until
+    /// points are added.
     pub fn series(&self, test: &str, label: &str) -> Option<Series> {
-        let unit_scale = workloads::find(test).map_or(1.0, |w| w.unit_scale);
-        let serial_point = self.point(test, label, 0);
-        let serial_values = serial_point.map(|p| throughputs(p, unit_scale));
-        let mut points: Vec<&Point> = self
-            .points
+        let index = self.index();
+        let key = (test.to_string(), label.to_string());
+        if let Some(known) = index
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
+            return known.clone();
+        }
+        let series = self.derive_series(test, label);
+        index
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, series.clone());
+        series
+    }
+
+    /// Derive every series now, on every core: the bootstraps are independent and seeded by
+    /// their samples, so the numbers are those [`Self::series`] would give one by one.
+    pub fn derive_all_series(&self) {
+        let index = self.index();
+        let keys: Vec<(&str, &str)> = index
+            .by_test
             .iter()
-            .filter(|p| p.test == test && p.label == label && p.thread_count > 0)
+            .flat_map(|(test, labels)| labels.keys().map(move |l| (test.as_str(), l.as_str())))
             .collect();
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let chunk = keys.len().div_ceil(workers).max(1);
+        std::thread::scope(|scope| {
+            for part in keys.chunks(chunk) {
+                scope.spawn(move || {
+                    for (test, label) in part {
+                        self.series(test, label);
+                    }
+                });
+            }
+        });
+    }
+
+    fn derive_series(&self, test: &str, label: &str) -> Option<Series> {
+        let unit_scale = workloads::find(test).map_or(1.0, |w| w.unit_scale);
+        let all = self.points_of(test, label);
+        let serial_point = all.iter().find(|p| p.thread_count == 0).copied();
+        let serial_values = serial_point.map(|p| throughputs(p, unit_scale));
+        let points: Vec<&Point> = all.into_iter().filter(|p| p.thread_count > 0).collect();
         if points.is_empty() && serial_point.is_none() {
             return None;
         }
-        points.sort_by_key(|p| p.thread_count);
         let metrics: Vec<PointMetrics> = points
             .iter()
             .map(|p| {

@@ -69,10 +69,24 @@ fn unknown_system() -> SystemInfo {
     }
 }
 
+/// A JSON value as an error shows it: strings quoted, short.
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
+}
+
 /// One seed curve: its points, the serial baseline recovered from the first point's speedup.
-fn add_scaling(file: &mut ResultsFile, seed_name: &str, label: &str, entry: &Value) {
+fn add_scaling(
+    file: &mut ResultsFile,
+    seed_name: &str,
+    label: &str,
+    entry: &Value,
+) -> Result<(), String> {
     let Some(data) = entry["scaling_data"].as_array() else {
-        return;
+        return Ok(());
     };
     let metric = data
         .iter()
@@ -98,8 +112,33 @@ fn add_scaling(file: &mut ResultsFile, seed_name: &str, label: &str, entry: &Val
         file.settings.tests.push(test.clone());
     }
     let mut first = true;
-    for point in data {
-        let threads = point["thread_count"].as_u64().unwrap_or(0) as u32;
+    let mut seen = Vec::new();
+    for (index, point) in data.iter().enumerate() {
+        let field = || {
+            format!(
+                "results.scaling_tests.{}.{}.scaling_data[{index}].thread_count",
+                crate::output::escape(seed_name),
+                crate::output::escape(label)
+            )
+        };
+        let threads = match point.get("thread_count") {
+            None => return Err(format!("{}: missing", field())),
+            Some(value) => value
+                .as_u64()
+                .filter(|n| (1..=u64::from(crate::config::MAX_THREADS)).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "{}: expected an integer from 1 to {}, found {}",
+                        field(),
+                        crate::config::MAX_THREADS,
+                        shown(value)
+                    )
+                })? as u32,
+        };
+        if seen.contains(&threads) {
+            return Err(format!("{}: {threads} appears twice", field()));
+        }
+        seen.push(threads);
         let Some(value) = point["metrics"][&metric].as_f64() else {
             continue;
         };
@@ -120,15 +159,19 @@ fn add_scaling(file: &mut ResultsFile, seed_name: &str, label: &str, entry: &Val
         file.points
             .extend(synthetic_point(&test, label, threads, value, unit_scale));
     }
+    Ok(())
 }
 
-/// Convert a seed-schema document; `None` if it is not one.
-pub fn from_seed(value: &Value) -> Option<ResultsFile> {
-    let results = value.get("results")?.as_object()?;
+/// Convert a seed-schema document; `Ok(None)` if it is not one, an error naming the field when
+/// it is one with a bad value.
+pub fn from_seed(value: &Value) -> Result<Option<ResultsFile>, String> {
+    let Some(results) = value.get("results").and_then(Value::as_object) else {
+        return Ok(None);
+    };
     let scaling = results.get("scaling_tests").and_then(Value::as_object);
     let regular = results.get("regular_tests").and_then(Value::as_object);
     if scaling.is_none() && regular.is_none() {
-        return None;
+        return Ok(None);
     }
     let mut file = ResultsFile::new(Settings::default(), Vec::new());
     file.system = unknown_system();
@@ -145,7 +188,7 @@ pub fn from_seed(value: &Value) -> Option<ResultsFile> {
         };
         for (label, entry) in per_version {
             note_label(label);
-            add_scaling(&mut file, seed_name, label, entry);
+            add_scaling(&mut file, seed_name, label, entry)?;
         }
     }
     for (test, per_version) in regular.into_iter().flatten() {
@@ -178,5 +221,5 @@ pub fn from_seed(value: &Value) -> Option<ResultsFile> {
         });
     }
     file.settings.baseline = file.variants.first().map(|v| v.label.clone());
-    Some(file)
+    Ok(Some(file))
 }

@@ -53,7 +53,11 @@ pub enum Error {
 }
 
 /// Build a store error from SQLite's: its result code tells a full disk from damage.
-fn classify(path: &Path, err: rusqlite::Error, otherwise: fn(PathBuf, rusqlite::Error) -> Error) -> Error {
+fn classify(
+    path: &Path,
+    err: rusqlite::Error,
+    otherwise: fn(PathBuf, rusqlite::Error) -> Error,
+) -> Error {
     if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
         return Error::DiskFull {
             path: path.to_path_buf(),
@@ -163,9 +167,8 @@ impl SqliteStore {
         {
             let _ = fs_err::create_dir_all(parent);
         }
-        let connection = Connection::open(path).map_err(|err| {
-            classify(path, err, |path, err| Error::Open { path, err })
-        })?;
+        let connection = Connection::open(path)
+            .map_err(|err| classify(path, err, |path, err| Error::Open { path, err }))?;
         let corrupt = |err| classify(path, err, corrupt);
         // Concurrent runs queue on the lock instead of failing.
         connection

@@ -36,10 +36,22 @@ pub fn install() -> std::io::Result<()> {
     // results file on disk is always a complete one. The conditional exit is registered first,
     // so it sees the flag as the previous signal left it.
     for (signal, flag, code) in [
-        (signal_hook::consts::SIGINT, &flags.interrupt, crate::EXIT_INTERRUPTED),
-        (signal_hook::consts::SIGTERM, &flags.terminate, crate::EXIT_TERMINATED),
+        (
+            signal_hook::consts::SIGINT,
+            &flags.interrupt,
+            crate::EXIT_INTERRUPTED,
+        ),
+        (
+            signal_hook::consts::SIGTERM,
+            &flags.terminate,
+            crate::EXIT_TERMINATED,
+        ),
     ] {
-        signal_hook::flag::register_conditional_shutdown(signal, i32::from(code), Arc::clone(flag))?;
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            i32::from(code),
+            Arc::clone(flag),
+        )?;
         signal_hook::flag::register(signal, Arc::clone(flag))?;
     }
     let _ = FLAGS.set(flags);

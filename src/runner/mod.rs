@@ -78,11 +78,7 @@ fn points_of(workload: &Workload, settings: &Settings) -> Vec<u32> {
 }
 
 fn point_name(thread_count: u32) -> String {
-    match thread_count {
-        0 => "serial".to_string(),
-        1 => "1 thread".to_string(),
-        n => format!("{n} threads"),
-    }
+    crate::format::threads(thread_count)
 }
 
 /// Measure every point of `plan` that `results` does not hold yet, writing `results` to

@@ -415,9 +415,15 @@ fn an_interpreter_that_changes_or_disappears_mid_run_is_caught() {
             .any(|r| r.contains("changed since it was inspected: it was 3.13")),
         "{reasons:?}"
     );
-    // Resuming on the changed interpreter is refused; on a vanished one too.
+    // The fake interpreter is not one ftbench finds itself: resuming needs consent.
     ftbench(dir.path())
         .args(["run", "--resume", "moving.json"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--trust-paths"));
+    // With it, resuming on the changed interpreter is refused; on a vanished one too.
+    ftbench(dir.path())
+        .args(["run", "--resume", "moving.json", "--trust-paths"])
         .assert()
         .failure()
         .stderr(predicate::str::contains(
@@ -425,7 +431,7 @@ fn an_interpreter_that_changes_or_disappears_mid_run_is_caught() {
         ));
     fs_err::remove_file(&python).unwrap();
     ftbench(dir.path())
-        .args(["run", "--resume", "moving.json"])
+        .args(["run", "--resume", "moving.json", "--trust-paths"])
         .assert()
         .failure()
         .stderr(

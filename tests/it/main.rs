@@ -16,6 +16,8 @@ mod common;
 mod compare;
 /// Faults: timeouts, crashes, protocol breaks, checksums, Ctrl-C and `--resume`, bad input.
 mod faults;
+/// Results files from someone else, hostile workers and outputs: security and data safety.
+mod hostile;
 /// `ftbench pythons`, `sysinfo`, spec resolution and every bad-interpreter error.
 mod interpreters;
 /// Reports: figures, HTML (checked in Chromium), Markdown, CSV.

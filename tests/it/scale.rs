@@ -21,7 +21,8 @@ fn scale(dir: &Path, ft: &Path, target: &str, extra: &[&str]) -> std::process::O
             "--no-store",
             "--no-report",
         ])
-        .args(["-o", "scale.json", "--timeout", "60"])
+        // Each call replaces the previous results on purpose.
+        .args(["-o", "scale.json", "--force", "--timeout", "60"])
         .args(python_args(&[
             format!("ft={}", ft.display()),
             format!("gil={}+gil", ft.display()),
