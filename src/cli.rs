@@ -32,6 +32,11 @@ pub enum Command {
     Pythons(PythonsArgs),
     /// Show what this machine is: CPU, cores, memory, OS, frequency governor, SMT, NUMA, cgroup.
     Sysinfo(SysinfoArgs),
+    /// Is this machine ready to measure? Other load, steal, governor, turbo, SMT, CPU quota.
+    ///
+    /// Each problem comes with one line on how to fix it. `ftbench run` makes a short check
+    /// before measuring and stores it in the results file (`system.check`).
+    Check(CheckArgs),
     /// Manage interpreters that ftbench builds itself.
     #[command(subcommand)]
     Python(PythonCommand),
@@ -199,6 +204,21 @@ pub struct PythonsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// How long to measure other work on the machine.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub seconds: f64,
+
+    /// The thread counts you mean to measure (default: ftbench's defaults for this machine).
+    #[arg(long, short, value_name = "N,N,...", value_delimiter = ',')]
+    pub threads: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct SysinfoArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -306,6 +326,11 @@ pub struct MeasureArgs {
     /// Do not record the run in the history store.
     #[arg(long)]
     pub no_store: bool,
+
+    /// Measure even when other work keeps the machine busy: no waiting for a quiet machine and
+    /// no re-measuring (for CI runners that are never idle). Disturbed points are still marked.
+    #[arg(long)]
+    pub allow_load: bool,
 }
 
 #[derive(Debug, Args)]

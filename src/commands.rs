@@ -42,6 +42,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Compare(args) => compare_command(&args, printer),
         Command::Scale(args) => scale(&args, printer),
         Command::History(args) => history_command(&args, printer),
+        Command::Check(args) => check_command(&args, printer),
         Command::Sysinfo(args) => {
             let info = SystemInfo::collect();
             if args.json {
@@ -83,6 +84,38 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `ftbench check`: is this machine ready to measure?
+fn check_command(args: &crate::cli::CheckArgs, printer: &Printer) -> Result<ExitCode> {
+    if !(args.seconds.is_finite() && (0.1..=600.0).contains(&args.seconds)) {
+        anyhow::bail!(
+            "invalid --seconds `{}`: it must be 0.1 to 600",
+            args.seconds
+        );
+    }
+    let threads = if args.threads.is_empty() {
+        crate::config::default_threads(crate::runner::load::usable_cpus())
+    } else {
+        crate::config::parse_threads(&args.threads, false)?
+    };
+    if !args.json {
+        printer.info(&format!(
+            "Measuring other work on the machine for {:.1} s...",
+            args.seconds
+        ));
+    }
+    let check = crate::check::check(
+        &SystemInfo::collect(),
+        std::time::Duration::from_secs_f64(args.seconds),
+        threads.iter().copied().max().unwrap_or(1),
+    );
+    if args.json {
+        printer.stdout(&serde_json::to_string_pretty(&check)?)?;
+    } else {
+        printer.stdout(&check.render())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
@@ -250,6 +283,16 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
     }
     // Held until the run has written its last byte: a second run on the same -o fails at once.
     let _lock = results::guard::OutputLock::acquire(&config.output)?;
+    // A short look at the machine before measuring: said in one line, kept in the file.
+    let check = crate::check::check(
+        &results.system,
+        std::time::Duration::from_millis(500),
+        config.settings.threads.iter().copied().max().unwrap_or(1),
+    );
+    printer.info(&check.summary());
+    if results.system.check.is_none() {
+        results.system.check = Some(check);
+    }
     printer.info(&format!(
         "Measuring {} test(s) on {} at threads {:?}; results: {}",
         config.tests.len(),
@@ -289,16 +332,7 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
     results::write_results(&config.output, &mut results)
         .with_context(|| format!("failed to write results to `{}`", config.output.display()))?;
     printer.stdout(&report::table::render(&results))?;
-    let gil_points = results
-        .points
-        .iter()
-        .filter(|p| p.gil_mismatches > 0)
-        .count();
-    if gil_points > 0 {
-        printer.warn(&format!(
-            "{gil_points} point(s) ran with the GIL in the wrong state (marked GIL! above, `gil_reenabled` in the results)"
-        ));
-    }
+    warn_marked_points(&results, printer);
     if let Some(cost) = &results.harness {
         printer.info(&format!(
             "Harness: {:.2} s of CPU in {:.1} s of wall time ({:.2}% of one core)",
@@ -320,6 +354,41 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
         }
     }
     Ok(exit_code(outcome, &results, &config.output, printer))
+}
+
+/// Warn about points whose numbers may not mean what they say: the GIL in the wrong state, or
+/// other work on the machine.
+fn warn_marked_points(results: &ResultsFile, printer: &Printer) {
+    let gil_points = results
+        .points
+        .iter()
+        .filter(|p| p.gil_mismatches > 0)
+        .count();
+    if gil_points > 0 {
+        printer.warn(&format!(
+            "{gil_points} point(s) ran with the GIL in the wrong state (marked GIL! above, `gil_reenabled` in the results)"
+        ));
+    }
+    let disturbed: Vec<String> = results
+        .points
+        .iter()
+        .filter(|p| p.disturbed())
+        .map(|p| {
+            format!(
+                "{} on {} at {}",
+                p.test,
+                p.label,
+                crate::format::threads(p.thread_count)
+            )
+        })
+        .collect();
+    if !disturbed.is_empty() {
+        printer.warn(&format!(
+            "other work on the machine disturbed {} point(s) (marked BUSY! above, `disturbed` in the results): {}; measure them again on a quiet machine (`ftbench check` says what is busy)",
+            disturbed.len(),
+            disturbed.join("; ")
+        ));
+    }
 }
 
 /// The exit status of a run: 0, 1 when a point failed, 130 / 143 when a signal stopped it.
@@ -523,6 +592,12 @@ fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<ExitCode> {
         printer.stdout(&out)?;
     }
     if let Some(percent) = args.fail_on_regression {
+        let disturbed: usize = comparisons.iter().map(|c| c.disturbed().len()).sum();
+        if disturbed > 0 {
+            printer.warn(&format!(
+                "--fail-on-regression ignores {disturbed} point(s) that other work on the machine disturbed (verdict `disturbed`); measure them again on a quiet machine"
+            ));
+        }
         let regressions: Vec<&compare::PointComparison> = comparisons
             .iter()
             .flat_map(|c| c.regressions(percent))

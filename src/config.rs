@@ -183,6 +183,7 @@ impl RunConfig {
             timeout_s: args.measure.timeout,
             quick: args.measure.quick,
             baseline: Some(baseline),
+            allow_load: args.measure.allow_load,
         };
         validate(&settings, args.measure.force)?;
         let output = args.measure.output.clone().unwrap_or_else(|| {

@@ -4,6 +4,7 @@
 //! The pipeline reads top to bottom in `commands::run`: CLI → config → discover interpreters → plan → run
 //! workers → statistics → results (JSON) → report.
 
+mod check;
 mod cli;
 mod commands;
 mod compare;

@@ -318,6 +318,8 @@ pub enum Verdict {
     Faster,
     Slower,
     Same,
+    /// Other work on the machine disturbed either side: no verdict on speed.
+    Disturbed,
 }
 
 impl std::fmt::Display for Verdict {
@@ -326,6 +328,7 @@ impl std::fmt::Display for Verdict {
             Self::Faster => "faster",
             Self::Slower => "slower",
             Self::Same => "same",
+            Self::Disturbed => "disturbed",
         })
     }
 }

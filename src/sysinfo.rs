@@ -26,6 +26,9 @@ pub struct SystemInfo {
     pub numa_nodes: Option<usize>,
     /// CPUs allowed by the cgroup (`cpu.max` quota / period), if limited.
     pub cgroup_cpu_limit: Option<f64>,
+    /// The machine check a run made before measuring (`ftbench check`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<crate::check::Check>,
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
@@ -81,6 +84,7 @@ impl SystemInfo {
                 let period: f64 = parts.next()?.parse().ok()?;
                 Some(quota / period)
             }),
+            check: None,
         }
     }
 

@@ -114,18 +114,25 @@ pub fn compare(
         .iter()
         .zip(comparisons)
         .map(
-            |((point, partner, base_label, other_label), comparison)| PointComparison {
-                test: point.test.clone(),
-                thread_count: point.thread_count,
-                label: (*base_label).clone(),
-                other_label: (*other_label).clone(),
-                value: point.throughput.median,
-                other_value: partner.throughput.median,
-                metric: metrics
-                    .entry(point.test.as_str())
-                    .or_insert_with(|| base.metric_of(&point.test))
-                    .clone(),
-                comparison,
+            |((point, partner, base_label, other_label), mut comparison)| {
+                // A disturbed side measured the machine's other work as much as Python: the ratio
+                // is kept, but never called faster or slower.
+                if point.disturbed() || partner.disturbed() {
+                    comparison.verdict = Verdict::Disturbed;
+                }
+                PointComparison {
+                    test: point.test.clone(),
+                    thread_count: point.thread_count,
+                    label: (*base_label).clone(),
+                    other_label: (*other_label).clone(),
+                    value: point.throughput.median,
+                    other_value: partner.throughput.median,
+                    metric: metrics
+                        .entry(point.test.as_str())
+                        .or_insert_with(|| base.metric_of(&point.test))
+                        .clone(),
+                    comparison,
+                }
             },
         )
         .collect();
@@ -142,22 +149,7 @@ pub fn compare(
             p.thread_count,
         )
     });
-    let mut logs: Vec<(String, Vec<f64>)> = Vec::new();
-    let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for p in &points {
-        let i = *slot.entry(p.test.as_str()).or_insert_with(|| {
-            logs.push((p.test.clone(), Vec::new()));
-            logs.len() - 1
-        });
-        logs[i].1.push(p.comparison.ratio.ln());
-    }
-    let geometric_means = logs
-        .into_iter()
-        .map(|(test, logs)| {
-            let mean = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
-            (test, mean)
-        })
-        .collect();
+    let geometric_means = geometric_means(&points);
     FileComparison {
         base: base_name.to_string(),
         other: other_name.to_string(),
@@ -173,6 +165,25 @@ fn thread_name(n: u32) -> String {
     } else {
         n.to_string()
     }
+}
+
+/// Per test, in order of appearance: the geometric mean of the points' ratios.
+fn geometric_means(points: &[PointComparison]) -> Vec<(String, f64)> {
+    let mut logs: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for p in points {
+        let i = *slot.entry(p.test.as_str()).or_insert_with(|| {
+            logs.push((p.test.clone(), Vec::new()));
+            logs.len() - 1
+        });
+        logs[i].1.push(p.comparison.ratio.ln());
+    }
+    logs.into_iter()
+        .map(|(test, logs)| {
+            let mean = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+            (test, mean)
+        })
+        .collect()
 }
 
 impl FileComparison {
@@ -197,6 +208,7 @@ impl FileComparison {
                     format!("{:.3}", c.p_value),
                     match c.verdict {
                         Verdict::Same => "same".to_string(),
+                        Verdict::Disturbed => "disturbed (BUSY!)".to_string(),
                         _ => faster_slower(c.ratio),
                     },
                 ]
@@ -219,6 +231,12 @@ impl FileComparison {
             stats::ALPHA,
             stats::MIN_EFFECT * 100.0
         ));
+        let disturbed = self.disturbed().len();
+        if disturbed > 0 {
+            notes.push(format!(
+                "{disturbed} point(s) were disturbed by other work on the machine in either file: no verdict on them, and --fail-on-regression ignores them."
+            ));
+        }
         if self.unmatched > 0 {
             notes.push(format!(
                 "{} point(s) had no partner in the other file.",
@@ -244,6 +262,14 @@ impl FileComparison {
             rows,
             notes,
         }
+    }
+
+    /// Points whose verdict is [`Verdict::Disturbed`].
+    pub fn disturbed(&self) -> Vec<&PointComparison> {
+        self.points
+            .iter()
+            .filter(|p| p.comparison.verdict == Verdict::Disturbed)
+            .collect()
     }
 
     /// Significant slowdowns beyond `percent`: the points that fail `--fail-on-regression`.

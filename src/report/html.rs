@@ -32,19 +32,48 @@ pub fn warnings(results: &ResultsFile) -> Vec<String> {
     let mut warnings = Vec::new();
     for point in results.points.iter().filter(|p| p.gil_mismatches > 0) {
         warnings.push(format!(
-            "GIL in the wrong state: {} on {} at {} threads ({} of {} samples); these numbers do not measure what the label says",
+            "GIL in the wrong state: {} on {} at {} ({} of {} samples); these numbers do not measure what the label says",
             point.test,
             point.label,
-            point.thread_count,
+            crate::format::threads(point.thread_count),
             point.gil_mismatches,
             point.samples.len()
+        ));
+    }
+    let disturbed: Vec<String> = results
+        .points
+        .iter()
+        .filter(|p| p.disturbed())
+        .map(|p| {
+            format!(
+                "{} on {} at {} ({} of {} samples)",
+                p.test,
+                p.label,
+                crate::format::threads(p.thread_count),
+                p.disturbed_samples(),
+                p.samples.len()
+            )
+        })
+        .collect();
+    if !disturbed.is_empty() {
+        warnings.push(format!(
+            "other work on the machine disturbed {} point(s), marked BUSY!: {}. Their numbers may show the machine, not Python; measure them again on a quiet machine (`ftbench check` says what is busy).",
+            disturbed.len(),
+            disturbed.join("; ")
         ));
     }
     let noisy: Vec<String> = results
         .points
         .iter()
         .filter(|p| p.throughput.is_noisy())
-        .map(|p| format!("{} on {} at {} threads", p.test, p.label, p.thread_count))
+        .map(|p| {
+            format!(
+                "{} on {} at {}",
+                p.test,
+                p.label,
+                crate::format::threads(p.thread_count)
+            )
+        })
         .collect();
     if !noisy.is_empty() {
         const SHOWN: usize = 6;

@@ -7,7 +7,7 @@ use crate::results::ResultsFile;
 
 /// Make text from a results file inert in Markdown: it stays on its line (control characters
 /// become visible escapes), raw HTML shows as text, and it cannot open a heading, link, image,
-/// code span, emphasis or table cell.
+/// code span, emphasis or table cell (`!` needs no escape: `[` is escaped, so no image opens).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in crate::output::escape(text).chars() {
@@ -15,7 +15,7 @@ pub fn escape(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '#' | '[' | ']' | '|' | '!' => {
+            '\\' | '`' | '*' | '#' | '[' | ']' | '|' => {
                 out.push('\\');
                 out.push(c);
             }

@@ -203,6 +203,22 @@ fn group_header(
 }
 
 /// The seed's pivot table for every scaling and pool test.
+/// The seed's "Scaling Factor" lines under a pivot table.
+fn scaling_factor_notes(series: &[(String, Series)]) -> Vec<String> {
+    let mut notes = vec![
+        String::new(),
+        "Scaling Factor (relative to single thread):".to_string(),
+    ];
+    for (label, s) in series {
+        notes.push(format!(
+            "{label}: {}",
+            s.scaling_factor
+                .map_or("-".to_string(), |f| format!("{f:.2}x"))
+        ));
+    }
+    notes
+}
+
 pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
     let mut tables = Vec::new();
     for test in results.tests() {
@@ -219,11 +235,15 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
             continue;
         }
         let labels: Vec<String> = series.iter().map(|(l, _)| l.clone()).collect();
-        let (groups, header) = group_header(
-            &[metric.as_str(), "speedup", "efficiency"],
-            &labels,
-            "thread_count",
-        );
+        // Files measured with CPU accounting get a parallelism column (the seed's do not).
+        let with_parallelism = series
+            .iter()
+            .any(|(_, s)| s.points.iter().any(|p| p.parallelism.is_some()));
+        let mut columns = vec![metric.as_str(), "speedup", "efficiency"];
+        if with_parallelism {
+            columns.push("parallelism");
+        }
+        let (groups, header) = group_header(&columns, &labels, "thread_count");
         let mut rows = Vec::new();
         let mut serial_row = vec!["serial".to_string()];
         for (_, s) in &series {
@@ -231,7 +251,10 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
                 with_ci(&human(v.median), v.relative_half_width())
             }));
         }
-        serial_row.extend(std::iter::repeat_n(String::new(), series.len() * 2));
+        serial_row.extend(std::iter::repeat_n(
+            String::new(),
+            series.len() * (columns.len() - 1),
+        ));
         rows.push(serial_row);
         let mut thread_counts: Vec<u32> = series
             .iter()
@@ -244,9 +267,14 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
             let mut row = vec![n.to_string()];
             for (_, s) in &series {
                 row.push(find(s).map_or("-".to_string(), |p| {
-                    let flag = if p.gil_mismatches > 0 { " GIL!" } else { "" };
+                    let gil = if p.gil_mismatches > 0 { " GIL!" } else { "" };
+                    let busy = if p.disturbed_samples > 0 {
+                        " BUSY!"
+                    } else {
+                        ""
+                    };
                     let cell = with_ci(&human(p.value.median), p.value.relative_half_width());
-                    format!("{cell}{flag}")
+                    format!("{cell}{gil}{busy}")
                 }));
             }
             for (_, s) in &series {
@@ -263,19 +291,18 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
                         .map_or("-".to_string(), |v| format!("{v:.3}")),
                 );
             }
+            if with_parallelism {
+                for (_, s) in &series {
+                    row.push(
+                        find(s)
+                            .and_then(|p| p.parallelism)
+                            .map_or("-".to_string(), |v| format!("{v:.2}")),
+                    );
+                }
+            }
             rows.push(row);
         }
-        let mut notes = vec![
-            String::new(),
-            "Scaling Factor (relative to single thread):".to_string(),
-        ];
-        for (label, s) in &series {
-            notes.push(format!(
-                "{label}: {}",
-                s.scaling_factor
-                    .map_or("-".to_string(), |f| format!("{f:.2}x"))
-            ));
-        }
+        let notes = scaling_factor_notes(&series);
         tables.push(Table {
             title: format!("{test} ({metric}, higher is better)"),
             groups,

@@ -42,6 +42,9 @@ pub struct Settings {
     /// The label regular tests are compared against.
     #[serde(default)]
     pub baseline: Option<String>,
+    /// `--allow-load`: measure on a busy machine without waiting or retrying (still marked).
+    #[serde(default)]
+    pub allow_load: bool,
 }
 
 /// A measured variant, as recorded.
@@ -78,6 +81,31 @@ pub struct PointSample {
     /// Test-specific measurements the worker sent with the sample.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<Value>,
+    /// CPU accounting around the sample's section, when the worker sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<SampleLoad>,
+    /// Other work took CPUs this sample's worker process needed (judged over the process's
+    /// whole life: see `runner::load`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disturbed: bool,
+}
+
+/// What the CPUs did during one sample's section.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SampleLoad {
+    /// CPU-seconds of the timed threads per wall-second of the section: ~N for N threads that
+    /// all ran, ~1 under the GIL, low when threads waited (locks, I/O).
+    pub parallelism: f64,
+    /// CPUs' worth of time everything else used (10 ms tick resolution: a short sample's value
+    /// is rough; the process-level judgement is not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_load: Option<f64>,
+    /// Share of the machine's CPU time stolen by the hypervisor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steal: Option<f64>,
+    /// PSI: share of the section during which some runnable task waited for a CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_wait: Option<f64>,
 }
 
 /// A finished point: one (test, label, thread count), 0 threads being the serial baseline.
@@ -91,6 +119,28 @@ pub struct Point {
     pub throughput: Summary,
     /// Samples whose GIL state differed from what the variant expects.
     pub gil_mismatches: usize,
+}
+
+impl Point {
+    /// How many samples other work on the machine disturbed.
+    pub fn disturbed_samples(&self) -> usize {
+        self.samples.iter().filter(|s| s.disturbed).count()
+    }
+
+    /// Whether any sample was disturbed: its numbers may not be what this machine can do.
+    pub fn disturbed(&self) -> bool {
+        self.samples.iter().any(|s| s.disturbed)
+    }
+
+    /// The median over samples of one accounting value, if the samples have it.
+    pub fn load_median(&self, value: impl Fn(&SampleLoad) -> Option<f64>) -> Option<f64> {
+        let values: Vec<f64> = self
+            .samples
+            .iter()
+            .filter_map(|s| s.load.as_ref().and_then(&value))
+            .collect();
+        (!values.is_empty()).then(|| stats::median(&values))
+    }
 }
 
 /// A point that did not produce numbers, and why.
@@ -249,6 +299,12 @@ pub struct PointMetrics {
     pub efficiency: Option<f64>,
     pub karp_flatt: Option<f64>,
     pub gil_mismatches: usize,
+    /// Medians over samples: effective parallelism, other load, steal.
+    pub parallelism: Option<f64>,
+    pub other_load: Option<f64>,
+    pub steal: Option<f64>,
+    /// Samples other work on the machine disturbed.
+    pub disturbed_samples: usize,
 }
 
 /// One label's curve for one test.
@@ -380,6 +436,8 @@ impl ResultsFile {
                 work_units: 1,
                 gil_enabled,
                 extra: None,
+                load: None,
+                disturbed: false,
             })
             .collect();
         let rates: Vec<f64> = seconds.iter().map(|s| 1.0 / s).collect();
@@ -493,6 +551,10 @@ impl ResultsFile {
                     efficiency: speedup.map(|(s, _, _)| s / f64::from(p.thread_count)),
                     karp_flatt: speedup.and_then(|(s, _, _)| stats::karp_flatt(s, p.thread_count)),
                     gil_mismatches: p.gil_mismatches,
+                    parallelism: p.load_median(|l| Some(l.parallelism)),
+                    other_load: p.load_median(|l| l.other_load),
+                    steal: p.load_median(|l| l.steal),
+                    disturbed_samples: p.disturbed_samples(),
                 }
             })
             .collect();
@@ -683,9 +745,19 @@ impl ResultsFile {
                     per_label.insert(label, value.clone());
                     continue;
                 }
+                let with_accounting = |mut value: Value| {
+                    if let Some(point) = self.point(&test, &label, 0) {
+                        add_accounting(&mut value, point);
+                    }
+                    value
+                };
                 let value = match group_kind {
-                    Group::Regular => self.regular(&test, &label).map(|e| regular_json(&e)),
-                    Group::Threads => self.thread_entry(&test, &label).map(|e| thread_json(&e)),
+                    Group::Regular => self
+                        .regular(&test, &label)
+                        .map(|e| with_accounting(regular_json(&e))),
+                    Group::Threads => self
+                        .thread_entry(&test, &label)
+                        .map(|e| with_accounting(thread_json(&e))),
                     Group::Scaling | Group::Pool => {
                         self.series(&test, &label).map(|s| series_json(&s, &metric))
                     }
@@ -707,12 +779,23 @@ impl ResultsFile {
             .into_iter()
             .map(|(key, tests)| (key.to_string(), Value::Object(tests)))
             .collect();
+        if let Some(summary) = self.derive_regular_summary() {
+            results.insert("regular_summary".to_string(), summary);
+        }
+        self.results = Value::Object(results);
+    }
+
+    /// The regular suite's summary per label (cached until a regular point arrives).
+    fn derive_regular_summary(&mut self) -> Option<Value> {
         let regular_points = self
             .points
             .iter()
             .filter(|p| self.group_of(&p.test) == Group::Regular)
             .count();
-        if regular_points > 0 {
+        if regular_points == 0 {
+            return None;
+        }
+        {
             let mut summaries = Map::new();
             for label in self.labels() {
                 // The suite summary bootstraps every test together: recomputed only when a
@@ -741,13 +824,24 @@ impl ResultsFile {
                 self.derived.insert(key, (regular_points, value.clone()));
                 summaries.insert(label, value);
             }
-            results.insert(
-                "regular_summary".to_string(),
-                json!({ "baseline": self.baseline(), "labels": summaries }),
-            );
+            Some(json!({ "baseline": self.baseline(), "labels": summaries }))
         }
-        self.results = Value::Object(results);
     }
+}
+
+/// A regular or thread entry's CPU accounting, from its one (serial) point, when it has any.
+fn add_accounting(value: &mut Value, point: &Point) {
+    let Some(parallelism) = point.load_median(|l| Some(l.parallelism)) else {
+        return;
+    };
+    value["parallelism"] = json!(parallelism);
+    if let Some(other) = point.load_median(|l| l.other_load) {
+        value["other_load"] = json!(other);
+    }
+    if let Some(steal) = point.load_median(|l| l.steal) {
+        value["steal"] = json!(steal);
+    }
+    value["disturbed"] = json!(point.disturbed());
 }
 
 fn regular_json(entry: &RegularEntry) -> Value {
@@ -797,11 +891,25 @@ fn series_json(series: &Series, metric: &str) -> Value {
             metrics.insert("karp_flatt".into(), json!(p.karp_flatt));
             metrics.insert("cv".into(), json!(p.value.cv));
             metrics.insert("samples".into(), json!(p.value.n));
-            json!({
+            for (key, value) in [
+                ("parallelism", p.parallelism),
+                ("other_load", p.other_load),
+                ("steal", p.steal),
+            ] {
+                if let Some(value) = value {
+                    metrics.insert(key.into(), json!(value));
+                }
+            }
+            let mut point = json!({
                 "thread_count": p.thread_count,
                 "metrics": metrics,
                 "gil_reenabled": p.gil_mismatches > 0,
-            })
+            });
+            // Only files measured with accounting say so: the seed's schema stays as it was.
+            if p.parallelism.is_some() || p.disturbed_samples > 0 {
+                point["disturbed"] = json!(p.disturbed_samples > 0);
+            }
+            point
         })
         .collect();
     json!({

@@ -39,6 +39,8 @@ fn synthetic_point(
             work_units: UNITS,
             gil_enabled: false,
             extra: None,
+            load: None,
+            disturbed: false,
         }],
         throughput: Summary::from_samples(&[value])?,
         gil_mismatches: 0,
@@ -66,6 +68,7 @@ fn unknown_system() -> SystemInfo {
         smt: None,
         numa_nodes: None,
         cgroup_cpu_limit: None,
+        check: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! processes, verify checksums and GIL state, and write the results file after each point.
 
 pub mod interrupt;
+pub mod load;
 pub mod native;
 pub mod protocol;
 pub mod worker;
@@ -107,8 +108,10 @@ pub fn run(
             .with_context(|| format!("failed to write results to `{}`", output.display()))
     };
     save(results)?;
+    let mut patience = load::Patience::default();
     for workload in &plan.tests {
         for variant in &plan.variants {
+            patience.next_pair();
             if variant.interpreter.source == crate::interpreter::InterpreterSource::Native
                 && !native::supports(workload.name)
             {
@@ -147,7 +150,7 @@ pub fn run(
                     pending.reverse();
                 }
                 for (thread_count, mut samples) in pending {
-                    let outcome = measure_process(
+                    let outcome = measure_undisturbed(
                         plan,
                         workload,
                         variant,
@@ -155,6 +158,8 @@ pub fn run(
                         work_size,
                         process,
                         worker,
+                        &mut patience,
+                        &|text| printer.line_above(&bar, text),
                     )
                     .and_then(|new| {
                         samples.extend(new);
@@ -309,6 +314,65 @@ enum PointError {
     Failed(String),
 }
 
+/// Run one worker process of a point and judge whether other work disturbed it (over the
+/// process's whole life, see [`load`]). A disturbed process is measured again after waiting for
+/// a quiet machine, up to [`load::MAX_RETRIES`] times (not with `--allow-load`); if the machine
+/// stays busy, the last attempt's samples are kept and marked.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one point's coordinates plus the worker and the run's patience"
+)]
+fn measure_undisturbed(
+    plan: &Plan,
+    workload: &Workload,
+    variant: &Variant,
+    thread_count: u32,
+    work_size: u64,
+    process: u32,
+    worker: &mut dyn Worker,
+    patience: &mut load::Patience,
+    say: &dyn Fn(&str),
+) -> Result<Vec<PointSample>, PointError> {
+    let needed = thread_count.max(1);
+    let mut attempt = 0;
+    loop {
+        let before = load::Counters::read();
+        let mut samples = measure_process(
+            plan,
+            workload,
+            variant,
+            thread_count,
+            work_size,
+            process,
+            worker,
+        )?;
+        let disturbed = before
+            .until(&load::Counters::read())
+            .is_some_and(|l| l.disturbs(needed));
+        if !disturbed {
+            return Ok(samples);
+        }
+        if plan.settings.allow_load || attempt >= load::MAX_RETRIES || !patience.willing() {
+            for sample in &mut samples {
+                sample.disturbed = true;
+            }
+            return Ok(samples);
+        }
+        attempt += 1;
+        patience.wait(needed, |text| {
+            say(&format!(
+                "  {} on {} at {}: {text}",
+                workload.name,
+                variant.label,
+                point_name(thread_count)
+            ));
+        });
+        if let Some(stop) = interrupt::requested() {
+            return Err(PointError::Stopped(stop));
+        }
+    }
+}
+
 /// Run one worker process of a point and return its timed samples, after checking the worker's
 /// identity and every sample's checksum.
 fn measure_process(
@@ -363,10 +427,31 @@ fn measure_process(
             wall_ns: sample.wall_ns,
             work_units: sample.work_units,
             gil_enabled: sample.gil_enabled_before || sample.gil_enabled_after,
+            load: sample_load(&sample),
             extra: sample.extra,
+            disturbed: false,
         });
     }
     Ok(samples)
+}
+
+/// A sample's accounting from what the worker sent (`None` from a worker that sent none).
+fn sample_load(sample: &protocol::RawSample) -> Option<results::SampleLoad> {
+    let cpu_ns = sample.cpu_ns? as f64;
+    let window = sample.window_ns.filter(|w| *w > 0).map(|w| w as f64);
+    let cpus = load::usable_cpus() as f64;
+    Some(results::SampleLoad {
+        parallelism: cpu_ns / sample.wall_ns.max(1) as f64,
+        other_load: window
+            .zip(sample.busy_ns.zip(sample.own_ns))
+            .map(|(w, (busy, own))| ((busy as f64 - own as f64) / w).max(0.0)),
+        steal: window
+            .zip(sample.steal_ns)
+            .map(|(w, steal)| steal as f64 / (w * cpus)),
+        cpu_wait: window
+            .zip(sample.cpu_wait_ns)
+            .map(|(w, wait)| wait as f64 / w),
+    })
 }
 
 /// Summarize a point's samples from all its processes.
@@ -430,8 +515,19 @@ fn report_point(
     ) {
         let _ = write!(line, "  speedup {speedup:.2}x [{low:.2}, {high:.2}]");
     }
+    if let Some(parallelism) = point.load_median(|l| Some(l.parallelism)) {
+        let _ = write!(line, "  parallelism {parallelism:.2}");
+    }
     if point.throughput.is_noisy() {
         let _ = write!(line, "  (noisy: CV {:.0}%)", point.throughput.cv * 100.0);
+    }
+    if point.disturbed() {
+        let _ = write!(
+            line,
+            "  BUSY! other work disturbed {} of {} samples",
+            point.disturbed_samples(),
+            point.samples.len()
+        );
     }
     printer.line_above(bar, &line);
     if point.gil_mismatches > 0 {

@@ -134,10 +134,22 @@ fn state(threads: usize, test: &str) -> State {
     }
 }
 
+/// This thread's CPU time so far, in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_THREAD).map_or(0, |usage| {
+        let ns = |t: nix::sys::time::TimeVal| {
+            t.tv_sec().max(0) as u64 * 1_000_000_000 + t.tv_usec().max(0) as u64 * 1000
+        };
+        ns(usage.user_time()) + ns(usage.system_time())
+    })
+}
+
 /// Run `ranges` on one thread each, released together; the section is first start to last end.
-fn run_threads(kernel: Kernel, state: &State, ranges: &[(u64, u64)]) -> (u64, u64) {
+/// Returns its wall time, the checksum and the CPU time of its threads (ns).
+fn run_threads(kernel: Kernel, state: &State, ranges: &[(u64, u64)]) -> (u64, u64, u64) {
     let barrier = Barrier::new(ranges.len());
-    let results: Vec<(Instant, Instant, u64)> = std::thread::scope(|scope| {
+    let results: Vec<(Instant, Instant, u64, u64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges
             .iter()
             .map(|&(start, count)| {
@@ -145,8 +157,10 @@ fn run_threads(kernel: Kernel, state: &State, ranges: &[(u64, u64)]) -> (u64, u6
                 scope.spawn(move || {
                     barrier.wait();
                     let begin = Instant::now();
+                    let cpu = thread_cpu_ns();
                     let part = kernel(state, start, count);
-                    (begin, Instant::now(), part)
+                    let cpu = thread_cpu_ns().saturating_sub(cpu);
+                    (begin, Instant::now(), part, cpu)
                 })
             })
             .collect();
@@ -166,7 +180,8 @@ fn run_threads(kernel: Kernel, state: &State, ranges: &[(u64, u64)]) -> (u64, u6
         .max()
         .expect("at least one thread");
     let checksum = results.iter().fold(0u64, |acc, r| acc.wrapping_add(r.2));
-    (last.duration_since(first).as_nanos() as u64, checksum)
+    let cpu = results.iter().map(|r| r.3).sum();
+    (last.duration_since(first).as_nanos() as u64, checksum, cpu)
 }
 
 fn split(total: u64, parts: u64) -> Vec<(u64, u64)> {
@@ -202,7 +217,7 @@ impl Worker for NativeWorker {
             let state = state(1, test);
             let mut units = 1u64 << 10;
             loop {
-                let (wall_ns, _) = run_threads(kernel, &state, &[(0, units)]);
+                let (wall_ns, _, _) = run_threads(kernel, &state, &[(0, units)]);
                 if wall_ns >= request.target_ns / 4 || units >= 1 << 40 {
                     let work_size =
                         (units as f64 * request.target_ns as f64 / wall_ns.max(1) as f64) as u64;
@@ -235,7 +250,9 @@ impl Worker for NativeWorker {
                 return Err(Error::Interrupted);
             }
             *state.lock.lock().expect("no kernel panicked") = 0;
-            let (wall_ns, checksum) = run_threads(kernel, &state, &ranges);
+            let before = super::load::Counters::read();
+            let (wall_ns, checksum, cpu_ns) = run_threads(kernel, &state, &ranges);
+            let counts = before.raw_until(&super::load::Counters::read());
             samples.push(RawSample {
                 index,
                 warmup: index < request.warmup,
@@ -246,6 +263,13 @@ impl Worker for NativeWorker {
                 gil_enabled_before: false,
                 gil_enabled_after: false,
                 extra: None,
+                // The kernels run in this process: its CPU is the "own" time.
+                cpu_ns: Some(cpu_ns),
+                window_ns: Some(counts.window_ns),
+                cpu_wait_ns: counts.cpu_wait_ns,
+                busy_ns: counts.busy_ns,
+                steal_ns: counts.steal_ns,
+                own_ns: Some(counts.own_ns),
             });
         }
         Ok(WorkerOutput {
@@ -305,7 +329,7 @@ mod tests {
             } else {
                 100_003
             };
-            let (_, checksum) = run_threads(kernel, &state, &split(total, 3));
+            let (_, checksum, _) = run_threads(kernel, &state, &split(total, 3));
             assert_eq!(checksum, expected(0, total), "{test}");
         }
         assert_eq!(squares_below(4), 1 + 4 + 9);

@@ -66,6 +66,26 @@ pub struct RawSample {
     /// Test-specific measurements (`thread_lifecycle`'s phase percentiles), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<serde_json::Value>,
+    /// CPU time of the timed threads during the section (for pools: the process's and its
+    /// children's), in nanoseconds. Optional fields: a worker that does not send them still
+    /// speaks protocol 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ns: Option<u64>,
+    /// Wall time between the accounting reads around the section (a little more than `wall_ns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_ns: Option<u64>,
+    /// PSI: time during which some runnable task waited for a CPU, in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_wait_ns: Option<u64>,
+    /// Non-idle CPU time of all CPUs in the window (10 ms ticks, as nanoseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy_ns: Option<u64>,
+    /// Steal time of all CPUs in the window (ticks, as nanoseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steal_ns: Option<u64>,
+    /// CPU time of the worker, its children and ftbench in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_ns: Option<u64>,
 }
 
 /// A line a worker writes on stdout.

@@ -8,7 +8,9 @@ Messages (each one JSON object with a "type"):
   hello        {"protocol", "pid", "version", "free_threaded", "gil_enabled"}
   calibration  {"work_size", "wall_ns"}
   sample       {"index", "warmup", "wall_ns", "work_units", "checksum", "expected",
-                "gil_enabled_before", "gil_enabled_after", "extra"}
+                "gil_enabled_before", "gil_enabled_after", "extra",
+                "cpu_ns", "window_ns", and where /proc has them "cpu_wait_ns", "busy_ns",
+                "steal_ns", "own_ns" (see Accounting)}
   error        {"kind", "message", "traceback"}
   done         {}
 """
@@ -52,6 +54,81 @@ def split(total, parts):
     return ranges
 
 
+class Accounting:
+    """The machine's CPU accounting around a timed section (Linux /proc; absent elsewhere).
+
+    Read just before the section starts and just after it ends:
+      psi_us     /proc/pressure/cpu "some" total: time during which some runnable task waited for a
+                 CPU (microseconds, precise).
+      busy_ticks /proc/stat: CPU time of every CPU that was not idle (clock ticks, 10 ms).
+      steal      /proc/stat: time the hypervisor ran something else on our virtual CPUs (ticks).
+      own_ns     this process's CPU time, all threads (`time.process_time_ns`), plus its child
+                 processes' (ticks from /proc/PID/stat: process pools), plus ftbench's (its
+                 parent, ticks), so that "everything else" is what is left.
+    """
+
+    def __init__(self):
+        self.tick_ns = 1e9 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 1e7
+        self.parent = os.getppid()
+        self.has_psi = self._psi() is not None
+        self.has_stat = self._stat() is not None
+
+    @staticmethod
+    def _psi():
+        try:
+            with open("/proc/pressure/cpu") as f:
+                return int(f.readline().split("total=")[1])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    @staticmethod
+    def _stat():
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        # user nice system idle iowait irq softirq steal ...
+        busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6]
+        return busy, fields[7] if len(fields) > 7 else 0
+
+    def _task_ticks(self, pid):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            return 0
+
+    def read(self):
+        children = 0
+        if "multiprocessing" in sys.modules:
+            for child in sys.modules["multiprocessing"].active_children():
+                children += self._task_ticks(child.pid)
+        stat = self._stat() if self.has_stat else None
+        return (
+            time.perf_counter_ns(),
+            self._psi() if self.has_psi else None,
+            stat,
+            time.process_time_ns(),
+            (children + self._task_ticks(self.parent)) * self.tick_ns,
+        )
+
+    def between(self, before, after, cpu_ns):
+        """The sample's fields: `cpu_ns` of the timed threads, and the machine's accounting."""
+        fields = {"cpu_ns": int(cpu_ns), "window_ns": after[0] - before[0]}
+        if before[1] is not None and after[1] is not None:
+            fields["cpu_wait_ns"] = (after[1] - before[1]) * 1000
+        if before[2] is not None and after[2] is not None:
+            fields["busy_ns"] = int((after[2][0] - before[2][0]) * self.tick_ns)
+            fields["steal_ns"] = int((after[2][1] - before[2][1]) * self.tick_ns)
+            fields["own_ns"] = int((after[3] - before[3]) + (after[4] - before[4]))
+        return fields
+
+
+ACCOUNTING = Accounting()
+
+
 def run_threads(module, state, ranges):
     """Run one part per thread, started together on a barrier; time only the parallel section.
 
@@ -63,6 +140,7 @@ def run_threads(module, state, ranges):
     partials = [None] * n
     starts = [0] * n
     ends = [0] * n
+    cpu = [0] * n
     errors = []
     barrier = threading.Barrier(n + 1)
 
@@ -70,7 +148,9 @@ def run_threads(module, state, ranges):
         try:
             barrier.wait()
             starts[i] = time.perf_counter_ns()
+            cpu_start = time.thread_time_ns()
             partials[i] = module.run_part(state, ranges[i][0], ranges[i][1])
+            cpu[i] = time.thread_time_ns() - cpu_start
             ends[i] = time.perf_counter_ns()
         except BaseException as exc:  # noqa: BLE001 - re-raised after join
             errors.append(exc)
@@ -78,27 +158,39 @@ def run_threads(module, state, ranges):
     threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
     for thread in threads:
         thread.start()
+    before = ACCOUNTING.read()
     barrier.wait()
     for thread in threads:
         thread.join()
+    after = ACCOUNTING.read()
     if errors:
         raise errors[0]
-    return max(ends) - min(starts), module.combine(state, partials)
+    return max(ends) - min(starts), module.combine(state, partials), (before, after, sum(cpu))
 
 
 def run_serial(module, state, total):
+    before = ACCOUNTING.read()
     start = time.perf_counter_ns()
+    cpu_start = time.thread_time_ns()
     checksum = module.serial(state, 0, total)
-    return time.perf_counter_ns() - start, checksum
+    cpu = time.thread_time_ns() - cpu_start
+    wall = time.perf_counter_ns() - start
+    return wall, checksum, (before, ACCOUNTING.read(), cpu)
 
 
 def run_parallel(module, state, threads, ranges):
     kind = getattr(state, "executor_kind", None) or getattr(module, "KIND", "threads")
     if kind in ("executor", "process"):
+        # Pools time themselves as a whole; their CPU is this process's (all threads) plus its
+        # child processes'.
         total = sum(count for _, count in ranges)
+        before = ACCOUNTING.read()
         start = time.perf_counter_ns()
         checksum = module.parallel(state, 0, total)
-        return time.perf_counter_ns() - start, checksum
+        wall = time.perf_counter_ns() - start
+        after = ACCOUNTING.read()
+        cpu = (after[3] - before[3]) + (after[4] - before[4])
+        return wall, checksum, (before, after, cpu)
     return run_threads(module, state, ranges)
 
 
@@ -121,7 +213,7 @@ def calibrate(module, request):
             reset = getattr(module, "reset", None)
             if reset:
                 reset(state)
-            wall_ns, _ = run_serial(module, state, units)
+            wall_ns, _, _ = run_serial(module, state, units)
             if wall_ns >= target // 4 or units >= 1 << 40:
                 break
             units *= 4 if wall_ns < target // 40 else 2
@@ -156,9 +248,9 @@ def measure(module, request):
                 reset(state)
             before = gil_enabled()
             if threads == 0:
-                wall_ns, checksum = run_serial(module, state, total)
+                wall_ns, checksum, accounting = run_serial(module, state, total)
             else:
-                wall_ns, checksum = run_parallel(module, state, threads, ranges)
+                wall_ns, checksum, accounting = run_parallel(module, state, threads, ranges)
             after = gil_enabled()
             extra = getattr(module, "sample_extra", None)
             emit(
@@ -172,6 +264,7 @@ def measure(module, request):
                 gil_enabled_before=before,
                 gil_enabled_after=after,
                 extra=extra(state) if extra else None,
+                **ACCOUNTING.between(*accounting),
             )
     finally:
         teardown = getattr(module, "teardown", None)

@@ -235,7 +235,8 @@ fn a_hostile_results_file_writes_nothing_outside_out_and_prints_no_escape() {
     assert!(
         figures
             .iter()
-            .any(|f| f.starts_with("scaling-elsewhere-pwned-") && Path::new(f).extension().is_some_and(|e| e == "svg")),
+            .any(|f| f.starts_with("scaling-elsewhere-pwned-")
+                && Path::new(f).extension().is_some_and(|e| e == "svg")),
         "{figures:?}"
     );
     // No control character reaches the terminal, on stdout or stderr.
@@ -279,7 +280,10 @@ fn a_hostile_results_file_writes_nothing_outside_out_and_prints_no_escape() {
     // HTML and SVG escape it too (they always did; this keeps it so).
     let html = fs_err::read_to_string(out.join("report.html")).unwrap();
     assert!(!html.contains("<script>alert"), "raw script in report.html");
-    for svg in figures.iter().filter(|f| Path::new(f).extension().is_some_and(|e| e == "svg")) {
+    for svg in figures
+        .iter()
+        .filter(|f| Path::new(f).extension().is_some_and(|e| e == "svg"))
+    {
         let text = fs_err::read_to_string(out.join("figures").join(svg)).unwrap();
         assert!(!text.contains("<script"), "{svg}");
     }

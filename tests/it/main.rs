@@ -20,6 +20,8 @@ mod faults;
 mod hostile;
 /// `ftbench pythons`, `sysinfo`, spec resolution and every bad-interpreter error.
 mod interpreters;
+/// Other work on the machine: disturbed points, waiting, parallelism, `ftbench check`.
+mod load;
 /// Reports: figures, HTML (checked in Chromium), Markdown, CSV.
 mod report;
 /// `ftbench run` end to end: results schema, the seed's analysis, physics, GIL truth.

@@ -1,0 +1,307 @@
+//! `ftbench check`: is this machine ready to measure? Load now and over a window, steal, the
+//! frequency governor, turbo, SMT, a cgroup CPU quota and usable CPUs against the thread counts,
+//! each problem with one line on how to fix it (pyperf's `system show` is the model).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::runner::load::{self, Counters};
+use crate::sysinfo::SystemInfo;
+
+/// How an item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    /// Numbers measured now may be off because of it.
+    Problem,
+    /// Worth knowing when reading the numbers; not wrong.
+    Note,
+    /// The machine does not say (a VM without the file, another OS).
+    Unknown,
+}
+
+/// One thing checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub name: String,
+    pub status: Status,
+    /// What was found.
+    pub value: String,
+    /// How to fix it, for a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// The whole check, as printed, stored in a results file's `system.check` and `--json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// How long other work was measured, in seconds.
+    pub window_s: f64,
+    /// CPUs' worth of other work during the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_load: Option<f64>,
+    pub items: Vec<Item>,
+}
+
+impl Check {
+    /// The problems found.
+    pub fn problems(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| i.status == Status::Problem)
+    }
+
+    /// One line for the start of a run: `ready` or the problems.
+    pub fn summary(&self) -> String {
+        let problems: Vec<String> = self
+            .problems()
+            .map(|i| format!("{} ({})", i.name, i.value))
+            .collect();
+        if problems.is_empty() {
+            "machine check: ready to measure".to_string()
+        } else {
+            format!(
+                "machine check: {}; `ftbench check` says how to fix {}",
+                problems.join(", "),
+                if problems.len() == 1 { "it" } else { "them" }
+            )
+        }
+    }
+
+    /// The check as a table, one line per item and a fix line under each problem.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for item in &self.items {
+            let mark = match item.status {
+                Status::Ok => "ok",
+                Status::Problem => "PROBLEM",
+                Status::Note => "note",
+                Status::Unknown => "unknown",
+            };
+            let _ = writeln!(out, "{mark:>8}  {:<22} {}", item.name, item.value);
+            if let Some(fix) = &item.fix {
+                let _ = writeln!(out, "{:>8}  {:<22} fix: {fix}", "", "");
+            }
+        }
+        let problems = self.problems().count();
+        let _ = write!(
+            out,
+            "\n{}",
+            if problems == 0 {
+                "Ready to measure.".to_string()
+            } else {
+                format!("{problems} problem(s): numbers measured now may show them.")
+            }
+        );
+        out
+    }
+}
+
+fn item(name: &str, status: Status, value: String, fix: Option<&str>) -> Item {
+    Item {
+        name: name.to_string(),
+        status,
+        value,
+        fix: fix.map(str::to_string),
+    }
+}
+
+fn read(path: &str) -> Option<String> {
+    fs_err::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Check the machine, measuring other work for `window`; `max_threads` is the most threads a run
+/// will ask for.
+pub fn check(system: &SystemInfo, window: Duration, max_threads: u32) -> Check {
+    let (mut items, other_load) = load_items(window);
+    items.extend(machine_items(system, max_threads));
+    Check {
+        window_s: window.as_secs_f64(),
+        other_load,
+        items,
+    }
+}
+
+/// Load now, other work over `window`, steal.
+fn load_items(window: Duration) -> (Vec<Item>, Option<f64>) {
+    let mut items = Vec::new();
+    let usable = load::usable_cpus();
+    // Load right now: the kernel's 1-minute average and the PSI 10-second CPU pressure.
+    let loadavg: Option<f64> = read("/proc/loadavg")
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()));
+    let pressure: Option<f64> = read("/proc/pressure/cpu").and_then(|s| {
+        s.split_whitespace()
+            .find_map(|f| f.strip_prefix("avg10="))
+            .and_then(|v| v.parse().ok())
+    });
+    items.push(match loadavg {
+        Some(avg) => item(
+            "load now (1 min)",
+            if avg > 0.5 { Status::Note } else { Status::Ok },
+            format!(
+                "{avg:.2} runnable on {usable} CPU(s){}",
+                pressure.map_or(String::new(), |p| format!(
+                    ", CPU pressure {p:.1}% over 10 s"
+                ))
+            ),
+            None,
+        ),
+        None => item(
+            "load now (1 min)",
+            Status::Unknown,
+            "no /proc/loadavg".into(),
+            None,
+        ),
+    });
+    // Load over the window: what a benchmark would compete with.
+    let before = Counters::read();
+    std::thread::sleep(window);
+    let measured = before.until(&Counters::read());
+    let window_s = window.as_secs_f64();
+    let name = format!("other work ({window_s:.1} s)");
+    items.push(match measured {
+        Some(l) if l.disturbs(u32::try_from(usable).unwrap_or(u32::MAX)) => item(
+            &name,
+            Status::Problem,
+            format!("{:.2} CPU(s) busy elsewhere (± {:.2})", l.other_load, l.resolution),
+            Some("close other programs (browsers, builds, indexers) or wait; `top` shows them; on CI, pass --allow-load to measure anyway and mark disturbed points"),
+        ),
+        Some(l) => item(
+            &name,
+            Status::Ok,
+            format!("{:.2} CPU(s) busy elsewhere (± {:.2})", l.other_load, l.resolution),
+            None,
+        ),
+        None => item("other work", Status::Unknown, "no /proc/stat".into(), None),
+    });
+    items.push(match measured {
+        Some(l) if l.steal > load::DISTURBED_STEAL => item(
+            "steal",
+            Status::Problem,
+            format!("{:.1}% of CPU time taken by the hypervisor", l.steal * 100.0),
+            Some("a noisy neighbour on this VM host: use dedicated or bigger instances, or measure at a quieter time"),
+        ),
+        Some(l) => item("steal", Status::Ok, format!("{:.1}%", l.steal * 100.0), None),
+        None => item("steal", Status::Unknown, "no /proc/stat".into(), None),
+    });
+    (items, measured.map(|l| l.other_load))
+}
+
+/// Governor, turbo, SMT, cgroup quota, usable CPUs against `max_threads`.
+fn machine_items(system: &SystemInfo, max_threads: u32) -> Vec<Item> {
+    let mut items = Vec::new();
+    let usable = load::usable_cpus();
+    items.push(match system.cpu_governor.as_deref() {
+        Some("performance") => item("frequency governor", Status::Ok, "performance".into(), None),
+        Some(other) => item(
+            "frequency governor",
+            Status::Problem,
+            other.to_string(),
+            Some("as root: `cpupower frequency-set -g performance` (or write `performance` to /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor)"),
+        ),
+        None => item("frequency governor", Status::Unknown, "not exposed (a VM sets it on the host)".into(), None),
+    });
+    let no_turbo = read("/sys/devices/system/cpu/intel_pstate/no_turbo");
+    let boost = read("/sys/devices/system/cpu/cpufreq/boost");
+    items.push(match (no_turbo.as_deref(), boost.as_deref()) {
+        (Some("0"), _) | (_, Some("1")) => item(
+            "turbo / boost",
+            Status::Problem,
+            "on: the clock depends on how many cores are busy, which bends scaling curves".into(),
+            Some("as root: `echo 1 > /sys/devices/system/cpu/intel_pstate/no_turbo` (Intel) or `echo 0 > /sys/devices/system/cpu/cpufreq/boost` (AMD)"),
+        ),
+        (Some(_), _) | (_, Some(_)) => item("turbo / boost", Status::Ok, "off".into(), None),
+        _ => item("turbo / boost", Status::Unknown, "not exposed (a VM sets it on the host)".into(), None),
+    });
+    items.push(match system.smt.as_deref() {
+        Some("on") => item(
+            "SMT (hyper-threading)",
+            Status::Note,
+            format!(
+                "on: threads above {} physical cores share cores",
+                system
+                    .physical_cores
+                    .map_or("the".to_string(), |c| c.to_string())
+            ),
+            None,
+        ),
+        Some(other) => item("SMT (hyper-threading)", Status::Ok, other.to_string(), None),
+        None => item(
+            "SMT (hyper-threading)",
+            Status::Unknown,
+            "not exposed".into(),
+            None,
+        ),
+    });
+    items.push(match system.cgroup_cpu_limit {
+        Some(limit) if limit < system.logical_cores as f64 => item(
+            "cgroup CPU quota",
+            Status::Problem,
+            format!("{limit:.1} of {} CPUs", system.logical_cores),
+            Some("threads beyond the quota are throttled, not parallel: raise the container's CPU limit (docker --cpus, Kubernetes limits.cpu)"),
+        ),
+        Some(limit) => item("cgroup CPU quota", Status::Ok, format!("{limit:.1} CPUs"), None),
+        None => item("cgroup CPU quota", Status::Ok, "none".into(), None),
+    });
+    items.push(if max_threads as usize > usable {
+        item(
+            "usable CPUs",
+            Status::Note,
+            format!(
+                "{usable}; points above {usable} threads measure oversubscription, not parallelism"
+            ),
+            None,
+        )
+    } else {
+        item(
+            "usable CPUs",
+            Status::Ok,
+            format!("{usable} for up to {max_threads} threads"),
+            None,
+        )
+    });
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_item_is_checked_and_a_problem_has_a_fix() {
+        let system = SystemInfo::collect();
+        let check = check(&system, Duration::from_millis(200), 4096);
+        let names: Vec<&str> = check.items.iter().map(|i| i.name.as_str()).collect();
+        for expected in [
+            "load now",
+            "other work",
+            "steal",
+            "governor",
+            "turbo",
+            "SMT",
+            "cgroup",
+            "usable CPUs",
+        ] {
+            assert!(
+                names.iter().any(|n| n.contains(expected)),
+                "{expected}: {names:?}"
+            );
+        }
+        assert!(check.problems().all(|p| p.fix.is_some()));
+        // 4096 threads oversubscribe any machine.
+        assert!(
+            check
+                .items
+                .last()
+                .unwrap()
+                .value
+                .contains("oversubscription")
+        );
+        let text = check.render();
+        assert!(text.contains("usable CPUs"), "{text}");
+    }
+}
