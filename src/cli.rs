@@ -327,6 +327,20 @@ pub struct MeasureArgs {
     #[arg(long)]
     pub no_store: bool,
 
+    /// Keep adding worker processes to each point until the 95% interval of its median is within
+    /// ± this many percent (or --max-time-per-point runs out). Starts from --processes.
+    #[arg(long, value_name = "PCT")]
+    pub precision: Option<f64>,
+
+    /// With --precision: the most time one point may take, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        requires = "precision",
+        default_value_t = 30.0
+    )]
+    pub max_time_per_point: f64,
+
     /// Measure even when other work keeps the machine busy: no waiting for a quiet machine and
     /// no re-measuring (for CI runners that are never idle). Disturbed points are still marked.
     #[arg(long)]

@@ -333,6 +333,7 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
         .with_context(|| format!("failed to write results to `{}`", config.output.display()))?;
     printer.stdout(&report::table::render(&results))?;
     warn_marked_points(&results, printer);
+    say_precision(&results, printer);
     if let Some(cost) = &results.harness {
         printer.info(&format!(
             "Harness: {:.2} s of CPU in {:.1} s of wall time ({:.2}% of one core)",
@@ -387,6 +388,38 @@ fn warn_marked_points(results: &ResultsFile, printer: &Printer) {
             "other work on the machine disturbed {} point(s) (marked BUSY! above, `disturbed` in the results): {}; measure them again on a quiet machine (`ftbench check` says what is busy)",
             disturbed.len(),
             disturbed.join("; ")
+        ));
+    }
+}
+
+/// With `--precision`: how many points reached it, and which did not.
+fn say_precision(results: &ResultsFile, printer: &Printer) {
+    let Some(pct) = results.settings.precision_pct else {
+        return;
+    };
+    let missed: Vec<String> = results
+        .points
+        .iter()
+        .filter(|p| p.throughput.relative_half_width() * 100.0 > pct)
+        .map(|p| {
+            format!(
+                "{} on {} at {} (±{:.1}%)",
+                p.test,
+                p.label,
+                crate::format::threads(p.thread_count),
+                p.throughput.relative_half_width() * 100.0
+            )
+        })
+        .collect();
+    let total = results.points.len();
+    if missed.is_empty() {
+        printer.info(&format!("Precision: all {total} points reached ±{pct}%"));
+    } else {
+        printer.warn(&format!(
+            "{} of {total} points did not reach ±{pct}% within --max-time-per-point ({} s): {}",
+            missed.len(),
+            results.settings.max_time_per_point_s.unwrap_or_default(),
+            missed.join("; ")
         ));
     }
 }
@@ -733,9 +766,14 @@ fn trend_rows(trend: &[store::TrendPoint]) -> Vec<Vec<String>> {
         .to_vec(),
     ];
     for (i, point) in trend.iter().enumerate() {
-        let step = i
-            .checked_sub(1)
-            .map(|j| crate::stats::Comparison::of(&trend[j].samples, &point.samples));
+        let step = i.checked_sub(1).map(|j| {
+            let mut step = crate::stats::Comparison::of(&trend[j].samples, &point.samples);
+            // A busy machine measured the other work too: no step to call significant.
+            if trend[j].disturbed || point.disturbed {
+                step.verdict = crate::stats::Verdict::Disturbed;
+            }
+            step
+        });
         rows.push(vec![
             point.run_id.to_string(),
             point.created.clone(),
@@ -751,6 +789,7 @@ fn trend_rows(trend: &[store::TrendPoint]) -> Vec<Vec<String>> {
             }),
             step.map_or(String::new(), |c| match c.verdict {
                 crate::stats::Verdict::Same => String::new(),
+                crate::stats::Verdict::Disturbed => "disturbed (BUSY!): no verdict".to_string(),
                 verdict => format!("<- significant: {verdict}"),
             }),
         ]);

@@ -58,6 +58,18 @@ pub fn validate(settings: &Settings, force: bool) -> Result<()> {
             settings.timeout_s
         );
     }
+    if let Some(pct) = settings.precision_pct
+        && !(pct.is_finite() && pct > 0.0 && pct <= 50.0)
+    {
+        bail!(
+            "invalid precision `{pct}` (--precision): it must be above 0 and at most 50 (percent)"
+        );
+    }
+    if let Some(seconds) = settings.max_time_per_point_s
+        && !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_S as f64)
+    {
+        bail!("invalid time `{seconds} s` (--max-time-per-point): it must be above 0");
+    }
     if settings.tests.is_empty() {
         bail!("no tests to run");
     }
@@ -184,6 +196,11 @@ impl RunConfig {
             quick: args.measure.quick,
             baseline: Some(baseline),
             allow_load: args.measure.allow_load,
+            precision_pct: args.measure.precision,
+            max_time_per_point_s: args
+                .measure
+                .precision
+                .map(|_| args.measure.max_time_per_point),
         };
         validate(&settings, args.measure.force)?;
         let output = args.measure.output.clone().unwrap_or_else(|| {

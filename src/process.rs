@@ -6,7 +6,7 @@
 //! - a worker whose user code forks a child that leaves the process group (`setsid`) while holding
 //!   stderr open would block a plain `read_to_end` until that child exits, so pipes are collected
 //!   into shared buffers that can be read at any moment ([`Pipe::take_by`]);
-//! - `SIGKILL` of ftbench cannot be caught, so children get `PR_SET_PDEATHSIG` and die with it;
+//! - `SIGKILL` of ftbench cannot be caught, so workers set `PR_SET_PDEATHSIG` and die with it;
 //! - a process group (`process_group(0)`) lets one `killpg` stop a worker and its
 //!   multiprocessing children together, and keeps a terminal's Ctrl-C away from them.
 
@@ -16,33 +16,14 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Put `command` in its own process group and have the kernel kill it when ftbench dies.
+/// Put `command` in its own process group, and tell it ftbench's pid so that it can ask the
+/// kernel to kill it when ftbench dies (`worker.py` sets `PR_SET_PDEATHSIG` itself). Setting it
+/// here would need a `pre_exec` hook, which makes std fork the whole harness instead of using
+/// `posix_spawn`: that cost more than the harness's whole 1% CPU budget in a quick run.
 pub fn detach_and_tie(command: &mut Command) {
-    command.process_group(0);
-    let parent = std::process::id();
-    tie_to_parent(command, parent);
-}
-
-#[expect(
-    unsafe_code,
-    reason = "pre_exec is the only way to set PR_SET_PDEATHSIG in the child; the closure only \
-              calls prctl and getppid, both async-signal-safe"
-)]
-fn tie_to_parent(command: &mut Command, parent: u32) {
-    // SAFETY: the closure runs between fork and exec and calls only async-signal-safe syscalls;
-    // it allocates nothing and touches no lock.
-    unsafe {
-        command.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
-            // The parent may have died between fork and prctl: then no signal will come.
-            if nix::unistd::getppid().as_raw().cast_unsigned() != parent {
-                return Err(std::io::Error::other(
-                    "ftbench exited while starting a worker",
-                ));
-            }
-            Ok(())
-        });
-    }
+    command
+        .process_group(0)
+        .env("FTBENCH_PARENT_PID", std::process::id().to_string());
 }
 
 /// SIGKILL a whole process group (the child and everything it started that stayed in it).

@@ -45,6 +45,12 @@ pub struct Settings {
     /// `--allow-load`: measure on a busy machine without waiting or retrying (still marked).
     #[serde(default)]
     pub allow_load: bool,
+    /// `--precision`: the half-width (percent of the median) each point's 95% interval should
+    /// reach, adding worker processes until it does or `max_time_per_point_s` runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision_pct: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_time_per_point_s: Option<f64>,
 }
 
 /// A measured variant, as recorded.

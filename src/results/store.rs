@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::ResultsFile;
 
 /// The schema this ftbench writes; `PRAGMA user_version` holds a store's.
-pub const STORE_SCHEMA: i64 = 1;
+pub const STORE_SCHEMA: i64 = 2;
 
 /// Why the store cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +98,8 @@ pub struct TrendPoint {
     pub ci_low: f64,
     pub ci_high: f64,
     pub samples: Vec<f64>,
+    /// Other work on the machine disturbed this point when it was measured.
+    pub disturbed: bool,
 }
 
 /// Where runs are kept.
@@ -157,6 +159,8 @@ const MIGRATIONS: &[&str] = &[
         samples TEXT NOT NULL
     );
     CREATE INDEX points_by_series ON points(test, label, thread_count);",
+    // 1 -> 2: points other work on the machine disturbed are never a significant step.
+    "ALTER TABLE points ADD COLUMN disturbed INTEGER NOT NULL DEFAULT 0;",
 ];
 
 impl SqliteStore {
@@ -254,8 +258,8 @@ impl Store for SqliteStore {
         {
             let mut insert = tx
                 .prepare(
-                    "INSERT INTO points (run_id, test, label, thread_count, interpreter, median, ci_low, ci_high, samples)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO points (run_id, test, label, thread_count, interpreter, median, ci_low, ci_high, samples, disturbed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(&fail)?;
             for point in &results.points {
@@ -278,6 +282,7 @@ impl Store for SqliteStore {
                         point.throughput.ci_low,
                         point.throughput.ci_high,
                         samples,
+                        point.disturbed(),
                     ])
                     .map_err(&fail)?;
             }
@@ -341,7 +346,8 @@ impl Store for SqliteStore {
         let mut statement = self
             .connection
             .prepare(
-                "SELECT p.run_id, r.created, r.hostname, p.median, p.ci_low, p.ci_high, p.samples
+                "SELECT p.run_id, r.created, r.hostname, p.median, p.ci_low, p.ci_high, p.samples,
+                        p.disturbed
                  FROM points p JOIN runs r ON r.id = p.run_id
                  WHERE p.test = ?1 AND p.label = ?2 AND p.thread_count = ?3
                  ORDER BY r.created, p.run_id",
@@ -358,6 +364,7 @@ impl Store for SqliteStore {
                     ci_low: row.get(4)?,
                     ci_high: row.get(5)?,
                     samples: serde_json::from_str(&samples).unwrap_or_default(),
+                    disturbed: row.get(7)?,
                 })
             })
             .map_err(&fail)?;

@@ -163,11 +163,21 @@ pub fn run(
                     )
                     .and_then(|new| {
                         samples.extend(new);
-                        if last_round {
-                            finish_point(workload, variant, thread_count, &samples).map(Some)
-                        } else {
-                            Ok(None)
+                        if !last_round {
+                            return Ok(None);
                         }
+                        add_processes_for_precision(
+                            plan,
+                            workload,
+                            variant,
+                            thread_count,
+                            work_size,
+                            worker,
+                            &mut patience,
+                            &|text| printer.line_above(&bar, text),
+                            &mut samples,
+                        )?;
+                        finish_point(workload, variant, thread_count, &samples).map(Some)
                     });
                     match outcome {
                         Ok(None) => still_pending.push((thread_count, samples)),
@@ -433,6 +443,58 @@ fn measure_process(
         });
     }
     Ok(samples)
+}
+
+/// With `--precision`: run more worker processes for a point until the 95% interval of its median
+/// is within ±PCT, or the point has taken `--max-time-per-point` (counted from now: the rounds
+/// before ran interleaved with other points).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one point's coordinates plus the worker, the run's patience and its samples"
+)]
+fn add_processes_for_precision(
+    plan: &Plan,
+    workload: &Workload,
+    variant: &Variant,
+    thread_count: u32,
+    work_size: u64,
+    worker: &mut dyn Worker,
+    patience: &mut load::Patience,
+    say: &dyn Fn(&str),
+    samples: &mut Vec<PointSample>,
+) -> Result<(), PointError> {
+    let (Some(pct), Some(limit)) = (
+        plan.settings.precision_pct,
+        plan.settings.max_time_per_point_s,
+    ) else {
+        return Ok(());
+    };
+    let start = std::time::Instant::now();
+    let mut process = plan.settings.processes;
+    loop {
+        let values: Vec<f64> = samples
+            .iter()
+            .map(|s| s.throughput(workload.unit_scale))
+            .collect();
+        let reached = Summary::from_samples(&values)
+            .is_some_and(|s| s.n >= 2 && s.relative_half_width() * 100.0 <= pct);
+        if reached || start.elapsed().as_secs_f64() >= limit {
+            return Ok(());
+        }
+        let new = measure_undisturbed(
+            plan,
+            workload,
+            variant,
+            thread_count,
+            work_size,
+            process,
+            worker,
+            patience,
+            say,
+        )?;
+        samples.extend(new);
+        process += 1;
+    }
 }
 
 /// A sample's accounting from what the worker sent (`None` from a worker that sent none).

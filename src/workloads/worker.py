@@ -32,6 +32,28 @@ os.dup2(2, 1)
 sys.stdout = sys.stderr
 
 
+def die_with_ftbench():
+    """Have the kernel kill this worker when ftbench dies, even by SIGKILL (Linux).
+
+    ftbench passes its pid; if it is already gone (it died between starting us and now), exit.
+    """
+    parent = os.environ.get("FTBENCH_PARENT_PID")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        pr_set_pdeathsig, sigkill = 1, 9
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, sigkill)
+    except (ImportError, OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):
+        os._exit(1)
+
+
+die_with_ftbench()
+
+
 def emit(message_type, **fields):
     fields["type"] = message_type
     _protocol_out.write(json.dumps(fields) + "\n")
