@@ -151,6 +151,7 @@ impl Figure {
                 ((tests * 110 + 200).max(900), 1000)
             }
             FigureKind::Pools => (1300, 900),
+            FigureKind::ScalingDetail(test) if has_parallelism(results, test) => (1800, 560),
             FigureKind::ScalingDetail(_) | FigureKind::RefCounting | FigureKind::Threads => {
                 (1300, 560)
             }
@@ -428,17 +429,85 @@ fn draw_detail<DB: DrawingBackend>(
     results: &ResultsFile,
     test: &str,
 ) -> DrawResult<DB> {
-    let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
-    speedup_panel(&left, results, test, true)?;
+    let with_parallelism = has_parallelism(results, test);
+    let panels = area.split_evenly((1, if with_parallelism { 3 } else { 2 }));
+    speedup_panel(&panels[0], results, test, true)?;
     let metric = results.metric_of(test);
     throughput_panel(
-        &right,
+        &panels[1],
         results,
         test,
         &format!("{metric} (higher is better)"),
         ("threads (log2 axis)", &metric),
         true,
-    )
+    )?;
+    if with_parallelism {
+        parallelism_panel(&panels[2], results, test)?;
+    }
+    Ok(())
+}
+
+/// Whether any point of `test` has effective parallelism (files measured with CPU accounting).
+fn has_parallelism(results: &ResultsFile, test: &str) -> bool {
+    results.labels().iter().any(|label| {
+        results
+            .series(test, label)
+            .is_some_and(|s| s.points.iter().any(|p| p.parallelism.is_some()))
+    })
+}
+
+/// Effective parallelism (CPU-seconds of the timed threads per wall-second) vs threads, with the
+/// line where every thread ran all the time.
+fn parallelism_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &ResultsFile,
+    test: &str,
+) -> DrawResult<DB> {
+    let labels = results.labels();
+    let series = series_of(results, test);
+    let max_threads = max_threads(&series);
+    let y_max = series
+        .iter()
+        .flat_map(|(_, s)| s.points.iter().filter_map(|p| p.parallelism))
+        .fold(f64::from(max_threads), f64::max)
+        * 1.1;
+    let mut chart = threads_chart(
+        area,
+        "effective parallelism (CPUs busy running the threads)",
+        max_threads,
+        y_max,
+        ("threads (log2 axis)", "CPU-seconds per second"),
+        &|v| format!("{v:.1}"),
+    )?;
+    let all_running: Vec<(f64, f64)> = (0..=log2(max_threads) as u32)
+        .map(|k| (f64::from(k), f64::from(1u32 << k)))
+        .collect();
+    chart
+        .draw_series(DashedLineSeries::new(
+            all_running,
+            6,
+            4,
+            GREY.stroke_width(1),
+        ))?
+        .label("every thread running")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], GREY.stroke_width(1)));
+    for (index, s) in &series {
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter_map(|p| Some((log2(p.thread_count), p.parallelism?)))
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        curve(
+            &mut chart,
+            &points,
+            &labels[*index],
+            label_colour(&labels[*index], *index),
+        )?;
+    }
+    legend(&mut chart)
 }
 
 /// Throughput vs threads for every Python label of `test`, with 95% error bars or markers.
