@@ -319,7 +319,9 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
         native: runner::native::NativeWorker,
         native_cpu_s: 0.0,
     };
+    results.measuring = true;
     let mut outcome = runner::run(&plan, &mut results, &mut workers, &config.output, printer)?;
+    results.measuring = false;
     let wall_s = started.elapsed().as_secs_f64();
     // The native kernels run in this process; their CPU is measurement, not overhead.
     let cpu_s =

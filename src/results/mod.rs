@@ -191,6 +191,11 @@ pub struct ResultsFile {
     /// appended, so a series is recomputed (bootstraps and all) only when its curve grew.
     #[serde(skip)]
     pub derived: HashMap<(String, String), (usize, Value)>,
+    /// Set while a run measures: the regular suite's summary (a bootstrap over every test) is
+    /// then refreshed only by the final write, not after every point; the raw points are always
+    /// written.
+    #[serde(skip)]
+    pub measuring: bool,
     /// Where each (test, label)'s points are, built on first use and rebuilt when points were
     /// added: every lookup is a hash probe, so reading a file stays linear in its size.
     #[serde(skip)]
@@ -361,6 +366,7 @@ impl ResultsFile {
             resumes: Vec::new(),
             results: Value::Null,
             derived: HashMap::new(),
+            measuring: false,
             index: PointIndexCache::default(),
         }
     }
@@ -615,9 +621,15 @@ impl ResultsFile {
     }
 
     /// Seconds per sample of a serial point.
+    /// Seconds per single run of a regular test: a sample times a calibrated batch of
+    /// `work_units` runs (the batch size stays in the raw samples).
     fn durations(&self, test: &str, label: &str) -> Option<Vec<f64>> {
-        self.point(test, label, 0)
-            .map(|p| p.samples.iter().map(|s| s.wall_ns as f64 / 1e9).collect())
+        self.point(test, label, 0).map(|p| {
+            p.samples
+                .iter()
+                .map(|s| s.wall_ns as f64 / 1e9 / s.work_units.max(1) as f64)
+                .collect()
+        })
     }
 
     /// A regular test's duration and speedup against the baseline for `label`.
@@ -808,7 +820,7 @@ impl ResultsFile {
                 // regular point arrived.
                 let key = ("regular_summary".to_string(), label.clone());
                 if let Some((cached, value)) = self.derived.get(&key)
-                    && *cached == regular_points
+                    && (*cached == regular_points || self.measuring)
                 {
                     summaries.insert(label, value.clone());
                     continue;

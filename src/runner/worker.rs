@@ -171,7 +171,7 @@ impl Worker for PythonWorker {
             if Instant::now() > until {
                 break Ending::TimedOut;
             }
-            let line = match events.recv_timeout(Duration::from_millis(20)) {
+            let line = match events.recv_timeout(POLL) {
                 Ok(Event::Line(line)) => line,
                 Ok(Event::Closed) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                     break Ending::Closed;
@@ -237,6 +237,10 @@ impl Worker for PythonWorker {
         }
     }
 }
+
+/// How often the read loop checks the deadline and Ctrl-C while a worker is quiet (a line
+/// wakes it at once): often enough to feel instant, rarely enough to cost the harness nothing.
+const POLL: Duration = Duration::from_millis(50);
 
 /// How long a worker whose stdout closed gets to report its exit status.
 const CRASH_GRACE: Duration = Duration::from_secs(5);

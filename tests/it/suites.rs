@@ -43,10 +43,39 @@ fn regular_suite_compares_against_a_baseline_with_a_geometric_mean() {
     let regular = &results["results"]["regular_tests"];
     let tests = regular.as_object().unwrap();
     assert!(tests.len() >= 12, "{} regular tests", tests.len());
+    let mut batches = 0;
     for (test, labels) in tests {
         for label in ["3.12.7", "3.13.0", "3.13.0t"] {
             let entry = &labels[label];
             assert!(entry["duration"].as_f64().unwrap() > 0.0, "{test}/{label}");
+            // `duration` is seconds per single run, not per calibrated batch of runs.
+            let point = results["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["test"] == test.as_str() && p["label"] == label)
+                .unwrap();
+            let mut per_run: Vec<f64> = point["samples"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    let runs = s["work_units"].as_f64().unwrap();
+                    batches += usize::from(runs > 1.0);
+                    s["wall_ns"].as_f64().unwrap() / 1e9 / runs
+                })
+                .collect();
+            per_run.sort_by(f64::total_cmp);
+            let median = if per_run.len() % 2 == 1 {
+                per_run[per_run.len() / 2]
+            } else {
+                f64::midpoint(per_run[per_run.len() / 2 - 1], per_run[per_run.len() / 2])
+            };
+            let duration = entry["duration"].as_f64().unwrap();
+            assert!(
+                (duration - median).abs() <= 1e-9 * median,
+                "{test}/{label}: {duration} vs {median}"
+            );
             let (low, high) = (
                 entry["duration_ci_low"].as_f64().unwrap(),
                 entry["duration_ci_high"].as_f64().unwrap(),
@@ -60,6 +89,10 @@ fn regular_suite_compares_against_a_baseline_with_a_geometric_mean() {
         // Every label ran the same work, so durations compare directly.
         assert!((labels["3.12.7"]["speedup"].as_f64().unwrap() - 1.0).abs() < 1e-12);
     }
+    assert!(
+        batches > 0,
+        "some fast test ran in calibrated batches of several runs"
+    );
     let summary = &results["results"]["regular_summary"];
     assert_eq!(summary["baseline"], "3.12.7");
     let ft_summary = &summary["labels"]["3.13.0t"];
