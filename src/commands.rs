@@ -253,8 +253,37 @@ fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     execute(config, args, printer)
 }
 
+/// The line that opens a run: what is measured, where, at which thread counts.
+fn measuring_line(config: &RunConfig) -> String {
+    // Say what really runs: tests that do not scale run serially only.
+    let scaling = config.tests.iter().any(|t| t.group.scales());
+    let threads: Vec<String> = config
+        .settings
+        .threads
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    format!(
+        "Measuring {} test(s) on {}, {}; results: {}",
+        config.tests.len(),
+        config
+            .variants
+            .iter()
+            .map(|v| v.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if scaling {
+            format!("serial and at threads {}", threads.join(", "))
+        } else {
+            "serial only".to_string()
+        },
+        config.output.display()
+    )
+}
+
 /// Measure a validated configuration, write and record its results, print its tables.
 fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
+    let opening = measuring_line(&config);
     let mut results = match config.resumed {
         Some(previous) => previous,
         None => new_results(&config),
@@ -293,18 +322,7 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
     if results.system.check.is_none() {
         results.system.check = Some(check);
     }
-    printer.info(&format!(
-        "Measuring {} test(s) on {} at threads {:?}; results: {}",
-        config.tests.len(),
-        config
-            .variants
-            .iter()
-            .map(|v| v.label.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        config.settings.threads,
-        config.output.display()
-    ));
+    printer.info(&opening);
     let plan = Plan {
         variants: config.variants,
         tests: config.tests,
@@ -828,6 +846,13 @@ fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
         ScaleMode::Processes => &["process"],
         ScaleMode::Both => &["thread", "process"],
     };
+    if let Some((flag, 0)) = args
+        .strong
+        .map(|n| ("--strong", n))
+        .or(args.weak.map(|n| ("--weak", n)))
+    {
+        anyhow::bail!("invalid {flag} `0`: the work size must be at least 1");
+    }
     let fixed = args.strong.or(args.weak).map(|n| n.to_string());
     let tests: Vec<&'static crate::workloads::Workload> = executors
         .iter()

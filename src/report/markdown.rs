@@ -25,16 +25,36 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// What each kind of speedup in the file is measured against.
+fn baselines(results: &ResultsFile) -> String {
+    let tests = results.tests();
+    let mut said = String::new();
+    if tests.iter().any(|t| results.group_of(t).scales()) {
+        said.push_str("Scaling speedups are over the same interpreter's serial run. ");
+    }
+    if !results.regular_tests().is_empty()
+        && let Some(baseline) = results.baseline()
+    {
+        let _ = write!(
+            said,
+            "Regular-test speedups are against {} (its time per run over each label's). ",
+            escape(&baseline)
+        );
+    }
+    said
+}
+
 /// Render the Markdown report.
 pub fn render(results: &ResultsFile) -> String {
     let mut out = String::from("## ftbench results\n\n");
     let _ = writeln!(
         out,
-        "{} on {} ({} logical cores), {}. Speedup is over the same interpreter's serial run; ± is the half-width of the 95% interval of the median.\n",
+        "{} on {} ({} logical cores), {}. {}± is the half-width of the 95% interval of the median (n/a: a single sample, no interval).\n",
         escape(&results.labels().join(", ")),
         escape(&results.system.cpu_model),
         results.system.logical_cores,
-        escape(&results.created)
+        escape(&results.created),
+        baselines(results)
     );
     let warnings = super::html::warnings(results);
     if !warnings.is_empty() {

@@ -353,7 +353,7 @@ fn speedup_panel<DB: DrawingBackend>(
         test,
         max_threads,
         y_max,
-        ("threads (log2 axis)", "speedup (x serial)"),
+        (x_axis(test), "speedup (x serial)"),
         &|v| format!("{v:.1}"),
     )?;
     // Ideal scaling: speedup = threads, up to the top of the panel.
@@ -438,13 +438,30 @@ fn draw_detail<DB: DrawingBackend>(
         results,
         test,
         &format!("{metric} (higher is better)"),
-        ("threads (log2 axis)", &metric),
+        (x_axis(test), &metric),
         true,
     )?;
     if with_parallelism {
         parallelism_panel(&panels[2], results, test)?;
     }
     Ok(())
+}
+
+/// What the x axis of `test` counts: worker processes for process pools (`pools.png` says so
+/// too), threads otherwise.
+fn x_axis(test: &str) -> &'static str {
+    let processes = test.ends_with("@processes")
+        || test == "np_column_compute_mp"
+        || crate::workloads::find(test).is_some_and(|w| {
+            w.params
+                .iter()
+                .any(|(key, value)| *key == "executor" && *value == "process")
+        });
+    if processes {
+        "worker processes (log2 axis)"
+    } else {
+        "threads (log2 axis)"
+    }
 }
 
 /// Whether any point of `test` has effective parallelism (files measured with CPU accounting).
@@ -476,7 +493,7 @@ fn parallelism_panel<DB: DrawingBackend>(
         "effective parallelism (CPUs busy running the threads)",
         max_threads,
         y_max,
-        ("threads (log2 axis)", "CPU-seconds per second"),
+        (x_axis(test), "CPU-seconds per second"),
         &|v| format!("{v:.1}"),
     )?;
     let all_running: Vec<(f64, f64)> = (0..=log2(max_threads) as u32)

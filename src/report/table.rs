@@ -165,9 +165,10 @@ pub fn missing_lines(results: &ResultsFile) -> Vec<String> {
                 "{what}: {} on {}{}: {}",
                 missing.test,
                 missing.label,
-                missing
-                    .thread_count
-                    .map_or(String::new(), |n| format!(" at {n} threads")),
+                missing.thread_count.map_or(String::new(), |n| format!(
+                    " at {}",
+                    crate::format::threads(n)
+                )),
                 missing.reason.lines().next().unwrap_or_default()
             )
         })
@@ -176,7 +177,9 @@ pub fn missing_lines(results: &ResultsFile) -> Vec<String> {
 
 /// "1.45x slower" / "1.05x faster", as pyperformance words a ratio.
 pub fn faster_slower(speedup: f64) -> String {
-    if speedup >= 1.0 {
+    if (speedup - 1.0).abs() < 0.005 {
+        "no change".to_string()
+    } else if speedup >= 1.0 {
         format!("{speedup:.2}x faster")
     } else {
         format!("{:.2}x slower", 1.0 / speedup)
@@ -184,8 +187,22 @@ pub fn faster_slower(speedup: f64) -> String {
 }
 
 /// A value with the half-width of its 95% interval, relative to it: `16.0M ±3.0%`.
-fn with_ci(text: &str, relative_half_width: f64) -> String {
-    format!("{text} ±{:.1}%", relative_half_width * 100.0)
+/// A value with the half-width of its 95% interval; `±n/a` where there is no interval (a single
+/// sample, or a seed-schema file that kept none): a zero-width interval would claim certainty.
+fn with_ci(text: &str, summary: &crate::stats::Summary) -> String {
+    if summary.n < 2 {
+        return format!("{text} ±n/a");
+    }
+    format!("{text} ±{:.1}%", summary.relative_half_width() * 100.0)
+}
+
+/// A ratio with its 95% interval, `2.01 [1.95, 2.07]`, or bare where it has none.
+fn ratio_with_ci((value, low, high): (f64, f64, f64)) -> String {
+    if high > low {
+        format!("{value:.2} [{low:.2}, {high:.2}]")
+    } else {
+        format!("{value:.2}")
+    }
 }
 
 fn group_header(
@@ -205,10 +222,27 @@ fn group_header(
 /// The seed's pivot table for every scaling and pool test.
 /// The seed's "Scaling Factor" lines under a pivot table.
 fn scaling_factor_notes(series: &[(String, Series)]) -> Vec<String> {
-    let mut notes = vec![
-        String::new(),
-        "Scaling Factor (relative to single thread):".to_string(),
-    ];
+    // The headline: the speedup at the highest thread count measured, which shows a slowdown.
+    let mut notes = vec![String::new()];
+    for (label, s) in series {
+        if let Some(last) = s.points.last() {
+            notes.push(format!(
+                "{label}: speedup at {} {}",
+                crate::format::threads(last.thread_count),
+                last.speedup
+                    .map_or("-".to_string(), |(v, low, high)| if high > low {
+                        format!("{v:.2}x [{low:.2}, {high:.2}]")
+                    } else {
+                        format!("{v:.2}x")
+                    })
+            ));
+        }
+    }
+    notes.push(String::new());
+    notes.push(
+        "Scaling Factor (the seed's: best speedup / speedup at the first thread count; never below 1.00x):"
+            .to_string(),
+    );
     for (label, s) in series {
         notes.push(format!(
             "{label}: {}",
@@ -247,9 +281,11 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
         let mut rows = Vec::new();
         let mut serial_row = vec!["serial".to_string()];
         for (_, s) in &series {
-            serial_row.push(s.serial.as_ref().map_or("-".to_string(), |v| {
-                with_ci(&human(v.median), v.relative_half_width())
-            }));
+            serial_row.push(
+                s.serial
+                    .as_ref()
+                    .map_or("-".to_string(), |v| with_ci(&human(v.median), v)),
+            );
         }
         serial_row.extend(std::iter::repeat_n(
             String::new(),
@@ -273,7 +309,7 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
                     } else {
                         ""
                     };
-                    let cell = with_ci(&human(p.value.median), p.value.relative_half_width());
+                    let cell = with_ci(&human(p.value.median), &p.value);
                     format!("{cell}{gil}{busy}")
                 }));
             }
@@ -281,14 +317,14 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
                 row.push(
                     find(s)
                         .and_then(|p| p.speedup)
-                        .map_or("-".to_string(), |(v, _, _)| format!("{v:.3}")),
+                        .map_or("-".to_string(), ratio_with_ci),
                 );
             }
             for (_, s) in &series {
                 row.push(
                     find(s)
                         .and_then(|p| p.efficiency)
-                        .map_or("-".to_string(), |v| format!("{v:.3}")),
+                        .map_or("-".to_string(), |v| format!("{v:.2}")),
                 );
             }
             if with_parallelism {
@@ -333,10 +369,7 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
         let mut row = vec![test.clone()];
         for entry in &entries {
             row.push(entry.as_ref().map_or("-".to_string(), |e| {
-                with_ci(
-                    &seconds(e.duration.median),
-                    e.duration.relative_half_width(),
-                )
+                with_ci(&seconds(e.duration.median), &e.duration)
             }));
         }
         for (label, entry) in labels.iter().zip(&entries) {
@@ -370,12 +403,18 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
         });
     }
     rows.push(geomean);
+    // The legend of `~` only where a row uses it.
+    let notes = if rows.iter().flatten().any(|cell| cell.ends_with(" ~")) {
+        vec!["(~: the 95% interval includes 1, so no real difference)".to_string()]
+    } else {
+        Vec::new()
+    };
     Some(Table {
         title: format!("Regular tests: time per run, speedup against {baseline}"),
         groups,
         header,
         rows,
-        notes: vec!["(~: the 95% interval includes 1, so no real difference)".to_string()],
+        notes,
     })
 }
 
@@ -443,7 +482,7 @@ pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
                         .thread_entry(test, label)
                         .map_or("-".to_string(), |e| {
                             let us = e.us_per_thread.median;
-                            with_ci(&format!("{us:.1}"), e.us_per_thread.relative_half_width())
+                            with_ci(&format!("{us:.1}"), &e.us_per_thread)
                         }),
                 );
             }
@@ -482,4 +521,26 @@ pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
         });
     }
     tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{faster_slower, ratio_with_ci, with_ci};
+    use crate::stats::Summary;
+
+    #[test]
+    fn numbers_say_what_they_are() {
+        // No change is not "1.00x faster".
+        assert_eq!(faster_slower(1.001), "no change");
+        assert_eq!(faster_slower(1.45), "1.45x faster");
+        assert_eq!(faster_slower(0.5), "2.00x slower");
+        // One sample has no interval: never a zero-width "±0.0%".
+        let one = Summary::from_samples(&[5.0]).unwrap();
+        assert_eq!(with_ci("5.00", &one), "5.00 ±n/a");
+        let some = Summary::from_samples(&[5.0, 5.1, 4.9, 5.05]).unwrap();
+        assert!(with_ci("5.00", &some).ends_with('%'));
+        // Ratios come with their interval where they have one.
+        assert_eq!(ratio_with_ci((2.013, 1.87, 2.08)), "2.01 [1.87, 2.08]");
+        assert_eq!(ratio_with_ci((1.038, 1.038, 1.038)), "1.04");
+    }
 }

@@ -182,6 +182,10 @@ pub fn run(
                     match outcome {
                         Ok(None) => still_pending.push((thread_count, samples)),
                         Ok(Some(point)) => {
+                            if let Some(warning) = short_samples(&point) {
+                                printer.line_above(&bar, &format!("  warning: {warning}"));
+                                results.warnings.push(warning);
+                            }
                             results.points.push(point);
                             save(results)?;
                             report_point(results, workload, variant, thread_count, printer, &bar);
@@ -495,6 +499,26 @@ fn add_processes_for_precision(
         samples.extend(new);
         process += 1;
     }
+}
+
+/// Below this a sample mostly measures the clock, thread start-up and the scheduler's time
+/// slice, not the work.
+const SHORTEST_SAMPLE_NS: u64 = 1_000_000;
+
+/// A warning when a point's samples are shorter than [`SHORTEST_SAMPLE_NS`].
+fn short_samples(point: &Point) -> Option<String> {
+    let mut walls: Vec<u64> = point.samples.iter().map(|s| s.wall_ns).collect();
+    walls.sort_unstable();
+    let median = *walls.get(walls.len() / 2)?;
+    (median < SHORTEST_SAMPLE_NS).then(|| {
+        format!(
+            "{} on {} at {}: samples of {} are shorter than the clock and scheduler allow (~1 ms); give each sample more work (--target-ms, or a larger --strong / --weak size)",
+            point.test,
+            point.label,
+            point_name(point.thread_count),
+            crate::report::seconds(median as f64 / 1e9)
+        )
+    })
 }
 
 /// A sample's accounting from what the worker sent (`None` from a worker that sent none).

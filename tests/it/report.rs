@@ -219,6 +219,22 @@ fn the_seed_studys_own_results_file_becomes_a_report() {
         csv.contains("\"3.13.0t\",\"parallel_compute\",16,\"speedup\",7.80"),
         "{csv}"
     );
+    // Process pools count worker processes on their x axis, thread tests threads.
+    let svg =
+        |name: &str| fs_err::read_to_string(report.join(format!("figures/{name}.svg"))).unwrap();
+    assert!(svg("scaling-np_column_compute_mp").contains("worker processes (log2 axis)"));
+    assert!(svg("scaling-parallel_compute").contains("threads (log2 axis)"));
+    assert!(!svg("scaling-parallel_compute").contains("worker processes"));
+    // The seed kept no samples: no interval is claimed. Its ref_counting_shared falls to 0.33x
+    // at 32 threads, which the headline shows and the seed's scaling factor (1.00x) cannot.
+    assert!(
+        stdout.contains("±n/a") && !stdout.contains("±0.0%"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("3.13.0t: speedup at 32 threads 0.33x"),
+        "{stdout}"
+    );
     let filters = vec![(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]")];
     insta::with_settings!({ filters => filters }, {
         insta::assert_snapshot!("seed_tables", stdout);

@@ -40,7 +40,8 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("Scaling Factor (relative to single thread):"),
+        stdout.contains("Scaling Factor (the seed's: best speedup / speedup at the first thread count; never below 1.00x):")
+            && stdout.contains(": speedup at 2 threads "),
         "{stdout}"
     );
     let path = dir.path().join("results.json");

@@ -122,6 +122,23 @@ fn mistakes_in_the_users_code_get_clear_errors() {
     );
     fails_with(d, &ft, "nocolon.py", &[], "is not FILE:FUNCTION");
     let ok = file("ok.py", "def work():\n    return 1\n");
+    // A fixed work size of 0 measures nothing (it used to print NaN).
+    for flag in ["--strong", "--weak"] {
+        fails_with(
+            d,
+            &ft,
+            &format!("{ok}:work"),
+            &[flag, "0"],
+            &format!("invalid {flag} `0`: the work size must be at least 1"),
+        );
+    }
+    // One call of a trivial function is microseconds: measured, but said to be too short.
+    let output = scale(d, &ft, &format!("{ok}:work"), &["--strong", "1"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("are shorter than the clock and scheduler allow (~1 ms)"),
+        "{stderr}"
+    );
     fails_with(d, &ft, &format!("{ok}:nope"), &[], "has no function `nope`");
     let raises = file(
         "raises.py",
