@@ -62,6 +62,7 @@ pub fn warnings(results: &ResultsFile) -> Vec<String> {
             disturbed.join("; ")
         ));
     }
+    warnings.extend(ceilings_below_python(results));
     let noisy: Vec<String> = results
         .points
         .iter()
@@ -89,6 +90,45 @@ pub fn warnings(results: &ResultsFile) -> Vec<String> {
     }
     warnings.extend(table::missing_lines(results));
     warnings.extend(results.warnings.iter().cloned());
+    warnings
+}
+
+/// Where a Python speedup lies above the native ceiling beyond both intervals: the reference was
+/// disturbed there (it cannot be beaten), so it must not be read as a ceiling.
+fn ceilings_below_python(results: &ResultsFile) -> Vec<String> {
+    let native = crate::runner::native::LABEL;
+    let mut warnings = Vec::new();
+    for test in results.tests() {
+        if !crate::runner::native::is_ceiling(&test) {
+            continue;
+        }
+        let Some(reference) = results.series(&test, native) else {
+            continue;
+        };
+        for label in results.labels().iter().filter(|l| *l != native) {
+            let Some(series) = results.series(&test, label) else {
+                continue;
+            };
+            for point in &series.points {
+                let (Some((value, low, _)), Some((nvalue, _, nhigh))) = (
+                    point.speedup,
+                    reference
+                        .points
+                        .iter()
+                        .find(|n| n.thread_count == point.thread_count)
+                        .and_then(|n| n.speedup),
+                ) else {
+                    continue;
+                };
+                if low > nhigh {
+                    warnings.push(format!(
+                        "{test} at {}: {label}'s speedup {value:.2}x lies above the native ceiling's {nvalue:.2}x beyond both intervals; the native reference was disturbed there and is no ceiling",
+                        crate::format::threads(point.thread_count)
+                    ));
+                }
+            }
+        }
+    }
     warnings
 }
 
@@ -183,4 +223,72 @@ pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<Str
             harness => results.harness.as_ref().map(|h| format!("{:.2}% of one core ({:.2} s of CPU in {:.0} s)", h.cpu_share * 100.0, h.cpu_s, h.wall_s)),
         })
         .context("failed to render the HTML report")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::results::{Point, PointSample, ResultsFile, Settings};
+    use crate::stats::Summary;
+
+    fn point(label: &str, thread_count: u32, walls: &[u64]) -> Point {
+        let samples: Vec<PointSample> = walls
+            .iter()
+            .map(|&wall_ns| PointSample {
+                process: 0,
+                wall_ns,
+                work_units: 1000,
+                gil_enabled: false,
+                extra: None,
+                load: None,
+                disturbed: false,
+            })
+            .collect();
+        let values: Vec<f64> = samples.iter().map(|s| s.throughput(1.0)).collect();
+        Point {
+            test: "parallel_compute".into(),
+            label: label.into(),
+            thread_count,
+            throughput: Summary::from_samples(&values).unwrap(),
+            samples,
+            gil_mismatches: 0,
+        }
+    }
+
+    #[test]
+    fn a_python_speedup_above_the_native_ceiling_is_called_a_disturbed_reference() {
+        let variant = |label: &str| crate::results::VariantRecord {
+            label: label.into(),
+            path: std::path::PathBuf::new(),
+            run_path: std::path::PathBuf::new(),
+            source: crate::interpreter::InterpreterSource::Imported,
+            gil_mode: crate::interpreter::GilMode::Default,
+            expects_gil: false,
+            info: crate::interpreter::InterpreterInfo::imported("3.13.0", "", "cpython", true),
+        };
+        let mut results =
+            ResultsFile::new(Settings::default(), vec![variant("ft"), variant("native")]);
+        let serial = [1000, 1010, 990, 1005];
+        results.points.push(point("ft", 0, &serial));
+        results.points.push(point("ft", 2, &[500, 505, 495, 502]));
+        results.points.push(point("native", 0, &serial));
+        results
+            .points
+            .push(point("native", 2, &[800, 810, 790, 805]));
+        let warnings = super::ceilings_below_python(&results);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("the native reference was disturbed there and is no ceiling"),
+            "{warnings:?}"
+        );
+        // Where native is above Python, nothing is said.
+        let mut results = ResultsFile::new(Settings::default(), results.variants.clone());
+        results.points.push(point("ft", 0, &serial));
+        results.points.push(point("ft", 2, &[500, 505, 495, 502]));
+        results.points.push(point("native", 0, &serial));
+        results
+            .points
+            .push(point("native", 2, &[480, 485, 470, 490]));
+        let warnings = super::ceilings_below_python(&results);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
 }

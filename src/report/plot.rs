@@ -215,7 +215,8 @@ impl Figure {
     }
 }
 
-/// One label's curve: a solid line in its colour, or for the native ceiling a dashed black line.
+/// One label's curve: a solid line in its colour, or for native a dashed black line, named a
+/// ceiling only where it bounds the Python work of `test`.
 fn curve<DB: DrawingBackend>(
     chart: &mut ChartContext<
         '_,
@@ -225,6 +226,7 @@ fn curve<DB: DrawingBackend>(
     points: &[(f64, f64)],
     label: &str,
     colour: RGBColor,
+    test: &str,
 ) -> DrawResult<DB> {
     if label == crate::runner::native::LABEL {
         chart
@@ -234,7 +236,14 @@ fn curve<DB: DrawingBackend>(
                 5,
                 BLACK.stroke_width(2),
             ))?
-            .label(format!("{label} (ceiling)"))
+            .label(format!(
+                "{label} ({})",
+                if crate::runner::native::is_ceiling(test) {
+                    "ceiling"
+                } else {
+                    "reference"
+                }
+            ))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
     } else {
         chart
@@ -390,7 +399,7 @@ fn speedup_panel<DB: DrawingBackend>(
             .iter()
             .filter_map(|p| p.speedup.map(|v| (log2(p.thread_count), v.0)))
             .collect();
-        curve(&mut chart, &points, &labels[*index], colour)?;
+        curve(&mut chart, &points, &labels[*index], colour, test)?;
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
         if with_ci {
             chart.draw_series(s.points.iter().filter_map(|p| {
@@ -522,6 +531,7 @@ fn parallelism_panel<DB: DrawingBackend>(
             &points,
             &labels[*index],
             label_colour(&labels[*index], *index),
+            test,
         )?;
     }
     legend(&mut chart)
@@ -561,7 +571,7 @@ fn throughput_panel<DB: DrawingBackend>(
             .iter()
             .map(|p| (log2(p.thread_count), p.value.median))
             .collect();
-        curve(&mut chart, &points, &labels[*index], colour)?;
+        curve(&mut chart, &points, &labels[*index], colour, test)?;
         if with_ci {
             chart.draw_series(s.points.iter().map(|p| {
                 ErrorBar::new_vertical(

@@ -197,7 +197,9 @@ pub struct ResultsFile {
     #[serde(skip)]
     pub measuring: bool,
     /// Where each (test, label)'s points are, built on first use and rebuilt when points were
-    /// added: every lookup is a hash probe, so reading a file stays linear in its size.
+    /// added. Invariant: `points` only grows (the runner appends, loading replaces the whole
+    /// file); code that edits or removes points in place must build a new `ResultsFile`.
+    /// Every lookup is a hash probe, so reading a file stays linear in its size.
     #[serde(skip)]
     index: PointIndexCache,
 }

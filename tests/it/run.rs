@@ -266,3 +266,58 @@ fn list_tests_names_every_test() {
                 .and(predicate::str::contains("_fault").not()),
         );
 }
+
+#[test]
+fn native_is_a_trustworthy_ceiling_in_quick_runs_and_only_a_reference_for_locks() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    for attempt in 0..2 {
+        ftbench(dir.path())
+            .args([
+                "run",
+                "--quick",
+                "--tests",
+                "parallel_compute,lock_contention",
+            ])
+            .args([
+                "--threads",
+                "1,2",
+                "--no-store",
+                "--force",
+                "-o",
+                "native.json",
+            ])
+            .arg("--python")
+            .arg(format!("ft={}", ft.display()))
+            .assert()
+            .success();
+        let results = read_json(&dir.path().join("native.json"));
+        // Two Rust threads on two idle cores: the physics is certain. Before the team of threads
+        // started once per worker, short samples read 1.00x-1.73x here.
+        let speedup = speedup_at(&results, "parallel_compute", "native", 2);
+        let parallelism =
+            results["results"]["scaling_tests"]["parallel_compute"]["native"]["scaling_data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["thread_count"] == 2)
+                .unwrap()["metrics"]["parallelism"]
+                .as_f64()
+                .unwrap();
+        if speedup >= 1.8 && parallelism >= 1.8 {
+            let svg = |name: &str| {
+                fs_err::read_to_string(
+                    dir.path()
+                        .join(format!("native-report/figures/scaling-{name}.svg")),
+                )
+                .unwrap()
+            };
+            assert!(svg("parallel_compute").contains("native (ceiling)"));
+            assert!(svg("lock_contention").contains("native (reference)"));
+            assert!(!svg("lock_contention").contains("native (ceiling)"));
+            return;
+        }
+        eprintln!("attempt {attempt}: native speedup {speedup:.2}, parallelism {parallelism:.2}");
+    }
+    panic!("native parallel_compute did not scale to 2 threads in a quick run");
+}
