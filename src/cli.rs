@@ -121,6 +121,11 @@ pub struct CompareArgs {
     #[arg(long, value_name = "PCT")]
     pub fail_on_regression: Option<f64>,
 
+    /// With --fail-on-regression: count the native reference's points too (it is Rust, not the
+    /// Python under test, so it is left out by default).
+    #[arg(long, requires = "fail_on_regression")]
+    pub include_native: bool,
+
     /// The history store (default: `history.sqlite` in ftbench's data dir).
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,

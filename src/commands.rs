@@ -653,7 +653,7 @@ fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<ExitCode> {
         }
         let regressions: Vec<&compare::PointComparison> = comparisons
             .iter()
-            .flat_map(|c| c.regressions(percent))
+            .flat_map(|c| c.regressions(percent, args.include_native))
             .collect();
         if !regressions.is_empty() {
             printer.error(&format!(

@@ -31,10 +31,30 @@ pub struct FileComparison {
     pub base: String,
     pub other: String,
     pub points: Vec<PointComparison>,
-    /// Per test: the geometric mean of the ratios.
-    pub geometric_means: Vec<(String, f64)>,
+    /// Per label pair: the geometric mean of its points' ratios with a 95% interval, and how
+    /// many points went which way.
+    pub labels: Vec<LabelSummary>,
     /// Points of either side with no partner.
     pub unmatched: usize,
+}
+
+/// How one label did against its partner over every matched point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelSummary {
+    pub label: String,
+    pub other_label: String,
+    /// Points in the geometric mean (disturbed ones are left out).
+    pub points: usize,
+    /// Geometric mean of the ratios (other / base throughput) with its 95% bootstrap interval.
+    pub geometric_mean: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// Faster or slower when the interval excludes 1 and the change is at least 1%.
+    pub verdict: Verdict,
+    pub faster: usize,
+    pub slower: usize,
+    pub same: usize,
+    pub disturbed: usize,
 }
 
 /// Parse `--label-map A=B` entries.
@@ -149,12 +169,12 @@ pub fn compare(
             p.thread_count,
         )
     });
-    let geometric_means = geometric_means(&points);
+    let labels = label_summaries(base, other, &jobs, &points);
     FileComparison {
         base: base_name.to_string(),
         other: other_name.to_string(),
         points,
-        geometric_means,
+        labels,
         unmatched: base.points.len() + other.points.len() - matched,
     }
 }
@@ -167,21 +187,68 @@ fn thread_name(n: u32) -> String {
     }
 }
 
-/// Per test, in order of appearance: the geometric mean of the points' ratios.
-fn geometric_means(points: &[PointComparison]) -> Vec<(String, f64)> {
-    let mut logs: Vec<(String, Vec<f64>)> = Vec::new();
-    let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for p in points {
-        let i = *slot.entry(p.test.as_str()).or_insert_with(|| {
-            logs.push((p.test.clone(), Vec::new()));
-            logs.len() - 1
-        });
-        logs[i].1.push(p.comparison.ratio.ln());
+/// One summary per label pair, in the order the pairs were matched.
+fn label_summaries(
+    base: &ResultsFile,
+    other: &ResultsFile,
+    jobs: &[(
+        &crate::results::Point,
+        &crate::results::Point,
+        &String,
+        &String,
+    )],
+    points: &[PointComparison],
+) -> Vec<LabelSummary> {
+    let mut pairs: Vec<(&String, &String)> = Vec::new();
+    for (_, _, a, b) in jobs {
+        if !pairs.contains(&(a, b)) {
+            pairs.push((a, b));
+        }
     }
-    logs.into_iter()
-        .map(|(test, logs)| {
-            let mean = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
-            (test, mean)
+    pairs
+        .into_iter()
+        .map(|(label, other_label)| {
+            let samples: Vec<(Vec<f64>, Vec<f64>)> = jobs
+                .iter()
+                .filter(|(p, q, a, b)| {
+                    *a == label && *b == other_label && !p.disturbed() && !q.disturbed()
+                })
+                .map(|(p, q, _, _)| (other.throughputs(q), base.throughputs(p)))
+                .collect();
+            let pairs: Vec<(&[f64], &[f64])> = samples
+                .iter()
+                .map(|(a, b)| (a.as_slice(), b.as_slice()))
+                .collect();
+            let mean = stats::geometric_mean_ci(&pairs);
+            let count = |verdict: Verdict| {
+                points
+                    .iter()
+                    .filter(|p| {
+                        &p.label == label
+                            && &p.other_label == other_label
+                            && p.comparison.verdict == verdict
+                    })
+                    .count()
+            };
+            let verdict = match mean {
+                None => Verdict::Disturbed,
+                Some((m, low, _)) if low > 1.0 && m - 1.0 >= stats::MIN_EFFECT => Verdict::Faster,
+                Some((m, _, high)) if high < 1.0 && 1.0 - m >= stats::MIN_EFFECT => Verdict::Slower,
+                Some(_) => Verdict::Same,
+            };
+            LabelSummary {
+                label: label.clone(),
+                other_label: other_label.clone(),
+                points: pairs.len(),
+                geometric_mean: mean.map(|m| m.0),
+                ci_low: mean.map(|m| m.1),
+                ci_high: mean.map(|m| m.2),
+                verdict,
+                faster: count(Verdict::Faster),
+                slower: count(Verdict::Slower),
+                same: count(Verdict::Same),
+                disturbed: count(Verdict::Disturbed),
+            }
         })
         .collect()
 }
@@ -215,12 +282,35 @@ impl FileComparison {
             })
             .collect();
         let mut notes: Vec<String> = self
-            .geometric_means
+            .labels
             .iter()
-            .map(|(test, mean)| {
+            .map(|l| {
+                let name = if l.label == l.other_label {
+                    l.label.clone()
+                } else {
+                    format!("{} → {}", l.label, l.other_label)
+                };
+                let mean = match (l.geometric_mean, l.ci_low, l.ci_high) {
+                    (Some(m), Some(low), Some(high)) => format!(
+                        "geometric mean over {} point(s) {m:.3}x [{low:.3}, {high:.3}]: {}",
+                        l.points,
+                        match l.verdict {
+                            Verdict::Same => "no real difference".to_string(),
+                            _ => faster_slower(m),
+                        }
+                    ),
+                    _ => "no undisturbed point to summarise".to_string(),
+                };
                 format!(
-                    "{test}: geometric mean {mean:.3}x ({})",
-                    faster_slower(*mean)
+                    "{name}: {mean}; {} faster / {} slower / {} same{}",
+                    l.faster,
+                    l.slower,
+                    l.same,
+                    if l.disturbed > 0 {
+                        format!(" / {} disturbed", l.disturbed)
+                    } else {
+                        String::new()
+                    }
                 )
             })
             .collect();
@@ -273,9 +363,11 @@ impl FileComparison {
     }
 
     /// Significant slowdowns beyond `percent`: the points that fail `--fail-on-regression`.
-    pub fn regressions(&self, percent: f64) -> Vec<&PointComparison> {
+    /// The native reference is not Python: its points count only with `include_native`.
+    pub fn regressions(&self, percent: f64, include_native: bool) -> Vec<&PointComparison> {
         self.points
             .iter()
+            .filter(|p| include_native || p.label != crate::runner::native::LABEL)
             .filter(|p| {
                 p.comparison.verdict == Verdict::Slower
                     && p.comparison.ratio < 1.0 - percent / 100.0
@@ -302,4 +394,48 @@ pub fn describe_regressions(regressions: &[&PointComparison]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slower(label: &str) -> PointComparison {
+        PointComparison {
+            test: "lock_contention".into(),
+            thread_count: 2,
+            label: label.into(),
+            other_label: label.into(),
+            value: 10.0,
+            other_value: 5.0,
+            metric: "ops_per_sec".into(),
+            comparison: Comparison {
+                ratio: 0.5,
+                ci_low: 0.45,
+                ci_high: 0.55,
+                p_value: 0.001,
+                verdict: Verdict::Slower,
+            },
+        }
+    }
+
+    #[test]
+    fn the_native_reference_fails_no_regression_gate_unless_asked() {
+        let comparison = FileComparison {
+            base: "a".into(),
+            other: "b".into(),
+            points: vec![slower("native"), slower("3.13t")],
+            labels: Vec::new(),
+            unmatched: 0,
+        };
+        let gate = |include_native| -> Vec<String> {
+            comparison
+                .regressions(5.0, include_native)
+                .iter()
+                .map(|p| p.label.clone())
+                .collect()
+        };
+        assert_eq!(gate(false), ["3.13t"]);
+        assert_eq!(gate(true), ["native", "3.13t"]);
+    }
 }

@@ -90,6 +90,22 @@ fn free_threading_is_significantly_faster_and_a_run_equals_itself() {
     for p in same[0]["points"].as_array().unwrap() {
         assert_eq!(p["verdict"], "same", "{p}");
     }
+    // One geometric mean per label, with its interval and verdict, and the count of each way.
+    let ft = &same[0]["labels"][0];
+    assert_eq!(ft["label"], "ft");
+    assert_eq!(ft["verdict"], "same", "{ft}");
+    assert!(
+        (ft["geometric_mean"].as_f64().unwrap() - 1.0).abs() < 1e-12,
+        "{ft}"
+    );
+    assert!(ft["ci_low"].as_f64().unwrap() <= 1.0 && ft["ci_high"].as_f64().unwrap() >= 1.0);
+    assert_eq!(ft["faster"], 0);
+    assert_eq!(ft["slower"], 0);
+    assert_eq!(ft["same"], ft["points"]);
+    // Across builds, the free-threaded label is faster overall and says how many points were.
+    let gil_vs_ft = &comparison[0]["labels"][0];
+    assert_eq!(gil_vs_ft["verdict"], "faster", "{gil_vs_ft}");
+    assert!(gil_vs_ft["faster"].as_u64().unwrap() >= 1, "{gil_vs_ft}");
 
     // The same comparison from the store, the other way round, fails the regression gate.
     ftbench(d)
