@@ -92,6 +92,17 @@ pub struct ScaleArgs {
     /// difference is reported as a likely race, with both values.
     #[arg(long)]
     pub check_results: bool,
+
+    /// Environment variables the isolated workers get from ftbench's environment.
+    /// `PYTHONPATH` entries join `sys.path` (the workers run `python -I`); the user
+    /// site-packages are on the path too, as for `python FILE`.
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        default_value = "PYTHONPATH"
+    )]
+    pub inherit_env: Vec<String>,
 }
 
 #[derive(Debug, Args)]

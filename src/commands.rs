@@ -854,6 +854,20 @@ fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
         anyhow::bail!("invalid {flag} `0`: the work size must be at least 1");
     }
     let fixed = args.strong.or(args.weak).map(|n| n.to_string());
+    // Names the user asked for that are set here, as a JSON object for user.py.
+    let inherited = serde_json::Value::Object(
+        args.inherit_env
+            .iter()
+            .map(|name| name.trim())
+            .filter(|name| !name.is_empty())
+            .filter_map(|name| {
+                std::env::var(name)
+                    .ok()
+                    .map(|value| (name.to_string(), value.into()))
+            })
+            .collect(),
+    )
+    .to_string();
     let tests: Vec<&'static crate::workloads::Workload> = executors
         .iter()
         .map(|executor| {
@@ -878,6 +892,8 @@ fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
             if let Some(fixed) = &fixed {
                 params.push(("fixed", fixed.clone()));
             }
+            params.push(("env", inherited.clone()));
+            params.push(("user_site", "1".to_string()));
             crate::workloads::Workload::leaked_user(name, params)
         })
         .collect();

@@ -153,23 +153,35 @@ pub fn render(results: &ResultsFile) -> String {
     out
 }
 
-/// One line per point that was skipped or failed, with its reason.
+/// One line per point that was skipped or failed, with its reason; labels that failed the same
+/// way share one line.
 pub fn missing_lines(results: &ResultsFile) -> Vec<String> {
-    results
+    // (skipped or failed, test, thread count, reason) -> the labels it happened to.
+    type Key<'a> = (&'a str, &'a str, Option<u32>, &'a str);
+    let mut groups: Vec<(Key, Vec<&str>)> = Vec::new();
+    for (what, missing) in results
         .skipped
         .iter()
         .map(|m| ("skipped", m))
         .chain(results.errors.iter().map(|m| ("failed", m)))
-        .map(|(what, missing)| {
+    {
+        let reason = missing.reason.lines().next().unwrap_or_default();
+        let key = (what, missing.test.as_str(), missing.thread_count, reason);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, labels)) => labels.push(&missing.label),
+            None => groups.push((key, vec![&missing.label])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((what, test, thread_count, reason), labels)| {
             format!(
-                "{what}: {} on {}{}: {}",
-                missing.test,
-                missing.label,
-                missing.thread_count.map_or(String::new(), |n| format!(
+                "{what}: {test} on {}{}: {reason}",
+                labels.join(", "),
+                thread_count.map_or(String::new(), |n| format!(
                     " at {}",
                     crate::format::threads(n)
                 )),
-                missing.reason.lines().next().unwrap_or_default()
             )
         })
         .collect()

@@ -304,13 +304,23 @@ fn calibrate(
         Err(worker::Error::Interrupted) => None,
         Err(err) => {
             let reason = format!("calibration failed: {err:#}");
+            // The same mistake in the user's code fails every label alike: say it once.
+            let same_as = results
+                .errors
+                .iter()
+                .chain(&results.skipped)
+                .find(|m| m.test == workload.name && m.thread_count.is_none() && m.reason == reason)
+                .map(|m| m.label.clone());
             printer.line_above(
                 bar,
                 &format!(
                     "  {:<14} {:<26} {}",
                     variant.label,
                     workload.name,
-                    first_line(&reason)
+                    same_as.map_or_else(
+                        || first_line(&reason).to_string(),
+                        |label| format!("calibration failed: the same error as on {label}")
+                    )
                 ),
             );
             if err.is_skip() {

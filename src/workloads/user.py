@@ -2,7 +2,9 @@
 
 params: path (the .py file), function, args (JSON: a list of positional arguments or an object
 of keyword arguments), check ("1": compare every call's result with the serial one), executor
-("thread" or "process"), fixed (a work size instead of calibration).
+("thread" or "process"), fixed (a work size instead of calibration), env (JSON object: variables
+inherited from ftbench's environment, `--inherit-env`; PYTHONPATH entries join sys.path, since
+the worker runs isolated), user_site ("1": add the user site-packages, as `python FILE` would).
 
 One unit is one call. `setup()` in the same file, if present, runs once per process and its
 return value is passed to the function as its first argument. Imports that turn the GIL back on
@@ -11,10 +13,12 @@ are recorded by the warning CPython gives, so ftbench can name the extension.
 
 import concurrent.futures
 import importlib.util
+import inspect
 import json
 import multiprocessing
 import os
 import pickle
+import site
 import sys
 import warnings
 
@@ -36,12 +40,21 @@ class State:
         self.pool = None
         self.gil_warnings = []
         arguments = json.loads(params.get("args") or "[]")
+        inherit(params)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             module = load(path)
             function = getattr(module, name, None)
             if function is None or not callable(function):
-                raise UserError("%s has no function `%s`" % (path, name))
+                defined = sorted(
+                    n
+                    for n, v in vars(module).items()
+                    if inspect.isfunction(v) and v.__module__ == module.__name__
+                )
+                raise UserError(
+                    "%s has no function `%s`; it defines: %s"
+                    % (path, name, ", ".join(defined) or "no functions")
+                )
             setup = getattr(module, "setup", None)
             prefix = (setup(),) if callable(setup) else ()
         self.gil_warnings = [str(w.message) for w in caught if "GIL" in str(w.message)]
@@ -62,6 +75,21 @@ class State:
                 ) from None
 
 
+def inherit(params):
+    """What `python FILE` would have that an isolated worker lacks: inherited variables,
+    PYTHONPATH on sys.path, the user site-packages."""
+    for name, value in json.loads(params.get("env") or "{}").items():
+        os.environ[name] = value
+        if name == "PYTHONPATH":
+            for entry in reversed([e for e in value.split(os.pathsep) if e]):
+                if entry not in sys.path:
+                    sys.path.insert(0, entry)
+    if params.get("user_site") == "1":
+        user_site = site.getusersitepackages()
+        if os.path.isdir(user_site) and user_site not in sys.path:
+            site.addsitedir(user_site)
+
+
 def load(path):
     directory = os.path.dirname(os.path.abspath(path))
     if directory not in sys.path:
@@ -72,7 +100,14 @@ def load(path):
     module = importlib.util.module_from_spec(spec)
     # Registered before it runs, so pickling (process mode) finds the module by name.
     sys.modules["ftbench_user_module"] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError as exc:
+        raise UserError(
+            "%s: %s. ftbench runs your file in an isolated interpreter: PYTHONPATH and the user "
+            "site-packages are passed on, other variables with --inherit-env NAME,...; or install "
+            "the module for this interpreter" % (type(exc).__name__, exc)
+        ) from exc
     return module
 
 

@@ -294,6 +294,25 @@ def measure(module, request):
             teardown(state)
 
 
+def where(exc):
+    """` (at FILE:LINE: code)` for the deepest frame outside ftbench's own scripts: the line of
+    the user's (or a library's) code that failed; empty when ftbench's own code raised."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    chain = exc
+    while chain is not None:
+        frames = [
+            f
+            for f in traceback.extract_tb(chain.__traceback__)
+            if not os.path.abspath(f.filename).startswith(here + os.sep)
+            and not f.filename.startswith("<")
+        ]
+        if frames:
+            frame = frames[-1]
+            return " (at %s:%d: %s)" % (frame.filename, frame.lineno, (frame.line or "").strip())
+        chain = chain.__cause__
+    return ""
+
+
 def main():
     emit(
         "hello",
@@ -337,7 +356,7 @@ def main():
         emit(
             "error",
             kind="exception",
-            message="%s: %s" % (type(exc).__name__, exc),
+            message="%s: %s%s" % (type(exc).__name__, exc, where(exc)),
             traceback=traceback.format_exc(),
         )
         return 1

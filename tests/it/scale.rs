@@ -139,7 +139,69 @@ fn mistakes_in_the_users_code_get_clear_errors() {
         stderr.contains("are shorter than the clock and scheduler allow (~1 ms)"),
         "{stderr}"
     );
-    fails_with(d, &ft, &format!("{ok}:nope"), &[], "has no function `nope`");
+    // A wrong name lists what the file does define.
+    fails_with(
+        d,
+        &ft,
+        &format!("{ok}:nope"),
+        &[],
+        "has no function `nope`; it defines: work",
+    );
+    // PYTHONPATH reaches the isolated workers by default; without it, the error says how.
+    let lib = d.join("lib");
+    fs_err::create_dir_all(&lib).unwrap();
+    fs_err::write(lib.join("helper_mod.py"), "VALUE = 3\n").unwrap();
+    let needs = file(
+        "needs.py",
+        "import helper_mod\n\ndef work():\n    return helper_mod.VALUE\n",
+    );
+    let output = ftbench(d)
+        .env("PYTHONPATH", &lib)
+        .args([
+            "scale",
+            &format!("{needs}:work"),
+            "--quick",
+            "--threads",
+            "1",
+        ])
+        .args(["--no-store", "--no-report", "--force", "-o", "needs.json"])
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = ftbench(d)
+        .env("PYTHONPATH", &lib)
+        .args([
+            "scale",
+            &format!("{needs}:work"),
+            "--quick",
+            "--threads",
+            "1",
+        ])
+        .args([
+            "--inherit-env",
+            "HOME",
+            "--no-store",
+            "--no-report",
+            "--force",
+        ])
+        .args(["-o", "needs.json", "--python"])
+        .arg(format!("ft={}", ft.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("No module named 'helper_mod'")
+            && stderr.contains("--inherit-env")
+            && stderr.contains("needs.py:1: import helper_mod"),
+        "{stderr}"
+    );
     let raises = file(
         "raises.py",
         "def work():\n    raise ValueError('bad input 42')\n",
@@ -149,7 +211,21 @@ fn mistakes_in_the_users_code_get_clear_errors() {
         &ft,
         &format!("{raises}:work"),
         &[],
-        "ValueError: bad input 42",
+        "ValueError: bad input 42 (at ",
+    );
+    // The failing line of the user's file is in the one-line error, and both labels failing
+    // alike are said once.
+    let output = scale(d, &ft, &format!("{raises}:work"), &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("raises.py:2: raise ValueError('bad input 42'))"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the same error as on ft"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("failed: raises:work on ft, gil:"),
+        "{stdout}"
     );
     fails_with(
         d,
