@@ -382,9 +382,9 @@ pub fn describe_regressions(regressions: &[&PointComparison]) -> String {
     for p in regressions {
         let _ = writeln!(
             out,
-            "  {} at {} threads on {}: {:.1}% slower (ratio {:.3} [{:.3}, {:.3}], p = {:.4})",
+            "  {} at {} on {}: {:.1}% slower (ratio {:.3} [{:.3}, {:.3}], p = {:.4})",
             p.test,
-            thread_name(p.thread_count),
+            crate::format::threads(p.thread_count),
             p.other_label,
             (1.0 - p.comparison.ratio) * 100.0,
             p.comparison.ratio,
