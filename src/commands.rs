@@ -601,6 +601,64 @@ fn open_store(path: Option<&std::path::Path>) -> Result<SqliteStore> {
     Ok(SqliteStore::open(&path)?)
 }
 
+/// The store for a command that only reads it: a path that does not exist is a mistake (a typo
+/// in `--store`), not a store to create.
+fn open_existing_store(path: Option<&std::path::Path>) -> Result<SqliteStore> {
+    let path = path.map_or_else(store::default_path, std::path::Path::to_path_buf);
+    if !path.exists() {
+        anyhow::bail!(
+            "there is no history store at `{}`: `ftbench run` records runs there (--store or FTBENCH_STORE choose another)",
+            path.display()
+        );
+    }
+    Ok(SqliteStore::open(&path)?)
+}
+
+/// The stored label `requested` means: itself, or the one label it names the way `--python`
+/// does (`3.13t` is `3.13.15t`, not `3.13.15t+gil`).
+fn resolve_label(store: &SqliteStore, test: &str, requested: &str) -> Result<String> {
+    let labels = store.labels(test)?;
+    if labels.iter().any(|l| l == requested) {
+        return Ok(requested.to_string());
+    }
+    let (version, free_threaded) = requested
+        .strip_suffix('t')
+        .map_or((requested, false), |v| (v, true));
+    let matching: Vec<&String> = labels
+        .iter()
+        .filter(|label| {
+            let Some(rest) = label.strip_prefix(version) else {
+                return false;
+            };
+            let rest = rest.strip_suffix('t').unwrap_or(rest);
+            label.ends_with('t') == free_threaded
+                && (rest.is_empty()
+                    || rest
+                        .strip_prefix('.')
+                        .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit())))
+        })
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => anyhow::bail!(
+            "the store has no label `{requested}` for `{test}`; it has: {}",
+            if labels.is_empty() {
+                "none (is the test name right?)".to_string()
+            } else {
+                labels.join(", ")
+            }
+        ),
+        several => anyhow::bail!(
+            "`{requested}` could be any of {}; pass one of them with --label",
+            several
+                .iter()
+                .map(|l| format!("`{l}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// `ftbench compare`: files and stored runs, each against the first.
 fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<ExitCode> {
     let label_map = compare::parse_label_map(&args.label_map)?;
@@ -609,7 +667,7 @@ fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<ExitCode> {
         inputs.push((file.display().to_string(), results::load(file)?));
     }
     if !args.runs.is_empty() {
-        let store = open_store(args.store.as_deref())?;
+        let store = open_existing_store(args.store.as_deref())?;
         for id in &args.runs {
             inputs.push((format!("run {id}"), store.load(*id)?));
         }
@@ -672,7 +730,7 @@ fn history_command(args: &HistoryArgs, printer: &Printer) -> Result<ExitCode> {
     if let Some(HistoryCommand::Add(add)) = &args.action {
         return history_add(add, printer);
     }
-    let store = open_store(args.store.as_deref())?;
+    let store = open_existing_store(args.store.as_deref())?;
     match (&args.test, &args.label) {
         (Some(test), Some(label)) => show_trend(&store, args, test, label, printer),
         _ => list_runs(&store, args.json, printer),
@@ -709,9 +767,11 @@ fn list_runs(store: &SqliteStore, json: bool, printer: &Printer) -> Result<ExitC
         return Ok(ExitCode::SUCCESS);
     }
     let mut rows = vec![
-        ["id", "date", "machine", "labels", "tests", "points"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "id", "date", "machine", "labels", "tests", "settings", "points", "status", "results",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for run in &runs {
         rows.push(vec![
@@ -727,10 +787,25 @@ fn list_runs(store: &SqliteStore, json: bool, printer: &Printer) -> Result<ExitC
             } else {
                 run.tests.join(", ")
             },
+            format!(
+                "{}, threads {}",
+                if run.quick { "quick" } else { "default" },
+                run.threads
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             run.points.to_string(),
+            match (run.failed, run.resumed) {
+                (0, 0) => "complete".to_string(),
+                (0, r) => format!("complete (resumed {r}x)"),
+                (f, _) => format!("partial: {f} failed"),
+            },
+            run.results_path.clone().unwrap_or_default(),
         ]);
     }
-    printer.stdout(&report::table::grid_aligned(&rows, 5))?;
+    printer.stdout(&report::table::grid_aligned(&rows, 6))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -741,6 +816,7 @@ fn show_trend(
     label: &str,
     printer: &Printer,
 ) -> Result<ExitCode> {
+    let label = &resolve_label(store, test, label)?;
     let thread_counts: Vec<u32> = match args.threads {
         Some(n) => vec![n],
         None => store.thread_counts(test, label)?,
@@ -755,9 +831,16 @@ fn show_trend(
             crate::format::threads(threads),
             report::table::grid_aligned(&trend_rows(&trend), 3)
         );
-        trends.push((threads, trend));
+        trends.push(serde_json::json!({
+            "thread_count": threads,
+            "threads": crate::format::threads(threads),
+            "points": trend,
+        }));
     }
-    if trends.iter().all(|(_, t)| t.is_empty()) {
+    if trends
+        .iter()
+        .all(|t| t["points"].as_array().is_none_or(Vec::is_empty))
+    {
         anyhow::bail!(
             "the store has no point of `{test}` on `{label}`; `ftbench history` lists the runs"
         );
@@ -914,4 +997,50 @@ fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
     config.settings.tests = tests.iter().map(|t| t.name.to_string()).collect();
     config.tests = tests;
     execute(config, &run_args, printer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{Point, PointSample, Settings};
+
+    #[test]
+    fn a_label_resolves_the_way_python_specs_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("h.sqlite")).unwrap();
+        let mut results = ResultsFile::new(Settings::default(), Vec::new());
+        for label in ["3.13.15t", "3.13.15t+gil", "3.13.15", "3.12.1"] {
+            results.points.push(Point {
+                test: "parallel_compute".into(),
+                label: label.into(),
+                thread_count: 0,
+                samples: vec![PointSample {
+                    process: 0,
+                    wall_ns: 1000,
+                    work_units: 1,
+                    gil_enabled: false,
+                    extra: None,
+                    load: None,
+                    disturbed: false,
+                }],
+                throughput: crate::stats::Summary::from_samples(&[1e6]).unwrap(),
+                gil_mismatches: 0,
+            });
+        }
+        store.record(&results, None).unwrap();
+        let resolve = |label: &str| resolve_label(&store, "parallel_compute", label);
+        assert_eq!(resolve("3.13t").unwrap(), "3.13.15t");
+        assert_eq!(resolve("3.13").unwrap(), "3.13.15");
+        assert_eq!(resolve("3.13.15t+gil").unwrap(), "3.13.15t+gil");
+        assert_eq!(resolve("3.12").unwrap(), "3.12.1");
+        let err = resolve("3.14t").unwrap_err().to_string();
+        assert!(
+            err.contains("it has: 3.12.1, 3.13.15, 3.13.15t, 3.13.15t+gil"),
+            "{err}"
+        );
+        let err = resolve_label(&store, "nbody", "3.13t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("none (is the test name right?)"), "{err}");
+    }
 }

@@ -86,6 +86,12 @@ pub struct RunSummary {
     pub tests: Vec<String>,
     pub points: i64,
     pub results_path: Option<String>,
+    /// `quick` or `default`, and the thread counts.
+    pub quick: bool,
+    pub threads: Vec<u32>,
+    /// Points that failed (a partial run) and how often the file was resumed.
+    pub failed: i64,
+    pub resumed: i64,
 }
 
 /// One point of a trend: a run's median with its interval and samples.
@@ -114,6 +120,8 @@ pub trait Store {
     fn trend(&self, test: &str, label: &str, thread_count: u32) -> Result<Vec<TrendPoint>, Error>;
     /// The thread counts any run measured `test` on `label` at, ascending.
     fn thread_counts(&self, test: &str, label: &str) -> Result<Vec<u32>, Error>;
+    /// Every label any run measured `test` on.
+    fn labels(&self, test: &str) -> Result<Vec<String>, Error>;
     /// The id of the run that started at `created` on `hostname`, if it is recorded: a run is
     /// recorded once, however often its file is added.
     fn find(&self, created: &str, hostname: &str) -> Result<Option<i64>, Error>;
@@ -297,7 +305,11 @@ impl Store for SqliteStore {
             .connection
             .prepare(
                 "SELECT r.id, r.created, r.hostname, r.cpu_model, r.logical_cores, r.labels, r.tests,
-                        r.results_path, (SELECT COUNT(*) FROM points p WHERE p.run_id = r.id)
+                        r.results_path, (SELECT COUNT(*) FROM points p WHERE p.run_id = r.id),
+                        COALESCE(json_extract(r.document, '$.settings.quick'), 0),
+                        COALESCE(json_extract(r.document, '$.settings.threads'), '[]'),
+                        COALESCE(json_array_length(r.document, '$.errors'), 0),
+                        COALESCE(json_array_length(r.document, '$.resumes'), 0)
                  FROM runs r ORDER BY r.id",
             )
             .map_err(&fail)?;
@@ -313,6 +325,10 @@ impl Store for SqliteStore {
                     tests: split(&row.get::<_, String>(6)?),
                     results_path: row.get(7)?,
                     points: row.get(8)?,
+                    quick: row.get::<_, i64>(9)? != 0,
+                    threads: serde_json::from_str(&row.get::<_, String>(10)?).unwrap_or_default(),
+                    failed: row.get(11)?,
+                    resumed: row.get(12)?,
                 })
             })
             .map_err(&fail)?;
@@ -395,5 +411,17 @@ impl Store for SqliteStore {
             )
             .optional()
             .map_err(self.query_error())
+    }
+
+    fn labels(&self, test: &str) -> Result<Vec<String>, Error> {
+        let fail = self.query_error();
+        let mut statement = self
+            .connection
+            .prepare("SELECT DISTINCT label FROM points WHERE test = ?1 ORDER BY label")
+            .map_err(&fail)?;
+        let rows = statement
+            .query_map(params![test], |row| row.get(0))
+            .map_err(&fail)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
     }
 }

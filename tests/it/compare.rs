@@ -162,7 +162,8 @@ fn free_threading_is_significantly_faster_and_a_run_equals_itself() {
         .output()
         .unwrap();
     let trend: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(trend[0][1].as_array().unwrap().len(), 1);
+    assert_eq!(trend[0]["points"].as_array().unwrap().len(), 1);
+    assert_eq!(trend[0]["threads"], "2 threads");
     // Without --threads, every thread count the store holds for the pair: serial and 2.
     let output = ftbench(d)
         .args([
@@ -182,7 +183,7 @@ fn free_threading_is_significantly_faster_and_a_run_equals_itself() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| t[0].as_u64().unwrap())
+        .map(|t| t["thread_count"].as_u64().unwrap())
         .collect();
     assert_eq!(counts, vec![0, 2]);
 }
@@ -244,6 +245,15 @@ fn broken_stores_and_missing_runs_get_one_clear_error() {
         b"SQLite format 3\0 and then nothing useful",
     )
     .unwrap();
+    // A read-only command never creates a store at a mistyped path.
+    ftbench(d)
+        .args(["history", "--store", "typo.sqlite"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "there is no history store at `typo.sqlite`",
+        ));
+    assert!(!d.join("typo.sqlite").exists());
     ftbench(d)
         .args(["history", "--store", "truncated.sqlite"])
         .assert()
@@ -260,6 +270,8 @@ fn broken_stores_and_missing_runs_get_one_clear_error() {
         .stderr(predicate::str::contains(
             "has schema 99, written by a newer ftbench",
         ));
+    // An existing but empty store: the missing run is named.
+    drop(rusqlite::Connection::open(d.join("fresh.sqlite")).unwrap());
     ftbench(d)
         .args([
             "compare",
