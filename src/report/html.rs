@@ -134,12 +134,13 @@ fn ceilings_below_python(results: &ResultsFile) -> Vec<String> {
 
 /// Render the report from the results and their figures' SVG texts.
 pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<String> {
+    let colours = plot::label_colours(results);
     let variants: Vec<VariantRow> = results
         .variants
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let c = plot::color(i);
+            let c = colours[i];
             VariantRow {
                 label: v.label.clone(),
                 color: format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2),

@@ -17,33 +17,62 @@ use crate::workloads::Group;
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 const FONT_FAMILY: &str = "sans-serif";
 
-/// Tableau 10: distinct, colour-blind-friendlier than plotters' defaults.
-const PALETTE: [RGBColor; 10] = [
+/// Colour families (Tableau shades): a label's colour says what it is, so a reader knows a curve
+/// without the legend, and the same label has the same colour in every report.
+const FREE_THREADED: [RGBColor; 4] = [
     RGBColor(31, 119, 180),
+    RGBColor(23, 190, 207),
+    RGBColor(57, 59, 121),
+    RGBColor(107, 174, 214),
+];
+/// A free-threaded build with the GIL forced on (`+gil`).
+const GIL_FORCED: [RGBColor; 4] = [
     RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
+    RGBColor(253, 174, 107),
+    RGBColor(166, 54, 3),
+];
+const GIL_BUILD: [RGBColor; 5] = [
+    RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
+    RGBColor(227, 119, 194),
 ];
 const GREY: RGBColor = RGBColor(150, 150, 150);
 
-/// The colour of the label at `index` in the results' label order, the same in every figure.
-pub fn color(index: usize) -> RGBColor {
-    PALETTE[index % PALETTE.len()]
-}
-
-/// A label's colour; the native ceiling is always black (and dashed).
-fn label_colour(label: &str, index: usize) -> RGBColor {
-    if label == crate::runner::native::LABEL {
-        BLACK
-    } else {
-        color(index)
-    }
+/// Every label's colour, in label order: native black; free-threaded labels blue shades, `+gil`
+/// variants orange/red, GIL builds green/purple/brown. Within a family a stable hash of the label
+/// picks the shade (the next free one if an earlier label of the file took it), so a label keeps
+/// its colour from report to report.
+pub fn label_colours(results: &ResultsFile) -> Vec<RGBColor> {
+    let mut used: Vec<RGBColor> = Vec::new();
+    results
+        .variants
+        .iter()
+        .map(|v| {
+            if v.label == crate::runner::native::LABEL
+                || v.source == crate::interpreter::InterpreterSource::Native
+            {
+                return BLACK;
+            }
+            let family: &[RGBColor] = match (v.info.free_threaded, v.expects_gil) {
+                (true, false) => &FREE_THREADED,
+                (true, true) => &GIL_FORCED,
+                _ => &GIL_BUILD,
+            };
+            let hash = v.label.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            let start = (hash % family.len() as u64) as usize;
+            let colour = (0..family.len())
+                .map(|k| family[(start + k) % family.len()])
+                .find(|c| !used.contains(c))
+                .unwrap_or(family[start]);
+            used.push(colour);
+            colour
+        })
+        .collect()
 }
 
 /// One figure of a report.
@@ -393,7 +422,7 @@ fn speedup_panel<DB: DrawingBackend>(
         BLACK.mix(0.15),
     ))?;
     for (index, s) in &series {
-        let colour = label_colour(&labels[*index], *index);
+        let colour = label_colours(results)[*index];
         let points: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -530,7 +559,7 @@ fn parallelism_panel<DB: DrawingBackend>(
             &mut chart,
             &points,
             &labels[*index],
-            label_colour(&labels[*index], *index),
+            label_colours(results)[*index],
             test,
         )?;
     }
@@ -565,7 +594,7 @@ fn throughput_panel<DB: DrawingBackend>(
         super::human(*v)
     })?;
     for (index, s) in &series {
-        let colour = label_colour(&labels[*index], *index);
+        let colour = label_colours(results)[*index];
         let points: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -605,6 +634,7 @@ fn draw_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     bars: &Bars,
     labels: &[String],
+    colours: &[RGBColor],
 ) -> DrawResult<DB> {
     let y_max = bars
         .values
@@ -644,7 +674,7 @@ fn draw_bars<DB: DrawingBackend>(
         for (l, value) in row.iter().enumerate() {
             let Some(value) = value else { continue };
             let x0 = g as f64 + 0.1 + l as f64 * width;
-            let colour = color(l);
+            let colour = colours[l];
             chart.draw_series(std::iter::once(Rectangle::new(
                 [(x0, 0.0), (x0 + width * 0.92, *value)],
                 colour.filled(),
@@ -664,8 +694,13 @@ fn draw_bars<DB: DrawingBackend>(
             BLACK.mix(0.5).stroke_width(1),
         ))?;
     }
-    for (l, label) in labels.iter().enumerate() {
-        let colour = color(l);
+    // A label without a single bar (native in the regular suite) is not in the legend.
+    for (l, label) in labels.iter().enumerate().filter(|(l, _)| {
+        bars.values
+            .iter()
+            .any(|row| row.get(*l).is_some_and(Option::is_some))
+    }) {
+        let colour = colours[l];
         chart
             .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
             .label(label.clone())
@@ -708,7 +743,7 @@ fn draw_regular<DB: DrawingBackend>(
         format: super::seconds,
         reference: None,
     };
-    draw_bars(&top, &durations, &labels)?;
+    draw_bars(&top, &durations, &labels, &label_colours(results))?;
     let speedups = Bars {
         caption: format!("speedup against {baseline} (higher is better)"),
         y_desc: "speedup".into(),
@@ -724,7 +759,7 @@ fn draw_regular<DB: DrawingBackend>(
         format: |v| format!("{v:.2}x"),
         reference: Some(1.0),
     };
-    draw_bars(&bottom, &speedups, &labels)
+    draw_bars(&bottom, &speedups, &labels, &label_colours(results))
 }
 
 fn draw_refcount<DB: DrawingBackend>(
@@ -758,7 +793,7 @@ fn draw_refcount<DB: DrawingBackend>(
         format: super::human,
         reference: None,
     };
-    draw_bars(area, &bars, &labels)
+    draw_bars(area, &bars, &labels, &label_colours(results))
 }
 
 fn draw_pools<DB: DrawingBackend>(
@@ -816,7 +851,61 @@ fn draw_threads<DB: DrawingBackend>(
             format: |v| format!("{v:.0}"),
             reference: None,
         };
-        draw_bars(panel, &bars, &labels)?;
+        draw_bars(panel, &bars, &labels, &label_colours(results))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod colour_tests {
+    use super::*;
+    use crate::interpreter::{GilMode, InterpreterInfo, InterpreterSource};
+    use crate::results::{Settings, VariantRecord};
+
+    fn variant(label: &str, free_threaded: bool, expects_gil: bool) -> VariantRecord {
+        VariantRecord {
+            label: label.into(),
+            path: std::path::PathBuf::new(),
+            run_path: std::path::PathBuf::new(),
+            source: if label == "native" {
+                InterpreterSource::Native
+            } else {
+                InterpreterSource::Imported
+            },
+            gil_mode: if expects_gil && free_threaded {
+                GilMode::ForceOn
+            } else {
+                GilMode::Default
+            },
+            expects_gil,
+            info: InterpreterInfo::imported("3.13.15", "", "cpython", free_threaded),
+        }
+    }
+
+    #[test]
+    fn a_label_is_coloured_by_what_it_is_and_the_same_in_every_report() {
+        let ft = variant("3.13.15t", true, false);
+        let forced = variant("3.13.15t+gil", true, true);
+        let gil = variant("3.13.15", false, true);
+        let native = variant("native", true, false);
+        let one = ResultsFile::new(
+            Settings::default(),
+            vec![ft.clone(), forced.clone(), gil.clone(), native.clone()],
+        );
+        let colours = label_colours(&one);
+        assert!(FREE_THREADED.contains(&colours[0]));
+        assert!(GIL_FORCED.contains(&colours[1]));
+        assert!(GIL_BUILD.contains(&colours[2]));
+        assert_eq!(colours[3], BLACK);
+        // Another report, other order, another label beside them: the same colours.
+        let other = ResultsFile::new(
+            Settings::default(),
+            vec![gil, variant("3.12.1", false, true), native, ft],
+        );
+        let again = label_colours(&other);
+        assert_eq!(again[0], colours[2]);
+        assert_eq!(again[2], BLACK);
+        assert_eq!(again[3], colours[0]);
+        assert_ne!(again[1], again[0], "two GIL builds get two shades");
+    }
 }

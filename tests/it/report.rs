@@ -181,6 +181,18 @@ fn a_run_writes_the_whole_report_and_it_renders_in_a_browser() {
         "{md}"
     );
     assert!(md.contains("| thread_count |"), "{md}");
+    // One label, one colour: the HTML swatches use the figures' colours, which follow what a
+    // label is; native has no regular-suite bars, so it is not in that legend.
+    let html = fs_err::read_to_string(report.join("report.html")).unwrap();
+    assert!(
+        html.contains("background: #000000"),
+        "native's swatch is black"
+    );
+    let regular = fs_err::read_to_string(report.join("figures/regular.svg")).unwrap();
+    assert!(
+        !regular.contains(">native<"),
+        "native in the regular legend"
+    );
     check_in_chromium(&report);
     // `ftbench report` renders the same file again, anywhere.
     ftbench(dir.path())
