@@ -16,7 +16,7 @@ use crate::config::RunConfig;
 use crate::interpreter::{self, GilMode, Variant, install};
 use crate::output::Printer;
 use crate::results::store::{self, SqliteStore, Store};
-use crate::results::{self, ResultsFile, VariantRecord, pyperf};
+use crate::results::{self, Point, ResultsFile, VariantRecord, pyperf};
 use crate::runner::{self, Outcome, Plan, PythonWorker, interrupt};
 use crate::sysinfo::SystemInfo;
 use crate::{report, workloads};
@@ -394,14 +394,7 @@ fn warn_marked_points(results: &ResultsFile, printer: &Printer) {
         .points
         .iter()
         .filter(|p| p.disturbed())
-        .map(|p| {
-            format!(
-                "{} on {} at {}",
-                p.test,
-                p.label,
-                crate::format::threads(p.thread_count)
-            )
-        })
+        .map(Point::name)
         .collect();
     if !disturbed.is_empty() {
         printer.warn(&format!(
@@ -423,10 +416,8 @@ fn say_precision(results: &ResultsFile, printer: &Printer) {
         .filter(|p| p.throughput.relative_half_width() * 100.0 > pct)
         .map(|p| {
             format!(
-                "{} on {} at {} (±{:.1}%)",
-                p.test,
-                p.label,
-                crate::format::threads(p.thread_count),
+                "{} (±{:.1}%)",
+                p.name(),
                 p.throughput.relative_half_width() * 100.0
             )
         })

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::plot::{self, Figure};
 use super::table;
-use crate::results::ResultsFile;
+use crate::results::{Point, ResultsFile};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -46,10 +46,8 @@ pub fn warnings(results: &ResultsFile) -> Vec<String> {
         .filter(|p| p.disturbed())
         .map(|p| {
             format!(
-                "{} on {} at {} ({} of {} samples)",
-                p.test,
-                p.label,
-                crate::format::threads(p.thread_count),
+                "{} ({} of {} samples)",
+                p.name(),
                 p.disturbed_samples(),
                 p.samples.len()
             )
@@ -67,14 +65,7 @@ pub fn warnings(results: &ResultsFile) -> Vec<String> {
         .points
         .iter()
         .filter(|p| p.throughput.is_noisy())
-        .map(|p| {
-            format!(
-                "{} on {} at {}",
-                p.test,
-                p.label,
-                crate::format::threads(p.thread_count)
-            )
-        })
+        .map(Point::name)
         .collect();
     if !noisy.is_empty() {
         const SHOWN: usize = 6;

@@ -128,6 +128,16 @@ pub struct Point {
 }
 
 impl Point {
+    /// `parallel_compute on 3.13t at 2 threads`, as warnings name a point.
+    pub fn name(&self) -> String {
+        format!(
+            "{} on {} at {}",
+            self.test,
+            self.label,
+            crate::format::threads(self.thread_count)
+        )
+    }
+
     /// How many samples other work on the machine disturbed.
     pub fn disturbed_samples(&self) -> usize {
         self.samples.iter().filter(|s| s.disturbed).count()

@@ -150,35 +150,29 @@ pub fn run(
                     pending.reverse();
                 }
                 for (thread_count, mut samples) in pending {
-                    let outcome = measure_undisturbed(
+                    let job = PointJob {
                         plan,
                         workload,
                         variant,
                         thread_count,
                         work_size,
-                        process,
-                        worker,
-                        &mut patience,
-                        &|text| printer.line_above(&bar, text),
-                    )
-                    .and_then(|new| {
-                        samples.extend(new);
-                        if !last_round {
-                            return Ok(None);
-                        }
-                        add_processes_for_precision(
-                            plan,
-                            workload,
-                            variant,
-                            thread_count,
-                            work_size,
-                            worker,
-                            &mut patience,
-                            &|text| printer.line_above(&bar, text),
-                            &mut samples,
-                        )?;
-                        finish_point(workload, variant, thread_count, &samples).map(Some)
-                    });
+                    };
+                    let say = |text: &str| printer.line_above(&bar, text);
+                    let outcome = measure_undisturbed(&job, process, worker, &mut patience, &say)
+                        .and_then(|new| {
+                            samples.extend(new);
+                            if !last_round {
+                                return Ok(None);
+                            }
+                            add_processes_for_precision(
+                                &job,
+                                worker,
+                                &mut patience,
+                                &say,
+                                &mut samples,
+                            )?;
+                            finish_point(workload, variant, thread_count, &samples).map(Some)
+                        });
                     match outcome {
                         Ok(None) => still_pending.push((thread_count, samples)),
                         Ok(Some(point)) => {
@@ -333,6 +327,16 @@ fn calibrate(
     }
 }
 
+/// One point of the plan: what to measure, on which variant, at how many threads, how much work.
+#[derive(Clone, Copy)]
+struct PointJob<'a> {
+    plan: &'a Plan,
+    workload: &'a Workload,
+    variant: &'a Variant,
+    thread_count: u32,
+    work_size: u64,
+}
+
 enum PointError {
     Stopped(Stop),
     Failed(String),
@@ -342,34 +346,25 @@ enum PointError {
 /// process's whole life, see [`load`]). A disturbed process is measured again after waiting for
 /// a quiet machine, up to [`load::MAX_RETRIES`] times (not with `--allow-load`); if the machine
 /// stays busy, the last attempt's samples are kept and marked.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one point's coordinates plus the worker and the run's patience"
-)]
 fn measure_undisturbed(
-    plan: &Plan,
-    workload: &Workload,
-    variant: &Variant,
-    thread_count: u32,
-    work_size: u64,
+    job: &PointJob,
     process: u32,
     worker: &mut dyn Worker,
     patience: &mut load::Patience,
     say: &dyn Fn(&str),
 ) -> Result<Vec<PointSample>, PointError> {
+    let PointJob {
+        plan,
+        workload,
+        variant,
+        thread_count,
+        ..
+    } = *job;
     let needed = thread_count.max(1);
     let mut attempt = 0;
     loop {
         let before = load::Counters::read();
-        let mut samples = measure_process(
-            plan,
-            workload,
-            variant,
-            thread_count,
-            work_size,
-            process,
-            worker,
-        )?;
+        let mut samples = measure_process(job, process, worker)?;
         let disturbed = before
             .until(&load::Counters::read())
             .is_some_and(|l| l.disturbs(needed));
@@ -400,14 +395,17 @@ fn measure_undisturbed(
 /// Run one worker process of a point and return its timed samples, after checking the worker's
 /// identity and every sample's checksum.
 fn measure_process(
-    plan: &Plan,
-    workload: &Workload,
-    variant: &Variant,
-    thread_count: u32,
-    work_size: u64,
+    job: &PointJob,
     process: u32,
     worker: &mut dyn Worker,
 ) -> Result<Vec<PointSample>, PointError> {
+    let PointJob {
+        plan,
+        workload,
+        variant,
+        thread_count,
+        work_size,
+    } = *job;
     let request = request(
         workload,
         &plan.settings,
@@ -462,21 +460,14 @@ fn measure_process(
 /// With `--precision`: run more worker processes for a point until the 95% interval of its median
 /// is within ±PCT, or the point has taken `--max-time-per-point` (counted from now: the rounds
 /// before ran interleaved with other points).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one point's coordinates plus the worker, the run's patience and its samples"
-)]
 fn add_processes_for_precision(
-    plan: &Plan,
-    workload: &Workload,
-    variant: &Variant,
-    thread_count: u32,
-    work_size: u64,
+    job: &PointJob,
     worker: &mut dyn Worker,
     patience: &mut load::Patience,
     say: &dyn Fn(&str),
     samples: &mut Vec<PointSample>,
 ) -> Result<(), PointError> {
+    let PointJob { plan, workload, .. } = *job;
     let (Some(pct), Some(limit)) = (
         plan.settings.precision_pct,
         plan.settings.max_time_per_point_s,
@@ -495,17 +486,7 @@ fn add_processes_for_precision(
         if reached || start.elapsed().as_secs_f64() >= limit {
             return Ok(());
         }
-        let new = measure_undisturbed(
-            plan,
-            workload,
-            variant,
-            thread_count,
-            work_size,
-            process,
-            worker,
-            patience,
-            say,
-        )?;
+        let new = measure_undisturbed(job, process, worker, patience, say)?;
         samples.extend(new);
         process += 1;
     }
@@ -522,10 +503,8 @@ fn short_samples(point: &Point) -> Option<String> {
     let median = *walls.get(walls.len() / 2)?;
     (median < SHORTEST_SAMPLE_NS).then(|| {
         format!(
-            "{} on {} at {}: samples of {} are shorter than the clock and scheduler allow (~1 ms); give each sample more work (--target-ms, or a larger --strong / --weak size)",
-            point.test,
-            point.label,
-            point_name(point.thread_count),
+            "{}: samples of {} are shorter than the clock and scheduler allow (~1 ms); give each sample more work (--target-ms, or a larger --strong / --weak size)",
+            point.name(),
             crate::report::seconds(median as f64 / 1e9)
         )
     })
