@@ -195,9 +195,7 @@ fn concurrent_runs_share_one_store_and_lose_nothing() {
     let store = dir.path().join("shared.sqlite");
     let children: Vec<_> = (0..2)
         .map(|i| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
-                .current_dir(dir.path())
-                .env("FTBENCH_CACHE_DIR", dir.path().join("cache"))
+            crate::common::ftbench_process(dir.path())
                 .args([
                     "run",
                     "--no-native",

@@ -237,10 +237,7 @@ fn sabotage_mid_run(
     python: &str,
     sabotage: impl FnOnce(u32),
 ) -> (Option<i32>, String) {
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
-        .current_dir(dir)
-        .env("FTBENCH_CACHE_DIR", dir.join("cache"))
-        .env("FTBENCH_STORE", dir.join("history.sqlite"))
+    let child = crate::common::ftbench_process(dir)
         .args([
             "run",
             "--no-native",
@@ -344,17 +341,9 @@ fn an_output_directory_that_turns_read_only_keeps_the_last_complete_file() {
 fn a_full_disk_keeps_the_last_complete_file() {
     let ft = require!(ft_python());
     let dir = temp();
-    let disk = dir.path().join("disk");
-    fs_err::create_dir(&disk).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        .arg(&disk)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("skipping: cannot mount a small tmpfs here (not root?)");
+    let Some(disk) = crate::common::small_tmpfs(dir.path(), "4m") else {
         return;
-    }
+    };
     let file = disk.join("r.json");
     let (code, stderr) =
         sabotage_mid_run(dir.path(), &file, &format!("ft={}", ft.display()), |_| {

@@ -372,9 +372,7 @@ fn two_runs_on_one_output_do_not_both_write_it() {
     let ft = require!(ft_python());
     let dir = temp();
     let d = dir.path();
-    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
-        .current_dir(d)
-        .env("FTBENCH_CACHE_DIR", d.join("cache"))
+    let mut first = crate::common::ftbench_process(d)
         .args([
             "run",
             "--no-native",
@@ -579,9 +577,7 @@ fn sigkill_of_ftbench_takes_its_workers_along_and_the_next_run_cleans_up() {
     let ft = require!(ft_python());
     let dir = temp();
     let d = dir.path();
-    let mut run = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
-        .current_dir(d)
-        .env("FTBENCH_CACHE_DIR", d.join("cache"))
+    let mut run = crate::common::ftbench_process(d)
         .env("TMPDIR", d)
         .args([
             "run",
@@ -673,9 +669,7 @@ fn ctrl_c_while_a_finished_run_records_still_stops_it() {
     .unwrap();
     assert_eq!(line.trim(), "held");
     // Every point is there: the resume goes straight to writing, recording and reporting.
-    let run = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"))
-        .current_dir(d)
-        .env("FTBENCH_CACHE_DIR", d.join("cache"))
+    let run = crate::common::ftbench_process(d)
         .args(["run", "--resume", "done.json", "--no-report", "--store"])
         .arg(&store)
         .stderr(std::process::Stdio::piped())
@@ -698,17 +692,9 @@ fn a_full_store_disk_says_so_and_history_add_records_the_run_later() {
     let dir = temp();
     let d = dir.path();
     tiny_run(d, &ft, "r.json");
-    let disk = d.join("disk");
-    fs_err::create_dir(&disk).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(&disk)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("skipping: cannot mount a small tmpfs here (not root?)");
+    let Some(disk) = crate::common::small_tmpfs(d, "256k") else {
         return;
-    }
+    };
     let _ = std::process::Command::new("dd")
         .args(["if=/dev/zero", "bs=4k"])
         .arg(format!("of={}", disk.join("filler").display()))

@@ -13,6 +13,34 @@ pub fn ftbench(dir: &Path) -> Command {
     command
 }
 
+/// The `ftbench` binary as a plain process, set up like [`ftbench`], for tests that spawn it and
+/// signal it while it runs.
+pub fn ftbench_process(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ftbench"));
+    command
+        .current_dir(dir)
+        .env("FTBENCH_CACHE_DIR", dir.join("cache"))
+        .env("FTBENCH_STORE", dir.join("history.sqlite"))
+        .env_remove("PYTHON_GIL");
+    command
+}
+
+/// A small tmpfs mounted at `dir/disk` (root only), or `None` with a note where it cannot be.
+pub fn small_tmpfs(dir: &Path, size: &str) -> Option<PathBuf> {
+    let disk = dir.join("disk");
+    fs_err::create_dir(&disk).expect("a mount point");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(&disk)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipping: cannot mount a small tmpfs here (not root?)");
+        return None;
+    }
+    Some(disk)
+}
+
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
 }
