@@ -30,12 +30,7 @@ pub const MAX_TIMEOUT_S: u64 = 7 * 24 * 3600;
 /// or a results file being resumed); the error names the setting and its flag.
 pub fn validate(settings: &Settings, force: bool) -> Result<()> {
     for &n in &settings.threads {
-        if n == 0 {
-            bail!("invalid thread count `0` (--threads): it must be at least 1");
-        }
-        if n > MAX_THREADS && !force {
-            bail!("thread count `{n}` is above {MAX_THREADS}; pass --force if you really mean it");
-        }
+        check_thread_count(i64::from(n), &n.to_string(), force)?;
     }
     let target_ms = settings.target_ns / 1_000_000;
     if settings.target_ns < MIN_TARGET_MS * 1_000_000 || target_ms > MAX_TARGET_MS {
@@ -87,6 +82,18 @@ pub struct RunConfig {
     pub resumed: Option<ResultsFile>,
 }
 
+/// A thread count within bounds: at least 1, at most [`MAX_THREADS`] unless forced, and a `u32`.
+/// `text` is how the user wrote it, for the error.
+fn check_thread_count(n: i64, text: &str, force: bool) -> Result<u32> {
+    if n <= 0 {
+        bail!("invalid thread count `{text}`: it must be at least 1");
+    }
+    if n > i64::from(MAX_THREADS) && !force {
+        bail!("thread count `{text}` is above {MAX_THREADS}; pass --force if you really mean it");
+    }
+    u32::try_from(n).map_err(|_| anyhow::anyhow!("thread count `{text}` is too large"))
+}
+
 /// Parse `--threads` values: positive integers, at most [`MAX_THREADS`] unless forced.
 pub fn parse_threads(values: &[String], force: bool) -> Result<Vec<u32>> {
     let mut threads = Vec::new();
@@ -95,16 +102,7 @@ pub fn parse_threads(values: &[String], force: bool) -> Result<Vec<u32>> {
         let n: i64 = text.parse().map_err(|_| {
             anyhow::anyhow!("invalid thread count `{text}`: expected a positive whole number")
         })?;
-        if n <= 0 {
-            bail!("invalid thread count `{text}`: it must be at least 1");
-        }
-        if n > i64::from(MAX_THREADS) && !force {
-            bail!(
-                "thread count `{text}` is above {MAX_THREADS}; pass --force if you really mean it"
-            );
-        }
-        let n =
-            u32::try_from(n).map_err(|_| anyhow::anyhow!("thread count `{text}` is too large"))?;
+        let n = check_thread_count(n, text, force)?;
         if !threads.contains(&n) {
             threads.push(n);
         }

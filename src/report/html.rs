@@ -257,29 +257,25 @@ mod tests {
             expects_gil: false,
             info: crate::interpreter::InterpreterInfo::imported("3.13.0", "", "cpython", true),
         };
-        let mut results =
-            ResultsFile::new(Settings::default(), vec![variant("ft"), variant("native")]);
-        let serial = [1000, 1010, 990, 1005];
-        results.points.push(point("ft", 0, &serial));
-        results.points.push(point("ft", 2, &[500, 505, 495, 502]));
-        results.points.push(point("native", 0, &serial));
-        results
-            .points
-            .push(point("native", 2, &[800, 810, 790, 805]));
-        let warnings = super::ceilings_below_python(&results);
+        // Python at 2 threads twice as fast as serial; native at 2 threads as `native_walls` say.
+        let file = |native_walls: &[u64]| {
+            let mut results =
+                ResultsFile::new(Settings::default(), vec![variant("ft"), variant("native")]);
+            let serial = [1000, 1010, 990, 1005];
+            results.points.push(point("ft", 0, &serial));
+            results.points.push(point("ft", 2, &[500, 505, 495, 502]));
+            results.points.push(point("native", 0, &serial));
+            results.points.push(point("native", 2, native_walls));
+            results
+        };
+        let warnings = super::ceilings_below_python(&file(&[800, 810, 790, 805]));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0].contains("the native reference was disturbed there and is no ceiling"),
             "{warnings:?}"
         );
         // Where native is above Python, nothing is said.
-        let mut results = ResultsFile::new(Settings::default(), results.variants.clone());
-        results.points.push(point("ft", 0, &serial));
-        results.points.push(point("ft", 2, &[500, 505, 495, 502]));
-        results.points.push(point("native", 0, &serial));
-        results
-            .points
-            .push(point("native", 2, &[480, 485, 470, 490]));
+        let results = file(&[480, 485, 470, 490]);
         let warnings = super::ceilings_below_python(&results);
         assert!(warnings.is_empty(), "{warnings:?}");
     }

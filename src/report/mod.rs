@@ -84,6 +84,14 @@ impl Report {
     }
 }
 
+/// FNV-1a of `text`: the same on every build and platform (std's hashers are not), so what is
+/// derived from it (file names, colours) stays the same from report to report.
+pub fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// A file name made from data (a test name, a label): ASCII letters, digits, `.`, `_` and `-`
 /// only, never starting with `.`, at most 80 characters. A name that had to change gets a short
 /// hash of the original, so two names that differ only in unsafe characters stay two files.
@@ -108,10 +116,7 @@ pub fn slug(name: &str) -> String {
     if trimmed == name && !trimmed.is_empty() {
         return trimmed;
     }
-    // FNV-1a: stable across builds and platforms (std's hashers are not).
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = stable_hash(name);
     let stem = if trimmed.is_empty() { "x" } else { &trimmed };
     format!("{stem}-{:08x}", hash & 0xffff_ffff)
 }

@@ -61,9 +61,7 @@ pub fn label_colours(results: &ResultsFile) -> Vec<RGBColor> {
                 (true, true) => &GIL_FORCED,
                 _ => &GIL_BUILD,
             };
-            let hash = v.label.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
+            let hash = super::stable_hash(&v.label);
             let start = (hash % family.len() as u64) as usize;
             let colour = (0..family.len())
                 .map(|k| family[(start + k) % family.len()])

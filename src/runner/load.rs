@@ -63,7 +63,8 @@ fn psi_us() -> Option<u64> {
         .ok()
 }
 
-fn rusage_ns(who: nix::sys::resource::UsageWho) -> u64 {
+/// User + system CPU time of `who` (this process, or its reaped children), in nanoseconds.
+pub fn rusage_ns(who: nix::sys::resource::UsageWho) -> u64 {
     nix::sys::resource::getrusage(who).map_or(0, |usage| {
         let ns = |t: nix::sys::time::TimeVal| {
             t.tv_sec().max(0) as u64 * 1_000_000_000 + t.tv_usec().max(0) as u64 * 1000
@@ -165,9 +166,11 @@ impl OtherWork {
     }
 }
 
-/// The CPUs this process may run on (affinity and cgroup quota included).
+/// The CPUs this process may run on (affinity and cgroup quota included), read once: it is
+/// asked for every sample, and `available_parallelism` reads the cgroup files each time.
 pub fn usable_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 }
 
 /// How much more waiting for a quiet machine a run will do.

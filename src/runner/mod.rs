@@ -78,10 +78,6 @@ fn points_of(workload: &Workload, settings: &Settings) -> Vec<u32> {
     points
 }
 
-fn point_name(thread_count: u32) -> String {
-    crate::format::threads(thread_count)
-}
-
 /// Measure every point of `plan` that `results` does not hold yet, writing `results` to
 /// `output` after each one.
 #[expect(
@@ -197,7 +193,7 @@ pub fn run(
                                     "  {:<14} {:<26} {:>10}  FAILED: {}",
                                     variant.label,
                                     workload.name,
-                                    point_name(thread_count),
+                                    crate::format::threads(thread_count),
                                     first_line(&reason)
                                 ),
                             );
@@ -383,7 +379,7 @@ fn measure_undisturbed(
                 "  {} on {} at {}: {text}",
                 workload.name,
                 variant.label,
-                point_name(thread_count)
+                crate::format::threads(thread_count)
             ));
         });
         if let Some(stop) = interrupt::requested() {
@@ -571,7 +567,7 @@ fn report_point(
         "  {:<14} {:<26} {:>10}  {:>9} {} ±{:.1}%",
         variant.label,
         workload.name,
-        point_name(thread_count),
+        crate::format::threads(thread_count),
         human(point.throughput.median),
         workload.metric,
         point.throughput.relative_half_width() * 100.0,

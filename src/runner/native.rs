@@ -376,11 +376,7 @@ impl Worker for Workers<'_> {
 
 /// User + system CPU seconds this process (not its children) has used so far.
 pub fn process_cpu_seconds() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |usage| {
-        let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-        seconds(usage.user_time()) + seconds(usage.system_time())
-    })
+    super::load::rusage_ns(nix::sys::resource::UsageWho::RUSAGE_SELF) as f64 / 1e9
 }
 
 #[cfg(test)]
