@@ -151,43 +151,74 @@ class Accounting:
 ACCOUNTING = Accounting()
 
 
-def run_threads(module, state, ranges):
-    """Run one part per thread, started together on a barrier; time only the parallel section.
+class Team:
+    """One thread per part, started once per worker process and reused by every sample.
 
-    Each thread reads the clock itself right after the barrier and right after its part, and the
-    section is first start to last end. The main thread takes no part in the timing: on a busy
-    machine it may not run again until the workers are done.
+    Each sample releases the team on a barrier; each thread reads the clock itself right after
+    the barrier and right after its part, and the section is first start to last end. The main
+    thread takes no part in the timing: on a busy machine it may not run again until the
+    workers are done. Threads live as long as the process's samples (as in ftbench's native
+    kernels): new threads for every sample would each be placed by the scheduler afresh, and on
+    a small machine two of them can share one CPU for the first milliseconds of a sample while
+    another CPU stays idle, which shows up as a sample that did not scale.
     """
-    n = len(ranges)
-    partials = [None] * n
-    starts = [0] * n
-    ends = [0] * n
-    cpu = [0] * n
-    errors = []
-    barrier = threading.Barrier(n + 1)
 
-    def body(i):
-        try:
-            barrier.wait()
-            starts[i] = time.perf_counter_ns()
-            cpu_start = time.thread_time_ns()
-            partials[i] = module.run_part(state, ranges[i][0], ranges[i][1])
-            cpu[i] = time.thread_time_ns() - cpu_start
-            ends[i] = time.perf_counter_ns()
-        except BaseException as exc:  # noqa: BLE001 - re-raised after join
-            errors.append(exc)
+    def __init__(self, module, state, ranges):
+        self.module = module
+        self.state = state
+        self.ranges = ranges
+        n = len(ranges)
+        self.partials = [None] * n
+        self.starts = [0] * n
+        self.ends = [0] * n
+        self.cpu = [0] * n
+        self.errors = []
+        self.closing = False
+        self.start = threading.Barrier(n + 1)
+        self.end = threading.Barrier(n + 1)
+        self.threads = [
+            threading.Thread(target=self._body, args=(i,), daemon=True) for i in range(n)
+        ]
+        for thread in self.threads:
+            thread.start()
 
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    before = ACCOUNTING.read()
-    barrier.wait()
-    for thread in threads:
-        thread.join()
-    after = ACCOUNTING.read()
-    if errors:
-        raise errors[0]
-    return max(ends) - min(starts), module.combine(state, partials), (before, after, sum(cpu))
+    def _body(self, i):
+        while True:
+            self.start.wait()
+            if self.closing:
+                return
+            try:
+                self.starts[i] = time.perf_counter_ns()
+                cpu_start = time.thread_time_ns()
+                self.partials[i] = self.module.run_part(
+                    self.state, self.ranges[i][0], self.ranges[i][1]
+                )
+                self.cpu[i] = time.thread_time_ns() - cpu_start
+                self.ends[i] = time.perf_counter_ns()
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the main thread
+                self.errors.append(exc)
+            self.end.wait()
+
+    def run(self):
+        """One sample: (wall_ns, checksum, accounting)."""
+        before = ACCOUNTING.read()
+        self.start.wait()
+        self.end.wait()
+        after = ACCOUNTING.read()
+        if self.errors:
+            raise self.errors[0]
+        wall = max(self.ends) - min(self.starts)
+        return wall, self.module.combine(self.state, self.partials), (before, after, sum(self.cpu))
+
+    def close(self):
+        """Let the threads end (after an error too, unless a part still runs: they are daemons,
+        and the worker leaves with os._exit)."""
+        if self.errors or self.start.broken:
+            return
+        self.closing = True
+        self.start.wait()
+        for thread in self.threads:
+            thread.join()
 
 
 def run_serial(module, state, total):
@@ -200,20 +231,22 @@ def run_serial(module, state, total):
     return wall, checksum, (before, ACCOUNTING.read(), cpu)
 
 
-def run_parallel(module, state, threads, ranges):
+def is_pool(module, state):
+    """Whether the test runs its own pool (threads or processes) instead of a team of threads."""
     kind = getattr(state, "executor_kind", None) or getattr(module, "KIND", "threads")
-    if kind in ("executor", "process"):
-        # Pools time themselves as a whole; their CPU is this process's (all threads) plus its
-        # child processes'.
-        total = sum(count for _, count in ranges)
-        before = ACCOUNTING.read()
-        start = time.perf_counter_ns()
-        checksum = module.parallel(state, 0, total)
-        wall = time.perf_counter_ns() - start
-        after = ACCOUNTING.read()
-        cpu = (after[3] - before[3]) + (after[4] - before[4])
-        return wall, checksum, (before, after, cpu)
-    return run_threads(module, state, ranges)
+    return kind in ("executor", "process")
+
+
+def run_pool(module, state, total):
+    """One sample of a test that runs its own pool: timed as a whole; its CPU is this process's
+    (all threads) plus its child processes'."""
+    before = ACCOUNTING.read()
+    start = time.perf_counter_ns()
+    checksum = module.parallel(state, 0, total)
+    wall = time.perf_counter_ns() - start
+    after = ACCOUNTING.read()
+    cpu = (after[3] - before[3]) + (after[4] - before[4])
+    return wall, checksum, (before, after, cpu)
 
 
 def setup(module, request, threads):
@@ -252,6 +285,7 @@ def measure(module, request):
     work_size = int(request["work_size"])
     weak = request.get("scaling") == "weak"
     state = setup(module, request, max(threads, 1))
+    team = None
     try:
         if threads == 0:
             total = work_size
@@ -262,6 +296,8 @@ def measure(module, request):
             if weak:
                 ranges = [(i * work_size, work_size) for i in range(threads)]
         expected = module.expected(state, 0, total)
+        if threads > 0 and not is_pool(module, state):
+            team = Team(module, state, ranges)
         warmup = int(request.get("warmup", 1))
         samples = int(request.get("samples", 5))
         for index in range(warmup + samples):
@@ -269,10 +305,12 @@ def measure(module, request):
             if reset:
                 reset(state)
             before = gil_enabled()
-            if threads == 0:
+            if team is not None:
+                wall_ns, checksum, accounting = team.run()
+            elif threads == 0:
                 wall_ns, checksum, accounting = run_serial(module, state, total)
             else:
-                wall_ns, checksum, accounting = run_parallel(module, state, threads, ranges)
+                wall_ns, checksum, accounting = run_pool(module, state, total)
             after = gil_enabled()
             extra = getattr(module, "sample_extra", None)
             emit(
@@ -289,6 +327,8 @@ def measure(module, request):
                 **ACCOUNTING.between(*accounting),
             )
     finally:
+        if team is not None:
+            team.close()
         teardown = getattr(module, "teardown", None)
         if teardown:
             teardown(state)
