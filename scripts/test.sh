@@ -27,6 +27,12 @@ install() {
 FTBENCH_TEST_PYTHON_FT=$(install 3.13t)
 FTBENCH_TEST_PYTHON_GIL=$(install 3.13)
 export FTBENCH_TEST_PYTHON_FT FTBENCH_TEST_PYTHON_GIL
+# The install test builds CPython again from a mirror it serves itself: from the tarball the
+# installs above downloaded (or the one beside the checkout).
+cache=${FTBENCH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ftbench}
+FTBENCH_TEST_CPYTHON_TARBALL=$(ls "$cache"/src/Python-3.13.*.tar.xz ../shared/cpython/Python-3.13.*.tar.xz 2>/dev/null | head -n1 || true)
+[[ -n $FTBENCH_TEST_CPYTHON_TARBALL ]] || { echo "no CPython 3.13 tarball for the install test" >&2; exit 1; }
+export FTBENCH_TEST_CPYTHON_TARBALL
 echo "test interpreters: $FTBENCH_TEST_PYTHON_FT $FTBENCH_TEST_PYTHON_GIL"
 
 # The HTML report is checked in a real browser.

@@ -266,6 +266,11 @@ pub struct InstallArgs {
     #[arg(long = "with", value_name = "PACKAGE")]
     pub with: Vec<String>,
 
+    /// Download sources from this python.org-layout mirror (`URL/3.14.2/Python-3.14.2.tar.xz`)
+    /// instead of python.org; with a mirror, python.org and Debian are not tried.
+    #[arg(long, value_name = "URL", env = "FTBENCH_PYTHON_MIRROR")]
+    pub mirror: Option<String>,
+
     /// Install missing Debian build dependencies with apt-get (needs root).
     #[arg(long)]
     pub install_build_deps: bool,

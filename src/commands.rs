@@ -56,6 +56,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
             let options = install::InstallOptions {
                 source: args.source,
                 with: args.with,
+                mirror: args.mirror,
                 install_build_deps: args.install_build_deps,
                 pgo: args.pgo,
                 force: args.force,
@@ -1013,6 +1014,7 @@ mod tests {
                     extra: None,
                     load: None,
                     disturbed: false,
+                    memory: None,
                 }],
                 throughput: crate::stats::Summary::from_samples(&[1e6]).unwrap(),
                 gil_mismatches: 0,

@@ -5,7 +5,10 @@
 //!
 //! Source order: `--source TARBALL`, a tarball already in the cache, python.org, then Debian's
 //! CPython source package (download only, private apt configuration in the cache; its orig
-//! tarball is upstream's tarball).
+//! tarball is upstream's tarball). With `--mirror URL` (or `FTBENCH_PYTHON_MIRROR`), a mirror in
+//! python.org's layout replaces python.org and Debian. Every download is verified before it
+//! enters the cache: a complete xz archive whose top folder is `Python-VERSION/` with a
+//! `configure` script in it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,6 +64,9 @@ pub struct InstallRecord {
 pub struct InstallOptions {
     pub source: Option<PathBuf>,
     pub with: Vec<String>,
+    /// A python.org-layout mirror (`MIRROR/3.14.2/Python-3.14.2.tar.xz`) to use instead of
+    /// python.org and Debian.
+    pub mirror: Option<String>,
     pub install_build_deps: bool,
     pub pgo: bool,
     pub force: bool,
@@ -181,7 +187,11 @@ fn find_tarball(
     }
     fs_err::create_dir_all(source_cache())?;
     let series = format!("{}.{}", request.parts[0], request.parts[1]);
-    match download_python_org(request, printer) {
+    if let Some(mirror) = &options.mirror {
+        return download_listed(mirror, request, printer)
+            .with_context(|| format!("no CPython {series} source from the mirror `{mirror}`"));
+    }
+    match download_listed(PYTHON_ORG, request, printer) {
         Ok(path) => return Ok(path),
         Err(err) => printer.info(&format!(
             "python.org is out of reach ({err:#}); trying Debian's source package"
@@ -212,30 +222,95 @@ fn curl(args: &[&str]) -> Result<Vec<u8>> {
     Ok(output.stdout)
 }
 
-fn download_python_org(request: &VersionRequest, printer: &Printer) -> Result<PathBuf> {
-    let index =
-        String::from_utf8_lossy(&curl(&["https://www.python.org/ftp/python/"])?).into_owned();
+/// Where python.org keeps its source releases: `VERSION/Python-VERSION.tar.xz` below it.
+const PYTHON_ORG: &str = "https://www.python.org/ftp/python";
+
+/// Download the newest release that answers `request` from a python.org-layout `base` (its
+/// directory index lists one folder per version), verified before it enters the cache.
+fn download_listed(base: &str, request: &VersionRequest, printer: &Printer) -> Result<PathBuf> {
+    let base = base.trim_end_matches('/');
+    if !["https://", "http://", "file://"]
+        .iter()
+        .any(|scheme| base.starts_with(scheme))
+    {
+        bail!("`{base}` is not an http(s):// or file:// URL");
+    }
+    let index = String::from_utf8_lossy(&curl(&[&format!("{base}/")])?).into_owned();
+    let mut versions = listed_versions(&index, request);
+    if versions.is_empty() {
+        bail!("{base}/ lists no release that answers the request");
+    }
+    versions.sort_by_key(|v| std::cmp::Reverse(version_key(v)));
+    let mut failures = Vec::new();
+    for version in versions {
+        let target = source_cache().join(format!("Python-{version}.tar.xz"));
+        let partial = target.with_extension("partial");
+        let url = format!("{base}/{version}/Python-{version}.tar.xz");
+        printer.info(&format!("Downloading {url}"));
+        let fetched = curl(&["-o", &partial.to_string_lossy(), &url])
+            .and_then(|_| verify_tarball(&partial, &version));
+        match fetched {
+            Ok(()) => {
+                fs_err::rename(&partial, &target)?;
+                return Ok(target);
+            }
+            Err(err) => {
+                let _ = fs_err::remove_file(&partial);
+                // A listed version without its tarball (pre-releases, a half-synced mirror):
+                // try the next one, and say what went wrong if none works.
+                failures.push(format!("{version}: {err:#}"));
+            }
+        }
+    }
+    bail!(
+        "no listed release could be downloaded: {}",
+        failures.join("; ")
+    )
+}
+
+/// The `X.Y.Z` folder names in a directory index page that answer `request`.
+fn listed_versions(index: &str, request: &VersionRequest) -> Vec<String> {
     let mut versions: Vec<String> = index
         .split("href=\"")
         .skip(1)
-        .filter_map(|rest| rest.split('/').next())
+        .filter_map(|rest| rest.split(['/', '"']).next())
         .filter(|v| v.split('.').count() == 3 && v.split('.').all(|p| p.parse::<u32>().is_ok()))
         .filter(|v| request.matches(version_array(v), request.free_threaded))
         .map(str::to_string)
         .collect();
-    versions.sort_by_key(|v| std::cmp::Reverse(version_key(v)));
-    for version in versions {
-        let target = source_cache().join(format!("Python-{version}.tar.xz"));
-        let partial = target.with_extension("partial");
-        let url = format!("https://www.python.org/ftp/python/{version}/Python-{version}.tar.xz");
-        printer.info(&format!("Downloading {url}"));
-        if curl(&["-o", &partial.to_string_lossy(), &url]).is_ok() {
-            fs_err::rename(&partial, &target)?;
-            return Ok(target);
-        }
-        let _ = fs_err::remove_file(&partial);
+    versions.sort();
+    versions.dedup();
+    versions
+}
+
+/// A downloaded source tarball is a complete xz archive (xz checks its own CRC while `tar`
+/// reads it to the end) of one `Python-VERSION/` folder holding a `configure` script: a
+/// truncated download, an HTML error page or another project's archive is refused here, not
+/// halfway through a build.
+fn verify_tarball(path: &Path, version: &str) -> Result<()> {
+    let output = Command::new("tar")
+        .arg("-tJf")
+        .arg(path)
+        .output()
+        .context("failed to run tar")?;
+    if !output.status.success() {
+        bail!(
+            "the download is not a complete .tar.xz archive ({})",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
-    bail!("python.org lists no downloadable release for this request")
+    let top = format!("Python-{version}/");
+    let listing = String::from_utf8_lossy(&output.stdout);
+    if let Some(stray) = listing.lines().find(|entry| !entry.starts_with(&top)) {
+        bail!("the archive holds `{stray}`, outside `{top}`");
+    }
+    if !listing
+        .lines()
+        .any(|entry| entry == format!("{top}configure"))
+    {
+        bail!("the archive has no `{top}configure`");
+    }
+    Ok(())
 }
 
 /// `apt-get` or `apt-cache` reading only ftbench's own sources list and state under `apt`.
@@ -661,4 +736,65 @@ pub fn attach_numpy_venv(variant: &mut super::Variant, printer: &Printer) -> Res
     variant.run_path = python;
     variant.interpreter.info.numpy = venv_info.numpy;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_pages_list_only_release_folders_that_answer_the_request() {
+        // python.org's index (nginx), Apache's and Python's http.server write links differently.
+        let index = r#"<a href="../">../</a>
+<a href="3.13.15/">3.13.15/</a>   01-Jan-2026
+<a href="3.13.2/">3.13.2/</a>
+<a href="3.13.15/">3.13.15/</a>
+<a href="3.14.0/">3.14.0/</a> <a href="3.13.0a1/">3.13.0a1/</a>
+<a href="3.13.3">3.13.3</a> <a href="Python-3.13.1.tar.xz">x</a> <a href="win32/">w</a>"#;
+        let request = VersionRequest::parse("3.13t").unwrap();
+        assert_eq!(
+            listed_versions(index, &request),
+            ["3.13.15", "3.13.2", "3.13.3"]
+        );
+        let exact = VersionRequest::parse("3.14.0").unwrap();
+        assert_eq!(listed_versions(index, &exact), ["3.14.0"]);
+    }
+
+    #[test]
+    fn only_a_whole_python_source_archive_passes_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("Python-3.13.9");
+        fs_err::create_dir_all(&tree).unwrap();
+        fs_err::write(tree.join("configure"), "#!/bin/sh\n").unwrap();
+        let tar = |name: &str, args: &[&str]| {
+            let path = dir.path().join(name);
+            let status = Command::new("tar")
+                .arg("-cJf")
+                .arg(&path)
+                .arg("-C")
+                .arg(dir.path())
+                .args(args)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            path
+        };
+        let good = tar("good.tar.xz", &["Python-3.13.9"]);
+        verify_tarball(&good, "3.13.9").unwrap();
+        let error = |path: &Path, version: &str| {
+            format!("{:#}", verify_tarball(path, version).unwrap_err())
+        };
+        assert!(error(&good, "3.13.8").contains("outside `Python-3.13.8/`"));
+        let bytes = fs_err::read(&good).unwrap();
+        let cut = dir.path().join("cut.tar.xz");
+        fs_err::write(&cut, &bytes[..bytes.len() - 8]).unwrap();
+        assert!(error(&cut, "3.13.9").contains("not a complete .tar.xz archive"));
+        let page = dir.path().join("page.tar.xz");
+        fs_err::write(&page, "<html>404</html>").unwrap();
+        assert!(error(&page, "3.13.9").contains("not a complete .tar.xz archive"));
+        fs_err::remove_file(tree.join("configure")).unwrap();
+        fs_err::write(tree.join("README"), "").unwrap();
+        let hollow = tar("hollow.tar.xz", &["Python-3.13.9"]);
+        assert!(error(&hollow, "3.13.9").contains("has no `Python-3.13.9/configure`"));
+    }
 }
