@@ -39,6 +39,13 @@ fn read_trimmed(path: &str) -> Option<String> {
 }
 
 impl SystemInfo {
+    /// The CPUs a run could use: the affinity mask, or the cgroup quota rounded up if smaller.
+    pub fn usable_cpus(&self) -> usize {
+        let cpus = self.available_parallelism.max(1);
+        self.cgroup_cpu_limit
+            .map_or(cpus, |limit| cpus.min(limit.ceil().max(1.0) as usize))
+    }
+
     /// Read this machine's description.
     pub fn collect() -> Self {
         let system = sysinfo::System::new().ok().map(|mut system| {

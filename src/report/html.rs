@@ -9,6 +9,15 @@ use crate::results::{Point, ResultsFile};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
+/// One line of "Why it does not scale".
+#[derive(Serialize)]
+struct WhyRow {
+    test: String,
+    label: String,
+    threads: String,
+    verdict: &'static str,
+}
+
 #[derive(Serialize)]
 struct VariantRow {
     label: String,
@@ -192,6 +201,7 @@ pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<Str
     } else {
         table::summary_statistics(results).trim().to_string()
     };
+    let (why, advice) = why_rows(results);
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)
         .context("the report template does not parse")?;
@@ -212,9 +222,33 @@ pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<Str
             figures => figure_context,
             tables => table::tables(results),
             summary => summary,
+            why => why,
+            advice => advice,
+            usable_cpus => results.system.usable_cpus(),
             harness => results.harness.as_ref().map(|h| format!("{:.2}% of one core ({:.2} s of CPU in {:.0} s)", h.cpu_share * 100.0, h.cpu_s, h.wall_s)),
         })
         .context("failed to render the HTML report")
+}
+
+/// "Why it does not scale": one row per test and label, and each verdict's advice once.
+fn why_rows(results: &ResultsFile) -> (Vec<WhyRow>, Vec<(&'static str, &'static str)>) {
+    let lines = table::why_lines(results);
+    let mut advice: Vec<(&'static str, &'static str)> = Vec::new();
+    for (_, _, _, verdict) in &lines {
+        if !advice.iter().any(|(v, _)| *v == verdict.as_str()) {
+            advice.push((verdict.as_str(), verdict.advice()));
+        }
+    }
+    let why: Vec<WhyRow> = lines
+        .into_iter()
+        .map(|(test, label, threads, verdict)| WhyRow {
+            test,
+            label,
+            threads: crate::format::threads(threads),
+            verdict: verdict.as_str(),
+        })
+        .collect();
+    (why, advice)
 }
 
 #[cfg(test)]
@@ -233,6 +267,7 @@ mod tests {
                 extra: None,
                 load: None,
                 disturbed: false,
+                memory: None,
             })
             .collect();
         let values: Vec<f64> = samples.iter().map(|s| s.throughput(1.0)).collect();

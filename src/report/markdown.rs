@@ -68,6 +68,40 @@ pub fn render(results: &ResultsFile) -> String {
         out.push_str(&t.to_markdown());
         out.push('\n');
     }
+    let why = table::why_lines(results);
+    if !why.is_empty() {
+        out.push_str(
+            "### Why it does not scale
+
+| test | label | threads | verdict |
+| --- | --- | --- | --- |
+",
+        );
+        let mut seen = Vec::new();
+        for (test, label, threads, verdict) in &why {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                escape(test),
+                escape(label),
+                crate::format::threads(*threads),
+                verdict.as_str()
+            );
+            if !seen.contains(verdict) {
+                seen.push(*verdict);
+            }
+        }
+        out.push('\n');
+        for verdict in seen {
+            let _ = writeln!(
+                out,
+                "- **{}**: {}",
+                verdict.as_str(),
+                escape(verdict.advice())
+            );
+        }
+        out.push('\n');
+    }
     // In HTML, not a code span: a backtick in the command line cannot close it.
     let command_line = crate::output::escape(&results.command_line.join(" "))
         .replace('&', "&amp;")

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::{human, seconds};
-use crate::results::{ResultsFile, Series};
+use crate::results::{PointMetrics, ResultsFile, Series, Verdict};
 use crate::workloads::Group;
 
 /// One table: a title, header groups spanning label columns, a header, rows, and notes below.
@@ -144,6 +144,7 @@ pub fn render(results: &ResultsFile) -> String {
         out.push_str(&table.to_text());
         out.push_str(&summary_statistics(results));
     }
+    out.push_str(&why_text(results));
     for table in thread_tables(results) {
         out.push_str(&table.to_text());
     }
@@ -285,9 +286,15 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
         let with_parallelism = series
             .iter()
             .any(|(_, s)| s.points.iter().any(|p| p.parallelism.is_some()));
+        let with_verdict = series
+            .iter()
+            .any(|(_, s)| s.points.iter().any(|p| p.verdict.is_some()));
         let mut columns = vec![metric.as_str(), "speedup", "efficiency"];
         if with_parallelism {
             columns.push("parallelism");
+        }
+        if with_verdict {
+            columns.push("verdict");
         }
         let (groups, header) = group_header(&columns, &labels, "thread_count");
         let mut rows = Vec::new();
@@ -311,46 +318,17 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
         thread_counts.sort_unstable();
         thread_counts.dedup();
         for n in thread_counts {
-            let find = |s: &Series| s.points.iter().find(|p| p.thread_count == n).cloned();
             let mut row = vec![n.to_string()];
-            for (_, s) in &series {
-                row.push(find(s).map_or("-".to_string(), |p| {
-                    let gil = if p.gil_mismatches > 0 { " GIL!" } else { "" };
-                    let busy = if p.disturbed_samples > 0 {
-                        " BUSY!"
-                    } else {
-                        ""
-                    };
-                    let cell = with_ci(&human(p.value.median), &p.value);
-                    format!("{cell}{gil}{busy}")
-                }));
-            }
-            for (_, s) in &series {
-                row.push(
-                    find(s)
-                        .and_then(|p| p.speedup)
-                        .map_or("-".to_string(), ratio_with_ci),
-                );
-            }
-            for (_, s) in &series {
-                row.push(
-                    find(s)
-                        .and_then(|p| p.efficiency)
-                        .map_or("-".to_string(), |v| format!("{v:.2}")),
-                );
-            }
-            if with_parallelism {
+            for column in &columns {
                 for (_, s) in &series {
-                    row.push(
-                        find(s)
-                            .and_then(|p| p.parallelism)
-                            .map_or("-".to_string(), |v| format!("{v:.2}")),
-                    );
+                    let point = s.points.iter().find(|p| p.thread_count == n);
+                    row.push(point.map_or("-".to_string(), |p| pivot_cell(p, column, &metric)));
                 }
             }
             rows.push(row);
         }
-        let notes = scaling_factor_notes(&series);
+        let mut notes = scaling_factor_notes(&series);
+        notes.extend(memory_notes(&series));
         tables.push(Table {
             title: format!("{test} ({metric}, higher is better)"),
             groups,
@@ -360,6 +338,115 @@ pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
         });
     }
     tables
+}
+
+/// One cell of a pivot table: `column` of point `p` (`metric` is the throughput column).
+fn pivot_cell(p: &PointMetrics, column: &str, metric: &str) -> String {
+    let fixed = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    match column {
+        "speedup" => p.speedup.map_or("-".to_string(), ratio_with_ci),
+        "efficiency" => fixed(p.efficiency),
+        "parallelism" => fixed(p.parallelism),
+        "verdict" => p
+            .verdict
+            .map_or("-".to_string(), |v| v.as_str().to_string()),
+        _ => {
+            debug_assert_eq!(column, metric);
+            let gil = if p.gil_mismatches > 0 { " GIL!" } else { "" };
+            let busy = if p.disturbed_samples > 0 {
+                " BUSY!"
+            } else {
+                ""
+            };
+            format!("{}{gil}{busy}", with_ci(&human(p.value.median), &p.value))
+        }
+    }
+}
+
+/// Peak memory per label: serial and at the highest thread count, and what each thread added.
+fn memory_notes(series: &[(String, Series)]) -> Vec<String> {
+    let lines: Vec<String> = series
+        .iter()
+        .filter_map(|(label, s)| {
+            let last = s.points.last()?;
+            let peak = last.max_rss_mb?;
+            let per_thread = last.memory_per_thread_kb.map_or(String::new(), |kb| {
+                format!(", {kb:+.0} KiB per thread over serial")
+            });
+            Some(format!(
+                "{label}: {peak:.1} MiB at {}{per_thread}",
+                crate::format::threads(last.thread_count)
+            ))
+        })
+        .collect();
+    if lines.is_empty() {
+        return lines;
+    }
+    let mut notes = vec![
+        String::new(),
+        "Peak memory of a worker process (RSS):".to_string(),
+    ];
+    notes.extend(lines);
+    notes
+}
+
+/// The point whose verdict answers "why does it not scale" for one series: the highest thread
+/// count that fits the usable CPUs (above them every point is oversubscribed), else the highest.
+pub fn telling_point(series: &Series, usable_cpus: usize) -> Option<&PointMetrics> {
+    let judged = || series.points.iter().filter(|p| p.verdict.is_some());
+    judged()
+        .rfind(|p| p.thread_count as usize <= usable_cpus)
+        .or_else(|| judged().next_back())
+}
+
+/// "Why it does not scale": one line per test and label with its verdict, and each verdict's
+/// advice once.
+pub fn why_lines(results: &ResultsFile) -> Vec<(String, String, u32, Verdict)> {
+    let cpus = results.system.usable_cpus();
+    let mut lines = Vec::new();
+    for test in results.tests() {
+        if !results.group_of(&test).scales() {
+            continue;
+        }
+        for label in results.labels() {
+            if let Some(series) = results.series(&test, &label)
+                && let Some(point) = telling_point(&series, cpus)
+                && let Some(verdict) = point.verdict
+            {
+                lines.push((test.clone(), label, point.thread_count, verdict));
+            }
+        }
+    }
+    lines
+}
+
+/// The "why" block as text: verdicts per test, then the advice for each verdict that occurs.
+pub fn why_text(results: &ResultsFile) -> String {
+    let lines = why_lines(results);
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "
+Why it does (not) scale, per test and label:
+",
+    );
+    for (test, label, threads, verdict) in &lines {
+        let _ = writeln!(
+            out,
+            "  {test:<26} {label:<14} {:<11} {}",
+            crate::format::threads(*threads),
+            verdict.as_str()
+        );
+    }
+    let mut seen: Vec<Verdict> = Vec::new();
+    for (_, _, _, verdict) in &lines {
+        if !seen.contains(verdict) {
+            seen.push(*verdict);
+            let _ = writeln!(out, "{}: {}", verdict.as_str(), verdict.advice());
+        }
+    }
+    out
 }
 
 /// The regular tests: time per run and speedup against the baseline, per label.
@@ -374,7 +461,19 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
         .into_iter()
         .filter(|l| tests.iter().any(|t| results.regular(t, l).is_some()))
         .collect();
-    let (groups, header) = group_header(&["duration", "speedup"], &labels, "test");
+    let with_memory = tests.iter().any(|t| {
+        labels.iter().any(|l| {
+            results
+                .regular(t, l)
+                .is_some_and(|e| e.memory_ratio.is_some())
+        })
+    });
+    let columns: &[&str] = if with_memory {
+        &["duration", "speedup", "memory"]
+    } else {
+        &["duration", "speedup"]
+    };
+    let (groups, header) = group_header(columns, &labels, "test");
     let mut rows = Vec::new();
     for test in &tests {
         let entries: Vec<_> = labels.iter().map(|l| results.regular(test, l)).collect();
@@ -397,6 +496,14 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
                 },
             ));
         }
+        if with_memory {
+            row.extend(
+                labels
+                    .iter()
+                    .zip(&entries)
+                    .map(|(label, entry)| memory_cell(entry.as_ref(), *label == baseline)),
+            );
+        }
         rows.push(row);
     }
     let mut geomean = vec!["geometric mean".to_string()];
@@ -414,6 +521,18 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
                 })
         });
     }
+    if with_memory {
+        geomean.extend(labels.iter().map(|label| {
+            results
+                .regular_summary(label)
+                .and_then(|s| s.memory_geometric_mean)
+                .filter(|_| *label != baseline)
+                .map_or_else(
+                    || if *label == baseline { "base" } else { "-" }.to_string(),
+                    |(mean, low, high)| format!("{mean:.3}x [{low:.3}, {high:.3}]"),
+                )
+        }));
+    }
     rows.push(geomean);
     // The legend of `~` only where a row uses it.
     let notes = if rows.iter().flatten().any(|cell| cell.ends_with(" ~")) {
@@ -428,6 +547,19 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
         rows,
         notes,
     })
+}
+
+/// A regular test's memory cell: the baseline's peak in MiB, other labels' ratio to it.
+fn memory_cell(entry: Option<&crate::results::RegularEntry>, is_baseline: bool) -> String {
+    match entry {
+        Some(e) if is_baseline => e
+            .max_rss_mb
+            .map_or("base".to_string(), |mb| format!("{mb:.1} MiB")),
+        Some(e) => e
+            .memory_ratio
+            .map_or("-".to_string(), |(r, _, _)| format!("{r:.2}x")),
+        None => "-".to_string(),
+    }
 }
 
 /// The seed's "Summary Statistics" block, with the geometric mean and whether it is real.
@@ -463,8 +595,26 @@ pub fn summary_statistics(results: &ResultsFile) -> String {
                 faster_slower(mean)
             );
         }
+        if label != baseline
+            && let Some(memory) = summary.memory_geometric_mean
+        {
+            let _ = writeln!(out, "{}", memory_sentence(memory, &baseline));
+        }
     }
     out
+}
+
+/// The regular suite's memory against the baseline, judged against PEP 779's 1.20 bar.
+pub fn memory_sentence(memory: (f64, f64, f64), baseline: &str) -> String {
+    let (mean, low, high) = memory;
+    let judged = match crate::results::pep_779(memory) {
+        "within" => "within PEP 779's bar of 1.20x",
+        "above" => "above PEP 779's bar of 1.20x",
+        _ => "the interval straddles PEP 779's bar of 1.20x",
+    };
+    format!(
+        "Peak memory (geometric mean): {mean:.3}x of {baseline} [95% CI {low:.3}x, {high:.3}x], {judged}"
+    )
 }
 
 /// Thread lifecycle costs: µs per thread per label, then each test's phase percentiles.
@@ -484,6 +634,28 @@ pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
         .collect();
     let mut header = vec!["test".to_string()];
     header.extend(labels.iter().cloned());
+    let live: Vec<Vec<String>> = tests
+        .iter()
+        .filter_map(|test| {
+            let cells: Vec<Option<f64>> = labels
+                .iter()
+                .map(|l| {
+                    results
+                        .thread_entry(test, l)
+                        .and_then(|e| e.kb_per_live_thread)
+                })
+                .collect();
+            cells.iter().any(Option::is_some).then(|| {
+                let mut row = vec![test.clone()];
+                row.extend(
+                    cells
+                        .iter()
+                        .map(|c| c.map_or("-".to_string(), |kb| format!("{kb:.0}"))),
+                );
+                row
+            })
+        })
+        .collect();
     let rows = tests
         .iter()
         .map(|test| {
@@ -504,10 +676,19 @@ pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
     let mut tables = vec![Table {
         title: "Thread lifecycle: microseconds per thread (create, start, run, join)".to_string(),
         groups: Vec::new(),
-        header,
+        header: header.clone(),
         rows,
         notes: Vec::new(),
     }];
+    if !live.is_empty() {
+        tables.push(Table {
+            title: "Thread memory: KiB of resident memory per live (blocked) thread".to_string(),
+            groups: Vec::new(),
+            header,
+            rows: live,
+            notes: Vec::new(),
+        });
+    }
     for test in &tests {
         let mut rows = Vec::new();
         for label in &labels {

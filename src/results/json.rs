@@ -311,6 +311,7 @@ mod fuzz {
                         extra: None,
                         load: None,
                         disturbed: false,
+                        memory: None,
                     },
                     PointSample {
                         process: 0,
@@ -320,6 +321,7 @@ mod fuzz {
                         extra: None,
                         load: None,
                         disturbed: false,
+                        memory: None,
                     },
                 ],
                 throughput: Summary::from_samples(&[1.0, 2.0]).unwrap(),
@@ -426,6 +428,7 @@ mod tests {
                     extra: None,
                     load: None,
                     disturbed: false,
+                    memory: None,
                 }],
                 throughput: crate::stats::Summary::from_samples(&[10.0]).unwrap(),
                 gil_mismatches: 0,

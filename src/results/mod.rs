@@ -8,6 +8,7 @@ pub mod pyperf;
 mod seed;
 pub mod store;
 mod time;
+pub mod verdict;
 
 use std::collections::HashMap;
 
@@ -22,6 +23,7 @@ use crate::runner::protocol::Scaling;
 use crate::stats::{self, Summary};
 use crate::sysinfo::SystemInfo;
 use crate::workloads::{self, Group};
+pub use verdict::Verdict;
 
 /// Bumped whenever a reader of the old schema would misread the new one.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -94,6 +96,19 @@ pub struct PointSample {
     /// whole life: see `runner::load`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disturbed: bool,
+    /// The worker's resident memory, when it sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<SampleMemory>,
+}
+
+/// A worker's resident memory (RSS) at the end of a sample, in KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleMemory {
+    /// Peak RSS of the worker process so far (or of its largest child process: pools).
+    pub max_rss_kb: u64,
+    /// RSS right after the section, live child processes included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_kb: Option<u64>,
 }
 
 /// What the CPUs did during one sample's section.
@@ -112,6 +127,12 @@ pub struct SampleLoad {
     /// PSI: share of the section during which some runnable task waited for a CPU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_wait: Option<f64>,
+    /// Context switches of the worker in the section: voluntary (a thread blocked on a lock,
+    /// I/O, a queue, a sleep) and involuntary (the scheduler gave its CPU to another task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voluntary_switches: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub involuntary_switches: Option<u64>,
 }
 
 /// A finished point: one (test, label, thread count), 0 threads being the serial baseline.
@@ -146,6 +167,38 @@ impl Point {
     /// Whether any sample was disturbed: its numbers may not be what this machine can do.
     pub fn disturbed(&self) -> bool {
         self.samples.iter().any(|s| s.disturbed)
+    }
+
+    /// Peak resident memory of a worker process, median over the point's processes, in MiB.
+    pub fn max_rss_mb(&self) -> Option<f64> {
+        let peaks = self.process_peaks_mb();
+        (!peaks.is_empty()).then(|| stats::median(&peaks))
+    }
+
+    /// Each worker process's peak resident memory, in MiB (empty when the worker sent none).
+    pub fn process_peaks_mb(&self) -> Vec<f64> {
+        let mut peaks: Vec<(u32, u64)> = Vec::new();
+        for sample in &self.samples {
+            let Some(memory) = sample.memory else {
+                continue;
+            };
+            match peaks.iter_mut().find(|(p, _)| *p == sample.process) {
+                Some((_, peak)) => *peak = (*peak).max(memory.max_rss_kb),
+                None => peaks.push((sample.process, memory.max_rss_kb)),
+            }
+        }
+        peaks.iter().map(|(_, kb)| *kb as f64 / 1024.0).collect()
+    }
+
+    /// Resident memory after the section, median over samples, in KiB.
+    pub fn rss_kb(&self) -> Option<f64> {
+        let values: Vec<f64> = self
+            .samples
+            .iter()
+            .filter_map(|s| s.memory?.rss_kb)
+            .map(|kb| kb as f64)
+            .collect();
+        (!values.is_empty()).then(|| stats::median(&values))
     }
 
     /// The median over samples of one accounting value, if the samples have it.
@@ -268,6 +321,10 @@ pub struct RegularEntry {
     pub duration: Summary,
     /// Baseline duration / this duration, with its 95% interval; `None` without a baseline run.
     pub speedup: Option<(f64, f64, f64)>,
+    /// Peak resident memory of a worker process (median over processes), in MiB.
+    pub max_rss_mb: Option<f64>,
+    /// This label's peak memory / the baseline's, with its 95% interval.
+    pub memory_ratio: Option<(f64, f64, f64)>,
 }
 
 /// How one label did over the whole regular suite against the baseline.
@@ -281,6 +338,22 @@ pub struct RegularSummary {
     /// Tests whose speedup interval lies wholly above 1 (faster) or below 1 (slower).
     pub faster: usize,
     pub slower: usize,
+    /// Geometric mean of the peak-memory ratios against the baseline with its 95% interval.
+    pub memory_geometric_mean: Option<(f64, f64, f64)>,
+}
+
+/// PEP 779's bar for free-threaded CPython: at most 20% more memory than the GIL build.
+pub const PEP_779_MEMORY_RATIO: f64 = 1.20;
+
+/// Where a memory ratio's interval lies against [`PEP_779_MEMORY_RATIO`].
+pub fn pep_779(ratio: (f64, f64, f64)) -> &'static str {
+    if ratio.2 <= PEP_779_MEMORY_RATIO {
+        "within"
+    } else if ratio.1 > PEP_779_MEMORY_RATIO {
+        "above"
+    } else {
+        "undecided"
+    }
 }
 
 impl RegularSummary {
@@ -299,6 +372,10 @@ pub struct ThreadEntry {
     pub threads: u64,
     /// Median over samples of each phase's percentiles: phase -> {p50, p95, p99} in µs.
     pub phases_us: Map<String, Value>,
+    /// Peak resident memory of a worker process (median over processes), in MiB.
+    pub max_rss_mb: Option<f64>,
+    /// Resident memory one live (blocked) thread adds, median over worker processes, in KiB.
+    pub kb_per_live_thread: Option<f64>,
 }
 
 /// The harness's own footprint: how much CPU ftbench used while its workers measured.
@@ -328,6 +405,15 @@ pub struct PointMetrics {
     pub steal: Option<f64>,
     /// Samples other work on the machine disturbed.
     pub disturbed_samples: usize,
+    /// Medians over samples of the worker's context switches during the section.
+    pub voluntary_switches: Option<f64>,
+    pub involuntary_switches: Option<f64>,
+    /// Peak resident memory of a worker process (median over processes), in MiB.
+    pub max_rss_mb: Option<f64>,
+    /// Resident memory after the section, over the serial point's, per thread, in KiB.
+    pub memory_per_thread_kb: Option<f64>,
+    /// Why the point does or does not scale.
+    pub verdict: Option<Verdict>,
 }
 
 /// One label's curve for one test.
@@ -462,6 +548,7 @@ impl ResultsFile {
                 extra: None,
                 load: None,
                 disturbed: false,
+                memory: None,
             })
             .collect();
         let rates: Vec<f64> = seconds.iter().map(|s| 1.0 / s).collect();
@@ -560,6 +647,12 @@ impl ResultsFile {
         if points.is_empty() && serial_point.is_none() {
             return None;
         }
+        let expects_gil = self
+            .variants
+            .iter()
+            .find(|v| v.label == label)
+            .is_some_and(|v| v.expects_gil);
+        let serial_rss = serial_point.and_then(Point::rss_kb);
         let metrics: Vec<PointMetrics> = points
             .iter()
             .map(|p| {
@@ -568,17 +661,35 @@ impl ResultsFile {
                     .as_ref()
                     .filter(|s| !s.is_empty() && !values.is_empty())
                     .map(|serial| stats::ratio_ci(&values, serial));
+                let efficiency = speedup.map(|(s, _, _)| s / f64::from(p.thread_count));
+                let parallelism = p.load_median(|l| Some(l.parallelism));
+                let verdict = Verdict::judge(&verdict::Evidence {
+                    thread_count: p.thread_count,
+                    efficiency,
+                    parallelism,
+                    gil: expects_gil || p.gil_mismatches > 0,
+                    disturbed: p.disturbed(),
+                    usable_cpus: self.system.usable_cpus(),
+                });
                 PointMetrics {
                     thread_count: p.thread_count,
                     value: p.throughput.clone(),
                     speedup,
-                    efficiency: speedup.map(|(s, _, _)| s / f64::from(p.thread_count)),
+                    efficiency,
                     karp_flatt: speedup.and_then(|(s, _, _)| stats::karp_flatt(s, p.thread_count)),
                     gil_mismatches: p.gil_mismatches,
-                    parallelism: p.load_median(|l| Some(l.parallelism)),
+                    parallelism,
                     other_load: p.load_median(|l| l.other_load),
                     steal: p.load_median(|l| l.steal),
                     disturbed_samples: p.disturbed_samples(),
+                    voluntary_switches: p.load_median(|l| l.voluntary_switches.map(|v| v as f64)),
+                    involuntary_switches: p
+                        .load_median(|l| l.involuntary_switches.map(|v| v as f64)),
+                    max_rss_mb: p.max_rss_mb(),
+                    memory_per_thread_kb: serial_rss
+                        .zip(p.rss_kb())
+                        .map(|(serial, own)| (own - serial) / f64::from(p.thread_count)),
+                    verdict,
                 }
             })
             .collect();
@@ -644,16 +755,34 @@ impl ResultsFile {
         })
     }
 
-    /// A regular test's duration and speedup against the baseline for `label`.
+    /// Each worker process's peak memory for a serial point, in MiB.
+    fn peaks_mb(&self, test: &str, label: &str) -> Vec<f64> {
+        self.point(test, label, 0)
+            .map(Point::process_peaks_mb)
+            .unwrap_or_default()
+    }
+
+    /// A regular test's duration, speedup and memory against the baseline for `label`.
     pub fn regular(&self, test: &str, label: &str) -> Option<RegularEntry> {
         let durations = self.durations(test, label)?;
         let duration = Summary::from_samples(&durations)?;
-        let speedup = self
-            .baseline()
-            .and_then(|b| self.durations(test, &b))
+        let baseline = self.baseline();
+        let speedup = baseline
+            .as_ref()
+            .and_then(|b| self.durations(test, b))
             .filter(|b| !b.is_empty())
             .map(|baseline| stats::ratio_ci(&baseline, &durations));
-        Some(RegularEntry { duration, speedup })
+        let peaks = self.peaks_mb(test, label);
+        let memory_ratio = baseline
+            .map(|b| self.peaks_mb(test, &b))
+            .filter(|b| !b.is_empty() && !peaks.is_empty())
+            .map(|baseline| stats::ratio_ci(&peaks, &baseline));
+        Some(RegularEntry {
+            duration,
+            speedup,
+            max_rss_mb: (!peaks.is_empty()).then(|| stats::median(&peaks)),
+            memory_ratio,
+        })
     }
 
     /// Regular tests measured, in suite order.
@@ -668,6 +797,7 @@ impl ResultsFile {
     pub fn regular_summary(&self, label: &str) -> Option<RegularSummary> {
         let baseline = self.baseline()?;
         let mut pairs = Vec::new();
+        let mut memory_pairs = Vec::new();
         let mut entries = Vec::new();
         for test in self.regular_tests() {
             let (Some(base), Some(own)) = (
@@ -680,6 +810,10 @@ impl ResultsFile {
                 entries.push(entry);
             }
             pairs.push((base, own));
+            let (own, base) = (self.peaks_mb(&test, label), self.peaks_mb(&test, &baseline));
+            if !own.is_empty() && !base.is_empty() {
+                memory_pairs.push((own, base));
+            }
         }
         if entries.is_empty() {
             return None;
@@ -698,6 +832,12 @@ impl ResultsFile {
             geometric_mean: stats::geometric_mean_ci(&borrowed),
             faster: speedups.iter().filter(|s| s.1 > 1.0).count(),
             slower: speedups.iter().filter(|s| s.2 < 1.0).count(),
+            memory_geometric_mean: stats::geometric_mean_ci(
+                &memory_pairs
+                    .iter()
+                    .map(|(a, b)| (a.as_slice(), b.as_slice()))
+                    .collect::<Vec<_>>(),
+            ),
         })
     }
 
@@ -736,10 +876,17 @@ impl ResultsFile {
             }
             phases_us.insert(phase, Value::Object(percentiles));
         }
+        let live: Vec<f64> = point
+            .samples
+            .iter()
+            .filter_map(|s| s.extra.as_ref()?["kb_per_live_thread"].as_f64())
+            .collect();
         Some(ThreadEntry {
             us_per_thread: Summary::from_samples(&micros)?,
             threads,
             phases_us,
+            max_rss_mb: point.max_rss_mb(),
+            kb_per_live_thread: (!live.is_empty()).then(|| stats::median(&live)),
         })
     }
 
@@ -851,6 +998,13 @@ impl ResultsFile {
                             "faster": s.faster,
                             "slower": s.slower,
                 });
+                let mut value = value;
+                if let Some(memory) = s.memory_geometric_mean {
+                    value["memory_geometric_mean"] = json!(memory.0);
+                    value["memory_geometric_mean_ci_low"] = json!(memory.1);
+                    value["memory_geometric_mean_ci_high"] = json!(memory.2);
+                    value["pep_779"] = json!(pep_779(memory));
+                }
                 self.derived.insert(key, (regular_points, value.clone()));
                 summaries.insert(label, value);
             }
@@ -887,18 +1041,33 @@ fn regular_json(entry: &RegularEntry) -> Value {
         value["speedup_ci_low"] = json!(low);
         value["speedup_ci_high"] = json!(high);
     }
+    if let Some(mb) = entry.max_rss_mb {
+        value["max_rss_mb"] = json!(mb);
+    }
+    if let Some((ratio, low, high)) = entry.memory_ratio {
+        value["memory_ratio"] = json!(ratio);
+        value["memory_ratio_ci_low"] = json!(low);
+        value["memory_ratio_ci_high"] = json!(high);
+    }
     value
 }
 
 fn thread_json(entry: &ThreadEntry) -> Value {
-    json!({
+    let mut value = json!({
         "us_per_thread": entry.us_per_thread.median,
         "us_per_thread_ci_low": entry.us_per_thread.ci_low,
         "us_per_thread_ci_high": entry.us_per_thread.ci_high,
         "threads": entry.threads,
         "total_ms": entry.us_per_thread.median * entry.threads as f64 / 1e3,
         "phases_us": entry.phases_us,
-    })
+    });
+    if let Some(mb) = entry.max_rss_mb {
+        value["max_rss_mb"] = json!(mb);
+    }
+    if let Some(kb) = entry.kb_per_live_thread {
+        value["kb_per_live_thread"] = json!(kb);
+    }
+    value
 }
 
 fn series_json(series: &Series, metric: &str) -> Value {
@@ -925,6 +1094,10 @@ fn series_json(series: &Series, metric: &str) -> Value {
                 ("parallelism", p.parallelism),
                 ("other_load", p.other_load),
                 ("steal", p.steal),
+                ("voluntary_switches", p.voluntary_switches),
+                ("involuntary_switches", p.involuntary_switches),
+                ("max_rss_mb", p.max_rss_mb),
+                ("memory_per_thread_kb", p.memory_per_thread_kb),
             ] {
                 if let Some(value) = value {
                     metrics.insert(key.into(), json!(value));
@@ -938,6 +1111,9 @@ fn series_json(series: &Series, metric: &str) -> Value {
             // Only files measured with accounting say so: the seed's schema stays as it was.
             if p.parallelism.is_some() || p.disturbed_samples > 0 {
                 point["disturbed"] = json!(p.disturbed_samples > 0);
+            }
+            if let Some(verdict) = p.verdict {
+                point["verdict"] = json!(verdict);
             }
             point
         })

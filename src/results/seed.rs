@@ -41,6 +41,7 @@ fn synthetic_point(
             extra: None,
             load: None,
             disturbed: false,
+            memory: None,
         }],
         throughput: Summary::from_samples(&[value])?,
         gil_mismatches: 0,

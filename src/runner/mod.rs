@@ -446,6 +446,10 @@ fn measure_process(
             work_units: sample.work_units,
             gil_enabled: sample.gil_enabled_before || sample.gil_enabled_after,
             load: sample_load(&sample),
+            memory: sample.max_rss_kb.map(|max_rss_kb| results::SampleMemory {
+                max_rss_kb,
+                rss_kb: sample.rss_kb,
+            }),
             extra: sample.extra,
             disturbed: false,
         });
@@ -522,6 +526,8 @@ fn sample_load(sample: &protocol::RawSample) -> Option<results::SampleLoad> {
         cpu_wait: window
             .zip(sample.cpu_wait_ns)
             .map(|(w, wait)| wait as f64 / w),
+        voluntary_switches: sample.voluntary_switches,
+        involuntary_switches: sample.involuntary_switches,
     })
 }
 

@@ -346,6 +346,11 @@ fn measure_with_team(
                 busy_ns: counts.busy_ns,
                 steal_ns: counts.steal_ns,
                 own_ns: Some(counts.own_ns),
+                // ftbench's own switches and memory are not the kernels': none is reported.
+                voluntary_switches: None,
+                involuntary_switches: None,
+                max_rss_kb: None,
+                rss_kb: None,
             });
         }
         release();

@@ -86,6 +86,18 @@ pub struct RawSample {
     /// CPU time of the worker, its children and ftbench in the window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_ns: Option<u64>,
+    /// Context switches of the worker's threads (and child processes) in the window: voluntary
+    /// (a thread blocked) and involuntary (the scheduler took a CPU away).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voluntary_switches: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub involuntary_switches: Option<u64>,
+    /// Peak resident memory of the worker process (or its largest child) so far, in KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rss_kb: Option<u64>,
+    /// Resident memory right after the section (live child processes included), in KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_kb: Option<u64>,
 }
 
 /// A line a worker writes on stdout.
@@ -107,7 +119,8 @@ pub enum WorkerMessage {
         work_size: u64,
         wall_ns: u64,
     },
-    Sample(RawSample),
+    /// Boxed: a sample is much larger than the other messages.
+    Sample(Box<RawSample>),
     Error {
         kind: String,
         message: String,
@@ -214,10 +227,7 @@ mod tests {
         let sample = parse_line(r#"{"type": "sample", "index": 0, "warmup": false, "wall_ns": 5, "work_units": 10, "checksum": "1", "expected": "1", "gil_enabled_before": false, "gil_enabled_after": true}"#).unwrap();
         assert!(matches!(
             sample,
-            WorkerMessage::Sample(RawSample {
-                gil_enabled_after: true,
-                ..
-            })
+            WorkerMessage::Sample(ref raw) if raw.gil_enabled_after
         ));
         assert_eq!(
             parse_line(r#"{"type": "done"}"#).unwrap(),

@@ -302,7 +302,7 @@ impl Conversation {
             (WorkerMessage::Calibration { work_size, wall_ns }, true) => {
                 self.calibration = Some((work_size, wall_ns));
             }
-            (WorkerMessage::Sample(sample), true) => self.samples.push(sample),
+            (WorkerMessage::Sample(sample), true) => self.samples.push(*sample),
             (
                 WorkerMessage::Error {
                     kind,

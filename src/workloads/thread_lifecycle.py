@@ -9,7 +9,11 @@ one thread. Each thread's life is cut into phases, measured from Python with per
   body       the thread's own work (the sleep)
   join       from the later of "body ended" and "join() called" until join() returns
 
-Each sample reports the p50/p95/p99 of every phase in microseconds (`sample_extra`).
+Each sample reports the p50/p95/p99 of every phase in microseconds (`sample_extra`), and the
+resident memory one live, blocked thread costs (`kb_per_live_thread`): measured once per worker
+process, before any sample, as the growth of RSS while 100 threads wait on an event. It is
+measured first because a joined thread's stack stays cached by the C library and is reused by
+the next thread, so later measurements would read almost nothing.
 """
 
 import threading
@@ -21,10 +25,48 @@ FIXED_WORK = 1000
 _now = time.perf_counter_ns
 
 
+LIVE_THREADS = 100
+
+
 class State:
     def __init__(self, sleep):
         self.sleep = sleep
         self.phases = {}
+        self.kb_per_live_thread = _kb_per_live_thread()
+
+
+def _rss_kb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _kb_per_live_thread():
+    before = _rss_kb()
+    if before is None:
+        return None
+    release = threading.Event()
+    running = threading.Semaphore(0)
+
+    def body():
+        running.release()
+        release.wait()
+
+    threads = [threading.Thread(target=body) for _ in range(LIVE_THREADS)]
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        running.acquire()
+    during = _rss_kb()
+    release.set()
+    for thread in threads:
+        thread.join()
+    return (during - before) / LIVE_THREADS
 
 
 def setup(threads, params):
@@ -75,7 +117,10 @@ def serial(state, start, count):
 
 
 def sample_extra(state):
-    return {"phases_us": state.phases}
+    extra = {"phases_us": state.phases}
+    if state.kb_per_live_thread is not None:
+        extra["kb_per_live_thread"] = state.kb_per_live_thread
+    return extra
 
 
 def run_part(state, start, count):

@@ -10,7 +10,9 @@ Messages (each one JSON object with a "type"):
   sample       {"index", "warmup", "wall_ns", "work_units", "checksum", "expected",
                 "gil_enabled_before", "gil_enabled_after", "extra",
                 "cpu_ns", "window_ns", and where /proc has them "cpu_wait_ns", "busy_ns",
-                "steal_ns", "own_ns" (see Accounting)}
+                "steal_ns", "own_ns" (see Accounting); where `resource` exists
+                "voluntary_switches", "involuntary_switches", "max_rss_kb", "rss_kb"
+                (see Accounting.memory)}
   error        {"kind", "message", "traceback"}
   done         {}
 """
@@ -18,6 +20,11 @@ Messages (each one JSON object with a "type"):
 import json
 import os
 import sys
+
+try:
+    import resource
+except ImportError:  # not on Windows: no switches and no memory, the rest still works
+    resource = None
 import threading
 import time
 import traceback
@@ -134,7 +141,48 @@ class Accounting:
             stat,
             time.process_time_ns(),
             (children + self._task_ticks(self.parent)) * self.tick_ns,
+            self._switches(),
         )
+
+    def _switches(self):
+        """(voluntary, involuntary) context switches of this process's threads and its child
+        processes: a thread that blocks (a lock, I/O, a queue, a sleep) switches voluntarily; one
+        the scheduler takes off a CPU for another task, involuntarily."""
+        if resource is None:
+            return None
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+        voluntary = own.ru_nvcsw + reaped.ru_nvcsw
+        involuntary = own.ru_nivcsw + reaped.ru_nivcsw
+        if "multiprocessing" in sys.modules:
+            for child in sys.modules["multiprocessing"].active_children():
+                status = _proc_status(child.pid)
+                voluntary += status.get("voluntary_ctxt_switches", 0)
+                involuntary += status.get("nonvoluntary_ctxt_switches", 0)
+        return voluntary, involuntary
+
+    @staticmethod
+    def memory():
+        """(max_rss_kb, rss_kb): the peak resident memory of this process, or of its largest
+        child process if that is larger (process pools), and the resident memory now, with live
+        child processes' added. RSS counts pages in RAM: memory an allocator keeps after `free`
+        (mimalloc in free-threaded builds, pymalloc's arenas) still counts."""
+        if resource is None:
+            return None
+        peak = max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        now = _proc_status(os.getpid()).get("VmRSS")
+        if "multiprocessing" in sys.modules:
+            for child in sys.modules["multiprocessing"].active_children():
+                status = _proc_status(child.pid)
+                peak = max(peak, status.get("VmHWM", 0))
+                if now is not None:
+                    now += status.get("VmRSS", 0)
+        if sys.platform == "darwin":
+            peak //= 1024  # macOS reports bytes, Linux kilobytes
+        return peak, now
 
     def between(self, before, after, cpu_ns):
         """The sample's fields: `cpu_ns` of the timed threads, and the machine's accounting."""
@@ -145,7 +193,30 @@ class Accounting:
             fields["busy_ns"] = int((after[2][0] - before[2][0]) * self.tick_ns)
             fields["steal_ns"] = int((after[2][1] - before[2][1]) * self.tick_ns)
             fields["own_ns"] = int((after[3] - before[3]) + (after[4] - before[4]))
+        if before[5] is not None and after[5] is not None:
+            fields["voluntary_switches"] = after[5][0] - before[5][0]
+            fields["involuntary_switches"] = after[5][1] - before[5][1]
+        memory = self.memory()
+        if memory is not None:
+            fields["max_rss_kb"] = memory[0]
+            if memory[1] is not None:
+                fields["rss_kb"] = memory[1]
         return fields
+
+
+def _proc_status(pid):
+    """/proc/PID/status's numeric fields (kB values as numbers); empty where /proc is missing."""
+    fields = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                parts = value.split()
+                if parts and parts[0].isdigit():
+                    fields[name] = int(parts[0])
+    except OSError:
+        pass
+    return fields
 
 
 ACCOUNTING = Accounting()

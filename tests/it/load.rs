@@ -80,6 +80,7 @@ fn a_point_measured_beside_a_busy_core_is_marked_everywhere_and_compare_gives_no
     };
     let busy = read_json(&d.join("busy.json"));
     assert_eq!(point(&busy, "ft", 2)["disturbed"], true, "{stderr}");
+    assert_eq!(point(&busy, "ft", 2)["verdict"], "disturbed", "{stderr}");
     let samples = busy["points"]
         .as_array()
         .unwrap()

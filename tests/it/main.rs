@@ -18,6 +18,8 @@ mod compare;
 mod faults;
 /// Results files from someone else, hostile workers and outputs: security and data safety.
 mod hostile;
+/// `ftbench python install` from a python.org-layout mirror.
+mod install;
 /// `ftbench pythons`, `sysinfo`, spec resolution and every bad-interpreter error.
 mod interpreters;
 /// Other work on the machine: disturbed points, waiting, parallelism, `ftbench check`.
@@ -30,3 +32,5 @@ mod run;
 mod scale;
 /// The regular and thread suites, and pyperf imports.
 mod suites;
+/// Verdicts per point: each from a purpose-built workload, and the report's "why" section.
+mod why;

@@ -103,6 +103,43 @@ fn regular_suite_compares_against_a_baseline_with_a_geometric_mean() {
     );
     assert!(low <= mean && mean <= high && low > 0.0);
     assert!(ft_summary["significant"].is_boolean());
+    // Memory: every entry has its peak and ratio; the suite's geometric mean has an interval
+    // and a verdict against PEP 779's 1.20. The free-threaded build holds more memory than the
+    // GIL build (bigger objects, mimalloc): measured 1.22x here.
+    for labels in tests.values() {
+        for label in ["3.12.7", "3.13.0", "3.13.0t"] {
+            assert!(
+                labels[label]["max_rss_mb"].as_f64().unwrap() > 1.0,
+                "{label}"
+            );
+            assert!(
+                labels[label]["memory_ratio"].as_f64().unwrap() > 0.0,
+                "{label}"
+            );
+        }
+    }
+    let (memory, memory_low, memory_high) = (
+        ft_summary["memory_geometric_mean"].as_f64().unwrap(),
+        ft_summary["memory_geometric_mean_ci_low"].as_f64().unwrap(),
+        ft_summary["memory_geometric_mean_ci_high"]
+            .as_f64()
+            .unwrap(),
+    );
+    assert!(memory_low <= memory && memory <= memory_high);
+    assert!(
+        memory > 1.0,
+        "3.13t peak memory {memory} of the GIL build's"
+    );
+    let pep_779 = ft_summary["pep_779"].as_str().unwrap();
+    assert!(["within", "above", "undecided"].contains(&pep_779));
+    assert!(
+        stdout.contains("Peak memory (geometric mean): "),
+        "{stdout}"
+    );
+    eprintln!(
+        "regular suite peak memory: 3.13t {memory:.3} [{memory_low:.3}, {memory_high:.3}] of the GIL build ({pep_779} PEP 779's 1.20); 3.13t+gil {:.3}",
+        summary["labels"]["3.13.0"]["memory_geometric_mean"]
+    );
     // The free-threaded build against its own GIL-forced variant, as the closing note reports.
     eprintln!(
         "regular suite geometric mean: 3.13t {mean:.3} [{low:.3}, {high:.3}] vs the GIL build; 3.13t+gil {:.3}",
@@ -168,13 +205,36 @@ fn thread_suite_reports_microseconds_per_thread_and_phases() {
                 );
                 assert!(p50 <= p95 && p95 <= p99, "{test}/{label}/{phase}: {p}");
             }
+            assert!(
+                entry["kb_per_live_thread"].as_f64().unwrap() > 0.0,
+                "{entry}"
+            );
             if test == "thread_lifecycle" {
                 // Each body sleeps 1 ms.
                 assert!(entry["phases_us"]["body"]["p50"].as_f64().unwrap() >= 1000.0);
-                eprintln!("{label}: {us:.1} µs per thread");
+                eprintln!(
+                    "{label}: {us:.1} µs per thread, {:.0} KiB per live thread",
+                    entry["kb_per_live_thread"]
+                );
             }
         }
+        // Each free-threaded thread brings its own allocator heaps: 78 KiB against 14 here.
+        let live = |label: &str| {
+            results["results"]["thread_tests"][test][label]["kb_per_live_thread"]
+                .as_f64()
+                .unwrap()
+        };
+        assert!(
+            live("ft") > live("gil"),
+            "{test}: {} vs {}",
+            live("ft"),
+            live("gil")
+        );
     }
+    assert!(
+        stdout.contains("=== Thread memory: KiB of resident memory per live (blocked) thread ==="),
+        "{stdout}"
+    );
 }
 
 #[test]

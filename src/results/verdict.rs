@@ -1,0 +1,186 @@
+//! Why a point does (not) scale: one verdict per multi-threaded point, from its speedup, the
+//! effective parallelism of its threads, the GIL state, other work on the machine, and its
+//! thread count against the usable CPUs.
+//!
+//! The rules, first match wins (a point at 0 or 1 thread gets none):
+//!
+//! | verdict          | when                                                                 |
+//! | ---------------- | -------------------------------------------------------------------- |
+//! | `disturbed`      | other work on the machine took CPUs the point needed                 |
+//! | `scales`         | efficiency (speedup / threads) >= 0.8                                |
+//! | `gil`            | the GIL was on (a GIL build, `+gil`, or a sample found it re-enabled) |
+//! | `oversubscribed` | more threads than usable CPUs                                        |
+//! | `waits`          | threads ran less than [`WAITING_PARALLELISM`] of the time: blocked    |
+//! | `contends`       | threads ran, but slowed each other down                              |
+//!
+//! Voluntary context switches are reported beside the verdict as evidence (a thread that blocks
+//! switches voluntarily), not used to decide it: their count depends on how long a sample is.
+
+use serde::{Deserialize, Serialize};
+
+/// Efficiency at or above which a point scales.
+pub const SCALING_EFFICIENCY: f64 = 0.8;
+
+/// Below this share of its threads running (effective parallelism / threads), a point waits.
+pub const WAITING_PARALLELISM: f64 = 0.7;
+
+/// Why a point does or does not scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Scales,
+    Gil,
+    Waits,
+    Contends,
+    Oversubscribed,
+    Disturbed,
+}
+
+/// What a verdict is judged from.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence {
+    pub thread_count: u32,
+    pub efficiency: Option<f64>,
+    /// CPU-seconds of the timed threads per wall-second.
+    pub parallelism: Option<f64>,
+    /// The GIL was on while the point ran.
+    pub gil: bool,
+    pub disturbed: bool,
+    pub usable_cpus: usize,
+}
+
+impl Verdict {
+    /// The verdict for a point; `None` below 2 threads, without a speedup, or without CPU
+    /// accounting (files from older ftbench versions, imports).
+    pub fn judge(evidence: &Evidence) -> Option<Self> {
+        let threads = evidence.thread_count;
+        if threads < 2 {
+            return None;
+        }
+        if evidence.disturbed {
+            return Some(Self::Disturbed);
+        }
+        let efficiency = evidence.efficiency?;
+        // Files measured before ftbench kept CPU accounting get no verdict.
+        let parallelism = evidence.parallelism?;
+        if efficiency >= SCALING_EFFICIENCY {
+            return Some(Self::Scales);
+        }
+        if evidence.gil {
+            return Some(Self::Gil);
+        }
+        if threads as usize > evidence.usable_cpus {
+            return Some(Self::Oversubscribed);
+        }
+        if parallelism < WAITING_PARALLELISM * f64::from(threads) {
+            Some(Self::Waits)
+        } else {
+            Some(Self::Contends)
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scales => "scales",
+            Self::Gil => "gil",
+            Self::Waits => "waits",
+            Self::Contends => "contends",
+            Self::Oversubscribed => "oversubscribed",
+            Self::Disturbed => "disturbed",
+        }
+    }
+
+    /// One sentence: what the verdict means and what to do about it.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Self::Scales => {
+                "Scales: each added thread adds at least 80% of a thread's work; more threads help up to the number of CPUs."
+            }
+            Self::Gil => {
+                "The GIL was on, so threads took turns: use a free-threaded build (3.13t or later), and if an extension turned the GIL back on, ask for a release that declares free-threading support (`Py_mod_gil`); `PYTHON_GIL=0` forces it off at your own risk."
+            }
+            Self::Waits => {
+                "Threads spent their time blocked (a lock, I/O, a queue, a join): hold locks for less time, give each thread its own state, or batch work between waits."
+            }
+            Self::Contends => {
+                "Threads ran but slowed each other down (shared objects' reference counts, shared cache lines, the allocator or memory bandwidth): give each thread its own copies, avoid writing to shared containers, and prefer immortal or thread-local objects for what all threads read."
+            }
+            Self::Oversubscribed => {
+                "More threads than usable CPUs: they take turns on the CPUs, so look at the thread counts up to the CPU count."
+            }
+            Self::Disturbed => {
+                "Other work on the machine took CPUs this point needed: measure again on a quiet machine (`ftbench check` says what is busy)."
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evidence(thread_count: u32, efficiency: f64, parallelism: f64) -> Evidence {
+        Evidence {
+            thread_count,
+            efficiency: Some(efficiency),
+            parallelism: Some(parallelism),
+            gil: false,
+            disturbed: false,
+            usable_cpus: 2,
+        }
+    }
+
+    #[test]
+    fn each_rule_in_its_order() {
+        let judge = |e: Evidence| Verdict::judge(&e);
+        assert_eq!(judge(evidence(1, 1.0, 1.0)), None);
+        assert_eq!(judge(evidence(2, 0.95, 1.98)), Some(Verdict::Scales));
+        assert_eq!(judge(evidence(2, 0.5, 1.0)), Some(Verdict::Waits));
+        assert_eq!(judge(evidence(2, 0.4, 1.9)), Some(Verdict::Contends));
+        assert_eq!(
+            judge(evidence(4, 0.48, 1.96)),
+            Some(Verdict::Oversubscribed)
+        );
+        // An I/O-bound point scales though its threads hardly use a CPU.
+        assert_eq!(judge(evidence(2, 0.99, 0.01)), Some(Verdict::Scales));
+        let gil = Evidence {
+            gil: true,
+            ..evidence(4, 0.25, 1.0)
+        };
+        assert_eq!(judge(gil), Some(Verdict::Gil));
+        let busy = Evidence {
+            disturbed: true,
+            ..evidence(2, 0.95, 1.98)
+        };
+        assert_eq!(judge(busy), Some(Verdict::Disturbed));
+        // Without accounting (an old file) there is no verdict.
+        let old = Evidence {
+            parallelism: None,
+            ..evidence(2, 0.5, 0.0)
+        };
+        assert_eq!(judge(old), None);
+        let no_speedup = Evidence {
+            efficiency: None,
+            ..evidence(2, 0.5, 1.0)
+        };
+        assert_eq!(judge(no_speedup), None);
+    }
+
+    #[test]
+    fn every_verdict_has_a_name_and_advice() {
+        for verdict in [
+            Verdict::Scales,
+            Verdict::Gil,
+            Verdict::Waits,
+            Verdict::Contends,
+            Verdict::Oversubscribed,
+            Verdict::Disturbed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(verdict).unwrap(),
+                serde_json::json!(verdict.as_str())
+            );
+            assert!(verdict.advice().ends_with('.'));
+        }
+    }
+}
