@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result, anyhow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::PHASES;
 use crate::results::ResultsFile;
@@ -16,6 +17,8 @@ use crate::workloads::Group;
 
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 const FONT_FAMILY: &str = "sans-serif";
+/// The family name inside the embedded font file.
+const EMBEDDED_FAMILY: &str = "DejaVu Sans";
 
 /// Colour families (Tableau shades): a label's colour says what it is, so a reader knows a curve
 /// without the legend, and the same label has the same colour in every report.
@@ -154,6 +157,44 @@ pub fn figures(results: &ResultsFile) -> Vec<Figure> {
     figures
 }
 
+/// Rasterise an SVG document to PNG bytes (RGBA), with the embedded font for every family.
+fn svg_to_png(svg: &str) -> Result<Vec<u8>> {
+    static FONTS: OnceLock<std::sync::Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
+    let fontdb = FONTS
+        .get_or_init(|| {
+            let mut fonts = resvg::usvg::fontdb::Database::new();
+            fonts.load_font_data(FONT.to_vec());
+            fonts.set_sans_serif_family(EMBEDDED_FAMILY);
+            std::sync::Arc::new(fonts)
+        })
+        .clone();
+    let options = resvg::usvg::Options {
+        font_family: EMBEDDED_FAMILY.to_string(),
+        fontdb,
+        ..resvg::usvg::Options::default()
+    };
+    let tree =
+        resvg::usvg::Tree::from_str(svg, &options).context("the figure's SVG does not parse")?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .context("the figure has no area")?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, size.width(), size.height());
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    // The background is opaque white, so premultiplied and straight alpha are the same bytes.
+    encoder
+        .write_header()
+        .and_then(|mut writer| writer.write_image_data(pixmap.data()))
+        .context("failed to encode a PNG")?;
+    Ok(bytes)
+}
+
 fn register_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
@@ -169,15 +210,17 @@ impl Figure {
     pub fn size(&self, results: &ResultsFile) -> (u32, u32) {
         match &self.kind {
             FigureKind::ScalingGrid => {
-                let panels = scaling_tests(results).len().max(1) as u32;
-                let rows = panels.div_ceil(3);
-                (1500, 60 + rows * 420)
+                let (rows, columns) = grid_shape(scaling_tests(results).len());
+                ((500 * columns as u32).max(900), 60 + rows as u32 * 420)
             }
             FigureKind::Regular => {
                 let tests = results.regular_tests().len().max(1) as u32;
                 ((tests * 110 + 200).max(900), 1000)
             }
-            FigureKind::Pools => (1300, 900),
+            FigureKind::Pools => {
+                let (rows, _) = pool_shape(pool_tests(results).len());
+                (1300, 60 + rows as u32 * 420)
+            }
             FigureKind::ScalingDetail(test) if has_parallelism(results, test) => (1800, 560),
             FigureKind::ScalingDetail(_) | FigureKind::RefCounting | FigureKind::Threads => {
                 (1300, 560)
@@ -196,24 +239,10 @@ impl Figure {
         Ok(text)
     }
 
-    /// The figure as PNG bytes.
+    /// The figure as PNG bytes: the SVG, rasterised by resvg with the same embedded font.
+    /// (plotters' own bitmap backend misplaced glyphs: "3.13.15t" read "3.1 3.15t".)
     pub fn png(&self, results: &ResultsFile) -> Result<Vec<u8>> {
-        let (width, height) = self.size(results);
-        let mut rgb = vec![0u8; (width * height * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
-            self.draw(&root, results)?;
-            root.present().map_err(|e| anyhow!("{e}"))?;
-        }
-        let mut bytes = Vec::new();
-        let mut encoder = png::Encoder::new(&mut bytes, width, height);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder
-            .write_header()
-            .and_then(|mut writer| writer.write_image_data(&rgb))
-            .context("failed to encode a PNG")?;
-        Ok(bytes)
+        svg_to_png(&self.svg(results)?)
     }
 
     fn draw<DB: DrawingBackend>(
@@ -349,6 +378,24 @@ fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut ThreadChart<'a, DB>) -> DrawR
         .draw()
 }
 
+/// The top of a panel's y axis: `data_max`, with a strip above it kept free for a legend of
+/// `entries` lines, so that the legend never covers a point, a bar or an error bar.
+fn with_legend_room(data_max: f64, entries: usize, area_height: u32) -> f64 {
+    // Caption, margins and the x labels take about 90 px of a panel.
+    let plot = (f64::from(area_height) - 90.0).max(100.0);
+    let legend = 16.0 + 17.0 * entries as f64;
+    data_max / (1.0 - legend / plot - 0.03).max(0.4)
+}
+
+/// An axis label: zero is "0" whatever the unit (not "0.00 ns").
+fn axis_label(value: f64, format: impl Fn(f64) -> String) -> String {
+    if value.abs() < f64::EPSILON {
+        "0".to_string()
+    } else {
+        format(value)
+    }
+}
+
 /// Every label's curve of `test`, with the label's index (its colour).
 fn series_of(results: &ResultsFile, test: &str) -> Vec<(usize, crate::results::Series)> {
     results
@@ -383,14 +430,18 @@ fn speedup_panel<DB: DrawingBackend>(
         .flat_map(|(_, s)| s.points.iter().filter_map(|p| p.speedup.map(|v| v.2)))
         .fold(1.0f64, f64::max);
     let cores = results.system.logical_cores as u32;
-    let y_max = (max_speedup * 1.15).max(1.2);
+    let y_max = with_legend_room(
+        (max_speedup * 1.05).max(1.1),
+        series.len() + 1,
+        area.dim_in_pixel().1,
+    );
     let mut chart = threads_chart(
         area,
         test,
         max_threads,
         y_max,
         (x_axis(test), "speedup (x serial)"),
-        &|v| format!("{v:.1}"),
+        &|v| axis_label(*v, |v| format!("{v:.1}")),
     )?;
     // Ideal scaling: speedup = threads, up to the top of the panel.
     let ideal: Vec<(f64, f64)> = (0..=log2(max_threads) as u32)
@@ -409,9 +460,10 @@ fn speedup_panel<DB: DrawingBackend>(
             5,
             BLACK.mix(0.4).stroke_width(1),
         ))?;
+        // At the bottom: the top strip belongs to the legend.
         chart.draw_series(std::iter::once(Text::new(
             format!("{cores} cores"),
-            (x + 0.05, y_max * 0.97),
+            (x + 0.05, y_max * 0.05),
             (FONT_FAMILY, 12),
         )))?;
     }
@@ -452,8 +504,8 @@ fn draw_grid<DB: DrawingBackend>(
     results: &ResultsFile,
 ) -> DrawResult<DB> {
     let tests = scaling_tests(results);
-    let rows = tests.len().div_ceil(3).max(1);
-    let panels = area.split_evenly((rows, 3));
+    let (rows, columns) = grid_shape(tests.len());
+    let panels = area.split_evenly((rows, columns));
     for (test, panel) in tests.iter().zip(panels.iter()) {
         speedup_panel(panel, results, test, false)?;
     }
@@ -519,18 +571,22 @@ fn parallelism_panel<DB: DrawingBackend>(
     let labels = results.labels();
     let series = series_of(results, test);
     let max_threads = max_threads(&series);
-    let y_max = series
-        .iter()
-        .flat_map(|(_, s)| s.points.iter().filter_map(|p| p.parallelism))
-        .fold(f64::from(max_threads), f64::max)
-        * 1.1;
+    let y_max = with_legend_room(
+        series
+            .iter()
+            .flat_map(|(_, s)| s.points.iter().filter_map(|p| p.parallelism))
+            .fold(f64::from(max_threads), f64::max)
+            * 1.03,
+        series.len() + 1,
+        area.dim_in_pixel().1,
+    );
     let mut chart = threads_chart(
         area,
         "effective parallelism (CPUs busy running the threads)",
         max_threads,
         y_max,
         (x_axis(test), "CPU-seconds per second"),
-        &|v| format!("{v:.1}"),
+        &|v| axis_label(*v, |v| format!("{v:.1}")),
     )?;
     let all_running: Vec<(f64, f64)> = (0..=log2(max_threads) as u32)
         .map(|k| (f64::from(k), f64::from(1u32 << k)))
@@ -583,13 +639,17 @@ fn throughput_panel<DB: DrawingBackend>(
         return Ok(());
     }
     let max_threads = max_threads(&series);
-    let y_max = series
-        .iter()
-        .flat_map(|(_, s)| s.points.iter().map(|p| p.value.ci_high))
-        .fold(0.0f64, f64::max)
-        * 1.15;
+    let y_max = with_legend_room(
+        series
+            .iter()
+            .flat_map(|(_, s)| s.points.iter().map(|p| p.value.ci_high))
+            .fold(0.0f64, f64::max)
+            * 1.05,
+        series.len(),
+        area.dim_in_pixel().1,
+    );
     let mut chart = threads_chart(area, caption, max_threads, y_max.max(1.0), axes, &|v| {
-        super::human(*v)
+        axis_label(*v, super::human)
     })?;
     for (index, s) in &series {
         let colour = label_colours(results)[*index];
@@ -617,6 +677,38 @@ fn throughput_panel<DB: DrawingBackend>(
     legend(&mut chart)
 }
 
+/// Over one bar at x = `centre`: its 95% interval as a plain whisker with caps (plotters'
+/// `ErrorBar` adds a marker on the bar top), and its value label above both.
+fn whisker_and_label<DB: DrawingBackend>(
+    chart: &mut ThreadChart<'_, DB>,
+    centre: f64,
+    cap: f64,
+    value: f64,
+    interval: Option<(f64, f64)>,
+    label: Option<String>,
+) -> DrawResult<DB> {
+    if let Some((low, high)) = interval {
+        let ink = BLACK.mix(0.7).stroke_width(1);
+        chart.draw_series([
+            PathElement::new(vec![(centre, low), (centre, high)], ink),
+            PathElement::new(vec![(centre - cap, low), (centre + cap, low)], ink),
+            PathElement::new(vec![(centre - cap, high), (centre + cap, high)], ink),
+        ])?;
+    }
+    if let Some(label) = label {
+        let top = interval.map_or(value, |(_, high)| high.max(value));
+        let y_max = chart.y_range().end;
+        let style = TextStyle::from((FONT_FAMILY, 10).into_font())
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        chart.draw_series(std::iter::once(Text::new(
+            label,
+            (centre, top + y_max * 0.008),
+            style,
+        )))?;
+    }
+    Ok(())
+}
+
 /// Grouped bars: `groups` along x, one bar per label within each group, with value labels.
 struct Bars {
     caption: String,
@@ -624,6 +716,8 @@ struct Bars {
     groups: Vec<String>,
     /// `values[group][label]`, `None` where there is no number.
     values: Vec<Vec<Option<f64>>>,
+    /// 95% intervals, the same shape as `values` (empty: none drawn).
+    intervals: Vec<Vec<Option<(f64, f64)>>>,
     format: fn(f64) -> String,
     reference: Option<f64>,
 }
@@ -634,14 +728,26 @@ fn draw_bars<DB: DrawingBackend>(
     labels: &[String],
     colours: &[RGBColor],
 ) -> DrawResult<DB> {
-    let y_max = bars
+    let highest = bars
         .values
         .iter()
         .flatten()
         .flatten()
         .copied()
-        .fold(bars.reference.unwrap_or(0.0), f64::max)
-        * 1.18;
+        .chain(bars.intervals.iter().flatten().flatten().map(|i| i.1))
+        .fold(bars.reference.unwrap_or(0.0), f64::max);
+    let drawn_labels = labels
+        .iter()
+        .enumerate()
+        .filter(|(l, _)| {
+            bars.values
+                .iter()
+                .any(|row| row.get(*l).is_some_and(Option::is_some))
+        })
+        .count();
+    let (area_width, area_height) = area.dim_in_pixel();
+    // Room above the tallest bar for its value label, then for the legend.
+    let y_max = with_legend_room(highest * 1.08, drawn_labels, area_height);
     let n = bars.groups.len() as f64;
     let groups = bars.groups.clone();
     let mut chart = ChartBuilder::on(area)
@@ -662,12 +768,15 @@ fn draw_bars<DB: DrawingBackend>(
                 String::new()
             }
         })
-        .y_label_formatter(&|v| (bars.format)(*v))
+        .y_label_formatter(&|v| axis_label(*v, bars.format))
         .y_desc(bars.y_desc.clone())
         .label_style((FONT_FAMILY, 12))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     let width = 0.8 / labels.len().max(1) as f64;
+    // Value labels only where they fit over their bar (about 6 px per character at 10 px);
+    // the tables carry every number.
+    let bar_px = (f64::from(area_width) - 100.0) / n.max(1.0) * width;
     for (g, row) in bars.values.iter().enumerate() {
         for (l, value) in row.iter().enumerate() {
             let Some(value) = value else { continue };
@@ -677,11 +786,15 @@ fn draw_bars<DB: DrawingBackend>(
                 [(x0, 0.0), (x0 + width * 0.92, *value)],
                 colour.filled(),
             )))?;
-            chart.draw_series(std::iter::once(Text::new(
-                (bars.format)(*value),
-                (x0, *value + y_max * 0.01),
-                (FONT_FAMILY, 10),
-            )))?;
+            let interval = bars
+                .intervals
+                .get(g)
+                .and_then(|row| row.get(l).copied().flatten());
+            let text = (bars.format)(*value);
+            // Value labels only where they fit over their bar.
+            let label = (bar_px >= 6.0 * text.chars().count() as f64).then_some(text);
+            let centre = x0 + width * 0.46;
+            whisker_and_label(&mut chart, centre, width * 0.15, *value, interval, label)?;
         }
     }
     if let Some(reference) = bars.reference {
@@ -738,6 +851,14 @@ fn draw_regular<DB: DrawingBackend>(
                     .collect()
             })
             .collect(),
+        intervals: entries
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|e| e.as_ref().map(|e| (e.duration.ci_low, e.duration.ci_high)))
+                    .collect()
+            })
+            .collect(),
         format: super::seconds,
         reference: None,
     };
@@ -754,6 +875,14 @@ fn draw_regular<DB: DrawingBackend>(
                     .collect()
             })
             .collect(),
+        intervals: entries
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|e| e.as_ref().and_then(|e| e.speedup).map(|s| (s.1, s.2)))
+                    .collect()
+            })
+            .collect(),
         format: |v| format!("{v:.2}x"),
         reference: Some(1.0),
     };
@@ -766,9 +895,15 @@ fn draw_refcount<DB: DrawingBackend>(
 ) -> DrawResult<DB> {
     let labels = results.labels();
     let at_max = |test: &str, label: &str| {
-        results
-            .series(test, label)
-            .and_then(|s| s.points.last().map(|p| (p.thread_count, p.value.median)))
+        results.series(test, label).and_then(|s| {
+            s.points.last().map(|p| {
+                (
+                    p.thread_count,
+                    p.value.median,
+                    (p.value.ci_low, p.value.ci_high),
+                )
+            })
+        })
     };
     let threads = labels
         .iter()
@@ -788,6 +923,15 @@ fn draw_refcount<DB: DrawingBackend>(
                     .collect()
             })
             .collect(),
+        intervals: ["ref_counting_shared", "ref_counting_local"]
+            .iter()
+            .map(|test| {
+                labels
+                    .iter()
+                    .map(|l| at_max(test, l).map(|p| p.2))
+                    .collect()
+            })
+            .collect(),
         format: super::human,
         reference: None,
     };
@@ -798,13 +942,11 @@ fn draw_pools<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &ResultsFile,
 ) -> DrawResult<DB> {
-    let tests = [
-        "pool_cpu_bound_threads",
-        "pool_cpu_bound_processes",
-        "pool_io_bound_threads",
-        "pool_io_bound_processes",
-    ];
-    for (test, panel) in tests.iter().zip(area.split_evenly((2, 2)).iter()) {
+    let tests = pool_tests(results);
+    for (test, panel) in tests
+        .iter()
+        .zip(area.split_evenly(pool_shape(tests.len())).iter())
+    {
         throughput_panel(
             panel,
             results,
@@ -815,6 +957,39 @@ fn draw_pools<DB: DrawingBackend>(
         )?;
     }
     Ok(())
+}
+
+/// Rows and columns of the scaling grid: one row up to 3 panels, 4 as 2 × 2 (not a row of 3
+/// and a row with 2 empty cells), more in rows of 3 (the seed's 7 as 3 × 3).
+fn grid_shape(panels: usize) -> (usize, usize) {
+    match panels.max(1) {
+        small @ 1..=3 => (1, small),
+        4 => (2, 2),
+        many => (many.div_ceil(3), 3),
+    }
+}
+
+/// The pool tests that have numbers, in the seed's order (a run without the io tests draws no
+/// empty panels for them).
+fn pool_tests(results: &ResultsFile) -> Vec<&'static str> {
+    [
+        "pool_cpu_bound_threads",
+        "pool_cpu_bound_processes",
+        "pool_io_bound_threads",
+        "pool_io_bound_processes",
+    ]
+    .into_iter()
+    .filter(|test| !series_of(results, test).is_empty())
+    .collect()
+}
+
+/// Rows and columns of the pools figure: side by side up to two, then two by two.
+fn pool_shape(panels: usize) -> (usize, usize) {
+    match panels {
+        0 | 1 => (1, 1),
+        2 => (1, 2),
+        _ => (2, 2),
+    }
 }
 
 fn draw_threads<DB: DrawingBackend>(
@@ -846,6 +1021,8 @@ fn draw_threads<DB: DrawingBackend>(
                         .collect()
                 })
                 .collect(),
+            // Phase percentiles are medians over samples: no interval to draw.
+            intervals: Vec::new(),
             format: |v| format!("{v:.0}"),
             reference: None,
         };
@@ -905,5 +1082,67 @@ mod colour_tests {
         assert_eq!(again[2], BLACK);
         assert_eq!(again[3], colours[0]);
         assert_ne!(again[1], again[0], "two GIL builds get two shades");
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// Decode a PNG into (width, height, RGBA bytes).
+    fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgba);
+        (info.width, info.height, pixels)
+    }
+
+    #[test]
+    fn png_text_keeps_its_glyphs_together() {
+        // plotters' bitmap backend drew "3.13.15t" as "3.1 3.15t": a gap as wide as a glyph.
+        let svg = r##"<svg width="400" height="80" xmlns="http://www.w3.org/2000/svg"><rect width="400" height="80" fill="#FFFFFF"/><text x="10" y="55" font-family="sans-serif" font-size="40" fill="#000000">3.13.15t</text></svg>"##;
+        let (width, height, pixels) = decode(&svg_to_png(svg).unwrap());
+        assert_eq!((width, height), (400, 80));
+        let inked: Vec<bool> = (0..width as usize)
+            .map(|x| (0..height as usize).any(|y| pixels[(y * width as usize + x) * 4] < 128))
+            .collect();
+        let first = inked.iter().position(|&i| i).expect("the text is drawn");
+        let last = inked.iter().rposition(|&i| i).unwrap();
+        // Eight glyphs at 40 px: about 150 px of text.
+        assert!((120..200).contains(&(last - first)), "{first}..{last}");
+        let widest_gap = inked[first..=last]
+            .split(|&i| i)
+            .map(<[bool]>::len)
+            .max()
+            .unwrap();
+        // Around a '.' the gaps are ~8 px; a missing glyph's worth would be over 20.
+        assert!(widest_gap <= 12, "a {widest_gap} px gap inside the text");
+    }
+
+    #[test]
+    fn the_legend_gets_a_strip_of_its_own_and_zero_is_zero() {
+        // 3 legend lines in a 560 px panel: the data stays below the legend's strip.
+        let top = with_legend_room(2.0, 3, 560);
+        let legend_share = (16.0 + 17.0 * 3.0) / (560.0 - 90.0);
+        assert!(2.0 / top <= 1.0 - legend_share, "{top}");
+        assert!(top < 3.0, "{top}: not more room than needed");
+        assert_eq!(axis_label(0.0, super::super::seconds), "0");
+        assert_eq!(axis_label(0.0, super::super::human), "0");
+        assert_eq!(axis_label(0.5, super::super::seconds), "500 ms");
+    }
+
+    #[test]
+    fn grids_leave_no_empty_row_or_column() {
+        assert_eq!(grid_shape(1), (1, 1));
+        assert_eq!(grid_shape(2), (1, 2));
+        assert_eq!(grid_shape(3), (1, 3));
+        assert_eq!(grid_shape(4), (2, 2));
+        assert_eq!(grid_shape(6), (2, 3));
+        assert_eq!(grid_shape(7), (3, 3));
+        assert_eq!(pool_shape(2), (1, 2));
+        assert_eq!(pool_shape(4), (2, 2));
     }
 }

@@ -193,6 +193,22 @@ fn a_run_writes_the_whole_report_and_it_renders_in_a_browser() {
         !regular.contains(">native<"),
         "native in the regular legend"
     );
+    // Axes start at "0", whatever the unit; labels keep their glyphs ("3.13.15t" is checked
+    // on the rasteriser in plot.rs); two pool tests draw two panels side by side, no empties.
+    assert!(!regular.contains("0.00 ns"), "a 0.00 ns origin");
+    assert!(
+        regular.contains(
+            "
+0
+</text>"
+        ),
+        "the origin reads 0"
+    );
+    assert_eq!(
+        png_size(&report.join("figures/pools.png")),
+        (1300, 480),
+        "two pool tests in one row"
+    );
     check_in_chromium(&report);
     // `ftbench report` renders the same file again, anywhere.
     ftbench(dir.path())
