@@ -14,7 +14,9 @@ use crate::stats::{self, Comparison, Verdict};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PointComparison {
     pub test: String,
+    /// 0 for the serial baseline, which `serial` also says.
     pub thread_count: u32,
+    pub serial: bool,
     pub label: String,
     pub other_label: String,
     /// Median throughput in each file, in the test's metric.
@@ -143,6 +145,7 @@ pub fn compare(
                 PointComparison {
                     test: point.test.clone(),
                     thread_count: point.thread_count,
+                    serial: point.thread_count == 0,
                     label: (*base_label).clone(),
                     other_label: (*other_label).clone(),
                     value: point.throughput.median,
@@ -404,6 +407,7 @@ mod tests {
         PointComparison {
             test: "lock_contention".into(),
             thread_count: 2,
+            serial: false,
             label: label.into(),
             other_label: label.into(),
             value: 10.0,

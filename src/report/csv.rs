@@ -1,9 +1,11 @@
 //! One tidy CSV table of every number: `label, test, thread_count, metric, value, ci_low,
-//! ci_high`.
+//! ci_high, serial`. The serial baseline (and the regular and thread suites, which run serially)
+//! has an empty `thread_count` and `serial` true, so that a numeric filter on `thread_count`
+//! never mistakes it for a thread count.
 
 use std::fmt::Write;
 
-use crate::results::ResultsFile;
+use crate::results::{RegularEntry, ResultsFile, Series, ThreadEntry};
 use crate::workloads::Group;
 
 /// A text field: always quoted, control characters made visible, and a leading `= + - @` (which
@@ -19,108 +21,122 @@ fn field(text: &str) -> String {
     format!("\"{}\"", neutral.replace('"', "\"\""))
 }
 
-/// Render the CSV (`thread_count` 0 is the serial baseline; empty CI cells where there is none).
+/// One row's numbers: thread count (0: serial), metric, value and its 95% interval.
+type Row = (u32, String, f64, Option<(f64, f64)>);
+
+/// Render the CSV (empty CI cells where there is none).
 pub fn render(results: &ResultsFile) -> String {
-    let mut out = String::from("label,test,thread_count,metric,value,ci_low,ci_high\n");
-    let mut row = |label: &str,
-                   test: &str,
-                   threads: u32,
-                   metric: &str,
-                   value: f64,
-                   ci: Option<(f64, f64)>| {
-        let (low, high) = ci.map_or((String::new(), String::new()), |(l, h)| {
-            (l.to_string(), h.to_string())
-        });
-        let _ = writeln!(
-            out,
-            "{},{},{threads},{},{value},{low},{high}",
-            field(label),
-            field(test),
-            field(metric)
-        );
-    };
+    let mut out = String::from("label,test,thread_count,metric,value,ci_low,ci_high,serial\n");
     for test in results.tests() {
         let group = results.group_of(&test);
         let metric = results.metric_of(&test);
         for label in results.labels() {
-            match group {
-                Group::Scaling | Group::Pool => {
-                    let Some(series) = results.series(&test, &label) else {
-                        continue;
-                    };
-                    if let Some(serial) = &series.serial {
-                        row(
-                            &label,
-                            &test,
-                            0,
-                            &metric,
-                            serial.median,
-                            Some((serial.ci_low, serial.ci_high)),
-                        );
-                    }
-                    for p in &series.points {
-                        let n = p.thread_count;
-                        row(
-                            &label,
-                            &test,
-                            n,
-                            &metric,
-                            p.value.median,
-                            Some((p.value.ci_low, p.value.ci_high)),
-                        );
-                        if let Some((s, low, high)) = p.speedup {
-                            row(&label, &test, n, "speedup", s, Some((low, high)));
-                        }
-                        if let Some(e) = p.efficiency {
-                            row(&label, &test, n, "efficiency", e, None);
-                        }
-                        if let Some(k) = p.karp_flatt {
-                            row(&label, &test, n, "karp_flatt", k, None);
-                        }
-                    }
-                }
-                Group::Regular => {
-                    let Some(entry) = results.regular(&test, &label) else {
-                        continue;
-                    };
-                    let d = &entry.duration;
-                    row(
-                        &label,
-                        &test,
-                        0,
-                        "duration_s",
-                        d.median,
-                        Some((d.ci_low, d.ci_high)),
-                    );
-                    if let Some((s, low, high)) = entry.speedup {
-                        row(&label, &test, 0, "speedup", s, Some((low, high)));
-                    }
-                }
-                Group::Threads => {
-                    let Some(entry) = results.thread_entry(&test, &label) else {
-                        continue;
-                    };
-                    let u = &entry.us_per_thread;
-                    row(
-                        &label,
-                        &test,
-                        0,
-                        "us_per_thread",
-                        u.median,
-                        Some((u.ci_low, u.ci_high)),
-                    );
-                    for (phase, percentiles) in &entry.phases_us {
-                        for q in ["p50", "p95", "p99"] {
-                            if let Some(v) = percentiles[q].as_f64() {
-                                row(&label, &test, 0, &format!("{phase}_{q}_us"), v, None);
-                            }
-                        }
-                    }
-                }
+            let rows = match group {
+                Group::Scaling | Group::Pool => results
+                    .series(&test, &label)
+                    .map(|series| scaling_rows(&series, &metric)),
+                Group::Regular => results.regular(&test, &label).map(|e| regular_rows(&e)),
+                Group::Threads => results.thread_entry(&test, &label).map(|e| thread_rows(&e)),
+            };
+            for (threads, metric, value, ci) in rows.unwrap_or_default() {
+                let (low, high) = ci.map_or((String::new(), String::new()), |(l, h)| {
+                    (l.to_string(), h.to_string())
+                });
+                let (threads, serial) = if threads == 0 {
+                    (String::new(), true)
+                } else {
+                    (threads.to_string(), false)
+                };
+                let _ = writeln!(
+                    out,
+                    "{},{},{threads},{},{value},{low},{high},{serial}",
+                    field(&label),
+                    field(&test),
+                    field(&metric)
+                );
             }
         }
     }
     out
+}
+
+fn scaling_rows(series: &Series, metric: &str) -> Vec<Row> {
+    let mut rows = Vec::new();
+    if let Some(serial) = &series.serial {
+        rows.push((
+            0,
+            metric.to_string(),
+            serial.median,
+            Some((serial.ci_low, serial.ci_high)),
+        ));
+    }
+    for p in &series.points {
+        let n = p.thread_count;
+        rows.push((
+            n,
+            metric.to_string(),
+            p.value.median,
+            Some((p.value.ci_low, p.value.ci_high)),
+        ));
+        if let Some((s, low, high)) = p.speedup {
+            rows.push((n, "speedup".into(), s, Some((low, high))));
+        }
+        for (name, value) in [
+            ("efficiency", p.efficiency),
+            ("karp_flatt", p.karp_flatt),
+            ("parallelism", p.parallelism),
+            ("max_rss_mb", p.max_rss_mb),
+            ("memory_per_thread_kb", p.memory_per_thread_kb),
+            ("voluntary_switches", p.voluntary_switches),
+            ("involuntary_switches", p.involuntary_switches),
+        ] {
+            if let Some(value) = value {
+                rows.push((n, name.into(), value, None));
+            }
+        }
+    }
+    rows
+}
+
+fn regular_rows(entry: &RegularEntry) -> Vec<Row> {
+    let d = &entry.duration;
+    let mut rows = vec![(
+        0,
+        "duration_s".into(),
+        d.median,
+        Some((d.ci_low, d.ci_high)),
+    )];
+    if let Some((s, low, high)) = entry.speedup {
+        rows.push((0, "speedup".into(), s, Some((low, high))));
+    }
+    if let Some(mb) = entry.max_rss_mb {
+        rows.push((0, "max_rss_mb".into(), mb, None));
+    }
+    if let Some((r, low, high)) = entry.memory_ratio {
+        rows.push((0, "memory_ratio".into(), r, Some((low, high))));
+    }
+    rows
+}
+
+fn thread_rows(entry: &ThreadEntry) -> Vec<Row> {
+    let u = &entry.us_per_thread;
+    let mut rows = vec![(
+        0,
+        "us_per_thread".into(),
+        u.median,
+        Some((u.ci_low, u.ci_high)),
+    )];
+    if let Some(kb) = entry.kb_per_live_thread {
+        rows.push((0, "kb_per_live_thread".into(), kb, None));
+    }
+    for (phase, percentiles) in &entry.phases_us {
+        for q in ["p50", "p95", "p99"] {
+            if let Some(v) = percentiles[q].as_f64() {
+                rows.push((0, format!("{phase}_{q}_us"), v, None));
+            }
+        }
+    }
+    rows
 }
 
 #[cfg(test)]

@@ -223,6 +223,8 @@ pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<Str
             tables => table::tables(results),
             summary => summary,
             why => why,
+            has_scaling => results.tests().iter().any(|t| results.group_of(t).scales()),
+            regular_baseline => (!results.regular_tests().is_empty()).then(|| results.baseline()).flatten(),
             advice => advice,
             usable_cpus => results.system.usable_cpus(),
             harness => results.harness.as_ref().map(|h| format!("{:.2}% of one core ({:.2} s of CPU in {:.0} s)", h.cpu_share * 100.0, h.cpu_s, h.wall_s)),

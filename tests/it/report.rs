@@ -75,7 +75,7 @@ fn check_report(dir: &Path, expected_figures: &[&str]) {
         );
     }
     let csv = fs_err::read_to_string(dir.join("results.csv")).unwrap();
-    assert!(csv.starts_with("label,test,thread_count,metric,value,ci_low,ci_high\n"));
+    assert!(csv.starts_with("label,test,thread_count,metric,value,ci_low,ci_high,serial\n"));
     assert!(csv.lines().count() > 10);
 }
 
@@ -181,6 +181,15 @@ fn a_run_writes_the_whole_report_and_it_renders_in_a_browser() {
         "{md}"
     );
     assert!(md.contains("| thread_count |"), "{md}");
+    // The serial baseline is "serial" in the CSV, never thread count 0.
+    let csv = fs_err::read_to_string(report.join("results.csv")).unwrap();
+    let serial_row = csv
+        .lines()
+        .find(|l| l.starts_with("\"ft\",\"parallel_compute\",,\"ops_per_sec\","))
+        .unwrap_or_else(|| panic!("no serial row in\n{csv}"));
+    assert!(serial_row.ends_with(",true"), "{serial_row}");
+    assert!(!csv.contains(",0,\""), "a thread count of 0 in\n{csv}");
+    assert!(csv.contains(",\"max_rss_mb\","), "{csv}");
     // One label, one colour: the HTML swatches use the figures' colours, which follow what a
     // label is; native has no regular-suite bars, so it is not in that legend.
     let html = fs_err::read_to_string(report.join("report.html")).unwrap();
