@@ -4,7 +4,8 @@
 # 1. Build ftbench.
 # 2. Provision a matched CPython 3.13 / 3.13t pair with numpy (`ftbench python install`; built from
 #    source the first time, ~2 min each on 2 cores, then reused from ~/.local/share/ftbench).
-# 3. Chromium (the HTML report is opened in it) and a tools venv with pandas and matplotlib (the
+# 3. Chromium (the HTML report is opened in it), Linux perf (`--profile`), and a tools venv with
+#    pandas and matplotlib (the
 #    seed study's own analysis runs on our results), pyperf (imports) and ruff.
 # 4. ruff on the embedded Python, then `cargo test`.
 set -euo pipefail
@@ -41,6 +42,16 @@ if ! command -v chromium >/dev/null; then
     apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "chromium is missing: apt-get install chromium (as root)" >&2
+    exit 1
+  fi
+fi
+
+# `--profile` records with Linux perf (Debian's linux-perf package).
+if ! command -v perf >/dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null
+  else
+    echo "perf is missing: apt-get install linux-perf (as root)" >&2
     exit 1
   fi
 fi

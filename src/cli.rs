@@ -275,6 +275,11 @@ pub struct InstallArgs {
     #[arg(long)]
     pub install_build_deps: bool,
 
+    /// Build with frame pointers (`-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer`, about
+    /// 1-2% slower) so that `--profile` shows whole Python stacks; installed as `cpython-X.Y.Z[t]-fp`
+    #[arg(long)]
+    pub frame_pointers: bool,
+
     /// Build with `--enable-optimizations --with-lto` (PGO + LTO: ~15 min on 2 cores, ~4% faster).
     #[arg(long)]
     pub pgo: bool,
@@ -339,6 +344,15 @@ pub struct MeasureArgs {
     /// Do not write the report (figures, HTML, Markdown, CSV) beside the results at the end.
     #[arg(long)]
     pub no_report: bool,
+
+    /// After measuring, record where the time goes at one point per test and interpreter with
+    /// Linux `perf` (flame graphs beside the results, linked from report.html)
+    #[arg(long)]
+    pub profile: bool,
+
+    /// With --profile: the thread count to profile (default: the highest one measured)
+    #[arg(long, value_name = "N", requires = "profile")]
+    pub profile_threads: Option<u32>,
 
     /// Record the run in this history store (default: `history.sqlite` in ftbench's data dir).
     #[arg(long, value_name = "PATH", conflicts_with = "no_store")]

@@ -33,7 +33,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                     .out
                     .clone()
                     .unwrap_or_else(|| report_dir(&args.results));
-                write_report(&results, &dir, printer)?;
+                write_report(&results, &args.results, &dir, printer)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -57,6 +57,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
                 source: args.source,
                 with: args.with,
                 mirror: args.mirror,
+                frame_pointers: args.frame_pointers,
                 install_build_deps: args.install_build_deps,
                 pgo: args.pgo,
                 force: args.force,
@@ -190,6 +191,9 @@ fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
             if i.info.lto {
                 flags.push("LTO");
             }
+            if i.info.has_frame_pointers() {
+                flags.push("frame pointers");
+            }
             let numpy = i.info.numpy.as_ref().map(|v| format!("numpy {v}"));
             if let Some(numpy) = &numpy {
                 flags.push(numpy);
@@ -208,6 +212,34 @@ fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--profile`: flame graphs of every (test, interpreter) into `<results>-profiles/`.
+fn profile(
+    plan: &Plan,
+    results: &ResultsFile,
+    worker: &mut PythonWorker,
+    args: &RunArgs,
+    output: &std::path::Path,
+    printer: &Printer,
+) -> Vec<results::ProfileRecord> {
+    let base = output.parent().unwrap_or_else(|| std::path::Path::new(""));
+    runner::profile_points(
+        plan,
+        results,
+        worker,
+        args.measure.profile_threads,
+        (&profiles_dir(output), base),
+        printer,
+    )
+}
+
+/// `results/2026-…json` → `results/2026-…-profiles/`.
+fn profiles_dir(results: &std::path::Path) -> std::path::PathBuf {
+    let stem = results
+        .file_stem()
+        .map_or_else(|| "ftbench".into(), |s| s.to_string_lossy().into_owned());
+    results.with_file_name(format!("{stem}-profiles"))
+}
+
 /// `results/2026-…json` → `results/2026-…-report/`.
 fn report_dir(results: &std::path::Path) -> std::path::PathBuf {
     let stem = results
@@ -216,9 +248,26 @@ fn report_dir(results: &std::path::Path) -> std::path::PathBuf {
     results.with_file_name(format!("{stem}-report"))
 }
 
-/// Render the whole report in memory, then write it: a rendering error writes nothing.
-fn write_report(results: &ResultsFile, dir: &std::path::Path, printer: &Printer) -> Result<()> {
-    let report = report::Report::render(results).context("failed to render the report")?;
+/// Render the whole report in memory, then write it: a rendering error writes nothing. The
+/// flame graphs a `--profile` run recorded are read from beside `results_path`.
+fn write_report(
+    results: &ResultsFile,
+    results_path: &std::path::Path,
+    dir: &std::path::Path,
+    printer: &Printer,
+) -> Result<()> {
+    let mut report = report::Report::render(results).context("failed to render the report")?;
+    let base = results_path
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new(""));
+    let missing = report.attach_profiles(results, base);
+    if !missing.is_empty() {
+        printer.warn(&format!(
+            "{} flame graph(s) named in the results are not beside them and are missing from the report: {}",
+            missing.len(),
+            missing.join(", ")
+        ));
+    }
     report.write(dir)?;
     printer.info(&format!(
         "Report ({} files, rendered in {:.2} s): {}",
@@ -350,6 +399,10 @@ fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitC
         cpu_s,
         cpu_share: if wall_s > 0.0 { cpu_s / wall_s } else { 0.0 },
     });
+    if args.measure.profile && outcome == Outcome::Completed {
+        let records = profile(&plan, &results, &mut worker, args, &config.output, printer);
+        results.profiles.extend(records);
+    }
     results::write_results(&config.output, &mut results)
         .with_context(|| format!("failed to write results to `{}`", config.output.display()))?;
     printer.stdout(&report::table::render(&results))?;
@@ -495,7 +548,7 @@ fn record_and_report(
         }
     }
     if !args.measure.no_report {
-        write_report(results, &report_dir(output), printer)?;
+        write_report(results, output, &report_dir(output), printer)?;
     }
     Ok(())
 }

@@ -55,6 +55,9 @@ pub struct InstallRecord {
     pub free_threaded: bool,
     pub tarball: String,
     pub configure_args: Vec<String>,
+    /// Built with frame pointers (`--frame-pointers`).
+    #[serde(default)]
+    pub frame_pointers: bool,
     pub build_seconds: f64,
     pub python: PathBuf,
 }
@@ -67,6 +70,8 @@ pub struct InstallOptions {
     /// A python.org-layout mirror (`MIRROR/3.14.2/Python-3.14.2.tar.xz`) to use instead of
     /// python.org and Debian.
     pub mirror: Option<String>,
+    /// Build with frame pointers, into its own prefix (`cpython-X.Y.Z[t]-fp`).
+    pub frame_pointers: bool,
     pub install_build_deps: bool,
     pub pgo: bool,
     pub force: bool,
@@ -105,6 +110,7 @@ pub fn install(request_text: &str, options: &InstallOptions, printer: &Printer) 
     if !options.force
         && let Some(record) = installed().into_iter().find(|r| {
             request.matches(version_array(&r.version), r.free_threaded)
+                && r.frame_pointers == options.frame_pointers
                 && query::query(&r.python, GilMode::Default)
                     .is_ok_and(|info| info.free_threaded == r.free_threaded)
         })
@@ -517,7 +523,11 @@ fn build(
     options: &InstallOptions,
     printer: &Printer,
 ) -> Result<InstallRecord> {
-    let tag = format!("{version}{}", if request.free_threaded { "t" } else { "" });
+    let tag = format!(
+        "{version}{}{}",
+        if request.free_threaded { "t" } else { "" },
+        if options.frame_pointers { "-fp" } else { "" }
+    );
     let prefix = crate::dirs::pythons_dir().join(format!("cpython-{tag}"));
     if prefix.exists() {
         fs_err::remove_dir_all(&prefix)?;
@@ -533,6 +543,11 @@ fn build(
     let mut configure_args = vec![format!("--prefix={}", prefix.display())];
     if request.free_threaded {
         configure_args.push("--disable-gil".to_string());
+    }
+    if options.frame_pointers {
+        // As configure variables, so that sysconfig's CONFIG_ARGS records them.
+        configure_args
+            .push("CFLAGS=-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer".to_string());
     }
     if options.pgo {
         configure_args.push("--enable-optimizations".to_string());
@@ -586,6 +601,7 @@ fn build(
         free_threaded: request.free_threaded,
         tarball: tarball.display().to_string(),
         configure_args,
+        frame_pointers: options.frame_pointers,
         build_seconds: start.elapsed().as_secs_f64(),
         python: python.clone(),
     };

@@ -54,6 +54,12 @@ pub struct InterpreterInfo {
 }
 
 impl InterpreterInfo {
+    /// Built with `-fno-omit-frame-pointer` (`ftbench python install --frame-pointers`):
+    /// profilers can walk its stacks through frame pointers, Python trampolines included.
+    pub fn has_frame_pointers(&self) -> bool {
+        self.config_args.contains("-fno-omit-frame-pointer")
+    }
+
     /// What is known of an interpreter from another tool's results: its version and path.
     pub fn imported(
         version: &str,

@@ -9,6 +9,39 @@ use crate::results::{Point, ResultsFile};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
+/// One profiled point, with the report-relative names of its flame graphs.
+#[derive(Serialize)]
+struct ProfileRow {
+    test: String,
+    label: String,
+    threads: String,
+    cpu_ms: String,
+    call_graph: String,
+    file: String,
+    /// `(tid, file)` per thread.
+    per_thread: Vec<(u32, String)>,
+}
+
+fn profile_rows(results: &ResultsFile) -> Vec<ProfileRow> {
+    results
+        .profiles
+        .iter()
+        .map(|p| ProfileRow {
+            test: p.test.clone(),
+            label: p.label.clone(),
+            threads: crate::format::threads(p.thread_count),
+            cpu_ms: format!("{:.0}", p.cpu_ns as f64 / 1e6),
+            call_graph: p.call_graph.clone(),
+            file: super::profile_name(&p.file),
+            per_thread: p
+                .threads
+                .iter()
+                .map(|t| (t.tid, super::profile_name(&t.file)))
+                .collect(),
+        })
+        .collect()
+}
+
 /// One line of "Why it does not scale".
 #[derive(Serialize)]
 struct WhyRow {
@@ -223,6 +256,7 @@ pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<Str
             tables => table::tables(results),
             summary => summary,
             why => why,
+            profiles => profile_rows(results),
             has_scaling => results.tests().iter().any(|t| results.group_of(t).scales()),
             regular_baseline => (!results.regular_tests().is_empty()).then(|| results.baseline()).flatten(),
             advice => advice,

@@ -49,6 +49,23 @@ impl Report {
         })
     }
 
+    /// Copy the flame graphs a run recorded (`--profile`) into `profiles/`, reading each from
+    /// `base` (the results file's directory). Only a relative `.svg` path below `base` is read
+    /// (the names come from a results file, which may come from anyone), at most 64 MiB; the
+    /// graphs that cannot be read are returned, to be named in a warning.
+    pub fn attach_profiles(&mut self, results: &ResultsFile, base: &Path) -> Vec<String> {
+        let mut missing = Vec::new();
+        for file in profile_files(results) {
+            match read_profile(base, &file) {
+                Some(bytes) => self
+                    .files
+                    .push((PathBuf::from("profiles").join(profile_name(&file)), bytes)),
+                None => missing.push(file),
+            }
+        }
+        missing
+    }
+
     /// Write every file under `dir`, each atomically. Every path must stay inside `dir` (names
     /// come from results files, which may come from anyone), and only regular files are
     /// replaced.
@@ -82,6 +99,44 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// Every flame graph file a results file names, merged graphs first.
+fn profile_files(results: &ResultsFile) -> Vec<String> {
+    results
+        .profiles
+        .iter()
+        .flat_map(|p| {
+            std::iter::once(p.file.clone()).chain(p.threads.iter().map(|t| t.file.clone()))
+        })
+        .collect()
+}
+
+/// Where a recorded flame graph goes in the report: `profiles/NAME`, NAME a slug of its file
+/// name.
+pub fn profile_name(file: &str) -> String {
+    let name = Path::new(file)
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    format!("{}.svg", slug(&name))
+}
+
+/// The bytes of a recorded flame graph, if `file` is a relative `.svg` path below `base` that
+/// is a regular file of at most 64 MiB.
+fn read_profile(base: &Path, file: &str) -> Option<Vec<u8>> {
+    let relative = Path::new(file);
+    let plain = relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain || relative.extension().is_none_or(|e| e != "svg") {
+        return None;
+    }
+    let path = base.join(relative);
+    let meta = fs_err::symlink_metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > 64 << 20 {
+        return None;
+    }
+    fs_err::read(&path).ok()
 }
 
 /// FNV-1a of `text`: the same on every build and platform (std's hashers are not), so what is
@@ -171,7 +226,7 @@ pub fn seconds(value: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Report, human, seconds, slug};
+    use super::{Report, human, profile_name, read_profile, seconds, slug};
 
     #[test]
     fn slugs_are_safe_file_names() {
@@ -238,5 +293,38 @@ mod tests {
         assert_eq!(human(0.012_34), "0.0123");
         assert_eq!(human(1_872.29), "1872");
         assert_eq!(human(2.5e9), "2.50G");
+    }
+
+    #[test]
+    fn only_flame_graphs_below_the_results_are_attached() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("results");
+        fs_err::create_dir_all(base.join("run-profiles")).unwrap();
+        fs_err::write(base.join("run-profiles/a.svg"), "<svg/>").unwrap();
+        fs_err::write(dir.path().join("secret.svg"), "secret").unwrap();
+        fs_err::write(base.join("run-profiles/notes.txt"), "text").unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("secret.svg"),
+            base.join("run-profiles/link.svg"),
+        )
+        .unwrap();
+        assert_eq!(
+            read_profile(&base, "run-profiles/a.svg").as_deref(),
+            Some(&b"<svg/>"[..])
+        );
+        for hostile in [
+            "../secret.svg",
+            "run-profiles/../../secret.svg",
+            dir.path().join("secret.svg").to_str().unwrap(),
+            "run-profiles/notes.txt",
+            "run-profiles/link.svg",
+            "run-profiles/missing.svg",
+        ] {
+            assert_eq!(read_profile(&base, hostile), None, "{hostile}");
+        }
+        assert_eq!(
+            profile_name("run-profiles/../x y.svg"),
+            format!("{}.svg", slug("x y"))
+        );
     }
 }

@@ -689,6 +689,7 @@ pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
             notes: Vec::new(),
         });
     }
+    tables.extend(thread_cost_table(results));
     for test in &tests {
         let mut rows = Vec::new();
         for label in &labels {
@@ -714,6 +715,53 @@ pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
         });
     }
     tables
+}
+
+/// Thread start-up by native cost group, from `--profile` runs of the thread suite: the share
+/// of the workload's CPU samples and CPU µs per thread, per test and label.
+fn thread_cost_table(results: &ResultsFile) -> Option<Table> {
+    let profiled: Vec<_> = results
+        .profiles
+        .iter()
+        .filter(|p| !p.costs.is_empty())
+        .collect();
+    let groups: Vec<String> = profiled
+        .first()?
+        .costs
+        .iter()
+        .map(|c| c.group.clone())
+        .collect();
+    let mut header = vec!["test".to_string(), "label".to_string()];
+    header.extend(groups.iter().cloned());
+    let rows = profiled
+        .iter()
+        .map(|p| {
+            let total: u64 = p.costs.iter().map(|c| c.cpu_ns).sum();
+            let mut row = vec![p.test.clone(), p.label.clone()];
+            row.extend(groups.iter().map(|group| {
+                p.costs
+                    .iter()
+                    .find(|c| &c.group == group)
+                    .map_or("-".to_string(), |c| {
+                        format!(
+                            "{:.0}% ({:.1} µs)",
+                            c.cpu_ns as f64 * 100.0 / total.max(1) as f64,
+                            c.us_per_thread
+                        )
+                    })
+            }));
+            row
+        })
+        .collect();
+    Some(Table {
+        title: "Thread start-up by native cost group (perf, --profile): share of CPU, CPU µs per thread".to_string(),
+        groups: Vec::new(),
+        header,
+        rows,
+        notes: vec![
+            "Samples of the thread workload only, each in the group of its innermost frame that names one (see THREAD_COST_GROUPS in src/runner/profile.rs); a growing \"other\" means CPython renamed something.".to_string(),
+        ],
+    })
 }
 
 #[cfg(test)]

@@ -212,6 +212,42 @@ impl Point {
     }
 }
 
+/// The flame graphs of one profiled point (`--profile`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileRecord {
+    pub test: String,
+    pub label: String,
+    pub thread_count: u32,
+    /// How stacks were unwound: `dwarf` or `frame pointers`.
+    pub call_graph: String,
+    /// CPU time the samples cover, in nanoseconds.
+    pub cpu_ns: u64,
+    /// The merged graph, relative to the results file's directory.
+    pub file: String,
+    /// The threads with the most samples, each with its own graph.
+    pub threads: Vec<ThreadProfile>,
+    /// Thread lifecycle tests: where start-up time goes, by native cost group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub costs: Vec<CostGroup>,
+}
+
+/// CPU time of one native cost group of thread start-up (`runner::profile::THREAD_COST_GROUPS`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostGroup {
+    pub group: String,
+    pub cpu_ns: u64,
+    /// CPU microseconds per thread started in the profiled worker.
+    pub us_per_thread: f64,
+}
+
+/// One thread's flame graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadProfile {
+    pub tid: u32,
+    pub cpu_ns: u64,
+    pub file: String,
+}
+
 /// A point that did not produce numbers, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Missing {
@@ -247,6 +283,9 @@ pub struct ResultsFile {
     /// Each time the file was resumed: when, where and by which ftbench.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumes: Vec<Resume>,
+    /// Flame graphs recorded with `--profile` (not measurements).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<ProfileRecord>,
     /// Derived from `points` at every write; the seed study's schema.
     #[serde(default)]
     pub results: Value,
@@ -462,6 +501,7 @@ impl ResultsFile {
             external_tests: Vec::new(),
             harness: None,
             resumes: Vec::new(),
+            profiles: Vec::new(),
             results: Value::Null,
             derived: HashMap::new(),
             measuring: false,

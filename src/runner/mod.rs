@@ -4,6 +4,7 @@
 pub mod interrupt;
 pub mod load;
 pub mod native;
+pub mod profile;
 pub mod protocol;
 pub mod worker;
 
@@ -634,4 +635,101 @@ fn report_point(
             printer.warn(&format!("Python says: {culprit}"));
         }
     }
+}
+
+/// `--profile`: run each (test, Python label) of the plan once more, under `perf record`, at
+/// `threads` (default: the highest thread count of the run; serial tests serially), and draw
+/// its flame graphs into `dir`. Nothing measured here enters the results' numbers. Problems are
+/// said and skipped: a profile is an extra, never a reason to lose the run.
+pub fn profile_points(
+    plan: &Plan,
+    results: &ResultsFile,
+    worker: &mut PythonWorker,
+    threads: Option<u32>,
+    (dir, base): (&Path, &Path),
+    printer: &Printer,
+) -> Vec<results::ProfileRecord> {
+    if let Err(why) = profile::check_perf() {
+        printer.warn(&format!("--profile: no profiles recorded: {why}"));
+        return Vec::new();
+    }
+    let highest =
+        threads.unwrap_or_else(|| plan.settings.threads.iter().copied().max().unwrap_or(1));
+    let mut records = Vec::new();
+    for workload in &plan.tests {
+        for variant in &plan.variants {
+            let Some(calibration) = results.calibration(workload.name, &variant.label) else {
+                continue;
+            };
+            let thread_count = if workload.group.scales() { highest } else { 0 };
+            let name = format!(
+                "{} on {} at {}",
+                workload.name,
+                variant.label,
+                crate::format::threads(thread_count)
+            );
+            let recorded = record_profile(
+                plan,
+                worker,
+                (workload, variant, thread_count, calibration.work_size),
+                (dir, base),
+            );
+            match recorded {
+                Ok(record) => {
+                    printer.info(&format!(
+                        "Profile of {name}: {:.0} ms of CPU, {}",
+                        record.cpu_ns as f64 / 1e6,
+                        base.join(&record.file).display()
+                    ));
+                    records.push(record);
+                }
+                Err(err) => printer.warn(&format!("--profile: {name}: {err:#}")),
+            }
+            if interrupt::requested().is_some() {
+                return records;
+            }
+        }
+    }
+    records
+}
+
+/// One profiled worker run and its graphs.
+fn record_profile(
+    plan: &Plan,
+    worker: &mut PythonWorker,
+    (workload, variant, thread_count, work_size): (&Workload, &Variant, u32, u64),
+    (dir, base): (&Path, &Path),
+) -> anyhow::Result<results::ProfileRecord> {
+    let scratch = tempfile::Builder::new()
+        .prefix("ftbench-profile")
+        .tempdir()?;
+    let call_graph = profile::CallGraph::for_variant(variant);
+    worker.profile = Some(profile::Recording {
+        data: scratch.path().join("perf.data"),
+        call_graph,
+        python_names: variant.interpreter.info.version_info >= [3, 12, 0]
+            && cfg!(target_os = "linux"),
+    });
+    let request = request(
+        workload,
+        &plan.settings,
+        Mode::Measure,
+        thread_count,
+        work_size,
+    );
+    let ran = worker.run(variant, &request);
+    worker.profile = None;
+    ran?;
+    let folded = profile::fold(&scratch.path().join("perf.data"))?;
+    // A thread lifecycle sample starts `work_size` threads; warm-ups count too.
+    let threads_started = (workload.group == Group::Threads)
+        .then(|| work_size * u64::from(plan.settings.warmup + plan.settings.samples));
+    profile::write_graphs(
+        &folded,
+        (workload.name, &variant.label, thread_count),
+        threads_started,
+        call_graph,
+        dir,
+        base,
+    )
 }

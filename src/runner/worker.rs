@@ -110,6 +110,8 @@ pub trait Worker {
 pub struct PythonWorker {
     scripts: ScriptDir,
     pub deadline: Duration,
+    /// Run the worker under `perf record` (`--profile`, after the measurements).
+    pub profile: Option<super::profile::Recording>,
 }
 
 impl PythonWorker {
@@ -117,6 +119,7 @@ impl PythonWorker {
         Ok(Self {
             scripts: ScriptDir::create()?,
             deadline,
+            profile: None,
         })
     }
 }
@@ -141,14 +144,22 @@ enum Ending {
 impl Worker for PythonWorker {
     fn run(&mut self, variant: &Variant, request: &Request) -> Result<WorkerOutput, Error> {
         let mut command = variant.command(&self.scripts.worker());
+        command.current_dir(self.scripts.path());
+        if let Some(recording) = &self.profile {
+            command = super::profile::wrap(&command, recording);
+        }
         command
-            .current_dir(self.scripts.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // Its own process group: a terminal's Ctrl-C reaches ftbench alone, which then stops the
         // worker and everything it started (multiprocessing children) together.
         process::detach_and_tie(&mut command);
+        if self.profile.is_some() {
+            // Under perf the worker's parent is perf, not ftbench: it must not take that for
+            // ftbench having died. perf is in the process group and dies with it.
+            command.env_remove("FTBENCH_PARENT_PID");
+        }
         let mut child = command.spawn().map_err(|err| Error::Spawn {
             path: variant.run_path.clone(),
             err,

@@ -109,7 +109,7 @@ fn python_install_downloads_verifies_and_builds_from_a_mirror() {
     let output = ftbench(d)
         .env("FTBENCH_HOME", d.join("home"))
         .env("FTBENCH_PYTHON_MIRROR", &url)
-        .args(["python", "install", "3.13"])
+        .args(["python", "install", "3.13", "--frame-pointers"])
         .timeout(std::time::Duration::from_secs(1200))
         .output()
         .unwrap();
@@ -130,6 +130,58 @@ fn python_install_downloads_verifies_and_builds_from_a_mirror() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), version);
+    // Built with frame pointers, into its own prefix, and `pythons` says so.
+    assert!(
+        python
+            .to_string_lossy()
+            .contains(&format!("cpython-{version}-fp/")),
+        "{}",
+        python.display()
+    );
+    let pythons = ftbench(d)
+        .env("FTBENCH_HOME", d.join("home"))
+        .arg("pythons")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&pythons.stdout);
+    let line = listed
+        .lines()
+        .find(|l| l.contains(&*python.to_string_lossy()))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(line.contains("frame pointers"), "{line}");
+    // A profile on it walks the frame pointers: whole Python stacks, the worker's own frames
+    // above the user's function (DWARF unwinding stops at the innermost Python function).
+    let target = format!(
+        "{}:aggregate",
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/aggregate.py")
+            .display()
+    );
+    let output = ftbench(d)
+        .env("FTBENCH_HOME", d.join("home"))
+        .args([
+            "scale",
+            &target,
+            "--quick",
+            "--threads",
+            "1,2",
+            "--no-store",
+        ])
+        .args(["--no-report", "-o", "fp.json", "--profile", "--python"])
+        .arg(format!("fp={}", python.display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results = crate::common::read_json(&d.join("fp.json"));
+    let profile = &results["profiles"][0];
+    assert_eq!(profile["call_graph"], "frame pointers", "{profile}");
+    let svg = fs_err::read_to_string(d.join(profile["file"].as_str().unwrap())).unwrap();
+    assert!(svg.contains("py::aggregate:"));
+    assert!(svg.contains("py::Team._body:"), "no outer Python frame");
     // Only the verified tarball entered the cache.
     let cached: Vec<String> = fs_err::read_dir(d.join("cache/src"))
         .unwrap()

@@ -79,9 +79,9 @@ fn check_report(dir: &Path, expected_figures: &[&str]) {
     assert!(csv.lines().count() > 10);
 }
 
-/// Open the report in headless Chromium: it must load without console errors and show every
-/// figure.
-fn check_in_chromium(dir: &Path) {
+/// Open `page` (an HTML or SVG file) in headless Chromium: it must load without console errors.
+/// Returns the rendered DOM, or `None` without Chromium (outside CI only).
+pub fn chromium_dom(page: &Path) -> Option<String> {
     let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
         .iter()
         .find(|name| {
@@ -96,10 +96,10 @@ fn check_in_chromium(dir: &Path) {
             "chromium is missing: scripts/test.sh installs it"
         );
         eprintln!("skipping the browser check: no chromium");
-        return;
+        return None;
     };
     let profile = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.join("report.html").display());
+    let url = format!("file://{}", page.display());
     let output = Command::new(chromium)
         .args([
             "--headless",
@@ -119,7 +119,7 @@ fn check_in_chromium(dir: &Path) {
         .arg(&url)
         .output()
         .unwrap();
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = String::from_utf8_lossy(&output.stdout).into_owned();
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "chromium failed: {log}");
     let console_errors: Vec<&str> = log
@@ -128,8 +128,18 @@ fn check_in_chromium(dir: &Path) {
         .collect();
     assert!(
         console_errors.is_empty(),
-        "console errors: {console_errors:?}"
+        "console errors in {}: {console_errors:?}",
+        page.display()
     );
+    Some(dom)
+}
+
+/// Open the report in headless Chromium: it must load without console errors and show every
+/// figure.
+fn check_in_chromium(dir: &Path) {
+    let Some(dom) = chromium_dom(&dir.join("report.html")) else {
+        return;
+    };
     let figures = figure_names(dir);
     for name in &figures {
         let id = format!("id=\"figure-{name}\"");

@@ -366,3 +366,61 @@ fn an_extension_that_turns_the_gil_on_is_named() {
             .all(|p| p["gil_mismatches"].as_u64().unwrap() > 0)
     );
 }
+
+#[test]
+fn a_profile_names_the_users_function_in_a_flame_graph_linked_from_the_report() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    let target = format!("{}:aggregate", example("aggregate.py").display());
+    let output = ftbench(d)
+        .args([
+            "scale",
+            &target,
+            "--quick",
+            "--threads",
+            "1,2",
+            "--no-store",
+        ])
+        .args(["-o", "profiled.json", "--profile"])
+        .args(python_args(&[format!("ft={}", ft.display())]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Profile of aggregate:aggregate on ft at 2 threads: "),
+        "{stderr}"
+    );
+    let results = read_json(&d.join("profiled.json"));
+    let profile = &results["profiles"][0];
+    assert_eq!(profile["thread_count"], 2, "{profile}");
+    assert_eq!(profile["call_graph"], "dwarf");
+    assert!(profile["cpu_ns"].as_u64().unwrap() > 0);
+    // The main thread and the two timed ones each have a graph.
+    assert!(
+        profile["threads"].as_array().unwrap().len() >= 3,
+        "{profile}"
+    );
+    let merged = d.join(profile["file"].as_str().unwrap());
+    assert!(merged.starts_with(d.join("profiled-profiles")));
+    let svg = fs_err::read_to_string(&merged).unwrap();
+    // -X perf names the user's Python function in the native stacks.
+    assert!(svg.contains("py::aggregate:"), "no py::aggregate frame");
+    assert!(svg.contains("_PyEval_EvalFrameDefault"));
+
+    // The report carries the graphs and links them; both load in a browser.
+    let report = d.join("profiled-report");
+    let html = fs_err::read_to_string(report.join("report.html")).unwrap();
+    let name = merged.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        html.contains(&format!("href=\"profiles/{name}\"")),
+        "{html}"
+    );
+    assert!(report.join("profiles").join(&name).is_file());
+    if let Some(dom) = crate::report::chromium_dom(&report.join("report.html")) {
+        assert!(dom.contains("<h2>Profiles</h2>"));
+        let graph = crate::report::chromium_dom(&report.join("profiles").join(&name)).unwrap();
+        assert!(graph.contains("py::aggregate"));
+    }
+}

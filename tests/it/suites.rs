@@ -333,3 +333,66 @@ fn pyperf_results_import_as_regular_tests() {
             "`truncated.json` is not a pyperf JSON file (truncated or corrupt?)",
         ));
 }
+
+#[test]
+fn a_profiled_thread_suite_says_where_thread_start_up_goes() {
+    let ft = require!(ft_python());
+    let gil = require!(gil_python());
+    let dir = temp();
+    let assert = ftbench(dir.path())
+        .args([
+            "run",
+            "--suite",
+            "threads",
+            "--tests",
+            "thread_lifecycle_nosleep",
+        ])
+        .args([
+            "--quick",
+            "--no-store",
+            "--no-report",
+            "--profile",
+            "-o",
+            "t.json",
+        ])
+        .args(python_args(&[
+            format!("ft={}", ft.display()),
+            format!("gil={}", gil.display()),
+        ]))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("=== Thread start-up by native cost group (perf, --profile)"),
+        "{stdout}"
+    );
+    let results = read_json(&dir.path().join("t.json"));
+    let profiles = results["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 2, "{profiles:?}");
+    for profile in profiles {
+        assert_eq!(
+            profile["thread_count"], 0,
+            "a serial test is profiled serially"
+        );
+        let costs = profile["costs"].as_array().unwrap();
+        let ns = |group: &str| {
+            costs
+                .iter()
+                .find(|c| c["group"] == group)
+                .and_then(|c| c["cpu_ns"].as_u64())
+                .unwrap_or_else(|| panic!("no {group} in {costs:?}"))
+        };
+        let total: u64 = costs.iter().map(|c| c["cpu_ns"].as_u64().unwrap()).sum();
+        assert!(total > 0);
+        // Creating a thread is mostly setting it up: the named groups hold most of the time.
+        assert!(ns("thread state and TLS") > 0, "{costs:?}");
+        assert!(
+            ns("other") * 2 < total,
+            "most samples fall in no group: {costs:?}"
+        );
+        for cost in costs {
+            assert!(cost["us_per_thread"].as_f64().unwrap() >= 0.0);
+        }
+        eprintln!("{}: {costs:?}", profile["label"]);
+    }
+}

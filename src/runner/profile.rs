@@ -1,0 +1,518 @@
+//! `--profile`: where the time goes at one point, as flame graphs.
+//!
+//! After the measurements, one more worker process runs the point (same request, same work)
+//! under Linux `perf record -e cpu-clock`, with Python 3.12+'s `-X perf` trampolines so that
+//! Python functions appear by name (`py::aggregate:/path/file.py`). Its samples are not part of
+//! the results. The stacks are unwound from DWARF information (`--call-graph dwarf`), which works
+//! on builds without frame pointers but stops at the first Python trampoline: the innermost
+//! Python function and the C code below it are named, the Python callers above it are not. An
+//! interpreter built with frame pointers (`ftbench python install --frame-pointers`) is unwound
+//! through its frame pointers instead, which gives whole Python stacks.
+//!
+//! `perf script` output is folded and drawn by the `inferno` crate: one merged graph and one per
+//! thread that ran most of the samples.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::interpreter::Variant;
+use crate::results::{ProfileRecord, ThreadProfile};
+
+/// Samples per second per CPU: enough for a one-second point, small enough to unwind quickly.
+const FREQUENCY: &str = "499";
+
+/// Threads that get a graph of their own (the ones with the most samples).
+const MOST_THREADS: usize = 8;
+
+/// How the stacks of one recording are unwound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallGraph {
+    /// DWARF unwinding: any build, Python frames up to the innermost function.
+    Dwarf,
+    /// Frame pointers: complete stacks, on builds with `-fno-omit-frame-pointer`.
+    FramePointers,
+}
+
+impl CallGraph {
+    /// Frame pointers where the interpreter was built with them, DWARF otherwise.
+    pub fn for_variant(variant: &Variant) -> Self {
+        if variant.interpreter.info.has_frame_pointers() {
+            Self::FramePointers
+        } else {
+            Self::Dwarf
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dwarf => "dwarf",
+            Self::FramePointers => "frame pointers",
+        }
+    }
+
+    fn perf_args(self) -> &'static [&'static str] {
+        match self {
+            Self::Dwarf => &["--call-graph", "dwarf,16384"],
+            Self::FramePointers => &["--call-graph", "fp"],
+        }
+    }
+}
+
+/// A worker run under `perf record`, writing its samples to `data`.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub data: PathBuf,
+    pub call_graph: CallGraph,
+    /// Whether the interpreter understands `-X perf` (CPython 3.12+ on Linux).
+    pub python_names: bool,
+}
+
+/// Whether `perf` can record here; otherwise one line saying why and how to enable it.
+pub fn check_perf() -> std::result::Result<(), String> {
+    let output = Command::new("perf")
+        .args([
+            "record",
+            "-q",
+            "-e",
+            "cpu-clock",
+            "-o",
+            "/dev/null",
+            "--",
+            "true",
+        ])
+        .stdout(Stdio::null())
+        .output();
+    match output {
+        Err(_) => Err(
+            "`perf` is not installed: install Debian's `linux-perf` package (Ubuntu: `linux-tools-$(uname -r)`)"
+                .to_string(),
+        ),
+        Ok(out) if !out.status.success() => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            Err(format!(
+                "`perf record` is not permitted here ({}): run as root, or allow it with `sudo sysctl kernel.perf_event_paranoid=1`",
+                first.trim()
+            ))
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
+/// `command` (a Python worker) wrapped in `perf record`: the same program, arguments and
+/// environment, with `-X perf` first when the interpreter has it.
+pub fn wrap(command: &Command, recording: &Recording) -> Command {
+    let mut perf = Command::new("perf");
+    perf.args(["record", "-q", "-e", "cpu-clock", "-F", FREQUENCY])
+        .args(recording.call_graph.perf_args())
+        .arg("-o")
+        .arg(&recording.data)
+        .arg("--")
+        .arg(command.get_program());
+    if recording.python_names {
+        perf.args(["-X", "perf"]);
+    }
+    perf.args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => perf.env(key, value),
+            None => perf.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        perf.current_dir(dir);
+    }
+    perf
+}
+
+/// The folded stacks of a recording: all threads merged, and per thread (by sample count).
+#[derive(Debug, Default)]
+pub struct Folded {
+    pub merged: Vec<String>,
+    /// `(tid, CPU ns, folded lines)`, most CPU first.
+    pub threads: Vec<(u32, u64, Vec<String>)>,
+    /// CPU time of all samples, in nanoseconds (perf weighs a cpu-clock sample by its period).
+    pub cpu_ns: u64,
+}
+
+/// Read a recording with `perf script` and fold its stacks.
+pub fn fold(data: &Path) -> Result<Folded> {
+    let output = Command::new("perf")
+        .arg("script")
+        .arg("-i")
+        .arg(data)
+        .stdin(Stdio::null())
+        .output()
+        .context("failed to run `perf script`")?;
+    if !output.status.success() {
+        bail!(
+            "`perf script` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let fold_with = |include_tid: bool| -> Result<Vec<String>> {
+        let mut options = inferno::collapse::perf::Options::default();
+        options.include_tid = include_tid;
+        options.nthreads = 1;
+        let mut folded = Vec::new();
+        inferno::collapse::Collapse::collapse(
+            &mut inferno::collapse::perf::Folder::from(options),
+            output.stdout.as_slice(),
+            &mut folded,
+        )
+        .context("failed to fold the stacks")?;
+        Ok(String::from_utf8_lossy(&folded)
+            .lines()
+            .map(str::to_string)
+            .collect())
+    };
+    let merged = fold_with(false)?;
+    let cpu_ns = merged.iter().filter_map(|l| count_of(l)).sum();
+    // With tids, each stack starts with `comm-pid/tid`.
+    let mut by_thread: BTreeMap<u32, (u64, Vec<String>)> = BTreeMap::new();
+    for line in fold_with(true)? {
+        let Some((root, rest)) = line.split_once(';') else {
+            continue;
+        };
+        let Some(tid) = root.rsplit_once('/').and_then(|(_, t)| t.parse().ok()) else {
+            continue;
+        };
+        let entry = by_thread.entry(tid).or_default();
+        entry.0 += count_of(&line).unwrap_or(0);
+        entry.1.push(rest.to_string());
+    }
+    let mut threads: Vec<(u32, u64, Vec<String>)> = by_thread
+        .into_iter()
+        .map(|(tid, (samples, lines))| (tid, samples, lines))
+        .collect();
+    threads.sort_by_key(|t| std::cmp::Reverse(t.1));
+    Ok(Folded {
+        merged,
+        threads,
+        cpu_ns,
+    })
+}
+
+/// Native cost groups of a thread's life, matched on frame names: each sample goes to the group
+/// of the first frame, from the leaf up, that contains one of the group's names (so a page fault
+/// inside `allocate_stack` is thread set-up, a futex wait inside `_PySemaphore_Wait` is a lock).
+/// Samples of the thread workload with no matching frame are "other". A CPython change that
+/// renames a function shows up as a growing "other", not as a wrong group.
+pub const THREAD_COST_GROUPS: &[(&str, &[&str])] = &[
+    (
+        "thread state and TLS",
+        &[
+            "ThreadState_New",
+            "new_threadstate",
+            "init_threadstate",
+            "bind_tstate",
+            "ThreadState_Bind",
+            "tstate_",
+            "PyThreadState_Clear",
+            "PyThreadState_Delete",
+            "__tls_get_addr",
+            "_dl_allocate_tls",
+            "_dl_deallocate_tls",
+            "allocate_stack",
+            "pthread_create",
+            "create_thread",
+            "start_thread",
+            "clone",
+            "pythread_wrapper",
+            "thread_run",
+            "start_joinable_thread",
+            "start_new_thread",
+            "ThreadHandle_start",
+            "PyThread_start",
+            "mi_heap_init",
+            "_mi_thread",
+            "mi_thread_",
+            "_mi_heap",
+        ],
+    ),
+    (
+        "locks, atomics and barriers",
+        &[
+            "PyMutex",
+            "_PyParkingLot",
+            "_PySemaphore",
+            "PyEvent",
+            "_PyRWMutex",
+            "lock_PyThread",
+            "lock_acquire",
+            "pthread_mutex",
+            "pthread_cond",
+            "__lll_lock",
+            "futex",
+            "sem_wait",
+            "sem_post",
+            "qsbr",
+            "_Py_atomic",
+            "stop_the_world",
+            "start_the_world",
+            "OnceFlag",
+            "take_gil",
+            "drop_gil",
+            "PyCOND",
+            "PyEval_AcquireLock",
+            "PyEval_RestoreThread",
+            "PyEval_SaveThread",
+            "join_thread",
+            "ThreadHandle_join",
+            "pthread_join",
+            "pthread_clockjoin",
+        ],
+    ),
+    (
+        "reference counts",
+        &[
+            "MergeZeroLocalRefcount",
+            "ExplicitMergeRefcount",
+            "MergeRefcount",
+            "_Py_brc",
+            "brc_",
+            "_Py_Dealloc",
+            "_Py_IncRef",
+            "_Py_DecRef",
+            "Py_INCREF",
+            "Py_DECREF",
+        ],
+    ),
+    // Python-level machinery of the threading module (Thread.start's Event, Condition.wait),
+    // where no native frame below named another group.
+    ("threading.py code", &["threading.py"]),
+];
+
+/// The group of a thread's-life sample, or `None` for a sample outside the thread workload
+/// (interpreter start-up, imports). `frames` go from the root to the leaf.
+fn thread_cost_group(frames: &[&str]) -> Option<&'static str> {
+    let in_workload = frames.iter().any(|f| {
+        f.contains("thread_lifecycle.py")
+            || f.contains("threading.py")
+            || f.contains("start_thread")
+            || f.contains("pthread_create")
+    });
+    if !in_workload {
+        return None;
+    }
+    for frame in frames.iter().rev() {
+        for (group, names) in THREAD_COST_GROUPS {
+            if names.iter().any(|name| frame.contains(name)) {
+                return Some(group);
+            }
+        }
+    }
+    Some("other")
+}
+
+/// CPU time per cost group of the thread workload's samples, in [`THREAD_COST_GROUPS`] order
+/// with "other" last.
+pub fn thread_costs(merged: &[String]) -> Vec<(String, u64)> {
+    let mut costs: Vec<(String, u64)> = THREAD_COST_GROUPS
+        .iter()
+        .map(|(group, _)| ((*group).to_string(), 0))
+        .chain(std::iter::once(("other".to_string(), 0)))
+        .collect();
+    for line in merged {
+        let (Some((stack, _)), Some(count)) = (line.rsplit_once(' '), count_of(line)) else {
+            continue;
+        };
+        let frames: Vec<&str> = stack.split(';').collect();
+        if let Some(group) = thread_cost_group(&frames)
+            && let Some(entry) = costs.iter_mut().find(|(g, _)| g == group)
+        {
+            entry.1 += count;
+        }
+    }
+    costs
+}
+
+/// The count (CPU ns) at the end of a folded line.
+fn count_of(line: &str) -> Option<u64> {
+    line.rsplit_once(' ')?.1.parse().ok()
+}
+
+/// A flame graph of folded `lines` as SVG bytes.
+pub fn flamegraph(lines: &[String], title: &str, subtitle: &str) -> Result<Vec<u8>> {
+    let mut options = inferno::flamegraph::Options::default();
+    options.title = title.to_string();
+    options.subtitle = Some(subtitle.to_string());
+    // perf weighs each cpu-clock sample by its period: the counts are nanoseconds of CPU.
+    options.count_name = "ns of CPU".to_string();
+    let mut svg = Vec::new();
+    inferno::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut svg)
+        .context("failed to draw the flame graph")?;
+    Ok(svg)
+}
+
+/// Draw the graphs of one recording into `dir` and describe them, with paths relative to `base`
+/// (the results file's directory). For a thread lifecycle test, `threads_started` (threads the
+/// profiled worker started) turns its cost groups into microseconds per thread.
+pub fn write_graphs(
+    folded: &Folded,
+    point: (&str, &str, u32),
+    threads_started: Option<u64>,
+    call_graph: CallGraph,
+    dir: &Path,
+    base: &Path,
+) -> Result<ProfileRecord> {
+    let (test, label, thread_count) = point;
+    if folded.cpu_ns == 0 {
+        bail!("perf recorded no samples");
+    }
+    fs_err::create_dir_all(dir)?;
+    let stem = format!(
+        "{}-{}-{}",
+        crate::report::slug(test),
+        crate::report::slug(label),
+        if thread_count == 0 {
+            "serial".to_string()
+        } else {
+            format!("{thread_count}t")
+        }
+    );
+    let relative = |path: &Path| {
+        path.strip_prefix(base)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let subtitle = format!(
+        "{test} on {label} at {}: {:.0} ms of CPU in one worker process, start-up included ({} unwinding)",
+        crate::format::threads(thread_count),
+        folded.cpu_ns as f64 / 1e6,
+        call_graph.as_str()
+    );
+    let merged = dir.join(format!("{stem}.svg"));
+    crate::results::write_atomically(
+        &merged,
+        &flamegraph(&folded.merged, "All threads", &subtitle)?,
+    )?;
+    let mut threads = Vec::new();
+    for (rank, (tid, cpu_ns, lines)) in folded.threads.iter().take(MOST_THREADS).enumerate() {
+        let path = dir.join(format!("{stem}-thread{}.svg", rank + 1));
+        let title = format!("Thread {tid} ({:.0} ms of CPU)", *cpu_ns as f64 / 1e6);
+        crate::results::write_atomically(&path, &flamegraph(lines, &title, &subtitle)?)?;
+        threads.push(ThreadProfile {
+            tid: *tid,
+            cpu_ns: *cpu_ns,
+            file: relative(&path),
+        });
+    }
+    let costs = threads_started.map(|started| {
+        thread_costs(&folded.merged)
+            .into_iter()
+            .map(|(group, cpu_ns)| crate::results::CostGroup {
+                group,
+                cpu_ns,
+                us_per_thread: cpu_ns as f64 / 1e3 / started.max(1) as f64,
+            })
+            .collect()
+    });
+    Ok(ProfileRecord {
+        costs: costs.unwrap_or_default(),
+        test: test.to_string(),
+        label: label.to_string(),
+        thread_count,
+        call_graph: call_graph.as_str().to_string(),
+        cpu_ns: folded.cpu_ns,
+        file: relative(&merged),
+        threads,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perf_wraps_the_worker_without_changing_it() {
+        let mut worker = Command::new("/opt/python3.13t");
+        worker
+            .args(["-I", "-B", "worker.py"])
+            .env("PYTHON_GIL", "0")
+            .env_remove("FTBENCH_PARENT_PID")
+            .current_dir("/tmp");
+        let recording = Recording {
+            data: PathBuf::from("/tmp/x/perf.data"),
+            call_graph: CallGraph::Dwarf,
+            python_names: true,
+        };
+        let perf = wrap(&worker, &recording);
+        assert_eq!(perf.get_program(), "perf");
+        let args: Vec<&str> = perf.get_args().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(
+            args,
+            [
+                "record",
+                "-q",
+                "-e",
+                "cpu-clock",
+                "-F",
+                FREQUENCY,
+                "--call-graph",
+                "dwarf,16384",
+                "-o",
+                "/tmp/x/perf.data",
+                "--",
+                "/opt/python3.13t",
+                "-X",
+                "perf",
+                "-I",
+                "-B",
+                "worker.py"
+            ]
+        );
+        let envs: Vec<_> = perf.get_envs().collect();
+        assert!(envs.contains(&("PYTHON_GIL".as_ref(), Some("0".as_ref()))));
+        assert!(envs.contains(&("FTBENCH_PARENT_PID".as_ref(), None)));
+        assert_eq!(perf.get_current_dir(), Some(Path::new("/tmp")));
+    }
+
+    #[test]
+    fn thread_costs_go_to_the_innermost_frame_that_names_a_group() {
+        let lines: Vec<String> = [
+            // Set-up: a page fault inside allocate_stack is thread set-up.
+            "python3.13t;py::serial:/w/thread_lifecycle.py;pthread_create;allocate_stack;clear_page_erms 70",
+            // A new thread waits for its start signal on a futex.
+            "python3.13t;start_thread;pythread_wrapper;_PySemaphore_Wait;futex_wait 20",
+            "python3.13t;start_thread;pythread_wrapper;thread_run;_Py_MergeZeroLocalRefcount 5",
+            "python3.13t;py::body:/w/thread_lifecycle.py;_PyEval_EvalFrameDefault 5",
+            // Interpreter start-up is not the workload's.
+            "python3.13t;_start;pymain_main;_PyImport_Load 999",
+        ]
+        .iter()
+        .map(|l| (*l).to_string())
+        .collect();
+        let mut lines = lines;
+        lines.push(
+            "python3.13t;py::Thread.start:/lib/threading.py;_PyEval_EvalFrameDefault 3".into(),
+        );
+        let costs = thread_costs(&lines);
+        assert_eq!(
+            costs,
+            [
+                ("thread state and TLS".to_string(), 70),
+                ("locks, atomics and barriers".to_string(), 20),
+                ("reference counts".to_string(), 5),
+                ("threading.py code".to_string(), 3),
+                ("other".to_string(), 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_flame_graph_names_the_frames_it_was_given() {
+        let lines = vec![
+            "python3.13t;py::aggregate:/x/aggregate.py;_PyEval_EvalFrameDefault 40".to_string(),
+            "python3.13t;py::aggregate:/x/aggregate.py;long_add 10".to_string(),
+        ];
+        let svg = String::from_utf8(flamegraph(&lines, "All threads", "a test").unwrap()).unwrap();
+        assert!(svg.contains("py::aggregate"), "{svg}");
+        assert!(svg.contains("All threads"));
+        assert_eq!(count_of(&lines[0]), Some(40));
+    }
+}
