@@ -5,8 +5,8 @@
 # 2. Provision a matched CPython 3.13 / 3.13t pair with numpy (`ftbench python install`; built from
 #    source the first time, ~2 min each on 2 cores, then reused from ~/.local/share/ftbench).
 # 3. Chromium (the HTML report is opened in it), Linux perf (`--profile`), and a tools venv with
-#    pandas and matplotlib (the
-#    seed study's own analysis runs on our results), pyperf (imports) and ruff.
+#    pandas and matplotlib (the seed study's own analysis runs on our results), pyperf (imports)
+#    and ruff.
 # 4. ruff on the embedded Python, then `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
