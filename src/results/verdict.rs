@@ -94,7 +94,7 @@ impl Verdict {
     pub fn advice(self) -> &'static str {
         match self {
             Self::Scales => {
-                "Scales: each added thread adds at least 80% of a thread's work; more threads help up to the number of CPUs."
+                "Each added thread adds at least 80% of a thread's work: more threads help, up to the number of CPUs."
             }
             Self::Gil => {
                 "The GIL was on, so threads took turns: use a free-threaded build (3.13t or later), and if an extension turned the GIL back on, ask for a release that declares free-threading support (`Py_mod_gil`); `PYTHON_GIL=0` forces it off at your own risk."
