@@ -6,6 +6,8 @@ pub mod load;
 pub mod native;
 pub mod profile;
 pub mod protocol;
+#[cfg(test)]
+mod tests;
 pub mod worker;
 
 use std::fmt::Write as _;
