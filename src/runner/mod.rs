@@ -336,6 +336,19 @@ struct PointJob<'a> {
     work_size: u64,
 }
 
+impl PointJob<'_> {
+    /// The measuring request of this point.
+    fn request(&self) -> Request {
+        request(
+            self.workload,
+            &self.plan.settings,
+            Mode::Measure,
+            self.thread_count,
+            self.work_size,
+        )
+    }
+}
+
 enum PointError {
     Stopped(Stop),
     Failed(String),
@@ -398,21 +411,8 @@ fn measure_process(
     process: u32,
     worker: &mut dyn Worker,
 ) -> Result<Vec<PointSample>, PointError> {
-    let PointJob {
-        plan,
-        workload,
-        variant,
-        thread_count,
-        work_size,
-    } = *job;
-    let request = request(
-        workload,
-        &plan.settings,
-        Mode::Measure,
-        thread_count,
-        work_size,
-    );
-    let output = match worker.run(variant, &request) {
+    let variant = job.variant;
+    let output = match worker.run(variant, &job.request()) {
         Ok(output) => output,
         Err(worker::Error::Interrupted) => {
             return Err(PointError::Stopped(
@@ -670,12 +670,14 @@ pub fn profile_points(
                 variant.label,
                 crate::format::threads(thread_count)
             );
-            let recorded = record_profile(
+            let job = PointJob {
                 plan,
-                worker,
-                (workload, variant, thread_count, calibration.work_size),
-                (dir, base),
-            );
+                workload,
+                variant,
+                thread_count,
+                work_size: calibration.work_size,
+            };
+            let recorded = record_profile(&job, worker, (dir, base));
             match recorded {
                 Ok(record) => {
                     printer.info(&format!(
@@ -697,11 +699,17 @@ pub fn profile_points(
 
 /// One profiled worker run and its graphs.
 fn record_profile(
-    plan: &Plan,
+    job: &PointJob,
     worker: &mut PythonWorker,
-    (workload, variant, thread_count, work_size): (&Workload, &Variant, u32, u64),
     (dir, base): (&Path, &Path),
 ) -> anyhow::Result<results::ProfileRecord> {
+    let PointJob {
+        plan,
+        workload,
+        variant,
+        thread_count,
+        work_size,
+    } = *job;
     let scratch = tempfile::Builder::new()
         .prefix("ftbench-profile")
         .tempdir()?;
@@ -712,14 +720,7 @@ fn record_profile(
         python_names: variant.interpreter.info.version_info >= [3, 12, 0]
             && cfg!(target_os = "linux"),
     });
-    let request = request(
-        workload,
-        &plan.settings,
-        Mode::Measure,
-        thread_count,
-        work_size,
-    );
-    let ran = worker.run(variant, &request);
+    let ran = worker.run(variant, &job.request());
     worker.profile = None;
     ran?;
     let folded = profile::fold(&scratch.path().join("perf.data"))?;

@@ -5,7 +5,7 @@ use predicates::prelude::*;
 
 use std::os::unix::fs::FileTypeExt;
 
-use crate::common::{canned_query, fake_python, ft_python, ftbench, read_json, temp};
+use crate::common::{canned_query, fake_python, fixture, ft_python, ftbench, read_json, temp};
 use crate::require;
 
 /// A tiny real run: `parallel_compute`, serial and 1 thread, on the free-threaded build.
@@ -154,12 +154,6 @@ fn files_under(dir: &Path) -> Vec<String> {
     }
     found.sort();
     found
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
 }
 
 /// A real 16-core results file with hostile names: a traversing test name, a label that clears

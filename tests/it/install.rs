@@ -153,9 +153,7 @@ fn python_install_downloads_verifies_and_builds_from_a_mirror() {
     // above the user's function (DWARF unwinding stops at the innermost Python function).
     let target = format!(
         "{}:aggregate",
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples/aggregate.py")
-            .display()
+        crate::common::example("aggregate.py").display()
     );
     let output = ftbench(d)
         .env("FTBENCH_HOME", d.join("home"))

@@ -1,16 +1,10 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use predicates::prelude::*;
 
-use crate::common::{ft_python, ftbench, gil_python, python_args, temp};
+use crate::common::{fixture, ft_python, ftbench, gil_python, python_args, temp};
 use crate::require;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 /// Decode a PNG and return its size; never compare its bytes.
 fn png_size(path: &Path) -> (u32, u32) {

@@ -1,13 +1,7 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::common::{error_reasons, ft_python, ftbench, python_args, read_json, temp};
+use crate::common::{error_reasons, example, ft_python, ftbench, python_args, read_json, temp};
 use crate::require;
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
 
 /// `ftbench scale TARGET` on 3.13t and 3.13t+gil, quick, threads 1 and 2.
 fn scale(dir: &Path, ft: &Path, target: &str, extra: &[&str]) -> std::process::Output {

@@ -1,15 +1,9 @@
-use std::path::Path;
-
 use predicates::prelude::*;
 
-use crate::common::{ft_python, ftbench, gil_python, python_args, read_json, temp, tools_python};
+use crate::common::{
+    fixture, ft_python, ftbench, gil_python, python_args, read_json, temp, tools_python,
+};
 use crate::require;
-
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 #[test]
 fn regular_suite_compares_against_a_baseline_with_a_geometric_mean() {

@@ -1,18 +1,17 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::common::{ft_python, ftbench, python_args, read_json, temp};
+use crate::common::{fixture, ft_python, ftbench, python_args, read_json, temp};
 use crate::require;
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/why.py")
-}
 
 /// `ftbench scale why.py:FUNCTION` at threads 1, 2 and 4 on `labels`; the results file.
 fn scale(dir: &Path, function: &str, labels: &[String], report: bool) -> serde_json::Value {
     let output = format!("{function}.json");
     let mut command = ftbench(dir);
     command
-        .args(["scale", &format!("{}:{function}", fixture().display())])
+        .args([
+            "scale",
+            &format!("{}:{function}", fixture("why.py").display()),
+        ])
         .args(["--quick", "--threads", "1,2,4", "--no-store"])
         .args(["-o", &output, "--force", "--timeout", "60"])
         .args(python_args(labels));
