@@ -199,6 +199,7 @@ impl RunConfig {
                 .measure
                 .precision
                 .map(|_| args.measure.max_time_per_point),
+            user_tests: Vec::new(),
         };
         validate(&settings, args.measure.force)?;
         let output = args.measure.output.clone().unwrap_or_else(|| {
@@ -294,7 +295,7 @@ impl RunConfig {
                 }
             }
         }
-        let tests = workloads::select(&previous.settings.tests, workloads::Suite::All)?;
+        let tests = resumed_tests(&previous.settings, args.trust_paths, printer)?;
         // Failed and skipped points are tried again.
         previous.errors.clear();
         previous.skipped.clear();
@@ -312,6 +313,70 @@ impl RunConfig {
             resumed: Some(previous),
         })
     }
+}
+
+/// The tests of a resumed run, in its order: built-in tests by name, `scale` tests rebuilt from
+/// their recorded parameters. A user test runs code from a file named in the results, so that
+/// file must exist and belong to the user running ftbench (a file from someone else names
+/// someone else's code), unless `--trust-paths`.
+fn resumed_tests(
+    settings: &Settings,
+    trust_paths: bool,
+    printer: &Printer,
+) -> Result<Vec<&'static workloads::Workload>> {
+    let mut user = Vec::new();
+    for test in &settings.user_tests {
+        let workload = workloads::Workload::user_from_record(test).with_context(|| {
+            format!(
+                "cannot resume: the user test `{}` has a parameter ftbench does not know",
+                test.name
+            )
+        })?;
+        let param = |key: &str| {
+            workload
+                .params
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| *v)
+        };
+        let file = std::path::Path::new(param("path").unwrap_or(""));
+        let function = param("function").unwrap_or("");
+        if !trust_paths {
+            use std::os::unix::fs::MetadataExt as _;
+            let own = fs_err::metadata(file)
+                .is_ok_and(|meta| meta.is_file() && meta.uid() == nix::unistd::getuid().as_raw());
+            if !own {
+                bail!(
+                    "cannot resume: the user test `{}` runs `{function}` from `{}`, which is not a file of yours on this machine; a results file may come from anywhere, so pass --trust-paths to run that code",
+                    test.name,
+                    file.display()
+                );
+            }
+        }
+        printer.info(&format!(
+            "resume: {} runs {function} from {}",
+            test.name,
+            file.display()
+        ));
+        user.push(workload);
+    }
+    let built_in: Vec<String> = settings
+        .tests
+        .iter()
+        .filter(|name| !user.iter().any(|w| w.name == name.as_str()))
+        .cloned()
+        .collect();
+    let mut found = if built_in.is_empty() {
+        Vec::new()
+    } else {
+        workloads::select(&built_in, workloads::Suite::All)?
+    };
+    found.extend(user);
+    Ok(settings
+        .tests
+        .iter()
+        .filter_map(|name| found.iter().find(|w| w.name == name.as_str()).copied())
+        .collect())
 }
 
 /// Find the interpreter that runs a resumed label, and say how it was found.

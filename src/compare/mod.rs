@@ -23,6 +23,9 @@ pub struct PointComparison {
     pub value: f64,
     pub other_value: f64,
     pub metric: String,
+    /// The label is ftbench's native reference, not a Python.
+    #[serde(skip)]
+    pub native: bool,
     #[serde(flatten)]
     pub comparison: Comparison,
 }
@@ -154,6 +157,7 @@ pub fn compare(
                         .entry(point.test.as_str())
                         .or_insert_with(|| base.metric_of(&point.test))
                         .clone(),
+                    native: base.is_native(base_label),
                     comparison,
                 }
             },
@@ -370,7 +374,7 @@ impl FileComparison {
     pub fn regressions(&self, percent: f64, include_native: bool) -> Vec<&PointComparison> {
         self.points
             .iter()
-            .filter(|p| include_native || p.label != crate::runner::native::LABEL)
+            .filter(|p| include_native || !p.native)
             .filter(|p| {
                 p.comparison.verdict == Verdict::Slower
                     && p.comparison.ratio < 1.0 - percent / 100.0
@@ -413,6 +417,7 @@ mod tests {
             value: 10.0,
             other_value: 5.0,
             metric: "ops_per_sec".into(),
+            native: label == "native",
             comparison: Comparison {
                 ratio: 0.5,
                 ci_low: 0.45,

@@ -129,7 +129,9 @@ pub fn warnings(results: &ResultsFile) -> Vec<String> {
 /// Where a Python speedup lies above the native ceiling beyond both intervals: the reference was
 /// disturbed there (it cannot be beaten), so it must not be read as a ceiling.
 fn ceilings_below_python(results: &ResultsFile) -> Vec<String> {
-    let native = crate::runner::native::LABEL;
+    let Some(native) = results.native_label() else {
+        return Vec::new();
+    };
     let mut warnings = Vec::new();
     for test in results.tests() {
         if !crate::runner::native::is_ceiling(&test) {
@@ -244,7 +246,7 @@ pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<Str
     template
         .render(minijinja::context! {
             labels => results.labels(),
-            has_native => results.labels().iter().any(|l| l == crate::runner::native::LABEL),
+            has_native => results.native_label().is_some(),
             created => results.created,
             command => results.command_line.join(" "),
             ftbench_version => results.ftbench_version,
@@ -323,7 +325,11 @@ mod tests {
             label: label.into(),
             path: std::path::PathBuf::new(),
             run_path: std::path::PathBuf::new(),
-            source: crate::interpreter::InterpreterSource::Imported,
+            source: if label == "native" {
+                crate::interpreter::InterpreterSource::Native
+            } else {
+                crate::interpreter::InterpreterSource::Imported
+            },
             gil_mode: crate::interpreter::GilMode::Default,
             expects_gil: false,
             info: crate::interpreter::InterpreterInfo::imported("3.13.0", "", "cpython", true),

@@ -4,6 +4,7 @@
 //! Every figure gives each label the same colour, draws thread counts on a log-2 axis, and marks
 //! the ideal-scaling line and the machine's core count where they mean something.
 
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow};
@@ -54,9 +55,7 @@ pub fn label_colours(results: &ResultsFile) -> Vec<RGBColor> {
         .variants
         .iter()
         .map(|v| {
-            if v.label == crate::runner::native::LABEL
-                || v.source == crate::interpreter::InterpreterSource::Native
-            {
+            if v.source == crate::interpreter::InterpreterSource::Native {
                 return BLACK;
             }
             let family: &[RGBColor] = match (v.info.free_threaded, v.expects_gil) {
@@ -157,6 +156,29 @@ pub fn figures(results: &ResultsFile) -> Vec<Figure> {
     figures
 }
 
+/// An SVG document without the characters XML forbids (C0 controls other than tab, newline and
+/// carriage return, and U+FFFE/U+FFFF): labels come from results files, which may come from
+/// anyone, and one escape character makes the whole document unreadable. Each is written as
+/// its visible escape (`\u{1b}`), as the terminal output does.
+fn xml_safe(svg: &str) -> String {
+    if !svg.chars().any(forbidden_in_xml) {
+        return svg.to_string();
+    }
+    let mut out = String::with_capacity(svg.len());
+    for c in svg.chars() {
+        if forbidden_in_xml(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn forbidden_in_xml(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
+}
+
 /// Rasterise an SVG document to PNG bytes (RGBA), with the embedded font for every family.
 fn svg_to_png(svg: &str) -> Result<Vec<u8>> {
     static FONTS: OnceLock<std::sync::Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
@@ -236,7 +258,7 @@ impl Figure {
             self.draw(&root, results)?;
             root.present().map_err(|e| anyhow!("{e}"))?;
         }
-        Ok(text)
+        Ok(xml_safe(&text))
     }
 
     /// The figure as PNG bytes: the SVG, rasterised by resvg with the same embedded font.
@@ -280,11 +302,11 @@ fn curve<DB: DrawingBackend>(
         Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
     >,
     points: &[(f64, f64)],
-    label: &str,
+    (label, native): (&str, bool),
     colour: RGBColor,
     test: &str,
 ) -> DrawResult<DB> {
-    if label == crate::runner::native::LABEL {
+    if native {
         chart
             .draw_series(DashedLineSeries::new(
                 points.to_vec(),
@@ -478,7 +500,14 @@ fn speedup_panel<DB: DrawingBackend>(
             .iter()
             .filter_map(|p| p.speedup.map(|v| (log2(p.thread_count), v.0)))
             .collect();
-        curve(&mut chart, &points, &labels[*index], colour, test)?;
+        let label = &labels[*index];
+        curve(
+            &mut chart,
+            &points,
+            (label, results.is_native(label)),
+            colour,
+            test,
+        )?;
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
         if with_ci {
             chart.draw_series(s.points.iter().filter_map(|p| {
@@ -609,10 +638,11 @@ fn parallelism_panel<DB: DrawingBackend>(
         if points.is_empty() {
             continue;
         }
+        let label = &labels[*index];
         curve(
             &mut chart,
             &points,
-            &labels[*index],
+            (label, results.is_native(label)),
             label_colours(results)[*index],
             test,
         )?;
@@ -633,7 +663,7 @@ fn throughput_panel<DB: DrawingBackend>(
     // Rust's throughput would flatten every Python curve here; the ceiling is in the speedup.
     let series: Vec<_> = series_of(results, test)
         .into_iter()
-        .filter(|(i, _)| labels[*i] != crate::runner::native::LABEL)
+        .filter(|(i, _)| !results.is_native(&labels[*i]))
         .collect();
     if series.is_empty() {
         return Ok(());
@@ -658,7 +688,14 @@ fn throughput_panel<DB: DrawingBackend>(
             .iter()
             .map(|p| (log2(p.thread_count), p.value.median))
             .collect();
-        curve(&mut chart, &points, &labels[*index], colour, test)?;
+        let label = &labels[*index];
+        curve(
+            &mut chart,
+            &points,
+            (label, results.is_native(label)),
+            colour,
+            test,
+        )?;
         if with_ci {
             chart.draw_series(s.points.iter().map(|p| {
                 ErrorBar::new_vertical(
@@ -1132,6 +1169,18 @@ mod layout_tests {
         assert_eq!(axis_label(0.0, super::super::seconds), "0");
         assert_eq!(axis_label(0.0, super::super::human), "0");
         assert_eq!(axis_label(0.5, super::super::seconds), "500 ms");
+    }
+
+    #[test]
+    fn control_characters_in_labels_do_not_break_the_svg() {
+        let svg = "<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"><text>3.13t\u{1b}[2J\u{7}</text></svg>";
+        let safe = xml_safe(svg);
+        assert_eq!(
+            safe,
+            "<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"><text>3.13t\\u{1b}[2J\\u{7}</text></svg>"
+        );
+        svg_to_png(&safe).unwrap();
+        assert!(svg_to_png(svg).is_err(), "the raw escape is not XML");
     }
 
     #[test]

@@ -53,6 +53,19 @@ pub struct Settings {
     pub precision_pct: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_time_per_point_s: Option<f64>,
+    /// `ftbench scale` tests: what each one runs, so that a resumed run rebuilds them (the
+    /// built-in tests are rebuilt from their names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_tests: Vec<UserTest>,
+}
+
+/// A user's function as a test (`ftbench scale`), as recorded in the settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserTest {
+    pub name: String,
+    /// `user.py`'s parameters: `path`, `function`, `args`, `check`, `executor`, `fixed`, `env`,
+    /// `user_site`.
+    pub params: Vec<(String, String)>,
 }
 
 /// A measured variant, as recorded.
@@ -771,6 +784,22 @@ impl ResultsFile {
             },
             |w| w.metric.to_string(),
         )
+    }
+
+    /// Whether `label` is ftbench's native reference (by what its variant is, not by its name: a
+    /// Python labelled `native` is a Python).
+    pub fn is_native(&self, label: &str) -> bool {
+        self.variants
+            .iter()
+            .any(|v| v.label == label && v.source == crate::interpreter::InterpreterSource::Native)
+    }
+
+    /// The label of the native reference, if the run has one.
+    pub fn native_label(&self) -> Option<&str> {
+        self.variants
+            .iter()
+            .find(|v| v.source == crate::interpreter::InterpreterSource::Native)
+            .map(|v| v.label.as_str())
     }
 
     /// The label regular tests compare against.

@@ -121,6 +121,7 @@ fn plan(tests: &[&str], processes: u32) -> Plan {
         allow_load: true,
         precision_pct: None,
         max_time_per_point_s: None,
+        user_tests: Vec::new(),
     };
     Plan {
         variants: vec![variant("ft", true), variant("gil", false)],

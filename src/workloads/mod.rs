@@ -238,7 +238,47 @@ pub const WORKLOADS: &[Workload] = &[
     },
 ];
 
+/// The parameters `user.py` understands, as `'static` keys.
+const USER_PARAMS: &[&str] = &[
+    "path",
+    "function",
+    "args",
+    "check",
+    "executor",
+    "fixed",
+    "env",
+    "user_site",
+];
+
 impl Workload {
+    /// A recorded user test again (`--resume` of a `scale` run); `None` for a parameter
+    /// `user.py` does not know.
+    pub fn user_from_record(test: &crate::results::UserTest) -> Option<&'static Self> {
+        let params = test
+            .params
+            .iter()
+            .map(|(key, value)| {
+                USER_PARAMS
+                    .iter()
+                    .find(|k| *k == key)
+                    .map(|k| (*k, value.clone()))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self::leaked_user(test.name.clone(), params))
+    }
+
+    /// The parameters of a user test, to record in the settings.
+    pub fn user_record(&self) -> crate::results::UserTest {
+        crate::results::UserTest {
+            name: self.name.to_string(),
+            params: self
+                .params
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+        }
+    }
+
     /// A user's function as a test (`ftbench scale`). The registry holds `'static` tests; a
     /// user test is made once per process, so leaking it is a few bytes, not a growing leak.
     pub fn leaked_user(name: String, params: Vec<(&'static str, String)>) -> &'static Self {

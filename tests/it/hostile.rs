@@ -251,9 +251,9 @@ fn a_hostile_results_file_writes_nothing_outside_out_and_prints_no_escape() {
         assert!(!stream.contains(&0x1b) && !stream.contains(&b'\r'));
     }
 
-    // CSV: 7 fields on every row, whatever the metric holds; no cell opens as a formula.
+    // CSV: 8 fields on every row, whatever the metric holds; no cell opens as a formula.
     let csv_text = fs_err::read_to_string(out.join("results.csv")).unwrap();
-    let check_csv = "import csv, sys\nrows = list(csv.reader(open(sys.argv[1], newline='')))\nassert all(len(r) == 7 for r in rows), [r for r in rows if len(r) != 7][:3]\nassert not any(c.startswith(('=', '+', '@')) or (c.startswith('-') and not c[1:2].isdigit()) for r in rows for c in r), 'formula'\nprint(len(rows))";
+    let check_csv = "import csv, sys\nrows = list(csv.reader(open(sys.argv[1], newline='')))\nassert all(len(r) == 8 for r in rows), [r for r in rows if len(r) != 8][:3]\nassert not any(c.startswith(('=', '+', '@')) or (c.startswith('-') and not c[1:2].isdigit()) for r in rows for c in r), 'formula'\nprint(len(rows))";
     let python = std::process::Command::new("python3")
         .args(["-c", check_csv])
         .arg(out.join("results.csv"))

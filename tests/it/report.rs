@@ -300,3 +300,28 @@ fn a_broken_results_file_writes_no_report() {
         ));
     assert!(!dir.path().join("broken-report").exists());
 }
+
+#[test]
+fn a_python_labelled_native_is_drawn_as_a_python() {
+    // The native reference is known by what it is, not by its label.
+    let ft = require!(ft_python());
+    let dir = temp();
+    ftbench(dir.path())
+        .args(["run", "--quick", "--no-native", "--no-store", "--tests"])
+        .args(["parallel_compute", "--threads", "1,2", "-o", "named.json"])
+        .args(python_args(&[format!("native={}", ft.display())]))
+        .assert()
+        .success();
+    let report = dir.path().join("named-report");
+    let svg = fs_err::read_to_string(report.join("figures/scaling-parallel_compute.svg")).unwrap();
+    assert!(svg.contains(">\nnative\n<"), "the label is in the legend");
+    assert!(
+        !svg.contains("native (ceiling)"),
+        "a Python drawn as the ceiling"
+    );
+    let html = fs_err::read_to_string(report.join("report.html")).unwrap();
+    assert!(
+        !html.contains("is not an interpreter"),
+        "the native note for a Python"
+    );
+}

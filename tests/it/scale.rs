@@ -418,3 +418,103 @@ fn a_profile_names_the_users_function_in_a_flame_graph_linked_from_the_report() 
         assert!(graph.contains("py::aggregate"));
     }
 }
+
+#[test]
+fn an_interrupted_scale_run_resumes_with_the_users_function() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    let file = d.join("scaled.json");
+    let target = format!("{}:aggregate", example("aggregate.py").display());
+    let count = |path: &std::path::Path| {
+        fs_err::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["points"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    let child = crate::common::ftbench_process(d)
+        .args(["scale", &target, "--mode", "both", "--threads", "1,2"])
+        .args(["--target-ms", "30", "--processes", "1", "--samples", "3"])
+        .args(["--no-report", "--no-store", "-o"])
+        .arg(&file)
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while count(&file) < 2 {
+        assert!(start.elapsed().as_secs() < 60, "no points appeared");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id().cast_signed()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let stopped = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    let done = count(&file);
+    assert!((2..6).contains(&done), "{done} points after the stop");
+    // The file says what each scale test runs; resuming rebuilds them.
+    let recorded = read_json(&file);
+    assert_eq!(
+        recorded["settings"]["user_tests"].as_array().unwrap().len(),
+        2
+    );
+    let output = ftbench(d)
+        .args(["run", "--resume"])
+        .arg(&file)
+        .args(["--no-report", "--no-store"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("resume: aggregate:aggregate runs aggregate from "),
+        "{stderr}"
+    );
+    assert_eq!(count(&file), 6, "2 tests x (serial + 2 thread counts)");
+
+    // Someone else's file naming code that is not the user's own is refused without
+    // --trust-paths, and nothing runs.
+    let theirs = d.join("theirs.py");
+    fs_err::write(&theirs, "def aggregate():\n    open('/tmp/pwned', 'w')\n").unwrap();
+    let nobody = nix::unistd::Uid::from_raw(65534);
+    let owned_by_other = if nix::unistd::getuid() == nobody {
+        std::path::PathBuf::from("/etc/hostname")
+    } else {
+        std::os::unix::fs::chown(&theirs, Some(nobody.as_raw()), None).unwrap();
+        theirs
+    };
+    let mut hostile = read_json(&file);
+    for test in hostile["settings"]["user_tests"].as_array_mut().unwrap() {
+        for param in test["params"].as_array_mut().unwrap() {
+            if param[0] == "path" {
+                param[1] = owned_by_other.display().to_string().into();
+            }
+        }
+    }
+    hostile["points"] = serde_json::json!([]);
+    fs_err::write(d.join("hostile.json"), hostile.to_string()).unwrap();
+    let output = ftbench(d)
+        .args([
+            "run",
+            "--resume",
+            "hostile.json",
+            "--no-report",
+            "--no-store",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("which is not a file of yours on this machine"),
+        "{stderr}"
+    );
+}

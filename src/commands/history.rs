@@ -1,0 +1,250 @@
+//! `ftbench history` and the history store.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{HistoryAddArgs, HistoryArgs, HistoryCommand};
+use crate::output::Printer;
+use crate::report;
+use crate::results::store::{self, SqliteStore, Store};
+use crate::results::{self};
+
+pub(super) fn open_store(path: Option<&std::path::Path>) -> Result<SqliteStore> {
+    let path = path.map_or_else(store::default_path, std::path::Path::to_path_buf);
+    Ok(SqliteStore::open(&path)?)
+}
+
+/// The store for a command that only reads it: a path that does not exist is a mistake (a typo
+/// in `--store`), not a store to create.
+pub(super) fn open_existing_store(path: Option<&std::path::Path>) -> Result<SqliteStore> {
+    let path = path.map_or_else(store::default_path, std::path::Path::to_path_buf);
+    if !path.exists() {
+        anyhow::bail!(
+            "there is no history store at `{}`: `ftbench run` records runs there (--store or FTBENCH_STORE choose another)",
+            path.display()
+        );
+    }
+    Ok(SqliteStore::open(&path)?)
+}
+
+/// The stored label `requested` means: itself, or the one label it names the way `--python`
+/// does (`3.13t` is `3.13.15t`, not `3.13.15t+gil`).
+pub(super) fn resolve_label(store: &SqliteStore, test: &str, requested: &str) -> Result<String> {
+    let labels = store.labels(test)?;
+    if labels.iter().any(|l| l == requested) {
+        return Ok(requested.to_string());
+    }
+    let (version, free_threaded) = requested
+        .strip_suffix('t')
+        .map_or((requested, false), |v| (v, true));
+    let matching: Vec<&String> = labels
+        .iter()
+        .filter(|label| {
+            let Some(rest) = label.strip_prefix(version) else {
+                return false;
+            };
+            let rest = rest.strip_suffix('t').unwrap_or(rest);
+            label.ends_with('t') == free_threaded
+                && (rest.is_empty()
+                    || rest
+                        .strip_prefix('.')
+                        .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit())))
+        })
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => anyhow::bail!(
+            "the store has no label `{requested}` for `{test}`; it has: {}",
+            if labels.is_empty() {
+                "none (is the test name right?)".to_string()
+            } else {
+                labels.join(", ")
+            }
+        ),
+        several => anyhow::bail!(
+            "`{requested}` could be any of {}; pass one of them with --label",
+            several
+                .iter()
+                .map(|l| format!("`{l}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// `ftbench history`: the stored runs, or one point's trend with its significant steps.
+pub(super) fn history_command(args: &HistoryArgs, printer: &Printer) -> Result<ExitCode> {
+    if let Some(HistoryCommand::Add(add)) = &args.action {
+        return history_add(add, printer);
+    }
+    let store = open_existing_store(args.store.as_deref())?;
+    match (&args.test, &args.label) {
+        (Some(test), Some(label)) => show_trend(&store, args, test, label, printer),
+        _ => list_runs(&store, args.json, printer),
+    }
+}
+
+/// `ftbench history add FILE...`: record results files, each once.
+pub(super) fn history_add(args: &HistoryAddArgs, printer: &Printer) -> Result<ExitCode> {
+    let mut store = open_store(args.store.as_deref())?;
+    for file in &args.files {
+        let results = results::load(file)?;
+        if results.points.is_empty() {
+            printer.warn(&format!("{} has no points; not recorded", file.display()));
+            continue;
+        }
+        let absolute = fs_err::canonicalize(file).unwrap_or_else(|_| file.clone());
+        if let Some(id) = store.find(&results.created, &results.system.hostname)? {
+            printer.info(&format!(
+                "{} is already recorded as run {id}",
+                file.display()
+            ));
+        } else {
+            let id = store.record(&results, Some(&absolute))?;
+            printer.info(&format!("Recorded {} as run {id}", file.display()));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn list_runs(store: &SqliteStore, json: bool, printer: &Printer) -> Result<ExitCode> {
+    let runs = store.runs()?;
+    if json {
+        printer.stdout(&serde_json::to_string_pretty(&runs)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = vec![
+        [
+            "id", "date", "machine", "labels", "tests", "settings", "points", "status", "results",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for run in &runs {
+        rows.push(vec![
+            run.id.to_string(),
+            run.created.clone(),
+            format!(
+                "{} ({}, {} cores)",
+                run.hostname, run.cpu_model, run.logical_cores
+            ),
+            run.labels.join(", "),
+            if run.tests.len() > 4 {
+                format!("{} tests", run.tests.len())
+            } else {
+                run.tests.join(", ")
+            },
+            format!(
+                "{}, threads {}",
+                if run.quick { "quick" } else { "default" },
+                run.threads
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            run.points.to_string(),
+            match (run.failed, run.resumed) {
+                (0, 0) => "complete".to_string(),
+                (0, r) => format!("complete (resumed {r}x)"),
+                (f, _) => format!("partial: {f} failed"),
+            },
+            run.results_path.clone().unwrap_or_default(),
+        ]);
+    }
+    printer.stdout(&report::table::grid_aligned(&rows, 6))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn show_trend(
+    store: &SqliteStore,
+    args: &HistoryArgs,
+    test: &str,
+    label: &str,
+    printer: &Printer,
+) -> Result<ExitCode> {
+    let label = &resolve_label(store, test, label)?;
+    let thread_counts: Vec<u32> = match args.threads {
+        Some(n) => vec![n],
+        None => store.thread_counts(test, label)?,
+    };
+    let mut trends = Vec::new();
+    let mut out = String::new();
+    for threads in thread_counts {
+        let trend = store.trend(test, label, threads)?;
+        let _ = writeln!(
+            out,
+            "\n=== {test} on {label} at {} ===\n{}",
+            crate::format::threads(threads),
+            report::table::grid_aligned(&trend_rows(&trend), 3)
+        );
+        trends.push(serde_json::json!({
+            "thread_count": threads,
+            "threads": crate::format::threads(threads),
+            "points": trend,
+        }));
+    }
+    if trends
+        .iter()
+        .all(|t| t["points"].as_array().is_none_or(Vec::is_empty))
+    {
+        anyhow::bail!(
+            "the store has no point of `{test}` on `{label}`; `ftbench history` lists the runs"
+        );
+    }
+    if args.json {
+        printer.stdout(&serde_json::to_string_pretty(&trends)?)?;
+    } else {
+        printer.stdout(&out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One row per run, each compared with the run before it; significant steps are flagged.
+pub(super) fn trend_rows(trend: &[store::TrendPoint]) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        [
+            "run",
+            "date",
+            "machine",
+            "median",
+            "95% CI",
+            "vs previous",
+            "step",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (i, point) in trend.iter().enumerate() {
+        let step = i.checked_sub(1).map(|j| {
+            let mut step = crate::stats::Comparison::of(&trend[j].samples, &point.samples);
+            // A busy machine measured the other work too: no step to call significant.
+            if trend[j].disturbed || point.disturbed {
+                step.verdict = crate::stats::Verdict::Disturbed;
+            }
+            step
+        });
+        rows.push(vec![
+            point.run_id.to_string(),
+            point.created.clone(),
+            point.hostname.clone(),
+            report::human(point.median),
+            format!(
+                "[{}, {}]",
+                report::human(point.ci_low),
+                report::human(point.ci_high)
+            ),
+            step.map_or(String::new(), |c| {
+                format!("{:.3}x (p = {:.3})", c.ratio, c.p_value)
+            }),
+            step.map_or(String::new(), |c| match c.verdict {
+                crate::stats::Verdict::Same => String::new(),
+                crate::stats::Verdict::Disturbed => "disturbed (BUSY!): no verdict".to_string(),
+                verdict => format!("<- significant: {verdict}"),
+            }),
+        ]);
+    }
+    rows
+}

@@ -1,0 +1,82 @@
+//! `ftbench import pyperf`: pyperf results as regular tests.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::cli::ImportPyperfArgs;
+use crate::interpreter::{self, GilMode};
+use crate::output::Printer;
+use crate::report;
+use crate::results::{self, ResultsFile, VariantRecord, pyperf};
+
+/// `ftbench import pyperf`: a pyperf / pyperformance file becomes one label's regular tests.
+pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Result<ExitCode> {
+    let (benchmarks, source) = pyperf::read(&args.file)?;
+    let output = args.output.clone().unwrap_or_else(|| {
+        std::path::PathBuf::from("ftbench-results")
+            .join(format!("imported-{}.json", results::utc_stamp_for_file()))
+    });
+    results::guard::check_output(&output, results::guard::Existing::Continue)?;
+    let mut results = if output.exists() {
+        results::load(&output)?
+    } else {
+        ResultsFile::new(results::Settings::default(), Vec::new())
+    };
+    if results.variants.iter().any(|v| v.label == args.label) {
+        anyhow::bail!(
+            "`{}` already has a label `{}`; pick another with --label",
+            output.display(),
+            args.label
+        );
+    }
+    let version = source
+        .version
+        .clone()
+        .unwrap_or_else(|| "0.0.0".to_string());
+    let executable = source.executable.clone().unwrap_or_default();
+    // pyperf does not record Py_GIL_DISABLED; a `t` executable or label is the usual tell.
+    let free_threaded = executable.ends_with('t') || args.label.ends_with('t');
+    let info = interpreter::InterpreterInfo::imported(
+        &version,
+        &executable,
+        source.implementation.as_deref().unwrap_or("cpython"),
+        free_threaded,
+    );
+    results.variants.push(VariantRecord {
+        label: args.label.clone(),
+        path: executable.clone().into(),
+        run_path: executable.into(),
+        source: interpreter::InterpreterSource::Imported,
+        gil_mode: GilMode::Default,
+        expects_gil: !free_threaded,
+        info,
+    });
+    for benchmark in &benchmarks {
+        results.add_imported(
+            &benchmark.name,
+            &args.label,
+            &benchmark.seconds,
+            !free_threaded,
+        );
+    }
+    if results.settings.baseline.is_none() {
+        results.settings.baseline = Some(args.label.clone());
+    }
+    if let Some(parent) = output.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs_err::create_dir_all(parent)?;
+    }
+    results::write_results(&output, &mut results)
+        .with_context(|| format!("failed to write `{}`", output.display()))?;
+    printer.stdout(&report::table::render(&results))?;
+    printer.info(&format!(
+        "Imported {} benchmark(s) from {} as `{}` into {}",
+        benchmarks.len(),
+        args.file.display(),
+        args.label,
+        output.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}

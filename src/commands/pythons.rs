@@ -1,0 +1,145 @@
+//! `ftbench pythons` and `ftbench python install | list`.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::interpreter::{self, GilMode, Variant, install};
+use crate::output::Printer;
+use crate::report;
+
+pub(super) fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
+    let discovery = interpreter::discover();
+    for skipped in &discovery.skipped {
+        printer.info(&format!(
+            "note: skipped {}: {}",
+            skipped.path.display(),
+            skipped.reason.lines().next().unwrap_or_default()
+        ));
+    }
+    if as_json {
+        let list: Vec<serde_json::Value> = discovery
+            .interpreters
+            .iter()
+            .map(|i| {
+                let mut value = json!({
+                    "label": Variant::default_label(&i.info, GilMode::Default),
+                    "path": i.path,
+                    "version": i.info.version,
+                    "implementation": i.info.implementation,
+                    "free_threaded": i.info.free_threaded,
+                    "gil_enabled": i.info.gil_enabled,
+                    "source": i.source,
+                });
+                value["info"] = serde_json::to_value(&i.info).expect("info serializes");
+                value
+            })
+            .collect();
+        printer.stdout(&serde_json::to_string_pretty(&list)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = String::new();
+    for (title, free_threaded) in [
+        ("Free-threaded builds (PEP 703)", true),
+        ("GIL builds", false),
+    ] {
+        let group: Vec<_> = discovery
+            .interpreters
+            .iter()
+            .filter(|i| i.info.free_threaded == free_threaded)
+            .collect();
+        let _ = writeln!(out, "{title}:");
+        let mut rows = Vec::new();
+        if group.is_empty() {
+            let _ = writeln!(
+                out,
+                "  none{}",
+                if free_threaded {
+                    " (install one: ftbench python install 3.13t)"
+                } else {
+                    ""
+                }
+            );
+        }
+        for i in group {
+            let mut flags = Vec::new();
+            if i.info.free_threaded {
+                flags.push(if i.info.gil_enabled {
+                    "GIL on at start-up"
+                } else {
+                    "GIL off"
+                });
+            }
+            if i.info.jit {
+                flags.push("JIT");
+            }
+            if i.info.pgo {
+                flags.push("PGO");
+            }
+            if i.info.lto {
+                flags.push("LTO");
+            }
+            if i.info.has_frame_pointers() {
+                flags.push("frame pointers");
+            }
+            let numpy = i.info.numpy.as_ref().map(|v| format!("numpy {v}"));
+            if let Some(numpy) = &numpy {
+                flags.push(numpy);
+            }
+            rows.push(vec![
+                format!("  {}", i.info.version_tag()),
+                i.source.to_string(),
+                i.path.display().to_string(),
+                flags.join(", "),
+            ]);
+        }
+        out.push_str(&report::table::grid_aligned(&rows, 4));
+        out.push('\n');
+    }
+    printer.stdout(out.trim_end())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ftbench python install VERSION...`: build each request, print each interpreter's path.
+pub(super) fn install(args: crate::cli::InstallArgs, printer: &Printer) -> Result<ExitCode> {
+    let options = install::InstallOptions {
+        source: args.source,
+        with: args.with,
+        mirror: args.mirror,
+        frame_pointers: args.frame_pointers,
+        install_build_deps: args.install_build_deps,
+        pgo: args.pgo,
+        force: args.force,
+    };
+    for request in &args.requests {
+        let python = install::install(request, &options, printer)
+            .with_context(|| format!("failed to install Python {request}"))?;
+        printer.stdout(&python.display().to_string())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ftbench python list`: the interpreters ftbench built.
+pub(super) fn list(printer: &Printer) -> Result<ExitCode> {
+    let mut out = String::new();
+    for record in install::installed() {
+        let _ = writeln!(
+            out,
+            "{}{}{}  {}  (built in {:.0} s from {})",
+            record.version,
+            if record.free_threaded { "t" } else { "" },
+            if record.frame_pointers {
+                ", frame pointers"
+            } else {
+                ""
+            },
+            record.python.display(),
+            record.build_seconds,
+            record.tarball
+        );
+    }
+    printer.stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,336 @@
+//! `ftbench run`: measure, write the results after every point, record, report.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::history::open_store;
+use super::report::{report_dir, write_report};
+use crate::cli::RunArgs;
+use crate::config::RunConfig;
+use crate::output::Printer;
+use crate::results::store::Store;
+use crate::results::{self, Point, ResultsFile, VariantRecord};
+use crate::runner::{self, Outcome, Plan, PythonWorker, interrupt};
+use crate::{report, workloads};
+
+pub(super) fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
+    if args.list_tests {
+        return list_tests(printer);
+    }
+    interrupt::install().context("failed to install signal handlers")?;
+    let config = RunConfig::from_cli(args, printer)?;
+    execute(config, args, printer)
+}
+
+/// The line that opens a run: what is measured, where, at which thread counts.
+pub(super) fn measuring_line(config: &RunConfig) -> String {
+    // Say what really runs: tests that do not scale run serially only.
+    let scaling = config.tests.iter().any(|t| t.group.scales());
+    let threads: Vec<String> = config
+        .settings
+        .threads
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    format!(
+        "Measuring {} test(s) on {}, {}; results: {}",
+        config.tests.len(),
+        config
+            .variants
+            .iter()
+            .map(|v| v.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if scaling {
+            format!("serial and at threads {}", threads.join(", "))
+        } else {
+            "serial only".to_string()
+        },
+        config.output.display()
+    )
+}
+
+/// Measure a validated configuration, write and record its results, print its tables.
+pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
+    let opening = measuring_line(&config);
+    let mut results = match config.resumed {
+        Some(previous) => previous,
+        None => new_results(&config),
+    };
+    for workload in &config.tests {
+        // Tests ftbench does not know by name (a user's function) say where they belong.
+        if crate::workloads::find(workload.name).is_none()
+            && !results
+                .external_tests
+                .iter()
+                .any(|t| t.name == workload.name)
+        {
+            results.external_tests.push(results::ExternalTest {
+                name: workload.name.to_string(),
+                group: workload.group,
+                metric: workload.metric.to_string(),
+            });
+        }
+    }
+    if let Some(parent) = config.output.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs_err::create_dir_all(parent).with_context(|| {
+            format!("cannot create the output directory `{}`", parent.display())
+        })?;
+    }
+    // Held until the run has written its last byte: a second run on the same -o fails at once.
+    let _lock = results::guard::OutputLock::acquire(&config.output)?;
+    // A short look at the machine before measuring: said in one line, kept in the file.
+    let check = crate::check::check(
+        &results.system,
+        std::time::Duration::from_millis(500),
+        config.settings.threads.iter().copied().max().unwrap_or(1),
+    );
+    printer.info(&check.summary());
+    if results.system.check.is_none() {
+        results.system.check = Some(check);
+    }
+    printer.info(&opening);
+    let plan = Plan {
+        variants: config.variants,
+        tests: config.tests,
+        settings: config.settings,
+    };
+    let mut worker = PythonWorker::new(std::time::Duration::from_secs(plan.settings.timeout_s))
+        .context("failed to write the worker scripts to a temporary directory")?;
+    let started = std::time::Instant::now();
+    let cpu_before = runner::native::process_cpu_seconds();
+    let mut workers = runner::native::Workers {
+        python: &mut worker,
+        native: runner::native::NativeWorker,
+        native_cpu_s: 0.0,
+    };
+    results.measuring = true;
+    let mut outcome = runner::run(&plan, &mut results, &mut workers, &config.output, printer)?;
+    results.measuring = false;
+    let wall_s = started.elapsed().as_secs_f64();
+    // The native kernels run in this process; their CPU is measurement, not overhead.
+    let cpu_s =
+        (runner::native::process_cpu_seconds() - cpu_before - workers.native_cpu_s).max(0.0);
+    results.harness = Some(results::HarnessCost {
+        wall_s,
+        cpu_s,
+        cpu_share: if wall_s > 0.0 { cpu_s / wall_s } else { 0.0 },
+    });
+    if args.measure.profile && outcome == Outcome::Completed {
+        let records = profile(&plan, &results, &mut worker, args, &config.output, printer);
+        results.profiles.extend(records);
+    }
+    results::write_results(&config.output, &mut results)
+        .with_context(|| format!("failed to write results to `{}`", config.output.display()))?;
+    printer.stdout(&report::table::render(&results))?;
+    warn_marked_points(&results, printer);
+    say_precision(&results, printer);
+    if let Some(cost) = &results.harness {
+        printer.info(&format!(
+            "Harness: {:.2} s of CPU in {:.1} s of wall time ({:.2}% of one core)",
+            cost.cpu_s,
+            cost.wall_s,
+            cost.cpu_share * 100.0
+        ));
+    }
+    printer.info(&format!("Results written to {}", config.output.display()));
+    // A signal after the last point (while writing, recording or reporting) still stops the
+    // run, and says so in its exit status.
+    if let (Outcome::Completed, Some(stop)) = (outcome, interrupt::requested()) {
+        outcome = Outcome::Stopped(stop);
+    }
+    if outcome == Outcome::Completed {
+        record_and_report(args, &results, &config.output, printer)?;
+        if let Some(stop) = interrupt::requested() {
+            outcome = Outcome::Stopped(stop);
+        }
+    }
+    Ok(exit_code(outcome, &results, &config.output, printer))
+}
+
+/// Warn about points whose numbers may not mean what they say: the GIL in the wrong state, or
+/// other work on the machine.
+pub(super) fn warn_marked_points(results: &ResultsFile, printer: &Printer) {
+    let gil_points = results
+        .points
+        .iter()
+        .filter(|p| p.gil_mismatches > 0)
+        .count();
+    if gil_points > 0 {
+        printer.warn(&format!(
+            "{gil_points} point(s) ran with the GIL in the wrong state (marked GIL! above, `gil_reenabled` in the results)"
+        ));
+    }
+    let disturbed: Vec<String> = results
+        .points
+        .iter()
+        .filter(|p| p.disturbed())
+        .map(Point::name)
+        .collect();
+    if !disturbed.is_empty() {
+        printer.warn(&format!(
+            "other work on the machine disturbed {} point(s) (marked BUSY! above, `disturbed` in the results): {}; measure them again on a quiet machine (`ftbench check` says what is busy)",
+            disturbed.len(),
+            disturbed.join("; ")
+        ));
+    }
+}
+
+/// With `--precision`: how many points reached it, and which did not.
+pub(super) fn say_precision(results: &ResultsFile, printer: &Printer) {
+    let Some(pct) = results.settings.precision_pct else {
+        return;
+    };
+    let missed: Vec<String> = results
+        .points
+        .iter()
+        .filter(|p| p.throughput.relative_half_width() * 100.0 > pct)
+        .map(|p| {
+            format!(
+                "{} (±{:.1}%)",
+                p.name(),
+                p.throughput.relative_half_width() * 100.0
+            )
+        })
+        .collect();
+    let total = results.points.len();
+    if missed.is_empty() {
+        printer.info(&format!("Precision: all {total} points reached ±{pct}%"));
+    } else {
+        printer.warn(&format!(
+            "{} of {total} points did not reach ±{pct}% within --max-time-per-point ({} s): {}",
+            missed.len(),
+            results.settings.max_time_per_point_s.unwrap_or_default(),
+            missed.join("; ")
+        ));
+    }
+}
+
+/// The exit status of a run: 0, 1 when a point failed, 130 / 143 when a signal stopped it.
+pub(super) fn exit_code(
+    outcome: Outcome,
+    results: &ResultsFile,
+    output: &std::path::Path,
+    printer: &Printer,
+) -> ExitCode {
+    match outcome {
+        Outcome::Completed if !results.errors.is_empty() => {
+            printer.error(&format!(
+                "{} point(s) failed (listed above and under `errors` in {})",
+                results.errors.len(),
+                output.display()
+            ));
+            ExitCode::FAILURE
+        }
+        Outcome::Completed => ExitCode::SUCCESS,
+        Outcome::Stopped(stop) => {
+            let signal = if stop == interrupt::Stop::Interrupt {
+                "Ctrl-C"
+            } else {
+                "SIGTERM"
+            };
+            printer.warn(&format!(
+                "stopped by {signal}; every finished point is in {0}; complete it with `ftbench run --resume {0}`",
+                output.display()
+            ));
+            ExitCode::from(if stop == interrupt::Stop::Interrupt {
+                crate::EXIT_INTERRUPTED
+            } else {
+                crate::EXIT_TERMINATED
+            })
+        }
+    }
+}
+
+/// After a run: record it in the history store and write its report, unless told not to.
+pub(super) fn record_and_report(
+    args: &RunArgs,
+    results: &ResultsFile,
+    output: &std::path::Path,
+    printer: &Printer,
+) -> Result<()> {
+    if results.points.is_empty() {
+        return Ok(());
+    }
+    if !args.measure.no_store {
+        // The history is a second copy: failing to record loses nothing, so it only warns.
+        match open_store(args.measure.store.as_deref())
+            .and_then(|mut store| Ok(store.record(results, Some(output))?))
+        {
+            Ok(id) => printer.info(&format!("Recorded as run {id} in the history store")),
+            Err(err) => printer.warn(&format!(
+                "the run was not recorded in the history store: {err:#}\n  the results file is complete; record it later with `ftbench history add {}`",
+                output.display()
+            )),
+        }
+    }
+    if !args.measure.no_report {
+        write_report(results, output, &report_dir(output), printer)?;
+    }
+    Ok(())
+}
+
+pub(super) fn new_results(config: &RunConfig) -> ResultsFile {
+    let variants = config
+        .variants
+        .iter()
+        .map(|v| VariantRecord {
+            label: v.label.clone(),
+            path: v.interpreter.path.clone(),
+            run_path: v.run_path.clone(),
+            source: v.interpreter.source,
+            gil_mode: v.gil,
+            expects_gil: v.expects_gil(),
+            info: v.interpreter.info.clone(),
+        })
+        .collect();
+    ResultsFile::new(config.settings.clone(), variants)
+}
+
+/// `--profile`: flame graphs of every (test, interpreter) into `<results>-profiles/`.
+pub(super) fn profile(
+    plan: &Plan,
+    results: &ResultsFile,
+    worker: &mut PythonWorker,
+    args: &RunArgs,
+    output: &std::path::Path,
+    printer: &Printer,
+) -> Vec<results::ProfileRecord> {
+    let base = output.parent().unwrap_or_else(|| std::path::Path::new(""));
+    runner::profile_points(
+        plan,
+        results,
+        worker,
+        args.measure.profile_threads,
+        (&profiles_dir(output), base),
+        printer,
+    )
+}
+
+/// `results/2026-…json` → `results/2026-…-profiles/`.
+pub(super) fn profiles_dir(results: &std::path::Path) -> std::path::PathBuf {
+    let stem = results
+        .file_stem()
+        .map_or_else(|| "ftbench".into(), |s| s.to_string_lossy().into_owned());
+    results.with_file_name(format!("{stem}-profiles"))
+}
+
+pub(super) fn list_tests(printer: &Printer) -> Result<ExitCode> {
+    let mut out = String::new();
+    for w in workloads::WORKLOADS {
+        let _ = writeln!(
+            out,
+            "{:<26} {:<16} {}{}",
+            w.name,
+            w.metric,
+            w.description,
+            if w.needs_numpy { " (numpy)" } else { "" }
+        );
+    }
+    printer.stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}

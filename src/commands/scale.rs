@@ -1,0 +1,111 @@
+//! `ftbench scale FILE:FUNC`: the user's own code, measured like a built-in test.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::run::execute;
+use crate::cli::{RunArgs, ScaleArgs, ScaleMode};
+use crate::config::RunConfig;
+use crate::output::Printer;
+use crate::runner::interrupt;
+
+/// `ftbench scale FILE:FUNCTION`: the user's own function through the whole machinery.
+pub(super) fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
+    let (file, function) = args
+        .target
+        .rsplit_once(':')
+        .filter(|(file, function)| !file.is_empty() && !function.is_empty())
+        .ok_or_else(|| {
+            anyhow::anyhow!("`{}` is not FILE:FUNCTION, e.g. bench.py:work", args.target)
+        })?;
+    let path = std::path::Path::new(file);
+    if !path.is_file() {
+        anyhow::bail!("`{file}` does not exist (from `{}`)", args.target);
+    }
+    let path = fs_err::canonicalize(path)?;
+    if let Some(json) = &args.args {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .with_context(|| format!("--args is not valid JSON: {json}"))?;
+        if !(value.is_array() || value.is_object()) {
+            anyhow::bail!("--args must be a JSON list (positional) or object (keyword): {json}");
+        }
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "user".into(), |s| s.to_string_lossy().into_owned());
+    let executors: &[&str] = match args.mode {
+        ScaleMode::Threads => &["thread"],
+        ScaleMode::Processes => &["process"],
+        ScaleMode::Both => &["thread", "process"],
+    };
+    if let Some((flag, 0)) = args
+        .strong
+        .map(|n| ("--strong", n))
+        .or(args.weak.map(|n| ("--weak", n)))
+    {
+        anyhow::bail!("invalid {flag} `0`: the work size must be at least 1");
+    }
+    let fixed = args.strong.or(args.weak).map(|n| n.to_string());
+    // Names the user asked for that are set here, as a JSON object for user.py.
+    let inherited = serde_json::Value::Object(
+        args.inherit_env
+            .iter()
+            .map(|name| name.trim())
+            .filter(|name| !name.is_empty())
+            .filter_map(|name| {
+                std::env::var(name)
+                    .ok()
+                    .map(|value| (name.to_string(), value.into()))
+            })
+            .collect(),
+    )
+    .to_string();
+    let tests: Vec<&'static crate::workloads::Workload> = executors
+        .iter()
+        .map(|executor| {
+            let name = if *executor == "thread" {
+                format!("{stem}:{function}")
+            } else {
+                format!("{stem}:{function}@processes")
+            };
+            let mut params = vec![
+                ("path", path.display().to_string()),
+                ("function", function.to_string()),
+                (
+                    "args",
+                    args.args.clone().unwrap_or_else(|| "[]".to_string()),
+                ),
+                (
+                    "check",
+                    if args.check_results { "1" } else { "0" }.to_string(),
+                ),
+                ("executor", (*executor).to_string()),
+            ];
+            if let Some(fixed) = &fixed {
+                params.push(("fixed", fixed.clone()));
+            }
+            params.push(("env", inherited.clone()));
+            params.push(("user_site", "1".to_string()));
+            crate::workloads::Workload::leaked_user(name, params)
+        })
+        .collect();
+    let run_args = RunArgs {
+        measure: args.measure.clone(),
+        tests: Vec::new(),
+        suite: crate::workloads::Suite::Scaling,
+        baseline: None,
+        list_tests: false,
+        resume: None,
+        trust_paths: false,
+        weak: args.weak.is_some(),
+        install_deps: false,
+        no_native: true,
+    };
+    interrupt::install().context("failed to install signal handlers")?;
+    let mut config = RunConfig::from_cli(&run_args, printer)?;
+    config.settings.tests = tests.iter().map(|t| t.name.to_string()).collect();
+    config.settings.user_tests = tests.iter().map(|t| t.user_record()).collect();
+    config.tests = tests;
+    execute(config, &run_args, printer)
+}
