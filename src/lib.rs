@@ -1,8 +1,9 @@
 //! ftbench: how much faster or slower is Python with and without the GIL, and how does each kind
 //! of work scale with threads?
 //!
-//! The pipeline reads top to bottom in `commands::run`: CLI → config → discover interpreters → plan → run
-//! workers → statistics → results (JSON) → report.
+//! The pipeline reads top to bottom in `commands::run` (one file per subcommand in `commands/`):
+//! CLI → config → discover interpreters → plan → run workers → statistics → results (JSON) →
+//! report.
 
 mod check;
 mod cli;
