@@ -200,6 +200,7 @@ impl RunConfig {
                 .precision
                 .map(|_| args.measure.max_time_per_point),
             user_tests: Vec::new(),
+            test_info: Vec::new(),
         };
         validate(&settings, args.measure.force)?;
         let output = args.measure.output.clone().unwrap_or_else(|| {

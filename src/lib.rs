@@ -19,6 +19,7 @@ mod report;
 mod results;
 mod runner;
 mod stats;
+mod store;
 mod sysinfo;
 mod workloads;
 

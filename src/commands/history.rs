@@ -8,8 +8,8 @@ use anyhow::Result;
 use crate::cli::{HistoryAddArgs, HistoryArgs, HistoryCommand};
 use crate::output::Printer;
 use crate::report;
-use crate::results::store::{self, SqliteStore, Store};
 use crate::results::{self};
+use crate::store::{self, SqliteStore, Store};
 
 pub(super) fn open_store(path: Option<&std::path::Path>) -> Result<SqliteStore> {
     let path = path.map_or_else(store::default_path, std::path::Path::to_path_buf);

@@ -10,9 +10,9 @@ use super::report::{report_dir, write_report};
 use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::output::Printer;
-use crate::results::store::Store;
 use crate::results::{self, Point, ResultsFile, VariantRecord};
 use crate::runner::{self, Outcome, Plan, PythonWorker, interrupt};
+use crate::store::Store;
 use crate::{report, workloads};
 
 pub(super) fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
@@ -288,7 +288,13 @@ pub(super) fn new_results(config: &RunConfig) -> ResultsFile {
             info: v.interpreter.info.clone(),
         })
         .collect();
-    ResultsFile::new(config.settings.clone(), variants)
+    let mut settings = config.settings.clone();
+    settings.test_info = config
+        .tests
+        .iter()
+        .map(|w| results::TestInfo::of(w))
+        .collect();
+    ResultsFile::new(settings, variants)
 }
 
 /// `--profile`: flame graphs of every (test, interpreter) into `<results>-profiles/`.

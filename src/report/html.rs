@@ -280,9 +280,9 @@ fn why_rows(results: &ResultsFile) -> (Vec<WhyRow>, Vec<(&'static str, &'static 
     let why: Vec<WhyRow> = lines
         .into_iter()
         .map(|(test, label, threads, verdict)| WhyRow {
+            threads: crate::format::workers(&test, threads),
             test,
             label,
-            threads: crate::format::threads(threads),
             verdict: verdict.as_str(),
         })
         .collect();

@@ -84,7 +84,7 @@ pub fn render(results: &ResultsFile) -> String {
                 "| {} | {} | {} | {} |",
                 escape(test),
                 escape(label),
-                crate::format::threads(*threads),
+                crate::format::workers(test, *threads),
                 verdict.as_str()
             );
             if !seen.contains(verdict) {

@@ -567,14 +567,7 @@ fn draw_detail<DB: DrawingBackend>(
 /// What the x axis of `test` counts: worker processes for process pools (`pools.png` says so
 /// too), threads otherwise.
 fn x_axis(test: &str) -> &'static str {
-    let processes = test.ends_with("@processes")
-        || test == "np_column_compute_mp"
-        || crate::workloads::find(test).is_some_and(|w| {
-            w.params
-                .iter()
-                .any(|(key, value)| *key == "executor" && *value == "process")
-        });
-    if processes {
+    if crate::workloads::uses_processes(test) {
         "worker processes (log2 axis)"
     } else {
         "threads (log2 axis)"

@@ -435,7 +435,7 @@ Why it does (not) scale, per test and label:
         let _ = writeln!(
             out,
             "  {test:<26} {label:<14} {:<11} {}",
-            crate::format::threads(*threads),
+            crate::format::workers(test, *threads),
             verdict.as_str()
         );
     }

@@ -6,7 +6,6 @@ pub mod guard;
 mod json;
 pub mod pyperf;
 mod seed;
-pub mod store;
 mod time;
 pub mod verdict;
 
@@ -57,6 +56,34 @@ pub struct Settings {
     /// built-in tests are rebuilt from their names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_tests: Vec<UserTest>,
+    /// What each test's numbers are, as this ftbench defined them when it measured: a later
+    /// ftbench that renames a metric or moves a test reads the file as it was written. Files
+    /// without it are read with the registry of the ftbench reading them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_info: Vec<TestInfo>,
+}
+
+/// What one test measured: its group, metric and the metric units per unit of work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestInfo {
+    pub name: String,
+    /// The workload module that ran it (`regular`, `user`, `parallel_compute`, ...).
+    pub module: String,
+    pub group: Group,
+    pub metric: String,
+    pub unit_scale: f64,
+}
+
+impl TestInfo {
+    pub fn of(workload: &workloads::Workload) -> Self {
+        Self {
+            name: workload.name.to_string(),
+            module: workload.module.to_string(),
+            group: workload.group,
+            metric: workload.metric.to_string(),
+            unit_scale: workload.unit_scale,
+        }
+    }
 }
 
 /// A user's function as a test (`ftbench scale`), as recorded in the settings.
@@ -168,7 +195,7 @@ impl Point {
             "{} on {} at {}",
             self.test,
             self.label,
-            crate::format::threads(self.thread_count)
+            crate::format::workers(&self.test, self.thread_count)
         )
     }
 
@@ -631,10 +658,7 @@ impl ResultsFile {
 
     /// A point's samples as throughputs in its test's metric.
     pub fn throughputs(&self, point: &Point) -> Vec<f64> {
-        throughputs(
-            point,
-            workloads::find(&point.test).map_or(1.0, |w| w.unit_scale),
-        )
+        throughputs(point, self.unit_scale_of(&point.test))
     }
 
     /// Labels in the order the run measured them.
@@ -692,7 +716,7 @@ impl ResultsFile {
     }
 
     fn derive_series(&self, test: &str, label: &str) -> Option<Series> {
-        let unit_scale = workloads::find(test).map_or(1.0, |w| w.unit_scale);
+        let unit_scale = self.unit_scale_of(test);
         let all = self.points_of(test, label);
         let serial_point = all.iter().find(|p| p.thread_count == 0).copied();
         let serial_values = serial_point.map(|p| throughputs(p, unit_scale));
@@ -762,6 +786,9 @@ impl ResultsFile {
 
     /// The group a test's numbers belong to.
     pub fn group_of(&self, test: &str) -> Group {
+        if let Some(info) = self.test_info(test) {
+            return info.group;
+        }
         workloads::find(test)
             .map(|w| w.group)
             .or_else(|| {
@@ -775,6 +802,9 @@ impl ResultsFile {
 
     /// The throughput metric's key for a test (`ops_per_sec`, ...).
     pub fn metric_of(&self, test: &str) -> String {
+        if let Some(info) = self.test_info(test) {
+            return info.metric.clone();
+        }
         workloads::find(test).map_or_else(
             || {
                 self.external_tests
@@ -783,6 +813,19 @@ impl ResultsFile {
                     .map_or_else(|| "throughput".to_string(), |t| t.metric.clone())
             },
             |w| w.metric.to_string(),
+        )
+    }
+
+    /// The recorded description of a test, for files that carry one.
+    fn test_info(&self, test: &str) -> Option<&TestInfo> {
+        self.settings.test_info.iter().find(|t| t.name == test)
+    }
+
+    /// Metric units per unit of work of a test: as recorded, else from the registry.
+    pub fn unit_scale_of(&self, test: &str) -> f64 {
+        self.test_info(test).map_or_else(
+            || workloads::find(test).map_or(1.0, |w| w.unit_scale),
+            |t| t.unit_scale,
         )
     }
 
@@ -1194,4 +1237,33 @@ fn series_json(series: &Series, metric: &str) -> Value {
         })),
         "scaling_factor": series.scaling_factor,
     })
+}
+
+#[cfg(test)]
+mod info_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_keeps_the_meaning_it_was_written_with() {
+        let mut results = ResultsFile::new(Settings::default(), Vec::new());
+        // The registry's own idea of the test, for a file that does not say.
+        assert_eq!(results.metric_of("parallel_compute"), "ops_per_sec");
+        assert_eq!(results.group_of("parallel_compute"), Group::Scaling);
+        // A file written when the test measured something else is read as it was written.
+        results.settings.test_info.push(TestInfo {
+            name: "parallel_compute".into(),
+            module: "parallel_compute".into(),
+            group: Group::Pool,
+            metric: "widgets_per_sec".into(),
+            unit_scale: 2.0,
+        });
+        assert_eq!(results.metric_of("parallel_compute"), "widgets_per_sec");
+        assert_eq!(results.group_of("parallel_compute"), Group::Pool);
+        assert!((results.unit_scale_of("parallel_compute") - 2.0).abs() < f64::EPSILON);
+        let info = TestInfo::of(crate::workloads::find("nbody").unwrap());
+        assert_eq!(
+            (info.group, info.metric.as_str()),
+            (Group::Regular, "runs_per_sec")
+        );
+    }
 }

@@ -122,6 +122,7 @@ fn plan(tests: &[&str], processes: u32) -> Plan {
         precision_pct: None,
         max_time_per_point_s: None,
         user_tests: Vec::new(),
+        test_info: Vec::new(),
     };
     Plan {
         variants: vec![variant("ft", true), variant("gil", false)],

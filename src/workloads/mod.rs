@@ -238,6 +238,17 @@ pub const WORKLOADS: &[Workload] = &[
     },
 ];
 
+/// Whether a test's parallel units are worker processes (a process pool), not threads.
+pub fn uses_processes(test: &str) -> bool {
+    test.ends_with("@processes")
+        || test == "np_column_compute_mp"
+        || find(test).is_some_and(|w| {
+            w.params
+                .iter()
+                .any(|(key, value)| *key == "executor" && *value == "process")
+        })
+}
+
 /// The parameters `user.py` understands, as `'static` keys.
 const USER_PARAMS: &[&str] = &[
     "path",

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::ResultsFile;
+use crate::results::ResultsFile;
 
 /// The schema this ftbench writes; `PRAGMA user_version` holds a store's.
 pub const STORE_SCHEMA: i64 = 2;
