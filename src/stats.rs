@@ -178,12 +178,36 @@ pub fn median_ci(values: &[f64]) -> (f64, f64) {
     )
 }
 
+/// A statistic with its 95% interval. Invariant: `low <= value <= high`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Estimate {
+    pub fn new(value: f64, low: f64, high: f64) -> Self {
+        Self { value, low, high }
+    }
+
+    /// A value without an interval (one sample, or none to resample).
+    pub fn exact(value: f64) -> Self {
+        Self::new(value, value, value)
+    }
+
+    /// Whether the interval lies wholly above or below `x` (a real difference from it).
+    pub fn excludes(&self, x: f64) -> bool {
+        self.low > x || self.high < x
+    }
+}
+
 /// The ratio of medians `median(a) / median(b)` with a 95% bootstrap interval (both sides
-/// resampled independently). Invariant: `low <= ratio <= high`.
-pub fn ratio_ci(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
+/// resampled independently).
+pub fn ratio_ci(a: &[f64], b: &[f64]) -> Estimate {
     let ratio = median(a) / median(b);
     if a.len() < 2 || b.len() < 2 {
-        return (ratio, ratio, ratio);
+        return Estimate::exact(ratio);
     }
     let (a, b) = (thinned(a), thinned(b));
     let (a, b) = (a.as_ref(), b.as_ref());
@@ -198,7 +222,7 @@ pub fn ratio_ci(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
         .collect();
     ratios.sort_by(f64::total_cmp);
     let alpha = (1.0 - CONFIDENCE) / 2.0;
-    (
+    Estimate::new(
         ratio,
         quantile_sorted(&ratios, alpha).min(ratio),
         quantile_sorted(&ratios, 1.0 - alpha).max(ratio),
@@ -207,8 +231,8 @@ pub fn ratio_ci(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
 
 /// The geometric mean over tests of `median(a_i) / median(b_i)`, with a 95% bootstrap interval
 /// (every test's samples resampled together in each replicate), as the summary of a suite.
-/// `None` without pairs. Invariant: `low <= mean <= high`.
-pub fn geometric_mean_ci(pairs: &[(&[f64], &[f64])]) -> Option<(f64, f64, f64)> {
+/// `None` without pairs.
+pub fn geometric_mean_ci(pairs: &[(&[f64], &[f64])]) -> Option<Estimate> {
     let full: Vec<&(&[f64], &[f64])> = pairs
         .iter()
         .filter(|(a, b)| !a.is_empty() && !b.is_empty())
@@ -242,7 +266,7 @@ pub fn geometric_mean_ci(pairs: &[(&[f64], &[f64])]) -> Option<(f64, f64, f64)> 
         .collect();
     replicates.sort_by(f64::total_cmp);
     let alpha = (1.0 - CONFIDENCE) / 2.0;
-    Some((
+    Some(Estimate::new(
         mean,
         quantile_sorted(&replicates, alpha).min(mean),
         quantile_sorted(&replicates, 1.0 - alpha).max(mean),
@@ -347,7 +371,11 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn of(a: &[f64], b: &[f64]) -> Self {
-        let (ratio, ci_low, ci_high) = ratio_ci(b, a);
+        let Estimate {
+            value: ratio,
+            low: ci_low,
+            high: ci_high,
+        } = ratio_ci(b, a);
         let p_value = mann_whitney_p(a, b);
         let significant = p_value < ALPHA;
         let verdict = if significant && ci_low > 1.0 && ratio >= 1.0 + MIN_EFFECT {
@@ -469,7 +497,11 @@ mod tests {
         // ratios 2 and 8: geometric mean 4
         let (a1, b1) = ([2.0, 2.0, 2.0], [1.0, 1.0, 1.0]);
         let (a2, b2) = ([8.0, 8.0], [1.0, 1.0]);
-        let (mean, low, high) = geometric_mean_ci(&[(&a1, &b1), (&a2, &b2)]).unwrap();
+        let Estimate {
+            value: mean,
+            low,
+            high,
+        } = geometric_mean_ci(&[(&a1, &b1), (&a2, &b2)]).unwrap();
         assert_relative_eq!(mean, 4.0);
         assert_relative_eq!(low, 4.0);
         assert_relative_eq!(high, 4.0);
@@ -509,7 +541,7 @@ mod tests {
 
         #[test]
         fn ratio_of_identical_samples_is_one(values in prop::collection::vec(0.1f64..1e9, 2..30)) {
-            let (ratio, low, high) = ratio_ci(&values, &values);
+            let Estimate { value: ratio, low, high } = ratio_ci(&values, &values);
             prop_assert!((ratio - 1.0).abs() < 1e-12);
             prop_assert!(low <= 1.0 && 1.0 <= high);
         }
@@ -519,7 +551,7 @@ mod tests {
             tests in prop::collection::vec(prop::collection::vec(0.1f64..1e3, 2..10), 1..6)
         ) {
             let pairs: Vec<(&[f64], &[f64])> = tests.iter().map(|t| (t.as_slice(), t.as_slice())).collect();
-            let (mean, low, high) = geometric_mean_ci(&pairs).unwrap();
+            let Estimate { value: mean, low, high } = geometric_mean_ci(&pairs).unwrap();
             prop_assert!((mean - 1.0).abs() < 1e-9);
             prop_assert!(low <= mean && mean <= high);
         }

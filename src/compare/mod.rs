@@ -239,17 +239,17 @@ fn label_summaries(
             };
             let verdict = match mean {
                 None => Verdict::Disturbed,
-                Some((m, low, _)) if low > 1.0 && m - 1.0 >= stats::MIN_EFFECT => Verdict::Faster,
-                Some((m, _, high)) if high < 1.0 && 1.0 - m >= stats::MIN_EFFECT => Verdict::Slower,
+                Some(m) if m.low > 1.0 && m.value - 1.0 >= stats::MIN_EFFECT => Verdict::Faster,
+                Some(m) if m.high < 1.0 && 1.0 - m.value >= stats::MIN_EFFECT => Verdict::Slower,
                 Some(_) => Verdict::Same,
             };
             LabelSummary {
                 label: label.clone(),
                 other_label: other_label.clone(),
                 points: pairs.len(),
-                geometric_mean: mean.map(|m| m.0),
-                ci_low: mean.map(|m| m.1),
-                ci_high: mean.map(|m| m.2),
+                geometric_mean: mean.map(|m| m.value),
+                ci_low: mean.map(|m| m.low),
+                ci_high: mean.map(|m| m.high),
                 verdict,
                 faster: count(Verdict::Faster),
                 slower: count(Verdict::Slower),

@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use crate::results::{RegularEntry, ResultsFile, Series, ThreadEntry};
+use crate::stats::Estimate;
 use crate::workloads::Group;
 
 /// A text field: always quoted, control characters made visible, and a leading `= + - @` (which
@@ -78,7 +79,12 @@ fn scaling_rows(series: &Series, metric: &str) -> Vec<Row> {
             p.value.median,
             Some((p.value.ci_low, p.value.ci_high)),
         ));
-        if let Some((s, low, high)) = p.speedup {
+        if let Some(Estimate {
+            value: s,
+            low,
+            high,
+        }) = p.speedup
+        {
             rows.push((n, "speedup".into(), s, Some((low, high))));
         }
         for (name, value) in [
@@ -106,13 +112,23 @@ fn regular_rows(entry: &RegularEntry) -> Vec<Row> {
         d.median,
         Some((d.ci_low, d.ci_high)),
     )];
-    if let Some((s, low, high)) = entry.speedup {
+    if let Some(Estimate {
+        value: s,
+        low,
+        high,
+    }) = entry.speedup
+    {
         rows.push((0, "speedup".into(), s, Some((low, high))));
     }
     if let Some(mb) = entry.max_rss_mb {
         rows.push((0, "max_rss_mb".into(), mb, None));
     }
-    if let Some((r, low, high)) = entry.memory_ratio {
+    if let Some(Estimate {
+        value: r,
+        low,
+        high,
+    }) = entry.memory_ratio
+    {
         rows.push((0, "memory_ratio".into(), r, Some((low, high))));
     }
     rows

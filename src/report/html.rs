@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::plot::{self, Figure};
 use super::table;
 use crate::results::{Point, ResultsFile};
+use crate::stats::Estimate;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -145,14 +146,22 @@ fn ceilings_below_python(results: &ResultsFile) -> Vec<String> {
                 continue;
             };
             for point in &series.points {
-                let (Some((value, low, _)), Some((nvalue, _, nhigh))) = (
+                let (
+                    Some(Estimate { value, low, .. }),
+                    Some(Estimate {
+                        value: nvalue,
+                        high: nhigh,
+                        ..
+                    }),
+                ) = (
                     point.speedup,
                     reference
                         .points
                         .iter()
                         .find(|n| n.thread_count == point.thread_count)
                         .and_then(|n| n.speedup),
-                ) else {
+                )
+                else {
                     continue;
                 };
                 if low > nhigh {

@@ -14,6 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::PHASES;
 use crate::results::ResultsFile;
+use crate::stats::Estimate;
 use crate::workloads::Group;
 
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
@@ -449,7 +450,7 @@ fn speedup_panel<DB: DrawingBackend>(
     let max_threads = max_threads(&series);
     let max_speedup = series
         .iter()
-        .flat_map(|(_, s)| s.points.iter().filter_map(|p| p.speedup.map(|v| v.2)))
+        .flat_map(|(_, s)| s.points.iter().filter_map(|p| p.speedup.map(|v| v.high)))
         .fold(1.0f64, f64::max);
     let cores = results.system.logical_cores as u32;
     let y_max = with_legend_room(
@@ -498,7 +499,7 @@ fn speedup_panel<DB: DrawingBackend>(
         let points: Vec<(f64, f64)> = s
             .points
             .iter()
-            .filter_map(|p| p.speedup.map(|v| (log2(p.thread_count), v.0)))
+            .filter_map(|p| p.speedup.map(|v| (log2(p.thread_count), v.value)))
             .collect();
         let label = &labels[*index];
         curve(
@@ -511,16 +512,22 @@ fn speedup_panel<DB: DrawingBackend>(
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
         if with_ci {
             chart.draw_series(s.points.iter().filter_map(|p| {
-                p.speedup.map(|(v, low, high)| {
-                    ErrorBar::new_vertical(
-                        log2(p.thread_count),
-                        low,
-                        v,
-                        high,
-                        colour.stroke_width(1),
-                        8,
-                    )
-                })
+                p.speedup.map(
+                    |Estimate {
+                         value: v,
+                         low,
+                         high,
+                     }| {
+                        ErrorBar::new_vertical(
+                            log2(p.thread_count),
+                            low,
+                            v,
+                            high,
+                            colour.stroke_width(1),
+                            8,
+                        )
+                    },
+                )
             }))?;
         }
     }
@@ -901,7 +908,7 @@ fn draw_regular<DB: DrawingBackend>(
             .iter()
             .map(|row| {
                 row.iter()
-                    .map(|e| e.as_ref().and_then(|e| e.speedup).map(|s| s.0))
+                    .map(|e| e.as_ref().and_then(|e| e.speedup).map(|s| s.value))
                     .collect()
             })
             .collect(),
@@ -909,7 +916,7 @@ fn draw_regular<DB: DrawingBackend>(
             .iter()
             .map(|row| {
                 row.iter()
-                    .map(|e| e.as_ref().and_then(|e| e.speedup).map(|s| (s.1, s.2)))
+                    .map(|e| e.as_ref().and_then(|e| e.speedup).map(|s| (s.low, s.high)))
                     .collect()
             })
             .collect(),

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{human, seconds};
 use crate::results::{PointMetrics, ResultsFile, Series, Verdict};
+use crate::stats::Estimate;
 use crate::workloads::Group;
 
 /// One table: a title, header groups spanning label columns, a header, rows, and notes below.
@@ -210,7 +211,7 @@ fn with_ci(text: &str, summary: &crate::stats::Summary) -> String {
 }
 
 /// A ratio with its 95% interval, `2.01 [1.95, 2.07]`, or bare where it has none.
-fn ratio_with_ci((value, low, high): (f64, f64, f64)) -> String {
+fn ratio_with_ci(Estimate { value, low, high }: Estimate) -> String {
     if high > low {
         format!("{value:.2} [{low:.2}, {high:.2}]")
     } else {
@@ -242,12 +243,18 @@ fn scaling_factor_notes(series: &[(String, Series)]) -> Vec<String> {
             notes.push(format!(
                 "{label}: speedup at {} {}",
                 crate::format::threads(last.thread_count),
-                last.speedup
-                    .map_or("-".to_string(), |(v, low, high)| if high > low {
+                last.speedup.map_or(
+                    "-".to_string(),
+                    |Estimate {
+                         value: v,
+                         low,
+                         high,
+                     }| if high > low {
                         format!("{v:.2}x [{low:.2}, {high:.2}]")
                     } else {
                         format!("{v:.2}x")
-                    })
+                    }
+                )
             ));
         }
     }
@@ -488,13 +495,15 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
                 row.push("base".to_string());
                 continue;
             }
-            row.push(entry.as_ref().and_then(|e| e.speedup).map_or(
-                "-".to_string(),
-                |(s, low, high)| {
-                    let mark = if low > 1.0 || high < 1.0 { "" } else { " ~" };
-                    format!("{s:.2}x{mark}")
-                },
-            ));
+            row.push(
+                entry
+                    .as_ref()
+                    .and_then(|e| e.speedup)
+                    .map_or("-".to_string(), |s| {
+                        let mark = if s.excludes(1.0) { "" } else { " ~" };
+                        format!("{:.2}x{mark}", s.value)
+                    }),
+            );
         }
         if with_memory {
             row.extend(
@@ -515,9 +524,9 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
             results
                 .regular_summary(label)
                 .and_then(|s| s.geometric_mean.map(|g| (g, s.significant())))
-                .map_or("-".to_string(), |((mean, low, high), significant)| {
+                .map_or("-".to_string(), |(g, significant)| {
                     let mark = if significant { "" } else { " ~" };
-                    format!("{mean:.3}x [{low:.3}, {high:.3}]{mark}")
+                    format!("{}{mark}", times_with_ci(g))
                 })
         });
     }
@@ -529,7 +538,7 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
                 .filter(|_| *label != baseline)
                 .map_or_else(
                     || if *label == baseline { "base" } else { "-" }.to_string(),
-                    |(mean, low, high)| format!("{mean:.3}x [{low:.3}, {high:.3}]"),
+                    times_with_ci,
                 )
         }));
     }
@@ -549,6 +558,11 @@ pub fn regular_table(results: &ResultsFile) -> Option<Table> {
     })
 }
 
+/// A suite's ratio with its interval: `0.656x [0.651, 0.669]`.
+fn times_with_ci(g: Estimate) -> String {
+    format!("{:.3}x [{:.3}, {:.3}]", g.value, g.low, g.high)
+}
+
 /// A regular test's memory cell: the baseline's peak in MiB, other labels' ratio to it.
 fn memory_cell(entry: Option<&crate::results::RegularEntry>, is_baseline: bool) -> String {
     match entry {
@@ -557,7 +571,9 @@ fn memory_cell(entry: Option<&crate::results::RegularEntry>, is_baseline: bool) 
             .map_or("base".to_string(), |mb| format!("{mb:.1} MiB")),
         Some(e) => e
             .memory_ratio
-            .map_or("-".to_string(), |(r, _, _)| format!("{r:.2}x")),
+            .map_or("-".to_string(), |Estimate { value: r, .. }| {
+                format!("{r:.2}x")
+            }),
         None => "-".to_string(),
     }
 }
@@ -583,7 +599,12 @@ pub fn summary_statistics(results: &ResultsFile) -> String {
         let _ = writeln!(out, "Tests Slower than {baseline}: {}", summary.slower);
         if label == baseline {
             let _ = writeln!(out, "Geometric mean: 1.00x (the baseline)");
-        } else if let Some((mean, low, high)) = summary.geometric_mean {
+        } else if let Some(Estimate {
+            value: mean,
+            low,
+            high,
+        }) = summary.geometric_mean
+        {
             let verdict = if summary.significant() {
                 "significant"
             } else {
@@ -605,8 +626,12 @@ pub fn summary_statistics(results: &ResultsFile) -> String {
 }
 
 /// The regular suite's memory against the baseline, judged against PEP 779's 1.20 bar.
-pub fn memory_sentence(memory: (f64, f64, f64), baseline: &str) -> String {
-    let (mean, low, high) = memory;
+pub fn memory_sentence(memory: Estimate, baseline: &str) -> String {
+    let Estimate {
+        value: mean,
+        low,
+        high,
+    } = memory;
     let judged = match crate::results::pep_779(memory) {
         "within" => "within PEP 779's bar of 1.20x",
         "above" => "above PEP 779's bar of 1.20x",
@@ -766,7 +791,7 @@ fn thread_cost_table(results: &ResultsFile) -> Option<Table> {
 
 #[cfg(test)]
 mod tests {
-    use super::{faster_slower, ratio_with_ci, with_ci};
+    use super::{Estimate, faster_slower, ratio_with_ci, with_ci};
     use crate::stats::Summary;
 
     #[test]
@@ -781,7 +806,10 @@ mod tests {
         let some = Summary::from_samples(&[5.0, 5.1, 4.9, 5.05]).unwrap();
         assert!(with_ci("5.00", &some).ends_with('%'));
         // Ratios come with their interval where they have one.
-        assert_eq!(ratio_with_ci((2.013, 1.87, 2.08)), "2.01 [1.87, 2.08]");
-        assert_eq!(ratio_with_ci((1.038, 1.038, 1.038)), "1.04");
+        assert_eq!(
+            ratio_with_ci(Estimate::new(2.013, 1.87, 2.08)),
+            "2.01 [1.87, 2.08]"
+        );
+        assert_eq!(ratio_with_ci(Estimate::exact(1.038)), "1.04");
     }
 }

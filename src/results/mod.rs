@@ -19,7 +19,7 @@ pub use time::{utc_now, utc_stamp_for_file};
 
 use crate::interpreter::{GilMode, InterpreterInfo, InterpreterSource};
 use crate::runner::protocol::Scaling;
-use crate::stats::{self, Summary};
+use crate::stats::{self, Estimate, Summary};
 use crate::sysinfo::SystemInfo;
 use crate::workloads::{self, Group};
 pub use verdict::Verdict;
@@ -399,11 +399,11 @@ pub struct RegularEntry {
     /// Seconds per run (the same work on every label).
     pub duration: Summary,
     /// Baseline duration / this duration, with its 95% interval; `None` without a baseline run.
-    pub speedup: Option<(f64, f64, f64)>,
+    pub speedup: Option<Estimate>,
     /// Peak resident memory of a worker process (median over processes), in MiB.
     pub max_rss_mb: Option<f64>,
     /// This label's peak memory / the baseline's, with its 95% interval.
-    pub memory_ratio: Option<(f64, f64, f64)>,
+    pub memory_ratio: Option<Estimate>,
 }
 
 /// How one label did over the whole regular suite against the baseline.
@@ -413,22 +413,22 @@ pub struct RegularSummary {
     pub average_duration: f64,
     pub average_speedup: f64,
     /// Geometric mean of the speedups with its 95% interval.
-    pub geometric_mean: Option<(f64, f64, f64)>,
+    pub geometric_mean: Option<Estimate>,
     /// Tests whose speedup interval lies wholly above 1 (faster) or below 1 (slower).
     pub faster: usize,
     pub slower: usize,
     /// Geometric mean of the peak-memory ratios against the baseline with its 95% interval.
-    pub memory_geometric_mean: Option<(f64, f64, f64)>,
+    pub memory_geometric_mean: Option<Estimate>,
 }
 
 /// PEP 779's bar for free-threaded CPython: at most 20% more memory than the GIL build.
 pub const PEP_779_MEMORY_RATIO: f64 = 1.20;
 
 /// Where a memory ratio's interval lies against [`PEP_779_MEMORY_RATIO`].
-pub fn pep_779(ratio: (f64, f64, f64)) -> &'static str {
-    if ratio.2 <= PEP_779_MEMORY_RATIO {
+pub fn pep_779(ratio: Estimate) -> &'static str {
+    if ratio.high <= PEP_779_MEMORY_RATIO {
         "within"
-    } else if ratio.1 > PEP_779_MEMORY_RATIO {
+    } else if ratio.low > PEP_779_MEMORY_RATIO {
         "above"
     } else {
         "undecided"
@@ -438,8 +438,7 @@ pub fn pep_779(ratio: (f64, f64, f64)) -> &'static str {
 impl RegularSummary {
     /// Whether the suite-wide difference is real: the interval of the geometric mean excludes 1.
     pub fn significant(&self) -> bool {
-        self.geometric_mean
-            .is_some_and(|(_, low, high)| low > 1.0 || high < 1.0)
+        self.geometric_mean.is_some_and(|g| g.excludes(1.0))
     }
 }
 
@@ -474,7 +473,7 @@ pub struct PointMetrics {
     pub thread_count: u32,
     pub value: Summary,
     /// Throughput over the serial baseline's, with its 95% interval.
-    pub speedup: Option<(f64, f64, f64)>,
+    pub speedup: Option<Estimate>,
     pub efficiency: Option<f64>,
     pub karp_flatt: Option<f64>,
     pub gil_mismatches: usize,
@@ -738,7 +737,7 @@ impl ResultsFile {
                     .as_ref()
                     .filter(|s| !s.is_empty() && !values.is_empty())
                     .map(|serial| stats::ratio_ci(&values, serial));
-                let efficiency = speedup.map(|(s, _, _)| s / f64::from(p.thread_count));
+                let efficiency = speedup.map(|s| s.value / f64::from(p.thread_count));
                 let parallelism = p.load_median(|l| Some(l.parallelism));
                 let verdict = Verdict::judge(&verdict::Evidence {
                     thread_count: p.thread_count,
@@ -753,7 +752,7 @@ impl ResultsFile {
                     value: p.throughput.clone(),
                     speedup,
                     efficiency,
-                    karp_flatt: speedup.and_then(|(s, _, _)| stats::karp_flatt(s, p.thread_count)),
+                    karp_flatt: speedup.and_then(|s| stats::karp_flatt(s.value, p.thread_count)),
                     gil_mismatches: p.gil_mismatches,
                     parallelism,
                     other_load: p.load_median(|l| l.other_load),
@@ -770,10 +769,10 @@ impl ResultsFile {
                 }
             })
             .collect();
-        let first = metrics.first().and_then(|m| m.speedup).map(|s| s.0);
+        let first = metrics.first().and_then(|m| m.speedup).map(|s| s.value);
         let best = metrics
             .iter()
-            .filter_map(|m| m.speedup.map(|s| s.0))
+            .filter_map(|m| m.speedup.map(|s| s.value))
             .fold(None, |acc: Option<f64>, s| {
                 Some(acc.map_or(s, |a| a.max(s)))
             });
@@ -934,16 +933,16 @@ impl ResultsFile {
             .iter()
             .map(|(a, b)| (a.as_slice(), b.as_slice()))
             .collect();
-        let speedups: Vec<(f64, f64, f64)> = entries.iter().filter_map(|e| e.speedup).collect();
+        let speedups: Vec<Estimate> = entries.iter().filter_map(|e| e.speedup).collect();
         Some(RegularSummary {
             tests: entries.len(),
             average_duration: entries.iter().map(|e| e.duration.median).sum::<f64>()
                 / entries.len() as f64,
-            average_speedup: speedups.iter().map(|s| s.0).sum::<f64>()
+            average_speedup: speedups.iter().map(|s| s.value).sum::<f64>()
                 / speedups.len().max(1) as f64,
             geometric_mean: stats::geometric_mean_ci(&borrowed),
-            faster: speedups.iter().filter(|s| s.1 > 1.0).count(),
-            slower: speedups.iter().filter(|s| s.2 < 1.0).count(),
+            faster: speedups.iter().filter(|s| s.low > 1.0).count(),
+            slower: speedups.iter().filter(|s| s.high < 1.0).count(),
             memory_geometric_mean: stats::geometric_mean_ci(
                 &memory_pairs
                     .iter()
@@ -1103,18 +1102,18 @@ impl ResultsFile {
                             "tests": s.tests,
                             "average_duration": s.average_duration,
                             "average_speedup": s.average_speedup,
-                            "geometric_mean": s.geometric_mean.map(|g| g.0),
-                            "geometric_mean_ci_low": s.geometric_mean.map(|g| g.1),
-                            "geometric_mean_ci_high": s.geometric_mean.map(|g| g.2),
+                            "geometric_mean": s.geometric_mean.map(|g| g.value),
+                            "geometric_mean_ci_low": s.geometric_mean.map(|g| g.low),
+                            "geometric_mean_ci_high": s.geometric_mean.map(|g| g.high),
                             "significant": s.significant(),
                             "faster": s.faster,
                             "slower": s.slower,
                 });
                 let mut value = value;
                 if let Some(memory) = s.memory_geometric_mean {
-                    value["memory_geometric_mean"] = json!(memory.0);
-                    value["memory_geometric_mean_ci_low"] = json!(memory.1);
-                    value["memory_geometric_mean_ci_high"] = json!(memory.2);
+                    value["memory_geometric_mean"] = json!(memory.value);
+                    value["memory_geometric_mean_ci_low"] = json!(memory.low);
+                    value["memory_geometric_mean_ci_high"] = json!(memory.high);
                     value["pep_779"] = json!(pep_779(memory));
                 }
                 self.derived.insert(key, (regular_points, value.clone()));
@@ -1148,7 +1147,12 @@ fn regular_json(entry: &RegularEntry) -> Value {
         "cv": entry.duration.cv,
         "samples": entry.duration.n,
     });
-    if let Some((speedup, low, high)) = entry.speedup {
+    if let Some(Estimate {
+        value: speedup,
+        low,
+        high,
+    }) = entry.speedup
+    {
         value["speedup"] = json!(speedup);
         value["speedup_ci_low"] = json!(low);
         value["speedup_ci_high"] = json!(high);
@@ -1156,7 +1160,12 @@ fn regular_json(entry: &RegularEntry) -> Value {
     if let Some(mb) = entry.max_rss_mb {
         value["max_rss_mb"] = json!(mb);
     }
-    if let Some((ratio, low, high)) = entry.memory_ratio {
+    if let Some(Estimate {
+        value: ratio,
+        low,
+        high,
+    }) = entry.memory_ratio
+    {
         value["memory_ratio"] = json!(ratio);
         value["memory_ratio_ci_low"] = json!(low);
         value["memory_ratio_ci_high"] = json!(high);
@@ -1191,7 +1200,12 @@ fn series_json(series: &Series, metric: &str) -> Value {
             metrics.insert(metric.to_string(), json!(p.value.median));
             metrics.insert(format!("{metric}_ci_low"), json!(p.value.ci_low));
             metrics.insert(format!("{metric}_ci_high"), json!(p.value.ci_high));
-            if let Some((speedup, low, high)) = p.speedup {
+            if let Some(Estimate {
+                value: speedup,
+                low,
+                high,
+            }) = p.speedup
+            {
                 metrics.insert("speedup".into(), json!(speedup));
                 metrics.insert("speedup_ci_low".into(), json!(low));
                 metrics.insert("speedup_ci_high".into(), json!(high));
