@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 use crate::cli::RunArgs;
 use crate::interpreter::{Discovery, GilMode, Spec, Variant, install};
 use crate::output::Printer;
+use crate::results::Scaling;
 use crate::results::{self, ResultsFile, Settings, guard};
-use crate::runner::protocol::Scaling;
 use crate::workloads::{self, Workload};
 
 /// The most threads a point may ask for without `--force`.
@@ -157,9 +157,9 @@ impl RunConfig {
         if !args.no_native
             && tests
                 .iter()
-                .any(|t| crate::runner::native::supports(t.name))
+                .any(|t| crate::workloads::native::supports(t.name))
         {
-            variants.push(crate::runner::native::variant());
+            variants.push(crate::interpreter::native_variant());
         }
         check_labels(&variants)?;
         let baseline = baseline_label(args.baseline.as_deref(), &variants, !specs.is_empty())?;
@@ -264,7 +264,7 @@ impl RunConfig {
         let mut variants = Vec::new();
         for record in &previous.variants {
             if record.source == crate::interpreter::InterpreterSource::Native {
-                variants.push(crate::runner::native::variant());
+                variants.push(crate::interpreter::native_variant());
                 continue;
             }
             let spec = specs

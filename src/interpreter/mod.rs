@@ -204,6 +204,20 @@ impl Variant {
     }
 }
 
+/// The variant that stands for ftbench's native kernels: no interpreter and no GIL.
+pub fn native_variant() -> Variant {
+    let label = crate::workloads::native::LABEL;
+    let mut info = InterpreterInfo::imported(label, "ftbench", "native", true);
+    // There is no interpreter: "free-threaded" here only says that no GIL is ever taken.
+    info.version = label.to_string();
+    let interpreter = Interpreter {
+        path: PathBuf::from("(ftbench itself)"),
+        source: InterpreterSource::Native,
+        info,
+    };
+    Variant::new(label.to_string(), interpreter, GilMode::Default)
+}
+
 /// `python -I -B` with the GIL mode applied. `-I` ignores `PYTHON*` variables, so the mode is
 /// passed as `-X gil=N` too; `PYTHON_GIL` is still set for child processes that drop `-I`.
 pub fn python_command(python: &Path, gil: GilMode) -> Command {

@@ -18,7 +18,6 @@ pub use json::{load, write_atomically, write_results};
 pub use time::{utc_now, utc_stamp_for_file};
 
 use crate::interpreter::{GilMode, InterpreterInfo, InterpreterSource};
-use crate::runner::protocol::Scaling;
 use crate::stats::{self, Estimate, Summary};
 use crate::sysinfo::SystemInfo;
 use crate::workloads::{self, Group};
@@ -28,6 +27,17 @@ pub use verdict::Verdict;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The settings a run used; `--resume` reuses them.
+/// How work is divided between threads.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    /// A fixed total split across threads.
+    #[default]
+    Strong,
+    /// A fixed amount per thread.
+    Weak,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub tests: Vec<String>,

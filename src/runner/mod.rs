@@ -15,9 +15,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::format::human;
 use crate::interpreter::Variant;
 use crate::output::Printer;
-use crate::report::human;
 use crate::results::{self, Calibration, Missing, Point, PointSample, ResultsFile, Settings};
 use crate::stats::Summary;
 use crate::workloads::{Group, Workload};
@@ -508,7 +508,7 @@ fn short_samples(point: &Point) -> Option<String> {
         format!(
             "{}: samples of {} are shorter than the clock and scheduler allow (~1 ms); give each sample more work (--target-ms, or a larger --strong / --weak size)",
             point.name(),
-            crate::report::seconds(median as f64 / 1e9)
+            crate::format::seconds(median as f64 / 1e9)
         )
     })
 }

@@ -12,41 +12,14 @@ use std::time::Instant;
 
 use super::protocol::{Mode, RawSample, Request, Scaling};
 use super::worker::{Error, Hello, Worker, WorkerOutput};
-use crate::interpreter::{GilMode, Interpreter, InterpreterInfo, InterpreterSource, Variant};
-
-/// The label native results carry.
-pub const LABEL: &str = "native";
+use crate::interpreter::{InterpreterSource, Variant};
 
 /// Bytes one thread copies per unit of `memory_bandwidth`, as in the Python test.
 const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
-/// Tests with a native kernel.
-pub fn supports(test: &str) -> bool {
-    matches!(
-        test,
-        "parallel_compute" | "memory_bandwidth" | "lock_contention" | "ref_counting_shared"
-    )
-}
-
-/// Whether the native kernel bounds what Python can do on `test` (compute and memory
-/// bandwidth), so that its curve is a ceiling. For `lock_contention` and `ref_counting_shared` a
-/// tight Rust mutex or atomic contends harder than Python does: there it is only a reference.
-pub fn is_ceiling(test: &str) -> bool {
-    matches!(test, "parallel_compute" | "memory_bandwidth")
-}
-
-/// The variant that stands for the native kernels: no interpreter and no GIL.
-pub fn variant() -> Variant {
-    let mut info = InterpreterInfo::imported(LABEL, "ftbench", "native", true);
-    // There is no interpreter: "free-threaded" here only says that no GIL is ever taken.
-    info.version = LABEL.to_string();
-    let interpreter = Interpreter {
-        path: std::path::PathBuf::from("(ftbench itself)"),
-        source: InterpreterSource::Native,
-        info,
-    };
-    Variant::new(LABEL.to_string(), interpreter, GilMode::Default)
-}
+// Which tests the native reference has is a fact of the test registry (config needs it before
+// anything runs); the runner re-exports it.
+pub use crate::workloads::native::{LABEL, is_ceiling, supports};
 
 /// One kernel: runs `count` units starting at global unit `start`, returns its checksum part.
 type Kernel = fn(&State, u64, u64) -> u64;

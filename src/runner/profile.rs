@@ -366,8 +366,8 @@ pub fn write_graphs(
     fs_err::create_dir_all(dir)?;
     let stem = format!(
         "{}-{}-{}",
-        crate::report::slug(test),
-        crate::report::slug(label),
+        crate::format::slug(test),
+        crate::format::slug(label),
         if thread_count == 0 {
             "serial".to_string()
         } else {

@@ -20,16 +20,8 @@ pub enum Mode {
     Measure,
 }
 
-/// How work is divided between threads.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Scaling {
-    /// A fixed total split across threads.
-    #[default]
-    Strong,
-    /// A fixed amount per thread.
-    Weak,
-}
+/// How work is divided between threads: a setting of the run, sent in every request.
+pub use crate::results::Scaling;
 
 /// The one line ftbench writes to a worker's stdin.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

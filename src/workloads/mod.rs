@@ -238,6 +238,28 @@ pub const WORKLOADS: &[Workload] = &[
     },
 ];
 
+/// ftbench's native reference: the tests it has a Rust kernel for.
+pub mod native {
+    /// The label native results carry.
+    pub const LABEL: &str = "native";
+
+    /// Tests with a native kernel.
+    pub fn supports(test: &str) -> bool {
+        matches!(
+            test,
+            "parallel_compute" | "memory_bandwidth" | "lock_contention" | "ref_counting_shared"
+        )
+    }
+
+    /// Whether the native kernel bounds what Python can do on `test` (compute and memory
+    /// bandwidth), so that its curve is a ceiling. For `lock_contention` and
+    /// `ref_counting_shared` a tight Rust mutex or atomic contends harder than Python does:
+    /// there it is only a reference.
+    pub fn is_ceiling(test: &str) -> bool {
+        matches!(test, "parallel_compute" | "memory_bandwidth")
+    }
+}
+
 /// Whether a test's parallel units are worker processes (a process pool), not threads.
 pub fn uses_processes(test: &str) -> bool {
     test.ends_with("@processes")
