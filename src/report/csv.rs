@@ -146,10 +146,8 @@ fn thread_rows(entry: &ThreadEntry) -> Vec<Row> {
         rows.push((0, "kb_per_live_thread".into(), kb, None));
     }
     for (phase, percentiles) in &entry.phases_us {
-        for q in ["p50", "p95", "p99"] {
-            if let Some(v) = percentiles[q].as_f64() {
-                rows.push((0, format!("{phase}_{q}_us"), v, None));
-            }
+        for (q, v) in percentiles.named() {
+            rows.push((0, format!("{phase}_{q}_us"), v, None));
         }
     }
     rows

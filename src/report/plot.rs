@@ -1054,7 +1054,7 @@ fn draw_threads<DB: DrawingBackend>(
                 .map(|phase| {
                     entries
                         .iter()
-                        .map(|e| e.as_ref().and_then(|e| e.phases_us[*phase]["p50"].as_f64()))
+                        .map(|e| e.as_ref().and_then(|e| e.phase(phase)?.p50))
                         .collect()
                 })
                 .collect(),

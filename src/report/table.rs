@@ -723,9 +723,9 @@ pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
             };
             let mut row = vec![label.clone()];
             for phase in super::PHASES {
-                let p = &entry.phases_us[phase];
-                let f = |q: &str| p[q].as_f64().map_or("-".to_string(), |v| format!("{v:.1}"));
-                row.push(format!("{} / {} / {}", f("p50"), f("p95"), f("p99")));
+                let p = entry.phase(phase).copied().unwrap_or_default();
+                let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+                row.push(format!("{} / {} / {}", f(p.p50), f(p.p95), f(p.p99)));
             }
             rows.push(row);
         }

@@ -452,14 +452,45 @@ impl RegularSummary {
     }
 }
 
+/// The 50th, 95th and 99th percentiles of a distribution; a percentile the worker did not send
+/// is `None` (and left out of the JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Percentiles {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p50: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p95: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99: Option<f64>,
+}
+
+impl Percentiles {
+    /// Each percentile with its name (`p50`, `p95`, `p99`), where it has a value.
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, f64)> {
+        [("p50", self.p50), ("p95", self.p95), ("p99", self.p99)]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| (name, v)))
+    }
+}
+
+impl ThreadEntry {
+    /// The percentiles of one phase (`construct`, `start`, `body`, `join`).
+    pub fn phase(&self, name: &str) -> Option<&Percentiles> {
+        self.phases_us
+            .iter()
+            .find(|(phase, _)| phase == name)
+            .map(|(_, p)| p)
+    }
+}
+
 /// A thread test's numbers for one label.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadEntry {
     /// Microseconds per thread (creation, start, body and join, over the whole sample).
     pub us_per_thread: Summary,
     pub threads: u64,
-    /// Median over samples of each phase's percentiles: phase -> {p50, p95, p99} in µs.
-    pub phases_us: Map<String, Value>,
+    /// Median over samples of each phase's percentiles, in µs, in the order the worker sent them.
+    pub phases_us: Vec<(String, Percentiles)>,
     /// Peak resident memory of a worker process (median over processes), in MiB.
     pub max_rss_mb: Option<f64>,
     /// Resident memory one live (blocked) thread adds, median over worker processes, in KiB.
@@ -971,7 +1002,7 @@ impl ResultsFile {
             .iter()
             .map(|s| s.wall_ns as f64 / 1e3 / s.work_units.max(1) as f64)
             .collect();
-        let mut phases_us = Map::new();
+        let mut phases_us = Vec::new();
         let phase_names: Vec<String> = point
             .samples
             .iter()
@@ -984,18 +1015,20 @@ impl ResultsFile {
                 names
             });
         for phase in phase_names {
-            let mut percentiles = Map::new();
-            for q in ["p50", "p95", "p99"] {
+            let median_of = |q: &str| {
                 let values: Vec<f64> = point
                     .samples
                     .iter()
                     .filter_map(|s| s.extra.as_ref()?["phases_us"][&phase][q].as_f64())
                     .collect();
-                if !values.is_empty() {
-                    percentiles.insert(q.to_string(), json!(stats::median(&values)));
-                }
-            }
-            phases_us.insert(phase, Value::Object(percentiles));
+                (!values.is_empty()).then(|| stats::median(&values))
+            };
+            let percentiles = Percentiles {
+                p50: median_of("p50"),
+                p95: median_of("p95"),
+                p99: median_of("p99"),
+            };
+            phases_us.push((phase, percentiles));
         }
         let live: Vec<f64> = point
             .samples
@@ -1190,7 +1223,11 @@ fn thread_json(entry: &ThreadEntry) -> Value {
         "us_per_thread_ci_high": entry.us_per_thread.ci_high,
         "threads": entry.threads,
         "total_ms": entry.us_per_thread.median * entry.threads as f64 / 1e3,
-        "phases_us": entry.phases_us,
+        "phases_us": entry
+            .phases_us
+            .iter()
+            .map(|(phase, p)| (phase.clone(), json!(p)))
+            .collect::<Map<String, Value>>(),
     });
     if let Some(mb) = entry.max_rss_mb {
         value["max_rss_mb"] = json!(mb);
