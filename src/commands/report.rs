@@ -10,10 +10,16 @@ use crate::results::{self, ResultsFile};
 
 /// `results/2026-…json` → `results/2026-…-report/`.
 pub(super) fn report_dir(results: &std::path::Path) -> std::path::PathBuf {
+    beside(results, "report")
+}
+
+/// A folder beside a results file, named after it: `results/2026-…json` →
+/// `results/2026-…-WHAT/`.
+pub(super) fn beside(results: &std::path::Path, what: &str) -> std::path::PathBuf {
     let stem = results
         .file_stem()
         .map_or_else(|| "ftbench".into(), |s| s.to_string_lossy().into_owned());
-    results.with_file_name(format!("{stem}-report"))
+    results.with_file_name(format!("{stem}-{what}"))
 }
 
 /// Render the whole report in memory, then write it: a rendering error writes nothing. The

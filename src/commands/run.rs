@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::history::open_store;
-use super::report::{report_dir, write_report};
+use super::report::{beside, report_dir, write_report};
 use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::output::Printer;
@@ -312,17 +312,9 @@ pub(super) fn profile(
         results,
         worker,
         args.measure.profile_threads,
-        (&profiles_dir(output), base),
+        (&beside(output, "profiles"), base),
         printer,
     )
-}
-
-/// `results/2026-…json` → `results/2026-…-profiles/`.
-pub(super) fn profiles_dir(results: &std::path::Path) -> std::path::PathBuf {
-    let stem = results
-        .file_stem()
-        .map_or_else(|| "ftbench".into(), |s| s.to_string_lossy().into_owned());
-    results.with_file_name(format!("{stem}-profiles"))
 }
 
 pub(super) fn list_tests(printer: &Printer) -> Result<ExitCode> {

@@ -280,12 +280,10 @@ pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<Str
 /// "Why it does not scale": one row per test and label, and each verdict's advice once.
 fn why_rows(results: &ResultsFile) -> (Vec<WhyRow>, Vec<(&'static str, &'static str)>) {
     let lines = table::why_lines(results);
-    let mut advice: Vec<(&'static str, &'static str)> = Vec::new();
-    for (_, _, _, verdict) in &lines {
-        if !advice.iter().any(|(v, _)| *v == verdict.as_str()) {
-            advice.push((verdict.as_str(), verdict.advice()));
-        }
-    }
+    let advice = table::distinct_verdicts(&lines)
+        .into_iter()
+        .map(|v| (v.as_str(), v.advice()))
+        .collect();
     let why: Vec<WhyRow> = lines
         .into_iter()
         .map(|(test, label, threads, verdict)| WhyRow {

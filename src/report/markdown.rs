@@ -71,13 +71,8 @@ pub fn render(results: &ResultsFile) -> String {
     let why = table::why_lines(results);
     if !why.is_empty() {
         out.push_str(
-            "### Why it does not scale
-
-| test | label | threads | verdict |
-| --- | --- | --- | --- |
-",
+            "### Why it does not scale\n\n| test | label | threads | verdict |\n| --- | --- | --- | --- |\n",
         );
-        let mut seen = Vec::new();
         for (test, label, threads, verdict) in &why {
             let _ = writeln!(
                 out,
@@ -87,12 +82,9 @@ pub fn render(results: &ResultsFile) -> String {
                 crate::format::workers(test, *threads),
                 verdict.as_str()
             );
-            if !seen.contains(verdict) {
-                seen.push(*verdict);
-            }
         }
         out.push('\n');
-        for verdict in seen {
+        for verdict in table::distinct_verdicts(&why) {
             let _ = writeln!(
                 out,
                 "- **{}**: {}",

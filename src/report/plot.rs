@@ -303,11 +303,13 @@ fn curve<DB: DrawingBackend>(
         Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
     >,
     points: &[(f64, f64)],
-    (label, native): (&str, bool),
-    colour: RGBColor,
+    results: &ResultsFile,
+    index: usize,
     test: &str,
 ) -> DrawResult<DB> {
-    if native {
+    let label = &results.labels()[index];
+    let colour = label_colours(results)[index];
+    if results.is_native(label) {
         chart
             .draw_series(DashedLineSeries::new(
                 points.to_vec(),
@@ -327,7 +329,7 @@ fn curve<DB: DrawingBackend>(
     } else {
         chart
             .draw_series(LineSeries::new(points.to_vec(), colour.stroke_width(2)))?
-            .label(label.to_string())
+            .label(label.clone())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
             });
@@ -445,7 +447,6 @@ fn speedup_panel<DB: DrawingBackend>(
     test: &str,
     with_ci: bool,
 ) -> DrawResult<DB> {
-    let labels = results.labels();
     let series = series_of(results, test);
     let max_threads = max_threads(&series);
     let max_speedup = series
@@ -501,14 +502,7 @@ fn speedup_panel<DB: DrawingBackend>(
             .iter()
             .filter_map(|p| p.speedup.map(|v| (log2(p.thread_count), v.value)))
             .collect();
-        let label = &labels[*index];
-        curve(
-            &mut chart,
-            &points,
-            (label, results.is_native(label)),
-            colour,
-            test,
-        )?;
+        curve(&mut chart, &points, results, *index, test)?;
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
         if with_ci {
             chart.draw_series(s.points.iter().filter_map(|p| {
@@ -597,7 +591,6 @@ fn parallelism_panel<DB: DrawingBackend>(
     results: &ResultsFile,
     test: &str,
 ) -> DrawResult<DB> {
-    let labels = results.labels();
     let series = series_of(results, test);
     let max_threads = max_threads(&series);
     let y_max = with_legend_room(
@@ -638,14 +631,7 @@ fn parallelism_panel<DB: DrawingBackend>(
         if points.is_empty() {
             continue;
         }
-        let label = &labels[*index];
-        curve(
-            &mut chart,
-            &points,
-            (label, results.is_native(label)),
-            label_colours(results)[*index],
-            test,
-        )?;
+        curve(&mut chart, &points, results, *index, test)?;
     }
     legend(&mut chart)
 }
@@ -688,14 +674,7 @@ fn throughput_panel<DB: DrawingBackend>(
             .iter()
             .map(|p| (log2(p.thread_count), p.value.median))
             .collect();
-        let label = &labels[*index];
-        curve(
-            &mut chart,
-            &points,
-            (label, results.is_native(label)),
-            colour,
-            test,
-        )?;
+        curve(&mut chart, &points, results, *index, test)?;
         if with_ci {
             chart.draw_series(s.points.iter().map(|p| {
                 ErrorBar::new_vertical(

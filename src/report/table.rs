@@ -433,11 +433,7 @@ pub fn why_text(results: &ResultsFile) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    let mut out = String::from(
-        "
-Why it does (not) scale, per test and label:
-",
-    );
+    let mut out = String::from("\nWhy it does (not) scale, per test and label:\n");
     for (test, label, threads, verdict) in &lines {
         let _ = writeln!(
             out,
@@ -446,14 +442,22 @@ Why it does (not) scale, per test and label:
             verdict.as_str()
         );
     }
-    let mut seen: Vec<Verdict> = Vec::new();
-    for (_, _, _, verdict) in &lines {
-        if !seen.contains(verdict) {
-            seen.push(*verdict);
-            let _ = writeln!(out, "{}: {}", verdict.as_str(), verdict.advice());
-        }
+    for verdict in distinct_verdicts(&lines) {
+        let _ = writeln!(out, "{}: {}", verdict.as_str(), verdict.advice());
     }
     out
+}
+
+/// The verdicts of [`why_lines`], each once, in the order they first occur: each gets its
+/// advice once, in every format.
+pub fn distinct_verdicts(lines: &[(String, String, u32, Verdict)]) -> Vec<Verdict> {
+    let mut seen: Vec<Verdict> = Vec::new();
+    for (_, _, _, verdict) in lines {
+        if !seen.contains(verdict) {
+            seen.push(*verdict);
+        }
+    }
+    seen
 }
 
 /// The regular tests: time per run and speedup against the baseline, per label.

@@ -153,37 +153,48 @@ pub fn fold(data: &Path) -> Result<Folded> {
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    let fold_with = |include_tid: bool| -> Result<Vec<String>> {
-        let mut options = inferno::collapse::perf::Options::default();
-        options.include_tid = include_tid;
-        options.nthreads = 1;
-        let mut folded = Vec::new();
-        inferno::collapse::Collapse::collapse(
-            &mut inferno::collapse::perf::Folder::from(options),
-            output.stdout.as_slice(),
-            &mut folded,
-        )
-        .context("failed to fold the stacks")?;
-        Ok(String::from_utf8_lossy(&folded)
-            .lines()
-            .map(str::to_string)
-            .collect())
-    };
-    let merged = fold_with(false)?;
-    let cpu_ns = merged.iter().filter_map(|l| count_of(l)).sum();
-    // With tids, each stack starts with `comm-pid/tid`.
+    // One fold, with tids: each stack starts with `comm-pid/tid`. The merged graph is the same
+    // stacks with `comm` as their root, counts summed.
+    let mut options = inferno::collapse::perf::Options::default();
+    options.include_tid = true;
+    options.nthreads = 1;
+    let mut folded = Vec::new();
+    inferno::collapse::Collapse::collapse(
+        &mut inferno::collapse::perf::Folder::from(options),
+        output.stdout.as_slice(),
+        &mut folded,
+    )
+    .context("failed to fold the stacks")?;
+    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_thread: BTreeMap<u32, (u64, Vec<String>)> = BTreeMap::new();
-    for line in fold_with(true)? {
-        let Some((root, rest)) = line.split_once(';') else {
+    for line in String::from_utf8_lossy(&folded).lines() {
+        let (Some((stack, _)), Some(count)) = (line.rsplit_once(' '), count_of(line)) else {
             continue;
         };
-        let Some(tid) = root.rsplit_once('/').and_then(|(_, t)| t.parse().ok()) else {
+        let (root, rest) = stack.split_once(';').unwrap_or((stack, ""));
+        let Some((comm, tid)) = root
+            .rsplit_once('/')
+            .and_then(|(comm_pid, tid)| Some((comm_pid.rsplit_once('-')?.0, tid.parse().ok()?)))
+        else {
             continue;
         };
-        let entry = by_thread.entry(tid).or_default();
-        entry.0 += count_of(&line).unwrap_or(0);
-        entry.1.push(rest.to_string());
+        let whole = if rest.is_empty() {
+            comm.to_string()
+        } else {
+            format!("{comm};{rest}")
+        };
+        *merged.entry(whole).or_default() += count;
+        if !rest.is_empty() {
+            let entry = by_thread.entry(tid).or_default();
+            entry.0 += count;
+            entry.1.push(format!("{rest} {count}"));
+        }
     }
+    let merged: Vec<String> = merged
+        .into_iter()
+        .map(|(stack, count)| format!("{stack} {count}"))
+        .collect();
+    let cpu_ns = merged.iter().filter_map(|l| count_of(l)).sum();
     let mut threads: Vec<(u32, u64, Vec<String>)> = by_thread
         .into_iter()
         .map(|(tid, (samples, lines))| (tid, samples, lines))

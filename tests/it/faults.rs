@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 
 use crate::common::{
-    canned_query, error_reasons, fake_python, ft_python, ftbench, read_json, temp,
+    canned_query, error_reasons, fake_python, ft_python, ftbench, point_count, read_json, temp,
 };
 use crate::require;
 
@@ -113,14 +113,6 @@ fn a_worker_speaking_another_protocol_is_refused() {
     );
 }
 
-fn points(path: &Path) -> usize {
-    fs_err::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["points"].as_array().map(Vec::len))
-        .unwrap_or(0)
-}
-
 /// Start a run, stop it with `signal` once some points are on disk, check the file, resume it.
 fn stop_and_resume(signal: &str, code: i32) {
     let ft = require!(ft_python());
@@ -136,7 +128,7 @@ fn stop_and_resume(signal: &str, code: i32) {
         });
     assert_eq!(exit, Some(code), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
-    let done = points(&file);
+    let done = point_count(&file);
     assert!((2..9).contains(&done), "{done} points after the stop");
     no_temp_files(dir.path());
     ftbench(dir.path())
@@ -144,7 +136,11 @@ fn stop_and_resume(signal: &str, code: i32) {
         .arg(&file)
         .assert()
         .success();
-    assert_eq!(points(&file), 9, "3 tests x (serial + 2 thread counts)");
+    assert_eq!(
+        point_count(&file),
+        9,
+        "3 tests x (serial + 2 thread counts)"
+    );
     let results = read_json(&file);
     for point in results["points"].as_array().unwrap() {
         assert_eq!(point["label"], "ft");
@@ -263,7 +259,7 @@ fn sabotage_mid_run(
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while points(output) < 2 {
+    while point_count(output) < 2 {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "no points appeared"

@@ -426,13 +426,7 @@ fn an_interrupted_scale_run_resumes_with_the_users_function() {
     let d = dir.path();
     let file = d.join("scaled.json");
     let target = format!("{}:aggregate", example("aggregate.py").display());
-    let count = |path: &std::path::Path| {
-        fs_err::read_to_string(path)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["points"].as_array().map(Vec::len))
-            .unwrap_or(0)
-    };
+    let count = crate::common::point_count;
     let child = crate::common::ftbench_process(d)
         .args(["scale", &target, "--mode", "both", "--threads", "1,2"])
         .args(["--target-ms", "30", "--processes", "1", "--samples", "3"])

@@ -197,3 +197,12 @@ pub fn example(name: &str) -> PathBuf {
         .join("examples")
         .join(name)
 }
+
+/// How many points a results file holds (0 while it is missing or being replaced).
+pub fn point_count(path: &Path) -> usize {
+    fs_err::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["points"].as_array().map(Vec::len))
+        .unwrap_or(0)
+}
