@@ -785,6 +785,7 @@ impl ResultsFile {
                     efficiency,
                     parallelism,
                     gil: expects_gil || p.gil_mismatches > 0,
+                    processes: crate::workloads::uses_processes(test),
                     disturbed: p.disturbed(),
                     usable_cpus: self.system.usable_cpus(),
                 });

@@ -9,6 +9,9 @@
 //! | `disturbed`      | other work on the machine took CPUs the point needed                 |
 //! | `scales`         | efficiency (speedup / threads) >= 0.8                                |
 //! | `gil`            | the GIL was on (a GIL build, `+gil`, or a sample found it re-enabled) |
+//! |                  | and the threads took turns: at least [`GIL_TURNS`] CPU busy, less    |
+//! |                  | than [`WAITING_PARALLELISM`] of the threads running; never for       |
+//! |                  | process pools, whose processes each have their own GIL              |
 //! | `oversubscribed` | more threads than usable CPUs                                        |
 //! | `waits`          | threads ran less than [`WAITING_PARALLELISM`] of the time: blocked    |
 //! | `contends`       | threads ran, but slowed each other down                              |
@@ -23,6 +26,12 @@ pub const SCALING_EFFICIENCY: f64 = 0.8;
 
 /// Below this share of its threads running (effective parallelism / threads), a point waits.
 pub const WAITING_PARALLELISM: f64 = 0.7;
+
+/// CPUs the threads of a GIL point keep busy together, at least, for the GIL to be the reason
+/// they do not scale: threads taking turns on the GIL keep about one CPU busy; threads that
+/// sleep (I/O) keep far less busy and are waiting, GIL or not. On 16 cores the I/O pool of a
+/// GIL build read 0.15 CPUs at 8 threads, the CPU-bound one 1.0.
+pub const GIL_TURNS: f64 = 0.5;
 
 /// Why a point does or does not scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +54,8 @@ pub struct Evidence {
     pub parallelism: Option<f64>,
     /// The GIL was on while the point ran.
     pub gil: bool,
+    /// The parallel units are processes (each with its own GIL), not threads.
+    pub processes: bool,
     pub disturbed: bool,
     pub usable_cpus: usize,
 }
@@ -66,13 +77,14 @@ impl Verdict {
         if efficiency >= SCALING_EFFICIENCY {
             return Some(Self::Scales);
         }
-        if evidence.gil {
+        let waiting = parallelism < WAITING_PARALLELISM * f64::from(threads);
+        if evidence.gil && !evidence.processes && waiting && parallelism >= GIL_TURNS {
             return Some(Self::Gil);
         }
         if threads as usize > evidence.usable_cpus {
             return Some(Self::Oversubscribed);
         }
-        if parallelism < WAITING_PARALLELISM * f64::from(threads) {
+        if waiting {
             Some(Self::Waits)
         } else {
             Some(Self::Contends)
@@ -125,6 +137,7 @@ mod tests {
             efficiency: Some(efficiency),
             parallelism: Some(parallelism),
             gil: false,
+            processes: false,
             disturbed: false,
             usable_cpus: 2,
         }
@@ -148,6 +161,33 @@ mod tests {
             ..evidence(4, 0.25, 1.0)
         };
         assert_eq!(judge(gil), Some(Verdict::Gil));
+        // A GIL build's sleeping I/O threads wait; its process pool is not held by a GIL, nor
+        // are threads that run in parallel (numpy releases the GIL in its loops).
+        let io = Evidence {
+            gil: true,
+            usable_cpus: 16,
+            ..evidence(8, 0.66, 0.15)
+        };
+        assert_eq!(judge(io), Some(Verdict::Waits));
+        let pool = Evidence {
+            gil: true,
+            processes: true,
+            usable_cpus: 16,
+            ..evidence(8, 0.7, 7.4)
+        };
+        assert_eq!(judge(pool), Some(Verdict::Contends));
+        let numpy = Evidence {
+            gil: true,
+            usable_cpus: 16,
+            ..evidence(4, 0.79, 3.4)
+        };
+        assert_eq!(judge(numpy), Some(Verdict::Contends));
+        let numpy_turns = Evidence {
+            gil: true,
+            usable_cpus: 16,
+            ..evidence(8, 0.31, 3.7)
+        };
+        assert_eq!(judge(numpy_turns), Some(Verdict::Gil));
         let busy = Evidence {
             disturbed: true,
             ..evidence(2, 0.95, 1.98)

@@ -169,19 +169,27 @@ class Accounting:
         (mimalloc in free-threaded builds, pymalloc's arenas) still counts."""
         if resource is None:
             return None
-        peak = max(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-        )
-        now = _proc_status(os.getpid()).get("VmRSS")
+        own = _proc_status(os.getpid())
+        # Linux keeps `ru_maxrss` across exec: a worker started by posix_spawn (vfork) inherits
+        # the harness's own peak, so a 136 MiB harness made every worker read 136 MiB. VmHWM
+        # belongs to this process's address space, which exec made new. Reaped children's
+        # `ru_maxrss` is theirs (forked from this process, they can only inherit its peak).
+        peak = own.get("VmHWM")
+        if peak is None:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            if sys.platform == "darwin":
+                peak //= 1024  # macOS reports bytes, Linux kilobytes
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if sys.platform == "darwin":
+            children //= 1024
+        peak = max(peak, children)
+        now = own.get("VmRSS")
         if "multiprocessing" in sys.modules:
             for child in sys.modules["multiprocessing"].active_children():
                 status = _proc_status(child.pid)
                 peak = max(peak, status.get("VmHWM", 0))
                 if now is not None:
                     now += status.get("VmRSS", 0)
-        if sys.platform == "darwin":
-            peak //= 1024  # macOS reports bytes, Linux kilobytes
         return peak, now
 
     def between(self, before, after, cpu_ns):

@@ -321,3 +321,38 @@ fn native_is_a_trustworthy_ceiling_in_quick_runs_and_only_a_reference_for_locks(
     }
     panic!("native parallel_compute did not scale to 2 threads in a quick run");
 }
+
+/// Linux keeps a process's peak RSS (`ru_maxrss`) across exec, and std spawns with `vfork`: a
+/// worker started by a big harness used to report the harness's peak as its own (on a 16-core
+/// run every point of every interpreter read 136.5 MiB). The worker's peak must be its own.
+#[test]
+fn a_workers_peak_memory_is_its_own_not_the_harness() {
+    let python = require!(ft_python());
+    let dir = temp();
+    std::fs::write(
+        dir.path().join("worker.py"),
+        include_str!("../../src/workloads/worker.py"),
+    )
+    .unwrap();
+    // 768 MiB written page by page, so this test process's peak RSS is at least that.
+    let ballast = std::hint::black_box(vec![1_u8; 768 << 20]);
+    let out = std::process::Command::new(&python)
+        .current_dir(dir.path())
+        .args([
+            "-c",
+            "import worker; worker._protocol_out.write(str(worker.Accounting.memory()[0]))",
+        ])
+        .output()
+        .unwrap();
+    drop(ballast);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let peak_kb: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(
+        (1024..256 * 1024).contains(&peak_kb),
+        "the worker says its peak RSS is {peak_kb} KiB beside a 768 MiB harness"
+    );
+}
