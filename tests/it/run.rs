@@ -329,7 +329,7 @@ fn native_is_a_trustworthy_ceiling_in_quick_runs_and_only_a_reference_for_locks(
 fn a_workers_peak_memory_is_its_own_not_the_harness() {
     let python = require!(ft_python());
     let dir = temp();
-    std::fs::write(
+    fs_err::write(
         dir.path().join("worker.py"),
         include_str!("../../src/workloads/worker.py"),
     )
