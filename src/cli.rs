@@ -3,6 +3,7 @@
 //! Validation and defaults that need the machine (core counts, discovery) live in
 //! [`crate::config`].
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -49,6 +50,46 @@ pub enum Command {
     History(HistoryArgs),
     /// Measure your own function across interpreters and thread counts.
     Scale(ScaleArgs),
+    /// Move runs between history stores (SQLite files and `PostgreSQL` databases).
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Write a static dashboard of a fleet's store: machines, speedup curves, trends.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every run of one store into another (each run once; runs already there are kept).
+    Copy(StoreCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreCopyArgs {
+    /// The store to read: a SQLite file or a `postgresql://` URL.
+    #[arg(long, value_name = "PATH|URL")]
+    pub from: OsString,
+
+    /// The store to write (created and migrated as needed).
+    #[arg(long, value_name = "PATH|URL")]
+    pub to: OsString,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The history store: a SQLite file or a `postgresql://` URL (default: `$FTBENCH_STORE`,
+    /// else `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH|URL")]
+    pub store: Option<OsString>,
+
+    /// The directory to write the dashboard into (`index.html` and its figures). Files that
+    /// did not change are left alone.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The thread count whose speedup is followed over time (default: for each machine, the
+    /// highest one it measured within its CPU count).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
 }
 
 /// How `ftbench scale` runs the function in parallel.
@@ -137,9 +178,10 @@ pub struct CompareArgs {
     #[arg(long, requires = "fail_on_regression")]
     pub include_native: bool,
 
-    /// The history store (default: `history.sqlite` in ftbench's data dir).
-    #[arg(long, value_name = "PATH")]
-    pub store: Option<PathBuf>,
+    /// The history store: a SQLite file or a `postgresql://` URL (default: `$FTBENCH_STORE`,
+    /// else `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH|URL")]
+    pub store: Option<OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -160,13 +202,22 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
 
+    /// Only this machine's runs (`--machine` of `ftbench run`, else its host name).
+    #[arg(long, value_name = "NAME")]
+    pub machine: Option<String>,
+
+    /// List the machines of the fleet: each one's runs, when it was last seen, what it is.
+    #[arg(long, conflicts_with_all = ["test", "machine"])]
+    pub machines: bool,
+
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
 
-    /// The history store (default: `history.sqlite` in ftbench's data dir).
-    #[arg(long, value_name = "PATH")]
-    pub store: Option<PathBuf>,
+    /// The history store: a SQLite file or a `postgresql://` URL (default: `$FTBENCH_STORE`,
+    /// else `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH|URL")]
+    pub store: Option<OsString>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,9 +234,15 @@ pub struct HistoryAddArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// The history store (default: `history.sqlite` in ftbench's data dir).
-    #[arg(long, value_name = "PATH")]
-    pub store: Option<PathBuf>,
+    /// Record them as runs of this machine (default: the name the file gives, else its host
+    /// name).
+    #[arg(long, value_name = "NAME")]
+    pub machine: Option<String>,
+
+    /// The history store: a SQLite file or a `postgresql://` URL (default: `$FTBENCH_STORE`,
+    /// else `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH|URL")]
+    pub store: Option<OsString>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -354,9 +411,14 @@ pub struct MeasureArgs {
     #[arg(long, value_name = "N", requires = "profile")]
     pub profile_threads: Option<u32>,
 
-    /// Record the run in this history store (default: `history.sqlite` in ftbench's data dir).
-    #[arg(long, value_name = "PATH", conflicts_with = "no_store")]
-    pub store: Option<PathBuf>,
+    /// Record the run in this history store: a SQLite file or a `postgresql://` URL (default:
+    /// `$FTBENCH_STORE`, else `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH|URL", conflicts_with = "no_store")]
+    pub store: Option<OsString>,
+
+    /// The name this machine has in a fleet's store (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    pub machine: Option<String>,
 
     /// Do not record the run in the history store.
     #[arg(long)]

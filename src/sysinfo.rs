@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemInfo {
     pub hostname: String,
+    /// The name a fleet knows this machine by (`--machine`); the host name where none was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
     pub cpu_model: String,
     pub architecture: String,
     /// Physical cores, where the OS tells.
@@ -39,6 +42,27 @@ fn read_trimmed(path: &str) -> Option<String> {
 }
 
 impl SystemInfo {
+    /// The machine's fleet name: `--machine`, else the host name.
+    pub fn machine_name(&self) -> &str {
+        self.machine.as_deref().unwrap_or(&self.hostname)
+    }
+
+    /// What the machine is, without its name or the state it was in: two runs with the same
+    /// fingerprint ran on the same kind of machine.
+    pub fn fingerprint(&self) -> serde_json::Value {
+        serde_json::json!({
+            "cpu_model": self.cpu_model,
+            "architecture": self.architecture,
+            "physical_cores": self.physical_cores,
+            "logical_cores": self.logical_cores,
+            "memory_bytes": self.memory_bytes,
+            "os": self.os,
+            "kernel": self.kernel,
+            "cpu_governor": self.cpu_governor,
+            "smt": self.smt,
+        })
+    }
+
     /// The CPUs a run could use: the affinity mask, or the cgroup quota rounded up if smaller.
     pub fn usable_cpus(&self) -> usize {
         let cpus = self.available_parallelism.max(1);
@@ -73,6 +97,7 @@ impl SystemInfo {
             });
         Self {
             hostname: sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_string()),
+            machine: None,
             cpu_model,
             architecture: std::env::consts::ARCH.to_string(),
             physical_cores: sysinfo::System::physical_core_count().ok(),

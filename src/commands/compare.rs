@@ -9,7 +9,6 @@ use crate::cli::CompareArgs;
 use crate::compare;
 use crate::output::Printer;
 use crate::results::{self, ResultsFile};
-use crate::store::Store;
 
 /// `ftbench compare`: files and stored runs, each against the first.
 pub(super) fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<ExitCode> {

@@ -9,29 +9,28 @@ use crate::cli::{HistoryAddArgs, HistoryArgs, HistoryCommand};
 use crate::output::Printer;
 use crate::report;
 use crate::results::{self};
-use crate::store::{self, SqliteStore, Store};
+use crate::store::{self, Location, Store};
 
-pub(super) fn open_store(path: Option<&std::path::Path>) -> Result<SqliteStore> {
-    let path = path.map_or_else(store::default_path, std::path::Path::to_path_buf);
-    Ok(SqliteStore::open(&path)?)
+pub(super) fn open_store(arg: Option<&std::ffi::OsStr>) -> Result<Box<dyn Store>> {
+    Ok(store::open(&Location::from_arg(arg))?)
 }
 
 /// The store for a command that only reads it: a path that does not exist is a mistake (a typo
 /// in `--store`), not a store to create.
-pub(super) fn open_existing_store(path: Option<&std::path::Path>) -> Result<SqliteStore> {
-    let path = path.map_or_else(store::default_path, std::path::Path::to_path_buf);
-    if !path.exists() {
+pub(super) fn open_existing_store(arg: Option<&std::ffi::OsStr>) -> Result<Box<dyn Store>> {
+    let location = Location::from_arg(arg);
+    if !location.exists() {
         anyhow::bail!(
             "there is no history store at `{}`: `ftbench run` records runs there (--store or FTBENCH_STORE choose another)",
-            path.display()
+            location.display()
         );
     }
-    Ok(SqliteStore::open(&path)?)
+    Ok(store::open(&location)?)
 }
 
 /// The stored label `requested` means: itself, or the one label it names the way `--python`
 /// does (`3.13t` is `3.13.15t`, not `3.13.15t+gil`).
-pub(super) fn resolve_label(store: &SqliteStore, test: &str, requested: &str) -> Result<String> {
+pub(super) fn resolve_label(store: &dyn Store, test: &str, requested: &str) -> Result<String> {
     let labels = store.labels(test)?;
     if labels.iter().any(|l| l == requested) {
         return Ok(requested.to_string());
@@ -80,9 +79,12 @@ pub(super) fn history_command(args: &HistoryArgs, printer: &Printer) -> Result<E
         return history_add(add, printer);
     }
     let store = open_existing_store(args.store.as_deref())?;
+    if args.machines {
+        return list_machines(store.as_ref(), args.json, printer);
+    }
     match (&args.test, &args.label) {
-        (Some(test), Some(label)) => show_trend(&store, args, test, label, printer),
-        _ => list_runs(&store, args.json, printer),
+        (Some(test), Some(label)) => show_trend(store.as_ref(), args, test, label, printer),
+        _ => list_runs(store.as_ref(), args.machine.as_deref(), args.json, printer),
     }
 }
 
@@ -95,22 +97,50 @@ pub(super) fn history_add(args: &HistoryAddArgs, printer: &Printer) -> Result<Ex
             printer.warn(&format!("{} has no points; not recorded", file.display()));
             continue;
         }
-        let absolute = fs_err::canonicalize(file).unwrap_or_else(|_| file.clone());
-        if let Some(id) = store.find(&results.created, &results.system.hostname)? {
-            printer.info(&format!(
-                "{} is already recorded as run {id}",
-                file.display()
-            ));
-        } else {
-            let id = store.record(&results, Some(&absolute))?;
-            printer.info(&format!("Recorded {} as run {id}", file.display()));
+        let mut results = results;
+        if let Some(machine) = &args.machine {
+            results.system.machine = Some(machine.clone());
         }
+        let absolute = fs_err::canonicalize(file).unwrap_or_else(|_| file.clone());
+        let recorded = store.record(&results, Some(&absolute))?;
+        printer.info(&if recorded.new {
+            format!(
+                "Recorded {} as run {} of machine `{}`",
+                file.display(),
+                recorded.id,
+                results.system.machine_name()
+            )
+        } else {
+            format!(
+                "{} is already recorded as run {}",
+                file.display(),
+                recorded.id
+            )
+        });
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn list_runs(store: &SqliteStore, json: bool, printer: &Printer) -> Result<ExitCode> {
-    let runs = store.runs()?;
+pub(super) fn list_runs(
+    store: &dyn Store,
+    machine: Option<&str>,
+    json: bool,
+    printer: &Printer,
+) -> Result<ExitCode> {
+    let runs = store.runs(machine)?;
+    if let Some(machine) = machine
+        && runs.is_empty()
+    {
+        let known: Vec<String> = store.machines()?.into_iter().map(|m| m.machine).collect();
+        anyhow::bail!(
+            "the store has no run of machine `{machine}`; it has: {}",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
     if json {
         printer.stdout(&serde_json::to_string_pretty(&runs)?)?;
         return Ok(ExitCode::SUCCESS);
@@ -126,10 +156,17 @@ pub(super) fn list_runs(store: &SqliteStore, json: bool, printer: &Printer) -> R
         rows.push(vec![
             run.id.to_string(),
             run.created.clone(),
-            format!(
-                "{} ({}, {} cores)",
-                run.hostname, run.cpu_model, run.logical_cores
-            ),
+            if run.machine == run.hostname {
+                format!(
+                    "{} ({}, {} cores)",
+                    run.machine, run.cpu_model, run.logical_cores
+                )
+            } else {
+                format!(
+                    "{} on {} ({}, {} cores)",
+                    run.machine, run.hostname, run.cpu_model, run.logical_cores
+                )
+            },
             run.labels.join(", "),
             if run.tests.len() > 4 {
                 format!("{} tests", run.tests.len())
@@ -159,7 +196,7 @@ pub(super) fn list_runs(store: &SqliteStore, json: bool, printer: &Printer) -> R
 }
 
 pub(super) fn show_trend(
-    store: &SqliteStore,
+    store: &dyn Store,
     args: &HistoryArgs,
     test: &str,
     label: &str,
@@ -173,7 +210,7 @@ pub(super) fn show_trend(
     let mut trends = Vec::new();
     let mut out = String::new();
     for threads in thread_counts {
-        let trend = store.trend(test, label, threads)?;
+        let trend = store.trend(test, label, threads, args.machine.as_deref())?;
         let _ = writeln!(
             out,
             "\n=== {test} on {label} at {} ===\n{}",
@@ -200,6 +237,55 @@ pub(super) fn show_trend(
         printer.stdout(&out)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ftbench history --machines`: the fleet.
+fn list_machines(store: &dyn Store, json: bool, printer: &Printer) -> Result<ExitCode> {
+    let machines = store.machines()?;
+    if json {
+        printer.stdout(&serde_json::to_string_pretty(&machines)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = vec![
+        ["machine", "runs", "first seen", "last seen", "what it is"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for m in &machines {
+        rows.push(vec![
+            m.machine.clone(),
+            m.runs.to_string(),
+            m.first_seen.clone(),
+            m.last_seen.clone(),
+            describe_fingerprint(&m.fingerprint),
+        ]);
+    }
+    printer.stdout(&report::table::grid_aligned(&rows, 1))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `Intel Xeon, 16 cores, 125 GiB, Linux 6.18 (Debian 12), governor performance, SMT off`.
+pub fn describe_fingerprint(fingerprint: &serde_json::Value) -> String {
+    let text = |key: &str| fingerprint[key].as_str().map(str::to_string);
+    let mut parts = vec![text("cpu_model").unwrap_or_else(|| "unknown CPU".to_string())];
+    if let Some(cores) = fingerprint["logical_cores"].as_u64() {
+        parts.push(format!("{cores} cores"));
+    }
+    if let Some(bytes) = fingerprint["memory_bytes"].as_u64() {
+        parts.push(format!("{:.0} GiB", bytes as f64 / f64::from(1u32 << 30)));
+    }
+    match (text("kernel"), text("os")) {
+        (Some(kernel), Some(os)) => parts.push(format!("kernel {kernel} ({os})")),
+        (Some(one), None) | (None, Some(one)) => parts.push(one),
+        (None, None) => {}
+    }
+    if let Some(governor) = text("cpu_governor") {
+        parts.push(format!("governor {governor}"));
+    }
+    if let Some(smt) = text("smt") {
+        parts.push(format!("SMT {smt}"));
+    }
+    parts.join(", ")
 }
 
 /// One row per run, each compared with the run before it; significant steps are flagged.

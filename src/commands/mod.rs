@@ -5,16 +5,18 @@ mod check;
 mod compare;
 mod history;
 mod import;
+mod publish;
 mod pythons;
 mod report;
 mod run;
 mod scale;
+mod store;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, ImportCommand, PythonCommand};
+use crate::cli::{Cli, Command, ImportCommand, PythonCommand, StoreCommand};
 use crate::output::Printer;
 
 pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
@@ -30,5 +32,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Sysinfo(args) => check::sysinfo(args.json, printer),
         Command::Python(PythonCommand::Install(args)) => pythons::install(args, printer),
         Command::Python(PythonCommand::List) => pythons::list(printer),
+        Command::Store(StoreCommand::Copy(args)) => store::copy(&args, printer),
+        Command::Publish(args) => publish::publish(&args, printer),
     }
 }

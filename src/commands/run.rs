@@ -12,7 +12,6 @@ use crate::config::RunConfig;
 use crate::output::Printer;
 use crate::results::{self, Point, ResultsFile, VariantRecord};
 use crate::runner::{self, Outcome, Plan, PythonWorker, interrupt};
-use crate::store::Store;
 use crate::{report, workloads};
 
 pub(super) fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
@@ -57,7 +56,11 @@ pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> R
     let opening = measuring_line(&config);
     let mut results = match config.resumed {
         Some(previous) => previous,
-        None => new_results(&config),
+        None => {
+            let mut results = new_results(&config);
+            results.system.machine.clone_from(&args.measure.machine);
+            results
+        }
     };
     for workload in &config.tests {
         // Tests ftbench does not know by name (a user's function) say where they belong.
@@ -259,9 +262,12 @@ pub(super) fn record_and_report(
     if !args.measure.no_store {
         // The history is a second copy: failing to record loses nothing, so it only warns.
         match open_store(args.measure.store.as_deref())
-            .and_then(|mut store| Ok(store.record(results, Some(output))?))
+            .and_then(|mut store| Ok((store.record(results, Some(output))?, store.name())))
         {
-            Ok(id) => printer.info(&format!("Recorded as run {id} in the history store")),
+            Ok((recorded, name)) => printer.info(&format!(
+                "Recorded as run {} in the history store `{name}`",
+                recorded.id
+            )),
             Err(err) => printer.warn(&format!(
                 "the run was not recorded in the history store: {err:#}\n  the results file is complete; record it later with `ftbench history add {}`",
                 output.display()

@@ -41,6 +41,34 @@ pub struct FileComparison {
     pub labels: Vec<LabelSummary>,
     /// Points of either side with no partner.
     pub unmatched: usize,
+    /// The two sides ran on different machines (names or CPUs differ): raw throughputs say
+    /// more about the machines than about Python, so speedups over each side's own serial
+    /// point are compared instead, and serial points are left out.
+    pub different_machines: bool,
+    /// What `value` and the ratios are of: `throughput` or `speedup`.
+    pub measure: &'static str,
+}
+
+/// Whether two results files come from different machines.
+pub fn different_machines(a: &ResultsFile, b: &ResultsFile) -> bool {
+    a.system.machine_name() != b.system.machine_name()
+        || a.system.cpu_model != b.system.cpu_model
+        || a.system.logical_cores != b.system.logical_cores
+}
+
+/// A point's samples in what is compared: throughputs, or speedups over the same file's
+/// serial median (`None` without a serial point).
+fn compared_values(
+    file: &ResultsFile,
+    point: &crate::results::Point,
+    speedups: bool,
+) -> Option<Vec<f64>> {
+    let values = file.throughputs(point);
+    if !speedups {
+        return Some(values);
+    }
+    let serial = file.point(&point.test, &point.label, 0)?.throughput.median;
+    (serial > 0.0).then(|| values.iter().map(|v| v / serial).collect())
 }
 
 /// How one label did against its partner over every matched point.
@@ -105,10 +133,16 @@ pub fn compare(
     }
     // Every step is a hash lookup, so big files compare in linear time.
     let mut metrics: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    let speedups = different_machines(base, other);
     let mut jobs = Vec::new();
     for (base_label, other_label) in &pairs {
         for point in base.points.iter().filter(|p| &p.label == base_label) {
-            if let Some(partner) = other.point(&point.test, other_label, point.thread_count) {
+            if let Some(partner) = other.point(&point.test, other_label, point.thread_count)
+                && (!speedups
+                    || (point.thread_count > 0
+                        && other.point(&point.test, other_label, 0).is_some()
+                        && base.point(&point.test, base_label, 0).is_some()))
+            {
                 jobs.push((point, partner, base_label, other_label));
             }
         }
@@ -124,7 +158,10 @@ pub fn compare(
                 scope.spawn(move || {
                     part.iter()
                         .map(|(point, partner, _, _)| {
-                            Comparison::of(&base.throughputs(point), &other.throughputs(partner))
+                            Comparison::of(
+                                &compared_values(base, point, speedups).unwrap_or_default(),
+                                &compared_values(other, partner, speedups).unwrap_or_default(),
+                            )
                         })
                         .collect::<Vec<_>>()
                 })
@@ -151,12 +188,16 @@ pub fn compare(
                     serial: point.thread_count == 0,
                     label: (*base_label).clone(),
                     other_label: (*other_label).clone(),
-                    value: point.throughput.median,
-                    other_value: partner.throughput.median,
-                    metric: metrics
-                        .entry(point.test.as_str())
-                        .or_insert_with(|| base.metric_of(&point.test))
-                        .clone(),
+                    value: median_of(base, point, speedups),
+                    other_value: median_of(other, partner, speedups),
+                    metric: if speedups {
+                        "speedup".to_string()
+                    } else {
+                        metrics
+                            .entry(point.test.as_str())
+                            .or_insert_with(|| base.metric_of(&point.test))
+                            .clone()
+                    },
                     native: base.is_native(base_label),
                     comparison,
                 }
@@ -176,14 +217,27 @@ pub fn compare(
             p.thread_count,
         )
     });
-    let labels = label_summaries(base, other, &jobs, &points);
+    let labels = label_summaries(base, other, &jobs, &points, speedups);
     FileComparison {
         base: base_name.to_string(),
         other: other_name.to_string(),
         points,
         labels,
         unmatched: base.points.len() + other.points.len() - matched,
+        different_machines: speedups,
+        measure: if speedups { "speedup" } else { "throughput" },
     }
+}
+
+/// The median of what is compared for one point.
+fn median_of(file: &ResultsFile, point: &crate::results::Point, speedups: bool) -> f64 {
+    if !speedups {
+        return point.throughput.median;
+    }
+    file.point(&point.test, &point.label, 0)
+        .map_or(f64::NAN, |serial| {
+            point.throughput.median / serial.throughput.median
+        })
 }
 
 fn thread_name(n: u32) -> String {
@@ -205,6 +259,7 @@ fn label_summaries(
         &String,
     )],
     points: &[PointComparison],
+    speedups: bool,
 ) -> Vec<LabelSummary> {
     let mut pairs: Vec<(&String, &String)> = Vec::new();
     for (_, _, a, b) in jobs {
@@ -220,7 +275,12 @@ fn label_summaries(
                 .filter(|(p, q, a, b)| {
                     *a == label && *b == other_label && !p.disturbed() && !q.disturbed()
                 })
-                .map(|(p, q, _, _)| (other.throughputs(q), base.throughputs(p)))
+                .map(|(p, q, _, _)| {
+                    (
+                        compared_values(other, q, speedups).unwrap_or_default(),
+                        compared_values(base, p, speedups).unwrap_or_default(),
+                    )
+                })
                 .collect();
             let pairs: Vec<(&[f64], &[f64])> = samples
                 .iter()
@@ -321,10 +381,17 @@ impl FileComparison {
                 )
             })
             .collect();
+        if self.different_machines {
+            notes.push(format!(
+                "different machines: {} and {} ran on different machines, so each point's speedup over its own serial run is compared, not raw throughput.",
+                self.base, self.other
+            ));
+        }
         notes.push(format!(
-            "ratio = {} / {} (throughput, higher is faster); faster or slower only when Mann-Whitney p < {}, the 95% interval excludes 1 and the change is at least {:.0}%.",
+            "ratio = {} / {} ({}, higher is faster); faster or slower only when Mann-Whitney p < {}, the 95% interval excludes 1 and the change is at least {:.0}%.",
             self.other,
             self.base,
+            self.measure,
             stats::ALPHA,
             stats::MIN_EFFECT * 100.0
         ));
@@ -436,6 +503,8 @@ mod tests {
             points: vec![slower("native"), slower("3.13t")],
             labels: Vec::new(),
             unmatched: 0,
+            different_machines: false,
+            measure: "throughput",
         };
         let gate = |include_native| -> Vec<String> {
             comparison

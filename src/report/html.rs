@@ -298,48 +298,13 @@ fn why_rows(results: &ResultsFile) -> (Vec<WhyRow>, Vec<(&'static str, &'static 
 
 #[cfg(test)]
 mod tests {
-    use crate::results::{Point, PointSample, ResultsFile, Settings};
-    use crate::stats::Summary;
-
-    fn point(label: &str, thread_count: u32, walls: &[u64]) -> Point {
-        let samples: Vec<PointSample> = walls
-            .iter()
-            .map(|&wall_ns| PointSample {
-                process: 0,
-                wall_ns,
-                work_units: 1000,
-                gil_enabled: false,
-                extra: None,
-                load: None,
-                disturbed: false,
-                memory: None,
-            })
-            .collect();
-        let values: Vec<f64> = samples.iter().map(|s| s.throughput(1.0)).collect();
-        Point {
-            test: "parallel_compute".into(),
-            label: label.into(),
-            thread_count,
-            throughput: Summary::from_samples(&values).unwrap(),
-            samples,
-            gil_mismatches: 0,
-        }
-    }
+    use crate::results::{ResultsFile, Settings};
 
     #[test]
     fn a_python_speedup_above_the_native_ceiling_is_called_a_disturbed_reference() {
-        let variant = |label: &str| crate::results::VariantRecord {
-            label: label.into(),
-            path: std::path::PathBuf::new(),
-            run_path: std::path::PathBuf::new(),
-            source: if label == "native" {
-                crate::interpreter::InterpreterSource::Native
-            } else {
-                crate::interpreter::InterpreterSource::Imported
-            },
-            gil_mode: crate::interpreter::GilMode::Default,
-            expects_gil: false,
-            info: crate::interpreter::InterpreterInfo::imported("3.13.0", "", "cpython", true),
+        let variant = crate::results::test_variant;
+        let point = |label: &str, threads: u32, walls: &[u64]| {
+            crate::results::test_point("parallel_compute", label, threads, walls)
         };
         // Python at 2 threads twice as fast as serial; native at 2 threads as `native_walls` say.
         let file = |native_walls: &[u64]| {

@@ -1,6 +1,7 @@
 //! Turning a results file into what people read. Renderers are pure: results in, text out.
 
 pub mod csv;
+pub mod fleet;
 pub mod html;
 pub mod markdown;
 pub mod plot;

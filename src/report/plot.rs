@@ -18,7 +18,7 @@ use crate::stats::Estimate;
 use crate::workloads::Group;
 
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
-const FONT_FAMILY: &str = "sans-serif";
+pub(super) const FONT_FAMILY: &str = "sans-serif";
 /// The family name inside the embedded font file.
 const EMBEDDED_FAMILY: &str = "DejaVu Sans";
 
@@ -161,7 +161,7 @@ pub fn figures(results: &ResultsFile) -> Vec<Figure> {
 /// carriage return, and U+FFFE/U+FFFF): labels come from results files, which may come from
 /// anyone, and one escape character makes the whole document unreadable. Each is written as
 /// its visible escape (`\u{1b}`), as the terminal output does.
-fn xml_safe(svg: &str) -> String {
+pub(super) fn xml_safe(svg: &str) -> String {
     if !svg.chars().any(forbidden_in_xml) {
         return svg.to_string();
     }
@@ -218,7 +218,7 @@ fn svg_to_png(svg: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn register_font() -> Result<()> {
+pub(super) fn register_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT).is_ok()
@@ -337,7 +337,7 @@ fn curve<DB: DrawingBackend>(
     Ok(())
 }
 
-type DrawResult<DB> =
+pub(super) type DrawResult<DB> =
     std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 fn scaling_tests(results: &ResultsFile) -> Vec<String> {
@@ -349,7 +349,7 @@ fn scaling_tests(results: &ResultsFile) -> Vec<String> {
 }
 
 /// `log2(n)`: thread counts go on a log-2 axis.
-fn log2(n: u32) -> f64 {
+pub(super) fn log2(n: u32) -> f64 {
     f64::from(n).log2()
 }
 
@@ -358,14 +358,14 @@ fn thread_label(x: &f64) -> String {
 }
 
 /// The chart context every thread-axis panel draws on.
-type ThreadChart<'a, DB> = ChartContext<
+pub(super) type ThreadChart<'a, DB> = ChartContext<
     'a,
     DB,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
 /// A panel with thread counts on a log-2 x axis and `y_desc` from 0 to `y_max`.
-fn threads_chart<'a, DB: DrawingBackend>(
+pub(super) fn threads_chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     caption: &str,
     max_threads: u32,
@@ -393,7 +393,9 @@ fn threads_chart<'a, DB: DrawingBackend>(
 }
 
 /// The legend box, top left, the same in every panel.
-fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut ThreadChart<'a, DB>) -> DrawResult<DB> {
+pub(super) fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ThreadChart<'a, DB>,
+) -> DrawResult<DB> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -405,7 +407,7 @@ fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut ThreadChart<'a, DB>) -> DrawR
 
 /// The top of a panel's y axis: `data_max`, with a strip above it kept free for a legend of
 /// `entries` lines, so that the legend never covers a point, a bar or an error bar.
-fn with_legend_room(data_max: f64, entries: usize, area_height: u32) -> f64 {
+pub(super) fn with_legend_room(data_max: f64, entries: usize, area_height: u32) -> f64 {
     // Caption, margins and the x labels take about 90 px of a panel.
     let plot = (f64::from(area_height) - 90.0).max(100.0);
     let legend = 16.0 + 17.0 * entries as f64;
@@ -413,7 +415,7 @@ fn with_legend_room(data_max: f64, entries: usize, area_height: u32) -> f64 {
 }
 
 /// An axis label: zero is "0" whatever the unit (not "0.00 ns").
-fn axis_label(value: f64, format: impl Fn(f64) -> String) -> String {
+pub(super) fn axis_label(value: f64, format: impl Fn(f64) -> String) -> String {
     if value.abs() < f64::EPSILON {
         "0".to_string()
     } else {

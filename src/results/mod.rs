@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub use json::{load, write_atomically, write_results};
-pub use time::{utc_now, utc_stamp_for_file};
+pub use time::{utc_at, utc_now, utc_stamp_for_file};
 
 use crate::interpreter::{GilMode, InterpreterInfo, InterpreterSource};
 use crate::stats::{self, Estimate, Summary};
@@ -315,6 +315,10 @@ pub struct ResultsFile {
     pub ftbench_version: String,
     pub created: String,
     pub updated: String,
+    /// A random id given when the run starts: a store records a run once, however often its
+    /// file is added. Files from before it had none (their key is host name and start time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
     pub command_line: Vec<String>,
     pub system: SystemInfo,
     pub settings: Settings,
@@ -560,7 +564,31 @@ impl PointSample {
     }
 }
 
+/// 128 random bits as hex: std's hasher keys come from the OS's random source.
+fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let word = || {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        hasher.write_u32(std::process::id());
+        hasher.finish()
+    };
+    format!("{:016x}{:016x}", word(), word())
+}
+
 impl ResultsFile {
+    /// The key a store records this run under: its run id, or for files from before run ids,
+    /// its host name and start time.
+    pub fn run_key(&self) -> String {
+        self.run_id
+            .clone()
+            .unwrap_or_else(|| format!("{}@{}", self.system.hostname, self.created))
+    }
+
     /// An empty results file for a run with these settings and variants, on this machine.
     pub fn new(settings: Settings, variants: Vec<VariantRecord>) -> Self {
         let now = utc_now();
@@ -569,6 +597,7 @@ impl ResultsFile {
             ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
             created: now.clone(),
             updated: now,
+            run_id: Some(new_run_id()),
             command_line: std::env::args().collect(),
             system: SystemInfo::collect(),
             settings,
@@ -1327,5 +1356,50 @@ mod info_tests {
             (info.group, info.metric.as_str()),
             (Group::Regular, "runs_per_sec")
         );
+    }
+}
+
+/// A point of `walls` (nanoseconds per 1000 units of work), for tests.
+#[cfg(test)]
+pub fn test_point(test: &str, label: &str, thread_count: u32, walls: &[u64]) -> Point {
+    let samples: Vec<PointSample> = walls
+        .iter()
+        .map(|&wall_ns| PointSample {
+            process: 0,
+            wall_ns,
+            work_units: 1000,
+            gil_enabled: false,
+            extra: None,
+            load: None,
+            disturbed: false,
+            memory: None,
+        })
+        .collect();
+    let values: Vec<f64> = samples.iter().map(|s| s.throughput(1.0)).collect();
+    Point {
+        test: test.into(),
+        label: label.into(),
+        thread_count,
+        throughput: stats::Summary::from_samples(&values).unwrap(),
+        samples,
+        gil_mismatches: 0,
+    }
+}
+
+/// A variant record for tests: `native` is the native reference, others imported 3.13.0t.
+#[cfg(test)]
+pub fn test_variant(label: &str) -> VariantRecord {
+    VariantRecord {
+        label: label.into(),
+        path: std::path::PathBuf::new(),
+        run_path: std::path::PathBuf::new(),
+        source: if label == "native" {
+            crate::interpreter::InterpreterSource::Native
+        } else {
+            crate::interpreter::InterpreterSource::Imported
+        },
+        gil_mode: crate::interpreter::GilMode::Default,
+        expects_gil: false,
+        info: crate::interpreter::InterpreterInfo::imported("3.13.0", "", "cpython", true),
     }
 }

@@ -56,6 +56,7 @@ fn our_name(seed_name: &str) -> String {
 
 fn unknown_system() -> SystemInfo {
     SystemInfo {
+        machine: None,
         hostname: "unknown".into(),
         cpu_model: "unknown (seed-schema file)".into(),
         architecture: "unknown".into(),

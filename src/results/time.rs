@@ -20,7 +20,12 @@ fn parts(time: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
 
 /// Now as RFC 3339 UTC, e.g. `2026-11-26T00:40:12Z`.
 pub fn utc_now() -> String {
-    let (y, mo, d, h, mi, s) = parts(SystemTime::now());
+    utc_at(SystemTime::now())
+}
+
+/// A time as RFC 3339 UTC.
+pub fn utc_at(time: SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = parts(time);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 

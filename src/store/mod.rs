@@ -1,84 +1,134 @@
 //! The history store: every run, recorded with its machine and interpreters, so runs can be
-//! listed, compared and followed over time.
+//! listed, compared and followed over time, on one machine or across a fleet.
 //!
-//! Callers see the [`Store`] trait only; [`SqliteStore`] is the local implementation (one file
-//! in the data dir, WAL mode so concurrent runs wait for each other instead of failing). A
-//! `PostgreSQL` store for a fleet of runner machines would implement the same trait.
+//! Callers see the [`Store`] trait only, opened from a [`Location`]: a path is a SQLite file
+//! ([`SqliteStore`], the zero-setup default, WAL mode so concurrent runs wait for each other), a
+//! `postgresql://` URL is a shared `PostgreSQL` database ([`PgStore`]) that every machine of a
+//! fleet records into. Both hold the same schema, migrated the same way ([`STORE_SCHEMA`]), and
+//! one test suite (below) runs against both.
+
+mod postgres;
+mod sqlite;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::results::ResultsFile;
 
-/// The schema this ftbench writes; `PRAGMA user_version` holds a store's.
-pub const STORE_SCHEMA: i64 = 2;
+pub use self::postgres::PgStore;
+pub use self::sqlite::SqliteStore;
 
-/// Why the store cannot be used.
+/// The schema this ftbench writes, in both back ends (SQLite's `PRAGMA user_version`,
+/// `PostgreSQL`'s `ftbench_schema` table).
+pub const STORE_SCHEMA: i64 = 3;
+
+/// Any back end's error, kept as the source of ours.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the store cannot be used. `store` names it: a path, or a URL without its password.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot open the history store `{}`", path.display())]
+    #[error("cannot open the history store `{store}`")]
     Open {
-        path: PathBuf,
+        store: String,
         #[source]
-        err: rusqlite::Error,
+        err: BoxError,
     },
-    #[error("the disk holding the history store `{}` is full; free some space", path.display())]
-    DiskFull { path: PathBuf },
-    #[error("the history store `{}` is damaged or not a store (truncated?)", path.display())]
+    #[error("the disk holding the history store `{store}` is full; free some space")]
+    DiskFull { store: String },
+    #[error("the history store `{store}` is damaged or not a store (truncated?)")]
     Corrupt {
-        path: PathBuf,
+        store: String,
         #[source]
-        err: rusqlite::Error,
+        err: BoxError,
     },
-    #[error("the history store `{}` has schema {found}, written by a newer ftbench; this one knows schema {STORE_SCHEMA}", path.display())]
-    NewerSchema { path: PathBuf, found: i64 },
-    #[error("the history store `{}` has no run {id}; `ftbench history` lists them", path.display())]
-    NoSuchRun { path: PathBuf, id: i64 },
-    #[error("history store `{}`", path.display())]
+    #[error(
+        "the history store `{store}` has schema {found}, written by a newer ftbench; this one knows schema {STORE_SCHEMA}"
+    )]
+    NewerSchema { store: String, found: i64 },
+    #[error("the history store `{store}` has no run {id}; `ftbench history` lists them")]
+    NoSuchRun { store: String, id: i64 },
+    #[error("history store `{store}`")]
     Query {
-        path: PathBuf,
+        store: String,
         #[source]
-        err: rusqlite::Error,
+        err: BoxError,
     },
-    #[error("run {id} in `{}` holds an unreadable document", path.display())]
+    #[error("run {id} in `{store}` holds an unreadable document")]
     Document {
-        path: PathBuf,
+        store: String,
         id: i64,
         #[source]
         err: serde_json::Error,
     },
+    #[error("the history store URL `{url}` is not valid: {reason}")]
+    BadUrl { url: String, reason: String },
 }
 
-/// Build a store error from SQLite's: its result code tells a full disk from damage.
-fn classify(
-    path: &Path,
-    err: rusqlite::Error,
-    otherwise: fn(PathBuf, rusqlite::Error) -> Error,
-) -> Error {
-    if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
-        return Error::DiskFull {
-            path: path.to_path_buf(),
-        };
+/// Where a store is: a SQLite file or a `PostgreSQL` database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    /// A `postgresql://` (or `postgres://`) URL, libpq style.
+    Postgres(String),
+}
+
+impl Location {
+    /// A path, or a URL that starts with `postgresql://` or `postgres://`.
+    pub fn parse(spec: &std::ffi::OsStr) -> Self {
+        match spec.to_str() {
+            Some(url) if url.starts_with("postgresql://") || url.starts_with("postgres://") => {
+                Self::Postgres(url.to_string())
+            }
+            _ => Self::Sqlite(PathBuf::from(spec)),
+        }
     }
-    otherwise(path.to_path_buf(), err)
+
+    /// `--store`, else `$FTBENCH_STORE`, else `history.sqlite` in ftbench's data dir.
+    pub fn from_arg(arg: Option<&std::ffi::OsStr>) -> Self {
+        match arg {
+            Some(spec) => Self::parse(spec),
+            None => std::env::var_os("FTBENCH_STORE").map_or_else(
+                || Self::Sqlite(crate::dirs::data_dir().join("history.sqlite")),
+                |spec| Self::parse(&spec),
+            ),
+        }
+    }
+
+    /// How messages name the store: the path, or the URL with any password replaced by `***`.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => postgres::redact(url),
+        }
+    }
+
+    /// Whether there is a store here to read. A database may hold one; a missing file does not.
+    pub fn exists(&self) -> bool {
+        match self {
+            Self::Sqlite(path) => path.exists(),
+            Self::Postgres(_) => true,
+        }
+    }
 }
 
-fn corrupt(path: PathBuf, err: rusqlite::Error) -> Error {
-    Error::Corrupt { path, err }
-}
-
-fn query(path: PathBuf, err: rusqlite::Error) -> Error {
-    Error::Query { path, err }
+/// Open (creating and migrating as needed) the store at `location`.
+pub fn open(location: &Location) -> Result<Box<dyn Store>, Error> {
+    Ok(match location {
+        Location::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+        Location::Postgres(url) => Box::new(PgStore::open(url)?),
+    })
 }
 
 /// One run as `ftbench history` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSummary {
     pub id: i64,
+    /// The key the run is recorded under (its run id).
+    pub key: String,
     pub created: String,
+    pub machine: String,
     pub hostname: String,
     pub cpu_model: String,
     pub logical_cores: i64,
@@ -94,11 +144,23 @@ pub struct RunSummary {
     pub resumed: i64,
 }
 
+/// One machine of the fleet, as `ftbench history --machines` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MachineSummary {
+    pub machine: String,
+    pub runs: i64,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// The fingerprint of its latest run (CPU, cores, memory, kernel, OS, governor, SMT).
+    pub fingerprint: serde_json::Value,
+}
+
 /// One point of a trend: a run's median with its interval and samples.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrendPoint {
     pub run_id: i64,
     pub created: String,
+    pub machine: String,
     pub hostname: String,
     pub median: f64,
     pub ci_low: f64,
@@ -108,320 +170,154 @@ pub struct TrendPoint {
     pub disturbed: bool,
 }
 
+/// What recording a run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: i64,
+    /// False when the run was already in the store (the same run key): nothing was added.
+    pub new: bool,
+}
+
 /// Where runs are kept.
 pub trait Store {
-    /// Record a run; returns its id.
-    fn record(&mut self, results: &ResultsFile, results_path: Option<&Path>) -> Result<i64, Error>;
-    /// Every run, oldest first.
-    fn runs(&self) -> Result<Vec<RunSummary>, Error>;
+    /// How messages name this store.
+    fn name(&self) -> String;
+    /// Record a run, once: a run already recorded (by its run key) is not added again.
+    fn record(
+        &mut self,
+        results: &ResultsFile,
+        results_path: Option<&Path>,
+    ) -> Result<Recorded, Error>;
+    /// Every run (of one machine, if given), oldest first.
+    fn runs(&self, machine: Option<&str>) -> Result<Vec<RunSummary>, Error>;
+    /// Every machine that recorded a run, by name.
+    fn machines(&self) -> Result<Vec<MachineSummary>, Error>;
     /// A run's whole results document.
     fn load(&self, id: i64) -> Result<ResultsFile, Error>;
-    /// One point's history across runs (test, label, thread count), oldest first.
-    fn trend(&self, test: &str, label: &str, thread_count: u32) -> Result<Vec<TrendPoint>, Error>;
+    /// One point's history across runs (test, label, thread count; one machine's, if given),
+    /// oldest first.
+    fn trend(
+        &self,
+        test: &str,
+        label: &str,
+        thread_count: u32,
+        machine: Option<&str>,
+    ) -> Result<Vec<TrendPoint>, Error>;
     /// The thread counts any run measured `test` on `label` at, ascending.
     fn thread_counts(&self, test: &str, label: &str) -> Result<Vec<u32>, Error>;
     /// Every label any run measured `test` on.
     fn labels(&self, test: &str) -> Result<Vec<String>, Error>;
-    /// The id of the run that started at `created` on `hostname`, if it is recorded: a run is
-    /// recorded once, however often its file is added.
-    fn find(&self, created: &str, hostname: &str) -> Result<Option<i64>, Error>;
 }
 
-/// The local store: SQLite.
-#[derive(Debug)]
-pub struct SqliteStore {
-    path: PathBuf,
-    connection: Connection,
+/// A run as both back ends write it.
+struct RunRow {
+    key: String,
+    created: String,
+    machine: String,
+    hostname: String,
+    fingerprint: String,
+    cpu_model: String,
+    logical_cores: i64,
+    labels: String,
+    tests: String,
+    results_path: Option<String>,
+    document: String,
+    quick: bool,
+    threads: String,
+    failed: i64,
+    resumed: i64,
+    points: Vec<PointRow>,
 }
 
-/// The default store: `$FTBENCH_STORE`, else `history.sqlite` in ftbench's data dir.
-pub fn default_path() -> PathBuf {
-    std::env::var_os("FTBENCH_STORE").map_or_else(
-        || crate::dirs::data_dir().join("history.sqlite"),
-        PathBuf::from,
-    )
+struct PointRow {
+    test: String,
+    label: String,
+    thread_count: i64,
+    interpreter: String,
+    median: f64,
+    ci_low: f64,
+    ci_high: f64,
+    samples: String,
+    disturbed: bool,
 }
 
-const MIGRATIONS: &[&str] = &[
-    // 0 -> 1
-    "CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        created TEXT NOT NULL,
-        hostname TEXT NOT NULL,
-        cpu_model TEXT NOT NULL,
-        logical_cores INTEGER NOT NULL,
-        labels TEXT NOT NULL,
-        tests TEXT NOT NULL,
-        results_path TEXT,
-        document TEXT NOT NULL
-    );
-    CREATE TABLE points (
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        test TEXT NOT NULL,
-        label TEXT NOT NULL,
-        thread_count INTEGER NOT NULL,
-        interpreter TEXT NOT NULL,
-        median REAL NOT NULL,
-        ci_low REAL NOT NULL,
-        ci_high REAL NOT NULL,
-        samples TEXT NOT NULL
-    );
-    CREATE INDEX points_by_series ON points(test, label, thread_count);",
-    // 1 -> 2: points other work on the machine disturbed are never a significant step.
-    "ALTER TABLE points ADD COLUMN disturbed INTEGER NOT NULL DEFAULT 0;",
-];
-
-impl SqliteStore {
-    /// Open (creating and migrating as needed) the store at `path`.
-    pub fn open(path: &Path) -> Result<Self, Error> {
-        if let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            let _ = fs_err::create_dir_all(parent);
-        }
-        let connection = Connection::open(path)
-            .map_err(|err| classify(path, err, |path, err| Error::Open { path, err }))?;
-        let corrupt = |err| classify(path, err, corrupt);
-        // Concurrent runs queue on the lock instead of failing.
-        connection
-            .busy_timeout(Duration::from_secs(30))
-            .map_err(corrupt)?;
-        let version: i64 = connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(corrupt)?;
-        if version > STORE_SCHEMA {
-            return Err(Error::NewerSchema {
-                path: path.to_path_buf(),
-                found: version,
-            });
-        }
-        connection
-            .query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
-            .map_err(corrupt)?;
-        let mut store = Self {
-            path: path.to_path_buf(),
-            connection,
-        };
-        store.migrate(version)?;
-        Ok(store)
-    }
-
-    fn query_error(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
-        |err| classify(&self.path, err, query)
-    }
-
-    fn migrate(&mut self, from: i64) -> Result<(), Error> {
-        for (index, migration) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-            let path = self.path.clone();
-            let fail = |err| classify(&path, err, query);
-            let tx = self.connection.transaction().map_err(&fail)?;
-            // Another process may have migrated meanwhile; the transaction re-checks.
-            let current: i64 = tx
-                .query_row("PRAGMA user_version", [], |row| row.get(0))
-                .map_err(&fail)?;
-            if current > i64::try_from(index).unwrap_or(i64::MAX) {
-                continue;
-            }
-            tx.execute_batch(migration).map_err(&fail)?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))
-                .map_err(&fail)?;
-            tx.commit().map_err(&fail)?;
-        }
-        Ok(())
-    }
-}
+/// Lists are stored as text joined by the unit separator.
+const SEPARATOR: char = '\u{1f}';
 
 fn split(text: &str) -> Vec<String> {
-    text.split('\u{1f}')
+    text.split(SEPARATOR)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
 }
 
-impl Store for SqliteStore {
-    fn record(&mut self, results: &ResultsFile, results_path: Option<&Path>) -> Result<i64, Error> {
-        let path = self.path.clone();
-        let fail = |err| classify(&path, err, query);
-        let document = serde_json::to_string(results).expect("results always serialize");
-        let tx = self
-            .connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(&fail)?;
-        tx.execute(
-            "INSERT INTO runs (created, hostname, cpu_model, logical_cores, labels, tests, results_path, document)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                results.created,
-                results.system.hostname,
-                results.system.cpu_model,
-                i64::try_from(results.system.logical_cores).unwrap_or(i64::MAX),
-                results.labels().join("\u{1f}"),
-                results.tests().join("\u{1f}"),
-                results_path.map(|p| p.display().to_string()),
-                document,
-            ],
-        )
-        .map_err(&fail)?;
-        let id = tx.last_insert_rowid();
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO points (run_id, test, label, thread_count, interpreter, median, ci_low, ci_high, samples, disturbed)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .map_err(&fail)?;
-            for point in &results.points {
-                let interpreter = results
+impl RunRow {
+    fn of(results: &ResultsFile, results_path: Option<&Path>) -> Self {
+        let points = results
+            .points
+            .iter()
+            .map(|point| PointRow {
+                test: point.test.clone(),
+                label: point.label.clone(),
+                thread_count: i64::from(point.thread_count),
+                interpreter: results
                     .variants
                     .iter()
                     .find(|v| v.label == point.label)
                     .map(|v| format!("{} {}", v.info.version_tag(), v.path.display()))
-                    .unwrap_or_default();
-                let samples =
-                    serde_json::to_string(&results.throughputs(point)).expect("numbers serialize");
-                insert
-                    .execute(params![
-                        id,
-                        point.test,
-                        point.label,
-                        point.thread_count,
-                        interpreter,
-                        point.throughput.median,
-                        point.throughput.ci_low,
-                        point.throughput.ci_high,
-                        samples,
-                        point.disturbed(),
-                    ])
-                    .map_err(&fail)?;
-            }
+                    .unwrap_or_default(),
+                median: point.throughput.median,
+                ci_low: point.throughput.ci_low,
+                ci_high: point.throughput.ci_high,
+                samples: serde_json::to_string(&results.throughputs(point))
+                    .expect("numbers serialize"),
+                disturbed: point.disturbed(),
+            })
+            .collect();
+        let sep = SEPARATOR.to_string();
+        Self {
+            key: results.run_key(),
+            created: results.created.clone(),
+            machine: results.system.machine_name().to_string(),
+            hostname: results.system.hostname.clone(),
+            fingerprint: results.system.fingerprint().to_string(),
+            cpu_model: results.system.cpu_model.clone(),
+            logical_cores: i64::try_from(results.system.logical_cores).unwrap_or(i64::MAX),
+            labels: results.labels().join(&sep),
+            tests: results.tests().join(&sep),
+            results_path: results_path.map(|p| p.display().to_string()),
+            document: serde_json::to_string(results).expect("results always serialize"),
+            quick: results.settings.quick,
+            threads: serde_json::to_string(&results.settings.threads).expect("numbers serialize"),
+            failed: i64::try_from(results.errors.len()).unwrap_or(i64::MAX),
+            resumed: i64::try_from(results.resumes.len()).unwrap_or(i64::MAX),
+            points,
         }
-        tx.commit().map_err(&fail)?;
-        Ok(id)
-    }
-
-    fn runs(&self) -> Result<Vec<RunSummary>, Error> {
-        let fail = self.query_error();
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT r.id, r.created, r.hostname, r.cpu_model, r.logical_cores, r.labels, r.tests,
-                        r.results_path, (SELECT COUNT(*) FROM points p WHERE p.run_id = r.id),
-                        COALESCE(json_extract(r.document, '$.settings.quick'), 0),
-                        COALESCE(json_extract(r.document, '$.settings.threads'), '[]'),
-                        COALESCE(json_array_length(r.document, '$.errors'), 0),
-                        COALESCE(json_array_length(r.document, '$.resumes'), 0)
-                 FROM runs r ORDER BY r.id",
-            )
-            .map_err(&fail)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok(RunSummary {
-                    id: row.get(0)?,
-                    created: row.get(1)?,
-                    hostname: row.get(2)?,
-                    cpu_model: row.get(3)?,
-                    logical_cores: row.get(4)?,
-                    labels: split(&row.get::<_, String>(5)?),
-                    tests: split(&row.get::<_, String>(6)?),
-                    results_path: row.get(7)?,
-                    points: row.get(8)?,
-                    quick: row.get::<_, i64>(9)? != 0,
-                    threads: serde_json::from_str(&row.get::<_, String>(10)?).unwrap_or_default(),
-                    failed: row.get(11)?,
-                    resumed: row.get(12)?,
-                })
-            })
-            .map_err(&fail)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
-    }
-
-    fn load(&self, id: i64) -> Result<ResultsFile, Error> {
-        let document: Option<String> = self
-            .connection
-            .query_row("SELECT document FROM runs WHERE id = ?1", [id], |row| {
-                row.get(0)
-            })
-            .optional()
-            .map_err(self.query_error())?;
-        let document = document.ok_or_else(|| Error::NoSuchRun {
-            path: self.path.clone(),
-            id,
-        })?;
-        let mut results: ResultsFile =
-            serde_json::from_str(&document).map_err(|err| Error::Document {
-                path: self.path.clone(),
-                id,
-                err,
-            })?;
-        results.derive_results();
-        Ok(results)
-    }
-
-    fn trend(&self, test: &str, label: &str, thread_count: u32) -> Result<Vec<TrendPoint>, Error> {
-        let fail = self.query_error();
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT p.run_id, r.created, r.hostname, p.median, p.ci_low, p.ci_high, p.samples,
-                        p.disturbed
-                 FROM points p JOIN runs r ON r.id = p.run_id
-                 WHERE p.test = ?1 AND p.label = ?2 AND p.thread_count = ?3
-                 ORDER BY r.created, p.run_id",
-            )
-            .map_err(&fail)?;
-        let rows = statement
-            .query_map(params![test, label, thread_count], |row| {
-                let samples: String = row.get(6)?;
-                Ok(TrendPoint {
-                    run_id: row.get(0)?,
-                    created: row.get(1)?,
-                    hostname: row.get(2)?,
-                    median: row.get(3)?,
-                    ci_low: row.get(4)?,
-                    ci_high: row.get(5)?,
-                    samples: serde_json::from_str(&samples).unwrap_or_default(),
-                    disturbed: row.get(7)?,
-                })
-            })
-            .map_err(&fail)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
-    }
-
-    fn thread_counts(&self, test: &str, label: &str) -> Result<Vec<u32>, Error> {
-        let fail = self.query_error();
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT DISTINCT thread_count FROM points WHERE test = ?1 AND label = ?2
-                 ORDER BY thread_count",
-            )
-            .map_err(&fail)?;
-        let rows = statement
-            .query_map(params![test, label], |row| row.get(0))
-            .map_err(&fail)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
-    }
-
-    fn find(&self, created: &str, hostname: &str) -> Result<Option<i64>, Error> {
-        self.connection
-            .query_row(
-                "SELECT id FROM runs WHERE created = ?1 AND hostname = ?2 ORDER BY id LIMIT 1",
-                params![created, hostname],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(self.query_error())
-    }
-
-    fn labels(&self, test: &str) -> Result<Vec<String>, Error> {
-        let fail = self.query_error();
-        let mut statement = self
-            .connection
-            .prepare("SELECT DISTINCT label FROM points WHERE test = ?1 ORDER BY label")
-            .map_err(&fail)?;
-        let rows = statement
-            .query_map(params![test], |row| row.get(0))
-            .map_err(&fail)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(&fail)
     }
 }
+
+/// A stored document back as a results file, with its derived section rebuilt.
+fn parse_document(store: String, id: i64, document: &str) -> Result<ResultsFile, Error> {
+    let mut results: ResultsFile =
+        serde_json::from_str(document).map_err(|err| Error::Document { store, id, err })?;
+    results.derive_results();
+    Ok(results)
+}
+
+/// Copy every run of `from` into `to` (each once); returns (copied, already there).
+pub fn copy(from: &dyn Store, to: &mut dyn Store) -> Result<(usize, usize), Error> {
+    let (mut copied, mut present) = (0, 0);
+    for run in from.runs(None)? {
+        let results = from.load(run.id)?;
+        let path = run.results_path.as_deref().map(Path::new);
+        if to.record(&results, path)?.new {
+            copied += 1;
+        } else {
+            present += 1;
+        }
+    }
+    Ok((copied, present))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,291 @@
+//! `ftbench publish`: a fleet's store as a static dashboard.
+//!
+//! The figures come from the points table (every run's samples), not from re-reading each run's
+//! document: only the latest run of each machine is loaded whole (for its curves). A file is
+//! written only when its bytes changed, so publishing again after new runs rewrites only the
+//! figures those runs touch (and the index).
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::history::{describe_fingerprint, open_existing_store};
+use crate::cli::PublishArgs;
+use crate::output::Printer;
+use crate::report::fleet::{
+    Curve, Fleet, FleetLabel, FleetTest, Machine, RegularTrend, Trend, TrendEntry,
+};
+use crate::results::ResultsFile;
+use crate::stats::{self, Comparison, Estimate};
+use crate::store::{Store, TrendPoint};
+
+pub(super) fn publish(args: &PublishArgs, printer: &Printer) -> Result<ExitCode> {
+    let store = open_existing_store(args.store.as_deref())?;
+    let fleet = gather(store.as_ref(), args.threads)?;
+    if fleet.machines.is_empty() {
+        anyhow::bail!(
+            "the store `{}` has no runs to publish: `ftbench run` or `ftbench history add` records them",
+            store.name()
+        );
+    }
+    let files = crate::report::fleet::render(&fleet)?;
+    fs_err::create_dir_all(&args.out)?;
+    let (mut written, mut unchanged) = (0, 0);
+    for (name, bytes) in &files {
+        let path = args.out.join(name);
+        if fs_err::read(&path).is_ok_and(|old| &old == bytes) {
+            unchanged += 1;
+            continue;
+        }
+        crate::results::write_atomically(&path, bytes)
+            .map_err(|err| anyhow::anyhow!("cannot write `{}`: {err}", path.display()))?;
+        written += 1;
+    }
+    printer.info(&format!(
+        "Published {} machine(s) to {}: {written} file(s) written, {unchanged} unchanged",
+        fleet.machines.len(),
+        args.out.join("index.html").display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the dashboard shows, from the store.
+pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
+    let mut summaries = store.machines()?;
+    summaries.sort_by(|a, b| {
+        (a.first_seen.as_str(), a.machine.as_str()).cmp(&(b.first_seen.as_str(), &b.machine))
+    });
+    let runs = store.runs(None)?;
+    let mut latest: Vec<ResultsFile> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
+    for summary in &summaries {
+        let newest = runs
+            .iter()
+            .filter(|r| r.machine == summary.machine)
+            .max_by(|a, b| (a.created.as_str(), a.id).cmp(&(b.created.as_str(), b.id)))
+            .expect("a listed machine has a run");
+        let results = store.load(newest.id)?;
+        for label in results.labels() {
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+        latest.push(results);
+    }
+    let machines: Vec<Machine> = summaries
+        .iter()
+        .zip(&latest)
+        .map(|(summary, results)| Machine {
+            name: summary.machine.clone(),
+            cores: results.system.usable_cpus(),
+            description: describe_fingerprint(&summary.fingerprint),
+            runs: summary.runs,
+            last_seen: summary.last_seen.clone(),
+            label_runs: labels
+                .iter()
+                .map(|label| {
+                    runs.iter()
+                        .filter(|r| r.machine == summary.machine && r.labels.contains(label))
+                        .count()
+                })
+                .collect(),
+        })
+        .collect();
+    let newest_ids: Vec<i64> = summaries
+        .iter()
+        .map(|s| {
+            runs.iter()
+                .filter(|r| r.machine == s.machine)
+                .max_by(|a, b| (a.created.as_str(), a.id).cmp(&(b.created.as_str(), b.id)))
+                .map_or(0, |r| r.id)
+        })
+        .collect();
+    let mut tests: Vec<String> = Vec::new();
+    for results in &latest {
+        for test in results.tests() {
+            if results.group_of(&test).scales() && !tests.contains(&test) {
+                tests.push(test);
+            }
+        }
+    }
+    let mut fleet_tests = Vec::new();
+    for test in &tests {
+        let mut test_labels = Vec::new();
+        for label in &labels {
+            let mut curves = Vec::new();
+            let mut trends = Vec::new();
+            for (machine, results) in latest.iter().enumerate() {
+                let Some(series) = results.series(test, label) else {
+                    continue;
+                };
+                let points: Vec<(u32, Estimate)> = series
+                    .points
+                    .iter()
+                    .filter_map(|p| p.speedup.map(|s| (p.thread_count, s)))
+                    .collect();
+                if points.is_empty() {
+                    continue;
+                }
+                let cores = machines[machine].cores as u32;
+                let followed = threads.unwrap_or_else(|| {
+                    let measured = points.iter().map(|(n, _)| *n);
+                    measured
+                        .clone()
+                        .filter(|n| *n <= cores)
+                        .max()
+                        .or_else(|| measured.min())
+                        .unwrap_or(1)
+                });
+                let name = Some(machines[machine].name.as_str());
+                let serial = store.trend(test, label, 0, name)?;
+                let parallel = store.trend(test, label, followed, name)?;
+                let entries = speedup_trend(&serial, &parallel);
+                if !entries.is_empty() {
+                    trends.push(Trend {
+                        machine,
+                        threads: followed,
+                        points: entries,
+                    });
+                }
+                curves.push(Curve {
+                    machine,
+                    run_id: newest_ids[machine],
+                    points,
+                });
+            }
+            if !curves.is_empty() {
+                test_labels.push(FleetLabel {
+                    label: label.clone(),
+                    curves,
+                    trends,
+                });
+            }
+        }
+        if !test_labels.is_empty() {
+            fleet_tests.push(FleetTest {
+                test: test.clone(),
+                labels: test_labels,
+            });
+        }
+    }
+    Ok(Fleet {
+        store: store.name(),
+        // The store's state, not the clock: publishing an unchanged store changes no file.
+        generated: summaries
+            .iter()
+            .map(|s| s.last_seen.clone())
+            .max()
+            .unwrap_or_default(),
+        regular: regular_trends(store, &machines, &latest)?,
+        machines,
+        labels,
+        tests: fleet_tests,
+    })
+}
+
+/// Speedup at one thread count, run after run: each run's samples over its own serial median,
+/// with a regression flag where the `compare` statistics call a run slower than the one before.
+fn speedup_trend(serial: &[TrendPoint], parallel: &[TrendPoint]) -> Vec<TrendEntry> {
+    let serial: BTreeMap<i64, &TrendPoint> = serial.iter().map(|p| (p.run_id, p)).collect();
+    let mut entries = Vec::new();
+    let mut previous: Option<(Vec<f64>, bool)> = None;
+    for point in parallel {
+        let Some(base) = serial.get(&point.run_id) else {
+            continue;
+        };
+        if base.samples.is_empty() || point.samples.is_empty() {
+            continue;
+        }
+        let base_median = stats::median(&base.samples);
+        let speedups: Vec<f64> = point.samples.iter().map(|v| v / base_median).collect();
+        let disturbed = point.disturbed || base.disturbed;
+        let regression = previous.as_ref().is_some_and(|(before, was_disturbed)| {
+            !disturbed
+                && !was_disturbed
+                && Comparison::of(before, &speedups).verdict == stats::Verdict::Slower
+        });
+        entries.push(TrendEntry {
+            run_id: point.run_id,
+            created: point.created.clone(),
+            value: stats::ratio_ci(&point.samples, &base.samples),
+            regression,
+        });
+        previous = Some((speedups, disturbed));
+    }
+    entries
+}
+
+/// The regular suite's geometric mean of each label against the baseline, per machine and run.
+fn regular_trends(
+    store: &dyn Store,
+    machines: &[Machine],
+    latest: &[ResultsFile],
+) -> Result<Vec<RegularTrend>> {
+    let Some(reference) = latest.iter().find(|r| !r.regular_tests().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let Some(baseline) = reference.baseline() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for label in reference.labels().into_iter().filter(|l| *l != baseline) {
+        let mut trends = Vec::new();
+        for (machine, results) in latest.iter().enumerate() {
+            let name = Some(machines[machine].name.as_str());
+            // run id -> (date, per test: (label samples, baseline samples))
+            let mut by_run: BTreeMap<i64, (String, Vec<(Vec<f64>, Vec<f64>)>)> = BTreeMap::new();
+            for test in results.regular_tests() {
+                let base: BTreeMap<i64, TrendPoint> = store
+                    .trend(&test, &baseline, 0, name)?
+                    .into_iter()
+                    .map(|p| (p.run_id, p))
+                    .collect();
+                for point in store.trend(&test, &label, 0, name)? {
+                    if let Some(b) = base.get(&point.run_id) {
+                        by_run
+                            .entry(point.run_id)
+                            .or_insert_with(|| (point.created.clone(), Vec::new()))
+                            .1
+                            .push((point.samples, b.samples.clone()));
+                    }
+                }
+            }
+            let mut points: Vec<TrendEntry> = Vec::new();
+            for (run_id, (created, pairs)) in by_run {
+                let refs: Vec<(&[f64], &[f64])> = pairs
+                    .iter()
+                    .map(|(a, b)| (a.as_slice(), b.as_slice()))
+                    .collect();
+                let Some(value) = stats::geometric_mean_ci(&refs) else {
+                    continue;
+                };
+                let regression = points.last().is_some_and(|p| value.high < p.value.low);
+                points.push(TrendEntry {
+                    run_id,
+                    created,
+                    value,
+                    regression,
+                });
+            }
+            points.sort_by(|a, b| {
+                (a.created.as_str(), a.run_id).cmp(&(b.created.as_str(), b.run_id))
+            });
+            if !points.is_empty() {
+                trends.push(Trend {
+                    machine,
+                    threads: 0,
+                    points,
+                });
+            }
+        }
+        if !trends.is_empty() {
+            out.push(RegularTrend {
+                label,
+                baseline: baseline.clone(),
+                trends,
+            });
+        }
+    }
+    Ok(out)
+}
