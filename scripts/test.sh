@@ -4,9 +4,9 @@
 # 1. Build ftbench.
 # 2. Provision a matched CPython 3.13 / 3.13t pair with numpy (`ftbench python install`; built from
 #    source the first time, ~2 min each on 2 cores, then reused from ~/.local/share/ftbench).
-# 3. Chromium (the HTML report is opened in it), Linux perf (`--profile`), and a tools venv with
-#    pandas and matplotlib (the seed study's own analysis runs on our results), pyperf (imports)
-#    and ruff.
+# 3. Chromium (the HTML report is opened in it), Linux perf (`--profile`), a throw-away
+#    PostgreSQL cluster (scripts/postgres.sh; the fleet store), and a tools venv with pandas and
+#    matplotlib (the seed study's own analysis runs on our results), pyperf (imports) and ruff.
 # 4. ruff on the embedded Python, then `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +55,13 @@ if ! command -v perf >/dev/null; then
     exit 1
   fi
 fi
+
+# A throw-away PostgreSQL cluster: the store tests run against SQLite and PostgreSQL alike.
+pg_dir=$(mktemp -d)
+chmod 755 "$pg_dir"
+trap 'scripts/postgres.sh stop "$pg_dir/pg"; rm -rf "$pg_dir"' EXIT
+FTBENCH_TEST_POSTGRES=$(scripts/postgres.sh start "$pg_dir/pg")
+export FTBENCH_TEST_POSTGRES
 
 tools=${FTBENCH_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ftbench/test-tools}
 [[ -x $tools/bin/python ]] || python3 -m venv "$tools"

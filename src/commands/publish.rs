@@ -57,7 +57,7 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
         (a.first_seen.as_str(), a.machine.as_str()).cmp(&(b.first_seen.as_str(), &b.machine))
     });
     let runs = store.runs(None)?;
-    let mut latest: Vec<ResultsFile> = Vec::new();
+    let mut latest: Vec<(i64, ResultsFile)> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
     for summary in &summaries {
         let newest = runs
@@ -71,12 +71,12 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
                 labels.push(label);
             }
         }
-        latest.push(results);
+        latest.push((newest.id, results));
     }
     let machines: Vec<Machine> = summaries
         .iter()
         .zip(&latest)
-        .map(|(summary, results)| Machine {
+        .map(|(summary, (_, results))| Machine {
             name: summary.machine.clone(),
             cores: results.system.usable_cpus(),
             description: describe_fingerprint(&summary.fingerprint),
@@ -92,17 +92,8 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
                 .collect(),
         })
         .collect();
-    let newest_ids: Vec<i64> = summaries
-        .iter()
-        .map(|s| {
-            runs.iter()
-                .filter(|r| r.machine == s.machine)
-                .max_by(|a, b| (a.created.as_str(), a.id).cmp(&(b.created.as_str(), b.id)))
-                .map_or(0, |r| r.id)
-        })
-        .collect();
     let mut tests: Vec<String> = Vec::new();
-    for results in &latest {
+    for (_, results) in &latest {
         for test in results.tests() {
             if results.group_of(&test).scales() && !tests.contains(&test) {
                 tests.push(test);
@@ -110,65 +101,21 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
         }
     }
     let mut fleet_tests = Vec::new();
-    for test in &tests {
+    for test in tests {
         let mut test_labels = Vec::new();
         for label in &labels {
-            let mut curves = Vec::new();
-            let mut trends = Vec::new();
-            for (machine, results) in latest.iter().enumerate() {
-                let Some(series) = results.series(test, label) else {
-                    continue;
-                };
-                let points: Vec<(u32, Estimate)> = series
-                    .points
-                    .iter()
-                    .filter_map(|p| p.speedup.map(|s| (p.thread_count, s)))
-                    .collect();
-                if points.is_empty() {
-                    continue;
-                }
-                let cores = machines[machine].cores as u32;
-                let followed = threads.unwrap_or_else(|| {
-                    let measured = points.iter().map(|(n, _)| *n);
-                    measured
-                        .clone()
-                        .filter(|n| *n <= cores)
-                        .max()
-                        .or_else(|| measured.min())
-                        .unwrap_or(1)
-                });
-                let name = Some(machines[machine].name.as_str());
-                let serial = store.trend(test, label, 0, name)?;
-                let parallel = store.trend(test, label, followed, name)?;
-                let entries = speedup_trend(&serial, &parallel);
-                if !entries.is_empty() {
-                    trends.push(Trend {
-                        machine,
-                        threads: followed,
-                        points: entries,
-                    });
-                }
-                curves.push(Curve {
-                    machine,
-                    run_id: newest_ids[machine],
-                    points,
-                });
-            }
-            if !curves.is_empty() {
-                test_labels.push(FleetLabel {
-                    label: label.clone(),
-                    curves,
-                    trends,
-                });
+            if let Some(entry) = label_entry(store, &machines, &latest, &test, label, threads)? {
+                test_labels.push(entry);
             }
         }
         if !test_labels.is_empty() {
             fleet_tests.push(FleetTest {
-                test: test.clone(),
+                test,
                 labels: test_labels,
             });
         }
     }
+    let latest: Vec<ResultsFile> = latest.into_iter().map(|(_, results)| results).collect();
     Ok(Fleet {
         store: store.name(),
         // The store's state, not the clock: publishing an unchanged store changes no file.
@@ -182,6 +129,65 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
         labels,
         tests: fleet_tests,
     })
+}
+
+/// One test on one label: the latest curve of every machine that measured it, and each
+/// machine's speedup at one thread count over its runs.
+fn label_entry(
+    store: &dyn Store,
+    machines: &[Machine],
+    latest: &[(i64, ResultsFile)],
+    test: &str,
+    label: &str,
+    threads: Option<u32>,
+) -> Result<Option<FleetLabel>> {
+    let mut curves = Vec::new();
+    let mut trends = Vec::new();
+    for (machine, (run_id, results)) in latest.iter().enumerate() {
+        let Some(series) = results.series(test, label) else {
+            continue;
+        };
+        let points: Vec<(u32, Estimate)> = series
+            .points
+            .iter()
+            .filter_map(|p| p.speedup.map(|s| (p.thread_count, s)))
+            .collect();
+        let Some(lowest) = points.iter().map(|(n, _)| *n).min() else {
+            continue;
+        };
+        // By default the highest thread count the machine has CPUs for.
+        let cores = machines[machine].cores as u32;
+        let followed = threads.unwrap_or_else(|| {
+            points
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| *n <= cores)
+                .max()
+                .unwrap_or(lowest)
+        });
+        let name = Some(machines[machine].name.as_str());
+        let entries = speedup_trend(
+            &store.trend(test, label, 0, name)?,
+            &store.trend(test, label, followed, name)?,
+        );
+        if !entries.is_empty() {
+            trends.push(Trend {
+                machine,
+                threads: followed,
+                points: entries,
+            });
+        }
+        curves.push(Curve {
+            machine,
+            run_id: *run_id,
+            points,
+        });
+    }
+    Ok((!curves.is_empty()).then(|| FleetLabel {
+        label: label.to_string(),
+        curves,
+        trends,
+    }))
 }
 
 /// Speedup at one thread count, run after run: each run's samples over its own serial median,
@@ -216,6 +222,9 @@ fn speedup_trend(serial: &[TrendPoint], parallel: &[TrendPoint]) -> Vec<TrendEnt
     entries
 }
 
+/// Run id -> (its date, per regular test: (the label's samples, the baseline's samples)).
+type RunPairs = BTreeMap<i64, (String, Vec<(Vec<f64>, Vec<f64>)>)>;
+
 /// The regular suite's geometric mean of each label against the baseline, per machine and run.
 fn regular_trends(
     store: &dyn Store,
@@ -233,8 +242,7 @@ fn regular_trends(
         let mut trends = Vec::new();
         for (machine, results) in latest.iter().enumerate() {
             let name = Some(machines[machine].name.as_str());
-            // run id -> (date, per test: (label samples, baseline samples))
-            let mut by_run: BTreeMap<i64, (String, Vec<(Vec<f64>, Vec<f64>)>)> = BTreeMap::new();
+            let mut by_run: RunPairs = BTreeMap::new();
             for test in results.regular_tests() {
                 let base: BTreeMap<i64, TrendPoint> = store
                     .trend(&test, &baseline, 0, name)?

@@ -54,13 +54,12 @@ pub(super) fn measuring_line(config: &RunConfig) -> String {
 /// Measure a validated configuration, write and record its results, print its tables.
 pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     let opening = measuring_line(&config);
-    let mut results = match config.resumed {
-        Some(previous) => previous,
-        None => {
-            let mut results = new_results(&config);
-            results.system.machine.clone_from(&args.measure.machine);
-            results
-        }
+    let mut results = if let Some(previous) = config.resumed {
+        previous
+    } else {
+        let mut results = new_results(&config);
+        results.system.machine.clone_from(&args.measure.machine);
+        results
     };
     for workload in &config.tests {
         // Tests ftbench does not know by name (a user's function) say where they belong.

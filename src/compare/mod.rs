@@ -134,19 +134,7 @@ pub fn compare(
     // Every step is a hash lookup, so big files compare in linear time.
     let mut metrics: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
     let speedups = different_machines(base, other);
-    let mut jobs = Vec::new();
-    for (base_label, other_label) in &pairs {
-        for point in base.points.iter().filter(|p| &p.label == base_label) {
-            if let Some(partner) = other.point(&point.test, other_label, point.thread_count)
-                && (!speedups
-                    || (point.thread_count > 0
-                        && other.point(&point.test, other_label, 0).is_some()
-                        && base.point(&point.test, base_label, 0).is_some()))
-            {
-                jobs.push((point, partner, base_label, other_label));
-            }
-        }
-    }
+    let jobs = matched_points(base, other, &pairs, speedups);
     let matched = 2 * jobs.len();
     // The statistics of each pair are independent: spread them over the cores.
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -229,6 +217,38 @@ pub fn compare(
     }
 }
 
+/// A base point, its partner in the other file, and their labels.
+type Job<'a> = (
+    &'a crate::results::Point,
+    &'a crate::results::Point,
+    &'a String,
+    &'a String,
+);
+
+/// Every base point with a partner in `other` (by test, paired label and thread count); across
+/// machines only points with a speedup on both sides (a thread count and a serial point).
+fn matched_points<'a>(
+    base: &'a ResultsFile,
+    other: &'a ResultsFile,
+    pairs: &'a [(String, String)],
+    speedups: bool,
+) -> Vec<Job<'a>> {
+    let mut jobs = Vec::new();
+    for (base_label, other_label) in pairs {
+        for point in base.points.iter().filter(|p| &p.label == base_label) {
+            if let Some(partner) = other.point(&point.test, other_label, point.thread_count)
+                && (!speedups
+                    || (point.thread_count > 0
+                        && other.point(&point.test, other_label, 0).is_some()
+                        && base.point(&point.test, base_label, 0).is_some()))
+            {
+                jobs.push((point, partner, base_label, other_label));
+            }
+        }
+    }
+    jobs
+}
+
 /// The median of what is compared for one point.
 fn median_of(file: &ResultsFile, point: &crate::results::Point, speedups: bool) -> f64 {
     if !speedups {
@@ -252,12 +272,7 @@ fn thread_name(n: u32) -> String {
 fn label_summaries(
     base: &ResultsFile,
     other: &ResultsFile,
-    jobs: &[(
-        &crate::results::Point,
-        &crate::results::Point,
-        &String,
-        &String,
-    )],
+    jobs: &[Job<'_>],
     points: &[PointComparison],
     speedups: bool,
 ) -> Vec<LabelSummary> {
@@ -321,35 +336,9 @@ fn label_summaries(
 }
 
 impl FileComparison {
-    /// The comparison as a table (terminal text or Markdown).
-    pub fn table(&self) -> Table {
-        let rows = self
-            .points
-            .iter()
-            .map(|p| {
-                let c = &p.comparison;
-                vec![
-                    p.test.clone(),
-                    thread_name(p.thread_count),
-                    if p.label == p.other_label {
-                        p.label.clone()
-                    } else {
-                        format!("{} → {}", p.label, p.other_label)
-                    },
-                    crate::report::human(p.value),
-                    crate::report::human(p.other_value),
-                    format!("{:.3} [{:.3}, {:.3}]", c.ratio, c.ci_low, c.ci_high),
-                    format!("{:.3}", c.p_value),
-                    match c.verdict {
-                        Verdict::Same => "same".to_string(),
-                        Verdict::Disturbed => "disturbed (BUSY!)".to_string(),
-                        _ => faster_slower(c.ratio),
-                    },
-                ]
-            })
-            .collect();
-        let mut notes: Vec<String> = self
-            .labels
+    /// One line per label pair: its geometric mean and how many points went which way.
+    fn label_notes(&self) -> Vec<String> {
+        self.labels
             .iter()
             .map(|l| {
                 let name = if l.label == l.other_label {
@@ -380,7 +369,37 @@ impl FileComparison {
                     }
                 )
             })
+            .collect()
+    }
+
+    /// The comparison as a table (terminal text or Markdown).
+    pub fn table(&self) -> Table {
+        let rows = self
+            .points
+            .iter()
+            .map(|p| {
+                let c = &p.comparison;
+                vec![
+                    p.test.clone(),
+                    thread_name(p.thread_count),
+                    if p.label == p.other_label {
+                        p.label.clone()
+                    } else {
+                        format!("{} → {}", p.label, p.other_label)
+                    },
+                    crate::report::human(p.value),
+                    crate::report::human(p.other_value),
+                    format!("{:.3} [{:.3}, {:.3}]", c.ratio, c.ci_low, c.ci_high),
+                    format!("{:.3}", c.p_value),
+                    match c.verdict {
+                        Verdict::Same => "same".to_string(),
+                        Verdict::Disturbed => "disturbed (BUSY!)".to_string(),
+                        _ => faster_slower(c.ratio),
+                    },
+                ]
+            })
             .collect();
+        let mut notes = self.label_notes();
         if self.different_machines {
             notes.push(format!(
                 "different machines: {} and {} ran on different machines, so each point's speedup over its own serial run is compared, not raw throughput.",

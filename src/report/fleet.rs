@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use super::plot::{
-    DrawResult, FONT_FAMILY, axis_label, legend, log2, register_font, threads_chart,
+    DrawResult, FONT_FAMILY, axis_label, ideal_line, legend, log2, register_font, threads_chart,
     with_legend_room, xml_safe,
 };
 use crate::stats::Estimate;
@@ -134,14 +134,20 @@ pub fn days(created: &str) -> f64 {
     days as f64 + seconds as f64 / 86_400.0
 }
 
-/// `2026-11-26` from days since 1970.
-fn date_label(days: f64) -> String {
+/// `2026-11-26` from days since 1970, or `11-26 10:40` where the axis spans only a few days.
+fn date_label(days: f64, span_days: f64) -> String {
     let secs = (days * 86_400.0).max(0.0) as u64;
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-    crate::results::utc_at(time)
-        .get(..10)
-        .unwrap_or_default()
-        .to_string()
+    let stamp = crate::results::utc_at(time);
+    if span_days < 3.0 {
+        format!(
+            "{} {}",
+            stamp.get(5..10).unwrap_or_default(),
+            stamp.get(11..16).unwrap_or_default()
+        )
+    } else {
+        stamp.get(..10).unwrap_or_default().to_string()
+    }
 }
 
 /// The dashboard's files: `index.html` and its figures, as (name, bytes).
@@ -298,10 +304,7 @@ fn curves_panel<DB: DrawingBackend>(
         ("threads", "speedup over serial"),
         &|v| axis_label(*v, |v| format!("{v:.1}x")),
     )?;
-    // Ideal scaling, clipped to the axis.
-    let ideal: Vec<(f64, f64)> = (0..=log2(max_threads) as u32)
-        .map(|k| (f64::from(k), 2f64.powi(k as i32).min(y_max)))
-        .collect();
+    let ideal = ideal_line(max_threads, y_max);
     chart
         .draw_series(DashedLineSeries::new(
             ideal,
@@ -373,7 +376,7 @@ fn trend_panel<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_labels(5)
-        .x_label_formatter(&|d| date_label(*d))
+        .x_label_formatter(&|d| date_label(*d, last - first))
         .y_label_formatter(&|v| axis_label(*v, |v| format!("{v:.2}x")))
         .x_desc("date of the run")
         .y_desc(y_desc)
@@ -435,7 +438,8 @@ mod tests {
     #[test]
     fn days_round_trip_through_dates() {
         assert!((days("1970-01-02T12:00:00Z") - 1.5).abs() < 1e-9);
-        assert_eq!(date_label(days("2024-02-29T23:00:00Z")), "2024-02-29");
-        assert_eq!(date_label(days("2026-11-26T01:03:33Z")), "2026-11-26");
+        assert_eq!(date_label(days("2024-02-29T23:00:00Z"), 30.0), "2024-02-29");
+        assert_eq!(date_label(days("2026-11-26T01:03:33Z"), 30.0), "2026-11-26");
+        assert_eq!(date_label(days("2026-11-26T01:03:33Z"), 1.0), "11-26 01:03");
     }
 }

@@ -302,9 +302,9 @@ mod tests {
 
     #[test]
     fn a_python_speedup_above_the_native_ceiling_is_called_a_disturbed_reference() {
-        let variant = crate::results::test_variant;
+        let variant = crate::results::testing::test_variant;
         let point = |label: &str, threads: u32, walls: &[u64]| {
-            crate::results::test_point("parallel_compute", label, threads, walls)
+            crate::results::testing::test_point("parallel_compute", label, threads, walls)
         };
         // Python at 2 threads twice as fast as serial; native at 2 threads as `native_walls` say.
         let file = |native_walls: &[u64]| {

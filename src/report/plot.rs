@@ -414,6 +414,15 @@ pub(super) fn with_legend_room(data_max: f64, entries: usize, area_height: u32) 
     data_max / (1.0 - legend / plot - 0.03).max(0.4)
 }
 
+/// Ideal scaling, speedup = threads, at the powers of two up to the top of the panel: joined
+/// the way measured points are joined.
+pub(super) fn ideal_line(max_threads: u32, y_max: f64) -> Vec<(f64, f64)> {
+    (0..=log2(max_threads) as u32)
+        .map(|e| (f64::from(e), 2f64.powf(f64::from(e))))
+        .filter(|(_, y)| *y <= y_max)
+        .collect()
+}
+
 /// An axis label: zero is "0" whatever the unit (not "0.00 ns").
 pub(super) fn axis_label(value: f64, format: impl Fn(f64) -> String) -> String {
     if value.abs() < f64::EPSILON {
@@ -469,11 +478,7 @@ fn speedup_panel<DB: DrawingBackend>(
         (x_axis(test), "speedup (x serial)"),
         &|v| axis_label(*v, |v| format!("{v:.1}")),
     )?;
-    // Ideal scaling: speedup = threads, up to the top of the panel.
-    let ideal: Vec<(f64, f64)> = (0..=log2(max_threads) as u32)
-        .map(|e| (f64::from(e), 2f64.powf(f64::from(e))))
-        .filter(|(_, y)| *y <= y_max)
-        .collect();
+    let ideal = ideal_line(max_threads, y_max);
     chart
         .draw_series(DashedLineSeries::new(ideal, 6, 4, GREY.stroke_width(1)))?
         .label("ideal")

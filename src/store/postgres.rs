@@ -67,7 +67,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The advisory lock every ftbench holds while it checks and migrates the schema.
-const MIGRATION_LOCK: i64 = 0x6674_6265_6e63_68; // "ftbench"
+const MIGRATION_LOCK: i64 = 0x0066_7462_656e_6368; // "ftbench" in ASCII
 
 /// A `PostgreSQL` store.
 pub struct PgStore {
@@ -77,7 +77,10 @@ pub struct PgStore {
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgStore").field("name", &self.name).finish()
+        // The client holds sockets and a runtime: nothing to show.
+        f.debug_struct("PgStore")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -267,6 +270,7 @@ impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
 }
 
 fn tls_config(tls: &Tls) -> Result<rustls::ClientConfig, BoxError> {
+    use rustls::pki_types::pem::PemObject;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()?;
@@ -276,7 +280,6 @@ fn tls_config(tls: &Tls) -> Result<rustls::ClientConfig, BoxError> {
             .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
             .with_no_client_auth());
     }
-    use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     let default_root = std::env::home_dir().map(|h| h.join(".postgresql/root.crt"));
     let root_file = tls
@@ -363,13 +366,12 @@ impl PgStore {
             .query_opt("SELECT version FROM ftbench_schema", &[])
             .map_err(&fail)?
             .map(|row| row.get(0));
-        let version = match version {
-            Some(version) => version,
-            None => {
-                tx.execute("INSERT INTO ftbench_schema (version) VALUES (0)", &[])
-                    .map_err(&fail)?;
-                0
-            }
+        let version = if let Some(version) = version {
+            version
+        } else {
+            tx.execute("INSERT INTO ftbench_schema (version) VALUES (0)", &[])
+                .map_err(&fail)?;
+            0
         };
         if version > STORE_SCHEMA {
             return Err(Error::NewerSchema {
@@ -394,17 +396,6 @@ impl PgStore {
         self.client
             .borrow_mut()
             .execute("UPDATE ftbench_schema SET version = $1", &[&version])
-            .unwrap();
-    }
-
-    /// Drop everything ftbench keeps in this database (tests: a fresh store per test).
-    #[cfg(test)]
-    pub fn reset(url: &str) {
-        let store = Self::open(url).unwrap();
-        store
-            .client
-            .borrow_mut()
-            .batch_execute("DROP TABLE IF EXISTS points, runs, ftbench_schema")
             .unwrap();
     }
 }

@@ -5,7 +5,8 @@
 //! created fresh. In CI a missing URL fails the tests instead of skipping them.
 
 use super::*;
-use crate::results::{Settings, test_point, test_variant};
+use crate::results::Settings;
+use crate::results::testing::{test_point, test_variant};
 
 /// A small run on `machine`: two labels, serial and 2 threads of one test.
 fn run(machine: &str, created: &str, slower: u64) -> ResultsFile {
@@ -34,6 +35,7 @@ fn run(machine: &str, created: &str, slower: u64) -> ResultsFile {
 
 /// The `PostgreSQL` URL for a fresh database named after `test`, or `None` outside CI without
 /// one.
+#[expect(clippy::print_stderr, reason = "a test says why it skips")]
 fn postgres_url(test: &str) -> Option<String> {
     let Some(url) = std::env::var("FTBENCH_TEST_POSTGRES").ok() else {
         assert!(

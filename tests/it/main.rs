@@ -16,6 +16,8 @@ mod common;
 mod compare;
 /// Faults: timeouts, crashes, protocol breaks, checksums, Ctrl-C and `--resume`, bad input.
 mod faults;
+/// A fleet: machines sharing a PostgreSQL store, the dashboard.
+mod fleet;
 /// Results files from someone else, hostile workers and outputs: security and data safety.
 mod hostile;
 /// `ftbench python install` from a python.org-layout mirror.

@@ -206,3 +206,33 @@ pub fn point_count(path: &Path) -> usize {
         .and_then(|v| v["points"].as_array().map(Vec::len))
         .unwrap_or(0)
 }
+
+/// A fresh `PostgreSQL` database named `ftbench_it_NAME` on the test cluster
+/// (`FTBENCH_TEST_POSTGRES`, started by scripts/test.sh), as a URL. Under CI its absence fails
+/// the test.
+pub fn postgres_database(name: &str) -> Option<String> {
+    let Ok(url) = std::env::var("FTBENCH_TEST_POSTGRES") else {
+        assert!(
+            !in_ci(),
+            "FTBENCH_TEST_POSTGRES is not set: run scripts/test.sh"
+        );
+        eprintln!("skipping: no PostgreSQL (run scripts/test.sh)");
+        return None;
+    };
+    let database = format!("ftbench_it_{name}");
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("the test cluster");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {database}"))
+        .unwrap();
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+    let (authority, _) = base.rsplit_once('/').expect("a URL with a database");
+    Some(format!(
+        "{authority}/{database}{}",
+        query.map(|q| format!("?{q}")).unwrap_or_default()
+    ))
+}
