@@ -623,26 +623,37 @@ pub fn summary_statistics(results: &ResultsFile) -> String {
         if label != baseline
             && let Some(memory) = summary.memory_geometric_mean
         {
-            let _ = writeln!(out, "{}", memory_sentence(memory, &baseline));
+            let _ = writeln!(
+                out,
+                "{}",
+                memory_sentence(memory, &baseline, results.pep_779_ratio(&label, memory))
+            );
         }
     }
     out
 }
 
-/// The regular suite's memory against the baseline, judged against PEP 779's 1.20 bar.
-pub fn memory_sentence(memory: Estimate, baseline: &str) -> String {
+/// The regular suite's memory against the baseline; where one side is a free-threaded build
+/// and the other a GIL build, judged against PEP 779's 1.20 bar (free-threaded over GIL).
+pub fn memory_sentence(memory: Estimate, baseline: &str, pep_779: Option<Estimate>) -> String {
     let Estimate {
         value: mean,
         low,
         high,
     } = memory;
-    let judged = match crate::results::pep_779(memory) {
-        "within" => "within PEP 779's bar of 1.20x",
-        "above" => "above PEP 779's bar of 1.20x",
-        _ => "the interval straddles PEP 779's bar of 1.20x",
-    };
+    let judged = pep_779.map_or(String::new(), |ratio| {
+        let where_ = match crate::results::pep_779(ratio) {
+            "within" => "within PEP 779's bar of 1.20x",
+            "above" => "above PEP 779's bar of 1.20x",
+            _ => "the interval straddles PEP 779's bar of 1.20x",
+        };
+        format!(
+            "; the free-threaded build holds {:.3}x the GIL build's [{:.3}x, {:.3}x], {where_}",
+            ratio.value, ratio.low, ratio.high
+        )
+    });
     format!(
-        "Peak memory (geometric mean): {mean:.3}x of {baseline} [95% CI {low:.3}x, {high:.3}x], {judged}"
+        "Peak memory (geometric mean): {mean:.3}x of {baseline} [95% CI {low:.3}x, {high:.3}x]{judged}"
     )
 }
 

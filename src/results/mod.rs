@@ -969,6 +969,29 @@ impl ResultsFile {
         })
     }
 
+    /// PEP 779 bounds a free-threaded build's memory against a GIL build's: `ratio` (the
+    /// memory of `label` over the baseline's) as free-threaded over GIL, or `None` when both
+    /// are the same kind of build (a `+gil` variant is its free-threaded build). With a
+    /// free-threaded baseline the ratio is inverted: 0.75x of 3.13t is 3.13t at 1.34x.
+    pub fn pep_779_ratio(&self, label: &str, ratio: Estimate) -> Option<Estimate> {
+        let baseline = self.baseline()?;
+        let free_threaded = |l: &str| {
+            self.variants
+                .iter()
+                .find(|v| v.label == l)
+                .map(|v| v.info.free_threaded)
+        };
+        match (free_threaded(label)?, free_threaded(&baseline)?) {
+            (true, false) => Some(ratio),
+            (false, true) => Some(Estimate::new(
+                1.0 / ratio.value,
+                1.0 / ratio.high,
+                1.0 / ratio.low,
+            )),
+            _ => None,
+        }
+    }
+
     /// Regular tests measured, in suite order.
     pub fn regular_tests(&self) -> Vec<String> {
         self.tests()
@@ -1189,7 +1212,10 @@ impl ResultsFile {
                     value["memory_geometric_mean"] = json!(memory.value);
                     value["memory_geometric_mean_ci_low"] = json!(memory.low);
                     value["memory_geometric_mean_ci_high"] = json!(memory.high);
-                    value["pep_779"] = json!(pep_779(memory));
+                    if let Some(oriented) = self.pep_779_ratio(&label, memory) {
+                        value["pep_779"] = json!(pep_779(oriented));
+                        value["pep_779_ratio"] = json!(oriented.value);
+                    }
                 }
                 self.derived.insert(key, (regular_points, value.clone()));
                 summaries.insert(label, value);
@@ -1358,5 +1384,37 @@ mod info_tests {
             (info.group, info.metric.as_str()),
             (Group::Regular, "runs_per_sec")
         );
+    }
+
+    /// PEP 779 is about a free-threaded build against a GIL build, whichever is the baseline:
+    /// on 16 cores the GIL build read 0.747x of a 3.13t baseline, and was called "within the
+    /// bar" though 3.13t held 1.34x the GIL build's memory.
+    #[test]
+    fn pep_779_compares_the_free_threaded_build_with_the_gil_build() {
+        let variant = |label: &str, free_threaded: bool| {
+            let mut v = testing::test_variant(label);
+            v.info.free_threaded = free_threaded;
+            v
+        };
+        let mut results = ResultsFile::new(
+            Settings::default(),
+            vec![
+                variant("ft", true),
+                variant("ft+gil", true),
+                variant("gil", false),
+            ],
+        );
+        let gil_of_ft = Estimate::new(0.747, 0.745, 0.749);
+        results.settings.baseline = Some("ft".into());
+        let oriented = results.pep_779_ratio("gil", gil_of_ft).unwrap();
+        assert!((oriented.value - 1.0 / 0.747).abs() < 1e-9);
+        assert!(oriented.low < oriented.value && oriented.value < oriented.high);
+        assert_eq!(pep_779(oriented), "above");
+        // The same build with its GIL forced on is no GIL build.
+        assert_eq!(results.pep_779_ratio("ft+gil", Estimate::exact(1.0)), None);
+        results.settings.baseline = Some("gil".into());
+        let ft_of_gil = Estimate::new(1.1, 1.05, 1.15);
+        assert_eq!(results.pep_779_ratio("ft", ft_of_gil), Some(ft_of_gil));
+        assert_eq!(pep_779(ft_of_gil), "within");
     }
 }

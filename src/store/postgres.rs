@@ -63,7 +63,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN resumed BIGINT NOT NULL DEFAULT 0;
     CREATE UNIQUE INDEX runs_by_key ON runs(run_key);
     CREATE INDEX runs_by_machine ON runs(machine, created);
-    CREATE INDEX points_by_run ON points(run_id);",
+    CREATE INDEX points_by_run ON points(run_id);
+    CREATE TABLE documents (
+        run_id BIGINT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        document TEXT NOT NULL
+    );
+    ALTER TABLE runs DROP COLUMN document;",
 ];
 
 /// The advisory lock every ftbench holds while it checks and migrates the schema.
@@ -437,9 +442,8 @@ impl Store for PgStore {
         let inserted = tx
             .query_opt(
                 "INSERT INTO runs (run_key, created, machine, hostname, fingerprint, cpu_model,
-                     logical_cores, labels, tests, results_path, document, quick, threads, failed,
-                     resumed)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                     logical_cores, labels, tests, results_path, quick, threads, failed, resumed)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                  ON CONFLICT (run_key) DO NOTHING RETURNING id",
                 &[
                     &row.key,
@@ -452,7 +456,6 @@ impl Store for PgStore {
                     &row.labels,
                     &row.tests,
                     &row.results_path,
-                    &row.document,
                     &row.quick,
                     &row.threads,
                     &row.failed,
@@ -469,6 +472,11 @@ impl Store for PgStore {
             return Ok(Recorded { id, new: false });
         };
         let id: i64 = inserted.get(0);
+        tx.execute(
+            "INSERT INTO documents (run_id, document) VALUES ($1, $2)",
+            &[&id, &row.document],
+        )
+        .map_err(&fail)?;
         // One statement for all points: arrays, unnested server-side.
         let column =
             |f: fn(&super::PointRow) -> String| row.points.iter().map(f).collect::<Vec<_>>();
@@ -548,7 +556,7 @@ impl Store for PgStore {
         let row = self
             .client
             .borrow_mut()
-            .query_opt("SELECT document FROM runs WHERE id = $1", &[&id])
+            .query_opt("SELECT document FROM documents WHERE run_id = $1", &[&id])
             .map_err(self.fail())?
             .ok_or_else(|| Error::NoSuchRun {
                 store: self.name.clone(),
