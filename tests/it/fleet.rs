@@ -15,6 +15,24 @@ fn sixteen_cores() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/16-cores-run2-2026-11-26.json")
 }
 
+/// A small quick run of `parallel_compute` on `python` at `threads`, recorded in `store`.
+fn quick_run(dir: &Path, threads: &str, python: &str, store: &str) -> assert_cmd::Command {
+    let mut command = ftbench(dir);
+    command
+        .args([
+            "run",
+            "--quick",
+            "--tests",
+            "parallel_compute",
+            "--threads",
+            threads,
+        ])
+        .args(["--target-ms", "20", "--processes", "2", "--no-report"])
+        .arg(format!("--python={python}"))
+        .args(["--store", store]);
+    command
+}
+
 /// `url` without its password, which then comes from `PGPASSWORD` as libpq would take it.
 fn without_password(url: &str) -> (String, String) {
     let (scheme, rest) = url.split_once("://").unwrap();
@@ -40,23 +58,12 @@ fn two_machines_and_a_copied_file_make_one_fleet_and_one_dashboard() {
             Some(password.as_str()),
         ),
     ] {
-        let mut command = ftbench(d);
+        let mut command = quick_run(d, "1,2", &format!("3.13.15t={}", ft.display()), &store);
         if let Some(password) = env_password {
             command.env("PGPASSWORD", password);
         }
         command
-            .args([
-                "run",
-                "--quick",
-                "--tests",
-                "parallel_compute",
-                "--threads",
-                "1,2",
-            ])
-            .args(["--target-ms", "20", "--processes", "2", "--no-report"])
-            .arg(format!("--python=3.13.15t={}", ft.display()))
-            .args(["--machine", machine, "--store", &store])
-            .args(["-o", &format!("{machine}.json")])
+            .args(["--machine", machine, "-o", &format!("{machine}.json")])
             .assert()
             .success()
             .stderr(
@@ -222,18 +229,8 @@ fn a_database_that_is_gone_loses_no_run_and_says_how_to_add_it() {
         .unwrap()
         .port();
     let gone = format!("postgresql://ftbench:secret@127.0.0.1:{port}/ftbench");
-    ftbench(d)
-        .args([
-            "run",
-            "--quick",
-            "--tests",
-            "parallel_compute",
-            "--threads",
-            "1",
-        ])
-        .args(["--target-ms", "20", "--processes", "2", "--no-report"])
-        .arg(format!("--python=ft={}", ft.display()))
-        .args(["--store", &gone, "-o", "run.json"])
+    quick_run(d, "1", &format!("ft={}", ft.display()), &gone)
+        .args(["-o", "run.json"])
         .assert()
         .success()
         .stderr(
