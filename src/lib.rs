@@ -2,15 +2,19 @@
 //! of work scale with threads?
 //!
 //! The pipeline reads top to bottom in `commands::run` (one file per subcommand in `commands/`):
-//! CLI → config → discover interpreters → plan → run workers → statistics → results (JSON) →
-//! report.
+//! CLI → config → discover interpreters → plan → run workers (`runner`) → results (the raw
+//! file) → analysis (every derived number, and the seed-schema section written from it) →
+//! report (tables, figures, HTML) and store (history, fleet). A stage imports only stages
+//! before it.
 
+mod analysis;
 mod check;
 mod cli;
 mod commands;
 mod compare;
 mod config;
 mod dirs;
+mod files;
 mod format;
 mod interpreter;
 mod output;

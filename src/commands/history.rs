@@ -288,6 +288,21 @@ pub fn describe_fingerprint(fingerprint: &serde_json::Value) -> String {
     parts.join(", ")
 }
 
+/// A stored trend as the analysis reads it.
+pub(super) fn run_samples(
+    trend: &[store::TrendPoint],
+) -> Vec<crate::analysis::fleet::RunSamples<'_>> {
+    trend
+        .iter()
+        .map(|p| crate::analysis::fleet::RunSamples {
+            run_id: p.run_id,
+            created: &p.created,
+            samples: &p.samples,
+            disturbed: p.disturbed,
+        })
+        .collect()
+}
+
 /// One row per run, each compared with the run before it; significant steps are flagged.
 pub(super) fn trend_rows(trend: &[store::TrendPoint]) -> Vec<Vec<String>> {
     let mut rows = vec![
@@ -303,19 +318,12 @@ pub(super) fn trend_rows(trend: &[store::TrendPoint]) -> Vec<Vec<String>> {
         .map(String::from)
         .to_vec(),
     ];
-    for (i, point) in trend.iter().enumerate() {
-        let step = i.checked_sub(1).map(|j| {
-            let mut step = crate::stats::Comparison::of(&trend[j].samples, &point.samples);
-            // A busy machine measured the other work too: no step to call significant.
-            if trend[j].disturbed || point.disturbed {
-                step.verdict = crate::stats::Verdict::Disturbed;
-            }
-            step
-        });
+    let steps = crate::analysis::fleet::steps(&run_samples(trend));
+    for (point, step) in trend.iter().zip(steps) {
         rows.push(vec![
             point.run_id.to_string(),
             point.created.clone(),
-            point.hostname.clone(),
+            point.machine.clone(),
             report::human(point.median),
             format!(
                 "[{}, {}]",

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use crate::analysis::{self, Analysis, AnalysisCache};
 use crate::cli::ImportPyperfArgs;
 use crate::interpreter::{self, GilMode};
 use crate::output::Printer;
@@ -68,9 +69,12 @@ pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Resul
     {
         fs_err::create_dir_all(parent)?;
     }
-    results::write_results(&output, &mut results)
+    let cache = AnalysisCache::default();
+    analysis::seed::write(&output, &mut results, &cache)
         .with_context(|| format!("failed to write `{}`", output.display()))?;
-    printer.stdout(&report::table::render(&results))?;
+    printer.stdout(&report::table::render(&Analysis::with_cache(
+        &results, &cache,
+    )))?;
     printer.info(&format!(
         "Imported {} benchmark(s) from {} as `{}` into {}",
         benchmarks.len(),

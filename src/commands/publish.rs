@@ -10,14 +10,16 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::history::{describe_fingerprint, open_existing_store};
+use super::history::{describe_fingerprint, open_existing_store, run_samples};
+use crate::analysis::fleet::{
+    Curve, Fleet, FleetLabel, FleetTest, Machine, RegularTrend, SuiteRun, Trend, speedup_trend,
+    suite_trend,
+};
+use crate::analysis::{Analysis, AnalysisCache};
 use crate::cli::PublishArgs;
 use crate::output::Printer;
-use crate::report::fleet::{
-    Curve, Fleet, FleetLabel, FleetTest, Machine, RegularTrend, Trend, TrendEntry,
-};
 use crate::results::ResultsFile;
-use crate::stats::{self, Comparison, Estimate};
+use crate::stats::Estimate;
 use crate::store::{Store, TrendPoint};
 
 pub(super) fn publish(args: &PublishArgs, printer: &Printer) -> Result<ExitCode> {
@@ -100,11 +102,15 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
             }
         }
     }
+    // One analysis cache per latest run: each series is derived once.
+    let caches: Vec<AnalysisCache> = latest.iter().map(|_| AnalysisCache::default()).collect();
     let mut fleet_tests = Vec::new();
     for test in tests {
         let mut test_labels = Vec::new();
         for label in &labels {
-            if let Some(entry) = label_entry(store, &machines, &latest, &test, label, threads)? {
+            if let Some(entry) =
+                label_entry(store, &machines, &latest, &caches, &test, label, threads)?
+            {
                 test_labels.push(entry);
             }
         }
@@ -137,6 +143,7 @@ fn label_entry(
     store: &dyn Store,
     machines: &[Machine],
     latest: &[(i64, ResultsFile)],
+    caches: &[AnalysisCache],
     test: &str,
     label: &str,
     threads: Option<u32>,
@@ -144,7 +151,8 @@ fn label_entry(
     let mut curves = Vec::new();
     let mut trends = Vec::new();
     for (machine, (run_id, results)) in latest.iter().enumerate() {
-        let Some(series) = results.series(test, label) else {
+        let Some(series) = Analysis::with_cache(results, &caches[machine]).series(test, label)
+        else {
             continue;
         };
         let points: Vec<(u32, Estimate)> = series
@@ -166,10 +174,11 @@ fn label_entry(
                 .unwrap_or(lowest)
         });
         let name = Some(machines[machine].name.as_str());
-        let entries = speedup_trend(
-            &store.trend(test, label, 0, name)?,
-            &store.trend(test, label, followed, name)?,
+        let (serial, parallel) = (
+            store.trend(test, label, 0, name)?,
+            store.trend(test, label, followed, name)?,
         );
+        let entries = speedup_trend(&run_samples(&serial), &run_samples(&parallel));
         if !entries.is_empty() {
             trends.push(Trend {
                 machine,
@@ -190,41 +199,6 @@ fn label_entry(
     }))
 }
 
-/// Speedup at one thread count, run after run: each run's samples over its own serial median,
-/// with a regression flag where the `compare` statistics call a run slower than the one before.
-fn speedup_trend(serial: &[TrendPoint], parallel: &[TrendPoint]) -> Vec<TrendEntry> {
-    let serial: BTreeMap<i64, &TrendPoint> = serial.iter().map(|p| (p.run_id, p)).collect();
-    let mut entries = Vec::new();
-    let mut previous: Option<(Vec<f64>, bool)> = None;
-    for point in parallel {
-        let Some(base) = serial.get(&point.run_id) else {
-            continue;
-        };
-        if base.samples.is_empty() || point.samples.is_empty() {
-            continue;
-        }
-        let base_median = stats::median(&base.samples);
-        let speedups: Vec<f64> = point.samples.iter().map(|v| v / base_median).collect();
-        let disturbed = point.disturbed || base.disturbed;
-        let regression = previous.as_ref().is_some_and(|(before, was_disturbed)| {
-            !disturbed
-                && !was_disturbed
-                && Comparison::of(before, &speedups).verdict == stats::Verdict::Slower
-        });
-        entries.push(TrendEntry {
-            run_id: point.run_id,
-            created: point.created.clone(),
-            value: stats::ratio_ci(&point.samples, &base.samples),
-            regression,
-        });
-        previous = Some((speedups, disturbed));
-    }
-    entries
-}
-
-/// Run id -> (its date, per regular test: (the label's samples, the baseline's samples)).
-type RunPairs = BTreeMap<i64, (String, Vec<(Vec<f64>, Vec<f64>)>)>;
-
 /// The regular suite's geometric mean of each label against the baseline, per machine and run.
 fn regular_trends(
     store: &dyn Store,
@@ -242,7 +216,7 @@ fn regular_trends(
         let mut trends = Vec::new();
         for (machine, results) in latest.iter().enumerate() {
             let name = Some(machines[machine].name.as_str());
-            let mut by_run: RunPairs = BTreeMap::new();
+            let mut by_run: BTreeMap<i64, SuiteRun> = BTreeMap::new();
             for test in results.regular_tests() {
                 let base: BTreeMap<i64, TrendPoint> = store
                     .trend(&test, &baseline, 0, name)?
@@ -253,32 +227,13 @@ fn regular_trends(
                     if let Some(b) = base.get(&point.run_id) {
                         by_run
                             .entry(point.run_id)
-                            .or_insert_with(|| (point.created.clone(), Vec::new()))
-                            .1
+                            .or_insert_with(|| (point.run_id, point.created.clone(), Vec::new()))
+                            .2
                             .push((point.samples, b.samples.clone()));
                     }
                 }
             }
-            let mut points: Vec<TrendEntry> = Vec::new();
-            for (run_id, (created, pairs)) in by_run {
-                let refs: Vec<(&[f64], &[f64])> = pairs
-                    .iter()
-                    .map(|(a, b)| (a.as_slice(), b.as_slice()))
-                    .collect();
-                let Some(value) = stats::geometric_mean_ci(&refs) else {
-                    continue;
-                };
-                let regression = points.last().is_some_and(|p| value.high < p.value.low);
-                points.push(TrendEntry {
-                    run_id,
-                    created,
-                    value,
-                    regression,
-                });
-            }
-            points.sort_by(|a, b| {
-                (a.created.as_str(), a.run_id).cmp(&(b.created.as_str(), b.run_id))
-            });
+            let points = suite_trend(by_run.into_values().collect());
             if !points.is_empty() {
                 trends.push(Trend {
                     machine,

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use crate::analysis::Analysis;
 use crate::output::Printer;
 use crate::report;
-use crate::results::{self, ResultsFile};
+use crate::results;
 
 /// `results/2026-…json` → `results/2026-…-report/`.
 pub(super) fn report_dir(results: &std::path::Path) -> std::path::PathBuf {
@@ -25,7 +26,7 @@ pub(super) fn beside(results: &std::path::Path, what: &str) -> std::path::PathBu
 /// Render the whole report in memory, then write it: a rendering error writes nothing. The
 /// flame graphs a `--profile` run recorded are read from beside `results_path`.
 pub(super) fn write_report(
-    results: &ResultsFile,
+    results: &Analysis,
     results_path: &std::path::Path,
     dir: &std::path::Path,
     printer: &Printer,
@@ -54,8 +55,8 @@ pub(super) fn write_report(
 
 /// `ftbench report FILE`: the tables, and the report files unless `--no-files`.
 pub(super) fn report(args: &crate::cli::ReportArgs, printer: &Printer) -> Result<ExitCode> {
-    let results = results::load(&args.results)?;
-    results.derive_all_series();
+    let file = results::load(&args.results)?;
+    let results = Analysis::of(&file);
     printer.stdout(&report::table::render(&results))?;
     if !args.no_files {
         let dir = args

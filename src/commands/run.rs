@@ -7,10 +7,12 @@ use anyhow::{Context, Result};
 
 use super::history::open_store;
 use super::report::{beside, report_dir, write_report};
+use crate::analysis::{self, Analysis, AnalysisCache};
 use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::output::Printer;
 use crate::results::{self, Point, ResultsFile, VariantRecord};
+use crate::runner::Sink as _;
 use crate::runner::{self, Outcome, Plan, PythonWorker, interrupt};
 use crate::{report, workloads};
 
@@ -110,9 +112,11 @@ pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> R
         native: runner::native::NativeWorker,
         native_cpu_s: 0.0,
     };
-    results.measuring = true;
-    let mut outcome = runner::run(&plan, &mut results, &mut workers, &config.output, printer)?;
-    results.measuring = false;
+    let mut sink = ResultsWriter::new(&config.output);
+    // The regular suite's summary bootstraps every test at once: refreshed by the last write.
+    sink.cache.freeze_summaries(true);
+    let mut outcome = runner::run(&plan, &mut results, &mut workers, &mut sink, printer)?;
+    sink.cache.freeze_summaries(false);
     let wall_s = started.elapsed().as_secs_f64();
     // The native kernels run in this process; their CPU is measurement, not overhead.
     let cpu_s =
@@ -126,9 +130,9 @@ pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> R
         let records = profile(&plan, &results, &mut worker, args, &config.output, printer);
         results.profiles.extend(records);
     }
-    results::write_results(&config.output, &mut results)
-        .with_context(|| format!("failed to write results to `{}`", config.output.display()))?;
-    printer.stdout(&report::table::render(&results))?;
+    sink.save(&mut results)?;
+    let analysis = Analysis::with_cache(&results, &sink.cache);
+    printer.stdout(&report::table::render(&analysis))?;
     warn_marked_points(&results, printer);
     say_precision(&results, printer);
     if let Some(cost) = &results.harness {
@@ -146,12 +150,50 @@ pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> R
         outcome = Outcome::Stopped(stop);
     }
     if outcome == Outcome::Completed {
-        record_and_report(args, &results, &config.output, printer)?;
+        record_and_report(args, &analysis, &config.output, printer)?;
         if let Some(stop) = interrupt::requested() {
             outcome = Outcome::Stopped(stop);
         }
     }
     Ok(exit_code(outcome, &results, &config.output, printer))
+}
+
+/// Writes the results file after each point with its seed section, from one analysis cache
+/// kept for the whole run (each point re-derives only the curves it changed).
+pub(super) struct ResultsWriter<'a> {
+    output: &'a std::path::Path,
+    pub cache: AnalysisCache,
+}
+
+impl<'a> ResultsWriter<'a> {
+    pub fn new(output: &'a std::path::Path) -> Self {
+        Self {
+            output,
+            cache: AnalysisCache::default(),
+        }
+    }
+}
+
+impl runner::Sink for ResultsWriter<'_> {
+    fn save(&mut self, results: &mut ResultsFile) -> Result<()> {
+        analysis::seed::write(self.output, results, &self.cache)
+            .with_context(|| format!("failed to write results to `{}`", self.output.display()))
+    }
+
+    fn speedup(
+        &self,
+        results: &ResultsFile,
+        test: &str,
+        label: &str,
+        thread_count: u32,
+    ) -> Option<crate::stats::Estimate> {
+        Analysis::with_cache(results, &self.cache)
+            .series(test, label)?
+            .points
+            .iter()
+            .find(|p| p.thread_count == thread_count)?
+            .speedup
+    }
 }
 
 /// Warn about points whose numbers may not mean what they say: the GIL in the wrong state, or
@@ -251,7 +293,7 @@ pub(super) fn exit_code(
 /// After a run: record it in the history store and write its report, unless told not to.
 pub(super) fn record_and_report(
     args: &RunArgs,
-    results: &ResultsFile,
+    results: &Analysis,
     output: &std::path::Path,
     printer: &Printer,
 ) -> Result<()> {

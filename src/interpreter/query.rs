@@ -172,7 +172,7 @@ pub fn query_with_deadline(
             && fs_err::create_dir_all(parent).is_ok()
             && let Ok(json) = serde_json::to_vec(&entry)
         {
-            let _ = crate::results::write_atomically(&file, &json);
+            let _ = crate::files::write_atomically(&file, &json);
         }
     }
     Ok(info)

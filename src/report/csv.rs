@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::results::{RegularEntry, ResultsFile, Series, ThreadEntry};
+use crate::analysis::{Analysis, RegularEntry, Series, ThreadEntry};
 use crate::stats::Estimate;
 use crate::workloads::Group;
 
@@ -26,7 +26,7 @@ fn field(text: &str) -> String {
 type Row = (u32, String, f64, Option<(f64, f64)>);
 
 /// Render the CSV (empty CI cells where there is none).
-pub fn render(results: &ResultsFile) -> String {
+pub fn render(results: &Analysis<'_>) -> String {
     let mut out = String::from("label,test,thread_count,metric,value,ci_low,ci_high,serial\n");
     for test in results.tests() {
         let group = results.group_of(&test);

@@ -2,7 +2,8 @@
 //! network, no script from elsewhere: `index.html` and one SVG per figure, drawn with the same
 //! plotting helpers, font and axes as `report`.
 //!
-//! The data ([`Fleet`]) is gathered by `commands/publish.rs`; this module only draws it.
+//! The data ([`Fleet`], `analysis::fleet`) is gathered by `commands/publish.rs`; this module
+//! only draws it.
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
@@ -12,7 +13,7 @@ use super::plot::{
     DrawResult, FONT_FAMILY, axis_label, ideal_line, legend, log2, register_font, threads_chart,
     with_legend_room, xml_safe,
 };
-use crate::stats::Estimate;
+use crate::analysis::fleet::{Fleet, FleetLabel, Trend};
 
 const TEMPLATE: &str = include_str!("templates/fleet.html");
 
@@ -33,79 +34,6 @@ const MACHINE_COLOURS: [RGBColor; 10] = [
 
 fn colour(machine: usize) -> RGBColor {
     MACHINE_COLOURS[machine % MACHINE_COLOURS.len()]
-}
-
-/// Everything the dashboard shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct Fleet {
-    /// The store, as messages name it (no password).
-    pub store: String,
-    pub generated: String,
-    /// In the order they were first seen; a machine's index is its colour.
-    pub machines: Vec<Machine>,
-    /// Every interpreter label any latest run measured.
-    pub labels: Vec<String>,
-    pub tests: Vec<FleetTest>,
-    pub regular: Vec<RegularTrend>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Machine {
-    pub name: String,
-    pub cores: usize,
-    pub description: String,
-    pub runs: i64,
-    pub last_seen: String,
-    /// Per label of [`Fleet::labels`]: runs of this machine that measured it.
-    pub label_runs: Vec<usize>,
-}
-
-/// One scaling test: a figure per interpreter label.
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetTest {
-    pub test: String,
-    pub labels: Vec<FleetLabel>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetLabel {
-    pub label: String,
-    /// The latest run's speedup curve on each machine.
-    pub curves: Vec<Curve>,
-    /// Each machine's speedup at one thread count, run after run.
-    pub trends: Vec<Trend>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Curve {
-    pub machine: usize,
-    pub run_id: i64,
-    pub points: Vec<(u32, Estimate)>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Trend {
-    pub machine: usize,
-    /// The thread count followed (for the regular suite: 0).
-    pub threads: u32,
-    pub points: Vec<TrendEntry>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TrendEntry {
-    pub run_id: i64,
-    pub created: String,
-    pub value: Estimate,
-    /// Significantly slower than the run before (the `compare` statistics).
-    pub regression: bool,
-}
-
-/// The regular suite's geometric mean of one label against a baseline, over time.
-#[derive(Debug, Clone, Serialize)]
-pub struct RegularTrend {
-    pub label: String,
-    pub baseline: String,
-    pub trends: Vec<Trend>,
 }
 
 /// A figure file of the dashboard.

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::plot::{self, Figure};
 use super::table;
-use crate::results::{Point, ResultsFile};
+use crate::analysis::Analysis;
+use crate::results::Point;
 use crate::stats::Estimate;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
@@ -23,7 +24,7 @@ struct ProfileRow {
     per_thread: Vec<(u32, String)>,
 }
 
-fn profile_rows(results: &ResultsFile) -> Vec<ProfileRow> {
+fn profile_rows(results: &Analysis<'_>) -> Vec<ProfileRow> {
     results
         .profiles
         .iter()
@@ -71,7 +72,7 @@ struct FigureContext<'a> {
 }
 
 /// Warnings a reader must see before trusting the numbers: GIL state, noise, missing points.
-pub fn warnings(results: &ResultsFile) -> Vec<String> {
+pub fn warnings(results: &Analysis<'_>) -> Vec<String> {
     let mut warnings = Vec::new();
     for point in results.points.iter().filter(|p| p.gil_mismatches > 0) {
         warnings.push(format!(
@@ -129,7 +130,7 @@ pub fn warnings(results: &ResultsFile) -> Vec<String> {
 
 /// Where a Python speedup lies above the native ceiling beyond both intervals: the reference was
 /// disturbed there (it cannot be beaten), so it must not be read as a ceiling.
-fn ceilings_below_python(results: &ResultsFile) -> Vec<String> {
+fn ceilings_below_python(results: &Analysis<'_>) -> Vec<String> {
     let Some(native) = results.native_label() else {
         return Vec::new();
     };
@@ -177,7 +178,7 @@ fn ceilings_below_python(results: &ResultsFile) -> Vec<String> {
 }
 
 /// Render the report from the results and their figures' SVG texts.
-pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<String> {
+pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<String> {
     let colours = plot::label_colours(results);
     let variants: Vec<VariantRow> = results
         .variants
@@ -278,7 +279,7 @@ pub fn render(results: &ResultsFile, figures: &[(Figure, String)]) -> Result<Str
 }
 
 /// "Why it does not scale": one row per test and label, and each verdict's advice once.
-fn why_rows(results: &ResultsFile) -> (Vec<WhyRow>, Vec<(&'static str, &'static str)>) {
+fn why_rows(results: &Analysis<'_>) -> (Vec<WhyRow>, Vec<(&'static str, &'static str)>) {
     let lines = table::why_lines(results);
     let advice = table::distinct_verdicts(&lines)
         .into_iter()
@@ -317,7 +318,8 @@ mod tests {
             results.points.push(point("native", 2, native_walls));
             results
         };
-        let warnings = super::ceilings_below_python(&file(&[800, 810, 790, 805]));
+        let disturbed = file(&[800, 810, 790, 805]);
+        let warnings = super::ceilings_below_python(&crate::analysis::Analysis::of(&disturbed));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0].contains("the native reference was disturbed there and is no ceiling"),
@@ -325,7 +327,7 @@ mod tests {
         );
         // Where native is above Python, nothing is said.
         let results = file(&[480, 485, 470, 490]);
-        let warnings = super::ceilings_below_python(&results);
+        let warnings = super::ceilings_below_python(&crate::analysis::Analysis::of(&results));
         assert!(warnings.is_empty(), "{warnings:?}");
     }
 }

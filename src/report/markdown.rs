@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::table;
-use crate::results::ResultsFile;
+use crate::analysis::Analysis;
 
 /// Make text from a results file inert in Markdown: it stays on its line (control characters
 /// become visible escapes), raw HTML shows as text, and it cannot open a heading, link, image,
@@ -26,7 +26,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// What each kind of speedup in the file is measured against.
-fn baselines(results: &ResultsFile) -> String {
+fn baselines(results: &Analysis<'_>) -> String {
     let tests = results.tests();
     let mut said = String::new();
     if tests.iter().any(|t| results.group_of(t).scales()) {
@@ -45,7 +45,7 @@ fn baselines(results: &ResultsFile) -> String {
 }
 
 /// Render the Markdown report.
-pub fn render(results: &ResultsFile) -> String {
+pub fn render(results: &Analysis<'_>) -> String {
     let mut out = String::from("## ftbench results\n\n");
     let _ = writeln!(
         out,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::results::ResultsFile;
+use crate::analysis::Analysis;
 
 // Names and numbers as people read them live in `format`, shared with the runner.
 pub use crate::format::{human, seconds, slug, stable_hash};
@@ -30,7 +30,7 @@ pub struct Report {
 
 impl Report {
     /// Render `report.html`, `report.md`, `results.csv` and every figure as SVG and PNG.
-    pub fn render(results: &ResultsFile) -> Result<Self> {
+    pub fn render(results: &Analysis<'_>) -> Result<Self> {
         let start = Instant::now();
         let mut files = Vec::new();
         let mut svgs = Vec::new();
@@ -60,7 +60,7 @@ impl Report {
     /// `base` (the results file's directory). Only a relative `.svg` path below `base` is read
     /// (the names come from a results file, which may come from anyone), at most 64 MiB; the
     /// graphs that cannot be read are returned, to be named in a warning.
-    pub fn attach_profiles(&mut self, results: &ResultsFile, base: &Path) -> Vec<String> {
+    pub fn attach_profiles(&mut self, results: &Analysis<'_>, base: &Path) -> Vec<String> {
         let mut missing = Vec::new();
         for file in profile_files(results) {
             match read_profile(base, &file) {
@@ -109,7 +109,7 @@ impl Report {
 }
 
 /// Every flame graph file a results file names, merged graphs first.
-fn profile_files(results: &ResultsFile) -> Vec<String> {
+fn profile_files(results: &Analysis<'_>) -> Vec<String> {
     results
         .profiles
         .iter()

@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::PHASES;
-use crate::results::ResultsFile;
+use crate::analysis::Analysis;
 use crate::stats::Estimate;
 use crate::workloads::Group;
 
@@ -50,7 +50,7 @@ const GREY: RGBColor = RGBColor(150, 150, 150);
 /// variants orange/red, GIL builds green/purple/brown. Within a family a stable hash of the label
 /// picks the shade (the next free one if an earlier label of the file took it), so a label keeps
 /// its colour from report to report.
-pub fn label_colours(results: &ResultsFile) -> Vec<RGBColor> {
+pub fn label_colours(results: &crate::results::ResultsFile) -> Vec<RGBColor> {
     let mut used: Vec<RGBColor> = Vec::new();
     results
         .variants
@@ -103,7 +103,7 @@ pub enum FigureKind {
 }
 
 /// The figures a results file has data for, in report order.
-pub fn figures(results: &ResultsFile) -> Vec<Figure> {
+pub fn figures(results: &Analysis<'_>) -> Vec<Figure> {
     let tests = results.tests();
     let scaling: Vec<&String> = tests
         .iter()
@@ -230,7 +230,7 @@ pub(super) fn register_font() -> Result<()> {
 
 impl Figure {
     /// Pixel size: grids get room for their panels.
-    pub fn size(&self, results: &ResultsFile) -> (u32, u32) {
+    pub fn size(&self, results: &Analysis<'_>) -> (u32, u32) {
         match &self.kind {
             FigureKind::ScalingGrid => {
                 let (rows, columns) = grid_shape(scaling_tests(results).len());
@@ -252,7 +252,7 @@ impl Figure {
     }
 
     /// The figure as an SVG document.
-    pub fn svg(&self, results: &ResultsFile) -> Result<String> {
+    pub fn svg(&self, results: &Analysis<'_>) -> Result<String> {
         let mut text = String::new();
         {
             let root = SVGBackend::with_string(&mut text, self.size(results)).into_drawing_area();
@@ -264,14 +264,14 @@ impl Figure {
 
     /// The figure as PNG bytes: the SVG, rasterised by resvg with the same embedded font.
     /// (plotters' own bitmap backend misplaced glyphs: "3.13.15t" read "3.1 3.15t".)
-    pub fn png(&self, results: &ResultsFile) -> Result<Vec<u8>> {
+    pub fn png(&self, results: &Analysis<'_>) -> Result<Vec<u8>> {
         svg_to_png(&self.svg(results)?)
     }
 
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        results: &ResultsFile,
+        results: &Analysis<'_>,
     ) -> Result<()>
     where
         DB::ErrorType: 'static,
@@ -303,7 +303,7 @@ fn curve<DB: DrawingBackend>(
         Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
     >,
     points: &[(f64, f64)],
-    results: &ResultsFile,
+    results: &Analysis<'_>,
     index: usize,
     test: &str,
 ) -> DrawResult<DB> {
@@ -340,7 +340,7 @@ fn curve<DB: DrawingBackend>(
 pub(super) type DrawResult<DB> =
     std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-fn scaling_tests(results: &ResultsFile) -> Vec<String> {
+fn scaling_tests(results: &Analysis<'_>) -> Vec<String> {
     results
         .tests()
         .into_iter()
@@ -433,7 +433,7 @@ pub(super) fn axis_label(value: f64, format: impl Fn(f64) -> String) -> String {
 }
 
 /// Every label's curve of `test`, with the label's index (its colour).
-fn series_of(results: &ResultsFile, test: &str) -> Vec<(usize, crate::results::Series)> {
+fn series_of(results: &Analysis<'_>, test: &str) -> Vec<(usize, crate::analysis::Series)> {
     results
         .labels()
         .iter()
@@ -442,7 +442,7 @@ fn series_of(results: &ResultsFile, test: &str) -> Vec<(usize, crate::results::S
         .collect()
 }
 
-fn max_threads(series: &[(usize, crate::results::Series)]) -> u32 {
+fn max_threads(series: &[(usize, crate::analysis::Series)]) -> u32 {
     series
         .iter()
         .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
@@ -454,7 +454,7 @@ fn max_threads(series: &[(usize, crate::results::Series)]) -> u32 {
 /// One panel: speedup vs threads for every label of `test`, the ideal line and the core count.
 fn speedup_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &ResultsFile,
+    results: &Analysis<'_>,
     test: &str,
     with_ci: bool,
 ) -> DrawResult<DB> {
@@ -538,7 +538,7 @@ fn speedup_panel<DB: DrawingBackend>(
 
 fn draw_grid<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &ResultsFile,
+    results: &Analysis<'_>,
 ) -> DrawResult<DB> {
     let tests = scaling_tests(results);
     let (rows, columns) = grid_shape(tests.len());
@@ -551,7 +551,7 @@ fn draw_grid<DB: DrawingBackend>(
 
 fn draw_detail<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &ResultsFile,
+    results: &Analysis<'_>,
     test: &str,
 ) -> DrawResult<DB> {
     let with_parallelism = has_parallelism(results, test);
@@ -583,7 +583,7 @@ fn x_axis(test: &str) -> &'static str {
 }
 
 /// Whether any point of `test` has effective parallelism (files measured with CPU accounting).
-fn has_parallelism(results: &ResultsFile, test: &str) -> bool {
+fn has_parallelism(results: &Analysis<'_>, test: &str) -> bool {
     results.labels().iter().any(|label| {
         results
             .series(test, label)
@@ -595,7 +595,7 @@ fn has_parallelism(results: &ResultsFile, test: &str) -> bool {
 /// line where every thread ran all the time.
 fn parallelism_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &ResultsFile,
+    results: &Analysis<'_>,
     test: &str,
 ) -> DrawResult<DB> {
     let series = series_of(results, test);
@@ -646,7 +646,7 @@ fn parallelism_panel<DB: DrawingBackend>(
 /// Throughput vs threads for every Python label of `test`, with 95% error bars or markers.
 fn throughput_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &ResultsFile,
+    results: &Analysis<'_>,
     test: &str,
     caption: &str,
     axes: (&str, &str),
@@ -852,13 +852,13 @@ fn draw_bars<DB: DrawingBackend>(
 
 fn draw_regular<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &ResultsFile,
+    results: &Analysis<'_>,
 ) -> DrawResult<DB> {
     let labels = results.labels();
     let tests = results.regular_tests();
     let baseline = results.baseline().unwrap_or_default();
     let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);
-    let entries: Vec<Vec<Option<crate::results::RegularEntry>>> = tests
+    let entries: Vec<Vec<Option<crate::analysis::RegularEntry>>> = tests
         .iter()
         .map(|t| labels.iter().map(|l| results.regular(t, l)).collect())
         .collect();
@@ -914,7 +914,7 @@ fn draw_regular<DB: DrawingBackend>(
 
 fn draw_refcount<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &ResultsFile,
+    results: &Analysis<'_>,
 ) -> DrawResult<DB> {
     let labels = results.labels();
     let at_max = |test: &str, label: &str| {
@@ -963,7 +963,7 @@ fn draw_refcount<DB: DrawingBackend>(
 
 fn draw_pools<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &ResultsFile,
+    results: &Analysis<'_>,
 ) -> DrawResult<DB> {
     let tests = pool_tests(results);
     for (test, panel) in tests
@@ -994,7 +994,7 @@ fn grid_shape(panels: usize) -> (usize, usize) {
 
 /// The pool tests that have numbers, in the seed's order (a run without the io tests draws no
 /// empty panels for them).
-fn pool_tests(results: &ResultsFile) -> Vec<&'static str> {
+fn pool_tests(results: &Analysis<'_>) -> Vec<&'static str> {
     [
         "pool_cpu_bound_threads",
         "pool_cpu_bound_processes",
@@ -1017,7 +1017,7 @@ fn pool_shape(panels: usize) -> (usize, usize) {
 
 fn draw_threads<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    results: &ResultsFile,
+    results: &Analysis<'_>,
 ) -> DrawResult<DB> {
     let labels = results.labels();
     let tests: Vec<String> = results
@@ -1086,7 +1086,7 @@ mod colour_tests {
         let forced = variant("3.13.15t+gil", true, true);
         let gil = variant("3.13.15", false, true);
         let native = variant("native", true, false);
-        let one = ResultsFile::new(
+        let one = crate::results::ResultsFile::new(
             Settings::default(),
             vec![ft.clone(), forced.clone(), gil.clone(), native.clone()],
         );
@@ -1096,7 +1096,7 @@ mod colour_tests {
         assert!(GIL_BUILD.contains(&colours[2]));
         assert_eq!(colours[3], BLACK);
         // Another report, other order, another label beside them: the same colours.
-        let other = ResultsFile::new(
+        let other = crate::results::ResultsFile::new(
             Settings::default(),
             vec![gil, variant("3.12.1", false, true), native, ft],
         );

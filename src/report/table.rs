@@ -8,7 +8,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::{human, seconds};
-use crate::results::{PointMetrics, ResultsFile, Series, Verdict};
+use crate::analysis::{Analysis, PointMetrics, Series, Verdict};
 use crate::stats::Estimate;
 use crate::workloads::Group;
 
@@ -127,7 +127,7 @@ impl Table {
 }
 
 /// Every table of a results file, in report order.
-pub fn tables(results: &ResultsFile) -> Vec<Table> {
+pub fn tables(results: &Analysis<'_>) -> Vec<Table> {
     let mut tables = pivot_tables(results);
     tables.extend(regular_table(results));
     tables.extend(thread_tables(results));
@@ -136,7 +136,7 @@ pub fn tables(results: &ResultsFile) -> Vec<Table> {
 
 /// Everything the terminal shows at the end of a run: the tables, the seed's summary block for
 /// the regular tests, and what was not measured.
-pub fn render(results: &ResultsFile) -> String {
+pub fn render(results: &Analysis<'_>) -> String {
     let mut out = String::new();
     for table in pivot_tables(results) {
         out.push_str(&table.to_text());
@@ -157,7 +157,7 @@ pub fn render(results: &ResultsFile) -> String {
 
 /// One line per point that was skipped or failed, with its reason; labels that failed the same
 /// way share one line.
-pub fn missing_lines(results: &ResultsFile) -> Vec<String> {
+pub fn missing_lines(results: &Analysis<'_>) -> Vec<String> {
     // (skipped or failed, test, thread count, reason) -> the labels it happened to.
     type Key<'a> = (&'a str, &'a str, Option<u32>, &'a str);
     let mut groups: Vec<(Key, Vec<&str>)> = Vec::new();
@@ -273,7 +273,7 @@ fn scaling_factor_notes(series: &[(String, Series)]) -> Vec<String> {
     notes
 }
 
-pub fn pivot_tables(results: &ResultsFile) -> Vec<Table> {
+pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
     let mut tables = Vec::new();
     for test in results.tests() {
         if !results.group_of(&test).scales() {
@@ -408,7 +408,7 @@ pub fn telling_point(series: &Series, usable_cpus: usize) -> Option<&PointMetric
 
 /// "Why it does not scale": one line per test and label with its verdict, and each verdict's
 /// advice once.
-pub fn why_lines(results: &ResultsFile) -> Vec<(String, String, u32, Verdict)> {
+pub fn why_lines(results: &Analysis<'_>) -> Vec<(String, String, u32, Verdict)> {
     let cpus = results.system.usable_cpus();
     let mut lines = Vec::new();
     for test in results.tests() {
@@ -428,7 +428,7 @@ pub fn why_lines(results: &ResultsFile) -> Vec<(String, String, u32, Verdict)> {
 }
 
 /// The "why" block as text: verdicts per test, then the advice for each verdict that occurs.
-pub fn why_text(results: &ResultsFile) -> String {
+pub fn why_text(results: &Analysis<'_>) -> String {
     let lines = why_lines(results);
     if lines.is_empty() {
         return String::new();
@@ -461,7 +461,7 @@ pub fn distinct_verdicts(lines: &[(String, String, u32, Verdict)]) -> Vec<Verdic
 }
 
 /// The regular tests: time per run and speedup against the baseline, per label.
-pub fn regular_table(results: &ResultsFile) -> Option<Table> {
+pub fn regular_table(results: &Analysis<'_>) -> Option<Table> {
     let tests = results.regular_tests();
     let baseline = results.baseline()?;
     if tests.is_empty() {
@@ -568,7 +568,7 @@ fn times_with_ci(g: Estimate) -> String {
 }
 
 /// A regular test's memory cell: the baseline's peak in MiB, other labels' ratio to it.
-fn memory_cell(entry: Option<&crate::results::RegularEntry>, is_baseline: bool) -> String {
+fn memory_cell(entry: Option<&crate::analysis::RegularEntry>, is_baseline: bool) -> String {
     match entry {
         Some(e) if is_baseline => e
             .max_rss_mb
@@ -583,7 +583,7 @@ fn memory_cell(entry: Option<&crate::results::RegularEntry>, is_baseline: bool) 
 }
 
 /// The seed's "Summary Statistics" block, with the geometric mean and whether it is real.
-pub fn summary_statistics(results: &ResultsFile) -> String {
+pub fn summary_statistics(results: &Analysis<'_>) -> String {
     let Some(baseline) = results.baseline() else {
         return String::new();
     };
@@ -642,7 +642,7 @@ pub fn memory_sentence(memory: Estimate, baseline: &str, pep_779: Option<Estimat
         high,
     } = memory;
     let judged = pep_779.map_or(String::new(), |ratio| {
-        let where_ = match crate::results::pep_779(ratio) {
+        let where_ = match crate::analysis::pep_779(ratio) {
             "within" => "within PEP 779's bar of 1.20x",
             "above" => "above PEP 779's bar of 1.20x",
             _ => "the interval straddles PEP 779's bar of 1.20x",
@@ -658,7 +658,7 @@ pub fn memory_sentence(memory: Estimate, baseline: &str, pep_779: Option<Estimat
 }
 
 /// Thread lifecycle costs: µs per thread per label, then each test's phase percentiles.
-pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
+pub fn thread_tables(results: &Analysis<'_>) -> Vec<Table> {
     let tests: Vec<String> = results
         .tests()
         .into_iter()
@@ -759,7 +759,7 @@ pub fn thread_tables(results: &ResultsFile) -> Vec<Table> {
 
 /// Thread start-up by native cost group, from `--profile` runs of the thread suite: the share
 /// of the workload's CPU samples and CPU µs per thread, per test and label.
-fn thread_cost_table(results: &ResultsFile) -> Option<Table> {
+fn thread_cost_table(results: &Analysis<'_>) -> Option<Table> {
     let profiled: Vec<_> = results
         .profiles
         .iter()

@@ -1,7 +1,7 @@
-//! Reading and writing results files. Writes are atomic (temp file in the same directory, fsync,
-//! rename), so a crash or Ctrl-C at any moment leaves the previous complete file.
+//! Reading results files. Writes are atomic (`files::write_atomically`: temp file in the same
+//! directory, fsync, rename), so a crash or Ctrl-C at any moment leaves the previous complete
+//! file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{ResultsFile, SCHEMA_VERSION};
@@ -216,52 +216,6 @@ fn summary_agrees(summary: &crate::stats::Summary, values: &[f64]) -> bool {
         && summary.median <= summary.ci_high
 }
 
-/// Replace `path` with `bytes` atomically: readers see the old file or the new one, never half.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".ftbench-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|err| {
-            std::io::Error::new(
-                err.kind(),
-                format!("cannot create a file in `{}`: {err}", dir.display()),
-            )
-        })?;
-    temp.write_all(bytes)?;
-    // Temp files are created private (0600); a results file is for sharing (0644), and a file
-    // being replaced keeps its own permissions, never fewer.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs_err::metadata(path)
-            .ok()
-            .filter(std::fs::Metadata::is_file)
-            .map_or(0o644, |meta| meta.permissions().mode() & 0o7777);
-        temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    }
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|err| {
-        std::io::Error::new(
-            err.error.kind(),
-            format!("cannot replace `{}`: {}", path.display(), err.error),
-        )
-    })?;
-    Ok(())
-}
-
-/// Derive the seed-schema section and write the whole file atomically.
-pub fn write_results(path: &Path, results: &mut ResultsFile) -> std::io::Result<()> {
-    results.updated = super::utc_now();
-    results.derive_results();
-    let bytes = serde_json::to_vec_pretty(results).map_err(std::io::Error::other)?;
-    write_atomically(path, &bytes)
-}
-
 /// Fuzzing the loader (issue: bad input never panics). Proptest drives it, so it runs in CI for
 /// a bounded number of inputs (`FTBENCH_FUZZ_CASES`, default 2000); a long run is
 /// `FTBENCH_FUZZ_CASES=1000000 cargo test --release fuzz`.
@@ -328,17 +282,17 @@ mod fuzz {
                 gil_mismatches: 1,
             });
         }
-        file.derive_results();
         serde_json::to_vec(&file).unwrap()
     }
 
     /// Everything a loaded file goes through afterwards must not panic either.
     fn exercise(bytes: &[u8]) {
-        if let Ok(mut file) = parse(Path::new("fuzz.json"), bytes) {
-            file.derive_results();
-            let _ = crate::report::table::render(&file);
-            let _ = crate::report::csv::render(&file);
-            let _ = crate::report::markdown::render(&file);
+        if let Ok(file) = parse(Path::new("fuzz.json"), bytes) {
+            let analysis = crate::analysis::Analysis::of(&file);
+            let _ = crate::analysis::seed::section(&analysis);
+            let _ = crate::report::table::render(&analysis);
+            let _ = crate::report::csv::render(&analysis);
+            let _ = crate::report::markdown::render(&analysis);
         }
     }
 
@@ -559,23 +513,5 @@ mod tests {
             )
             .is_ok()
         );
-    }
-
-    #[test]
-    fn written_files_are_readable_by_others() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.json");
-        write_atomically(&path, b"{}").unwrap();
-        let mode = fs_err::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o644);
-        assert_eq!(fs_err::read(&path).unwrap(), b"{}");
-        // A replaced file keeps the permissions it had, wider or narrower.
-        for kept in [0o664, 0o600] {
-            fs_err::set_permissions(&path, std::fs::Permissions::from_mode(kept)).unwrap();
-            write_atomically(&path, b"[]").unwrap();
-            let mode = fs_err::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, kept);
-        }
     }
 }

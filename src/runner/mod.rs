@@ -13,7 +13,7 @@ pub mod worker;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::format::human;
 use crate::interpreter::Variant;
@@ -81,8 +81,24 @@ fn points_of(workload: &Workload, settings: &Settings) -> Vec<u32> {
     points
 }
 
-/// Measure every point of `plan` that `results` does not hold yet, writing `results` to
-/// `output` after each one.
+/// Where the runner keeps the results file after each finished point, and what it shows of a
+/// point: the owner (`ftbench run`) writes the file with its derived section and knows the
+/// point's speedup; the runner computes no statistics itself.
+pub trait Sink {
+    /// Write `results` whole and atomically.
+    fn save(&mut self, results: &mut ResultsFile) -> Result<()>;
+    /// A point's speedup over serial with its 95% interval, for the progress line.
+    fn speedup(
+        &self,
+        results: &ResultsFile,
+        test: &str,
+        label: &str,
+        thread_count: u32,
+    ) -> Option<crate::stats::Estimate>;
+}
+
+/// Measure every point of `plan` that `results` does not hold yet, handing `results` to `sink`
+/// after each one.
 #[expect(
     clippy::too_many_lines,
     reason = "the whole measuring loop in one place: calibration, rounds, saves and stops"
@@ -91,7 +107,7 @@ pub fn run(
     plan: &Plan,
     results: &mut ResultsFile,
     worker: &mut dyn Worker,
-    output: &Path,
+    sink: &mut dyn Sink,
     printer: &Printer,
 ) -> Result<Outcome> {
     let total: usize = plan
@@ -100,13 +116,9 @@ pub fn run(
         .map(|w| plan.variants.len() * points_of(w, &plan.settings).len())
         .sum();
     let bar = printer.progress(total as u64, "measuring");
-    let save = |results: &mut ResultsFile| {
-        // We write after every point, because a later point may hang, crash or be interrupted,
-        // and an hour of finished points must survive that.
-        results::write_results(output, results)
-            .with_context(|| format!("failed to write results to `{}`", output.display()))
-    };
-    save(results)?;
+    // We write after every point, because a later point may hang, crash or be interrupted, and
+    // an hour of finished points must survive that.
+    sink.save(results)?;
     let mut patience = load::Patience::default();
     for workload in &plan.tests {
         for variant in &plan.variants {
@@ -125,10 +137,10 @@ pub fn run(
             else {
                 if let Some(stop) = interrupt::requested() {
                     bar.finish_and_clear();
-                    save(results)?;
+                    sink.save(results)?;
                     return Ok(Outcome::Stopped(stop));
                 }
-                save(results)?;
+                sink.save(results)?;
                 bar.inc(point_count as u64);
                 continue;
             };
@@ -180,13 +192,21 @@ pub fn run(
                                 results.warnings.push(warning);
                             }
                             results.points.push(point);
-                            save(results)?;
-                            report_point(results, workload, variant, thread_count, printer, &bar);
+                            sink.save(results)?;
+                            report_point(
+                                results,
+                                &*sink,
+                                workload,
+                                variant,
+                                thread_count,
+                                printer,
+                                &bar,
+                            );
                             bar.inc(1);
                         }
                         Err(PointError::Stopped(stop)) => {
                             bar.finish_and_clear();
-                            save(results)?;
+                            sink.save(results)?;
                             return Ok(Outcome::Stopped(stop));
                         }
                         Err(PointError::Failed(reason)) => {
@@ -203,7 +223,7 @@ pub fn run(
                             results
                                 .errors
                                 .push(missing(workload, variant, thread_count, reason));
-                            save(results)?;
+                            sink.save(results)?;
                             bar.inc(1);
                         }
                     }
@@ -563,6 +583,7 @@ fn finish_point(
 
 fn report_point(
     results: &ResultsFile,
+    sink: &dyn Sink,
     workload: &Workload,
     variant: &Variant,
     thread_count: u32,
@@ -581,19 +602,12 @@ fn report_point(
         workload.metric,
         point.throughput.relative_half_width() * 100.0,
     );
-    // Read back from the section derived when the file was written: no second bootstrap.
-    let metrics =
-        results.results[workload.group.key()][workload.name][&variant.label]["scaling_data"]
-            .as_array()
-            .and_then(|points| points.iter().find(|p| p["thread_count"] == thread_count))
-            .map(|p| &p["metrics"]);
-    let value = |key: &str| metrics.and_then(|m| m[key].as_f64());
-    if let (Some(speedup), Some(low), Some(high)) = (
-        value("speedup"),
-        value("speedup_ci_low"),
-        value("speedup_ci_high"),
-    ) {
-        let _ = write!(line, "  speedup {speedup:.2}x [{low:.2}, {high:.2}]");
+    if let Some(speedup) = sink.speedup(results, workload.name, &variant.label, thread_count) {
+        let _ = write!(
+            line,
+            "  speedup {:.2}x [{:.2}, {:.2}]",
+            speedup.value, speedup.low, speedup.high
+        );
     }
     if let Some(parallelism) = point.load_median(|l| Some(l.parallelism)) {
         let _ = write!(line, "  parallelism {parallelism:.2}");

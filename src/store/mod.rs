@@ -296,12 +296,9 @@ impl RunRow {
     }
 }
 
-/// A stored document back as a results file, with its derived section rebuilt.
+/// A stored document back as a results file (its seed section as it was written).
 fn parse_document(store: String, id: i64, document: &str) -> Result<ResultsFile, Error> {
-    let mut results: ResultsFile =
-        serde_json::from_str(document).map_err(|err| Error::Document { store, id, err })?;
-    results.derive_results();
-    Ok(results)
+    serde_json::from_str(document).map_err(|err| Error::Document { store, id, err })
 }
 
 /// Copy every run of `from` into `to` (each once); returns (copied, already there).

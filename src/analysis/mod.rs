@@ -1,0 +1,610 @@
+//! The analysis: everything derived from a results file's raw samples, in one place.
+//!
+//! An [`Analysis`] is a view of one [`ResultsFile`]: it derefs to the file for its data (points,
+//! labels, settings) and answers the derived questions itself, each derived once and remembered
+//! in an [`AnalysisCache`]: a test's curve per label ([`Series`]: speedups with intervals,
+//! efficiency, Karp-Flatt, parallelism, memory, [`Verdict`]), a regular test's entry and the
+//! suite's summary, a thread test's entry. Renderers (`report`), the dashboard and `compare`
+//! read these and compute nothing; the seed-schema `results` section of the file is serialised
+//! from them ([`seed`]). During a run the runner's owner keeps one cache for the whole run
+//! ([`Analysis::with_cache`]): entries are keyed by test and label and remember the point counts
+//! they were derived from, so a write after each point re-derives only what that point changed.
+//! criterion's analysis/report split is the model.
+
+pub mod fleet;
+pub mod seed;
+pub mod verdict;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+
+use crate::results::{Point, ResultsFile, throughputs};
+use crate::stats::{self, Estimate, Summary};
+pub use verdict::Verdict;
+
+/// Entries by (test, label), each with the point counts it was derived from.
+type Entries<F, V> = Mutex<HashMap<(String, String), (F, V)>>;
+
+/// Derived entries remembered across calls, each with the point counts it was derived from.
+/// Points are only ever appended (see [`ResultsFile`]), so an entry stays right until its own
+/// points (or, for a regular test, the baseline's) grow.
+#[derive(Debug, Default)]
+pub struct AnalysisCache {
+    series: Entries<usize, Option<Series>>,
+    regular: Entries<(usize, usize), Option<RegularEntry>>,
+    summaries: Mutex<HashMap<String, (usize, Option<RegularSummary>)>>,
+    threads: Entries<usize, Option<ThreadEntry>>,
+    /// While a run measures, the regular suite's summary (a bootstrap over every test) keeps
+    /// the value it had, and is refreshed by the final write only.
+    frozen: AtomicBool,
+}
+
+impl AnalysisCache {
+    /// Keep the regular suite's summaries as they are (`true`) until unfrozen.
+    pub fn freeze_summaries(&self, frozen: bool) {
+        self.frozen.store(frozen, Ordering::Relaxed);
+    }
+}
+
+/// The entry for `key` if it was derived from `fresh`, else `derive`d now and remembered.
+fn remembered<F: PartialEq + Copy, V: Clone>(
+    map: &Entries<F, V>,
+    (test, label): (&str, &str),
+    fresh: F,
+    derive: impl FnOnce() -> V,
+) -> V {
+    let key = (test.to_string(), label.to_string());
+    if let Some((known, value)) = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+        && *known == fresh
+    {
+        return value.clone();
+    }
+    // Derived outside the lock: other threads derive other entries meanwhile.
+    let value = derive();
+    map.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(key, (fresh, value.clone()));
+    value
+}
+
+enum Cache<'a> {
+    Owned(Box<AnalysisCache>),
+    Shared(&'a AnalysisCache),
+}
+
+/// The derived view of one results file.
+pub struct Analysis<'a> {
+    file: &'a ResultsFile,
+    cache: Cache<'a>,
+}
+
+/// An analysis reads like the file it analyses (`analysis.labels()`, `analysis.points`), so
+/// renderers take one argument; the derived answers are its own methods.
+impl std::ops::Deref for Analysis<'_> {
+    type Target = ResultsFile;
+
+    fn deref(&self) -> &ResultsFile {
+        self.file
+    }
+}
+
+impl std::fmt::Debug for Analysis<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analysis")
+            .field("points", &self.file.points.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Analysis<'a> {
+    /// The whole analysis of a file, every series derived now on every core.
+    pub fn of(file: &'a ResultsFile) -> Self {
+        let analysis = Self {
+            file,
+            cache: Cache::Owned(Box::default()),
+        };
+        analysis.derive_all_series();
+        analysis
+    }
+
+    /// An analysis that derives lazily into `cache` (kept across a run's writes).
+    pub fn with_cache(file: &'a ResultsFile, cache: &'a AnalysisCache) -> Self {
+        Self {
+            file,
+            cache: Cache::Shared(cache),
+        }
+    }
+
+    fn cache(&self) -> &AnalysisCache {
+        match &self.cache {
+            Cache::Owned(cache) => cache,
+            Cache::Shared(cache) => cache,
+        }
+    }
+
+    /// The curve of `label` on `test`, from the raw samples; derived once, then remembered until
+    /// its points grow.
+    pub fn series(&self, test: &str, label: &str) -> Option<Series> {
+        let fresh = self.points_of(test, label).len();
+        remembered(&self.cache().series, (test, label), fresh, || {
+            self.derive_series(test, label)
+        })
+    }
+
+    /// Derive every series now, on every core: the bootstraps are independent and seeded by
+    /// their samples, so the numbers are those [`Self::series`] would give one by one.
+    pub fn derive_all_series(&self) {
+        let labels = self.labels();
+        let keys: Vec<(String, &str)> = self
+            .tests()
+            .into_iter()
+            .flat_map(|test| labels.iter().map(move |l| (test.clone(), l.as_str())))
+            .collect();
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let chunk = keys.len().div_ceil(workers).max(1);
+        std::thread::scope(|scope| {
+            for part in keys.chunks(chunk) {
+                scope.spawn(move || {
+                    for (test, label) in part {
+                        self.series(test, label);
+                    }
+                });
+            }
+        });
+    }
+
+    fn derive_series(&self, test: &str, label: &str) -> Option<Series> {
+        let unit_scale = self.unit_scale_of(test);
+        let all = self.points_of(test, label);
+        let serial_point = all.iter().find(|p| p.thread_count == 0).copied();
+        let serial_values = serial_point.map(|p| throughputs(p, unit_scale));
+        let points: Vec<&Point> = all.into_iter().filter(|p| p.thread_count > 0).collect();
+        if points.is_empty() && serial_point.is_none() {
+            return None;
+        }
+        let expects_gil = self
+            .variants
+            .iter()
+            .find(|v| v.label == label)
+            .is_some_and(|v| v.expects_gil);
+        let serial_rss = serial_point.and_then(Point::rss_kb);
+        let metrics: Vec<PointMetrics> = points
+            .iter()
+            .map(|p| {
+                let values = throughputs(p, unit_scale);
+                let speedup = serial_values
+                    .as_ref()
+                    .filter(|s| !s.is_empty() && !values.is_empty())
+                    .map(|serial| stats::ratio_ci(&values, serial));
+                let efficiency = speedup.map(|s| s.value / f64::from(p.thread_count));
+                let parallelism = p.load_median(|l| Some(l.parallelism));
+                let verdict = Verdict::judge(&verdict::Evidence {
+                    thread_count: p.thread_count,
+                    efficiency,
+                    parallelism,
+                    gil: expects_gil || p.gil_mismatches > 0,
+                    processes: crate::workloads::uses_processes(test),
+                    disturbed: p.disturbed(),
+                    usable_cpus: self.system.usable_cpus(),
+                });
+                PointMetrics {
+                    thread_count: p.thread_count,
+                    value: p.throughput.clone(),
+                    speedup,
+                    efficiency,
+                    karp_flatt: speedup.and_then(|s| stats::karp_flatt(s.value, p.thread_count)),
+                    gil_mismatches: p.gil_mismatches,
+                    parallelism,
+                    other_load: p.load_median(|l| l.other_load),
+                    steal: p.load_median(|l| l.steal),
+                    disturbed_samples: p.disturbed_samples(),
+                    voluntary_switches: p.load_median(|l| l.voluntary_switches.map(|v| v as f64)),
+                    involuntary_switches: p
+                        .load_median(|l| l.involuntary_switches.map(|v| v as f64)),
+                    max_rss_mb: p.max_rss_mb(),
+                    memory_per_thread_kb: serial_rss
+                        .zip(p.rss_kb())
+                        .map(|(serial, own)| (own - serial) / f64::from(p.thread_count)),
+                    verdict,
+                }
+            })
+            .collect();
+        let first = metrics.first().and_then(|m| m.speedup).map(|s| s.value);
+        let best = metrics
+            .iter()
+            .filter_map(|m| m.speedup.map(|s| s.value))
+            .fold(None, |acc: Option<f64>, s| {
+                Some(acc.map_or(s, |a| a.max(s)))
+            });
+        Some(Series {
+            serial: serial_point.map(|p| p.throughput.clone()),
+            points: metrics,
+            scaling_factor: first.zip(best).map(|(f, b)| b / f),
+        })
+    }
+
+    /// Seconds per sample of a serial point.
+    /// Seconds per single run of a regular test: a sample times a calibrated batch of
+    /// `work_units` runs (the batch size stays in the raw samples).
+    fn durations(&self, test: &str, label: &str) -> Option<Vec<f64>> {
+        self.point(test, label, 0).map(|p| {
+            p.samples
+                .iter()
+                .map(|s| s.wall_ns as f64 / 1e9 / s.work_units.max(1) as f64)
+                .collect()
+        })
+    }
+
+    /// Each worker process's peak memory for a serial point, in MiB.
+    fn peaks_mb(&self, test: &str, label: &str) -> Vec<f64> {
+        self.point(test, label, 0)
+            .map(Point::process_peaks_mb)
+            .unwrap_or_default()
+    }
+
+    /// A regular test's duration, speedup and memory against the baseline for `label`.
+    pub fn regular(&self, test: &str, label: &str) -> Option<RegularEntry> {
+        // Its speedup also moves when the baseline's point arrives.
+        let baseline_points = self
+            .baseline()
+            .map_or(0, |b| self.points_of(test, &b).len());
+        let fresh = (self.points_of(test, label).len(), baseline_points);
+        remembered(&self.cache().regular, (test, label), fresh, || {
+            self.derive_regular(test, label)
+        })
+    }
+
+    fn derive_regular(&self, test: &str, label: &str) -> Option<RegularEntry> {
+        let durations = self.durations(test, label)?;
+        let duration = Summary::from_samples(&durations)?;
+        let baseline = self.baseline();
+        let speedup = baseline
+            .as_ref()
+            .and_then(|b| self.durations(test, b))
+            .filter(|b| !b.is_empty())
+            .map(|baseline| stats::ratio_ci(&baseline, &durations));
+        let peaks = self.peaks_mb(test, label);
+        let memory_ratio = baseline
+            .map(|b| self.peaks_mb(test, &b))
+            .filter(|b| !b.is_empty() && !peaks.is_empty())
+            .map(|baseline| stats::ratio_ci(&peaks, &baseline));
+        Some(RegularEntry {
+            duration,
+            speedup,
+            max_rss_mb: (!peaks.is_empty()).then(|| stats::median(&peaks)),
+            memory_ratio,
+        })
+    }
+
+    /// PEP 779 bounds a free-threaded build's memory against a GIL build's: `ratio` (the
+    /// memory of `label` over the baseline's) as free-threaded over GIL, or `None` when both
+    /// are the same kind of build (a `+gil` variant is its free-threaded build). With a
+    /// free-threaded baseline the ratio is inverted: 0.75x of 3.13t is 3.13t at 1.34x.
+    pub fn pep_779_ratio(&self, label: &str, ratio: Estimate) -> Option<Estimate> {
+        let baseline = self.baseline()?;
+        let free_threaded = |l: &str| {
+            self.variants
+                .iter()
+                .find(|v| v.label == l)
+                .map(|v| v.info.free_threaded)
+        };
+        match (free_threaded(label)?, free_threaded(&baseline)?) {
+            (true, false) => Some(ratio),
+            (false, true) => Some(Estimate::new(
+                1.0 / ratio.value,
+                1.0 / ratio.high,
+                1.0 / ratio.low,
+            )),
+            _ => None,
+        }
+    }
+
+    /// How `label` did over every regular test that it and the baseline both ran.
+    pub fn regular_summary(&self, label: &str) -> Option<RegularSummary> {
+        let regular_points: usize = self
+            .regular_tests()
+            .iter()
+            .flat_map(|test| self.labels().into_iter().map(move |l| (test.clone(), l)))
+            .map(|(test, l)| self.points_of(&test, &l).len())
+            .sum();
+        let cache = self.cache();
+        let mut summaries = cache
+            .summaries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((fresh, summary)) = summaries.get(label)
+            && (*fresh == regular_points || cache.frozen.load(Ordering::Relaxed))
+        {
+            return summary.clone();
+        }
+        drop(summaries);
+        let summary = self.derive_regular_summary(label);
+        summaries = cache
+            .summaries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        summaries.insert(label.to_string(), (regular_points, summary.clone()));
+        summary
+    }
+
+    fn derive_regular_summary(&self, label: &str) -> Option<RegularSummary> {
+        let baseline = self.baseline()?;
+        let mut pairs = Vec::new();
+        let mut memory_pairs = Vec::new();
+        let mut entries = Vec::new();
+        for test in self.regular_tests() {
+            let (Some(base), Some(own)) = (
+                self.durations(&test, &baseline),
+                self.durations(&test, label),
+            ) else {
+                continue;
+            };
+            if let Some(entry) = self.regular(&test, label) {
+                entries.push(entry);
+            }
+            pairs.push((base, own));
+            let (own, base) = (self.peaks_mb(&test, label), self.peaks_mb(&test, &baseline));
+            if !own.is_empty() && !base.is_empty() {
+                memory_pairs.push((own, base));
+            }
+        }
+        if entries.is_empty() {
+            return None;
+        }
+        let borrowed: Vec<(&[f64], &[f64])> = pairs
+            .iter()
+            .map(|(a, b)| (a.as_slice(), b.as_slice()))
+            .collect();
+        let speedups: Vec<Estimate> = entries.iter().filter_map(|e| e.speedup).collect();
+        Some(RegularSummary {
+            tests: entries.len(),
+            average_duration: entries.iter().map(|e| e.duration.median).sum::<f64>()
+                / entries.len() as f64,
+            average_speedup: speedups.iter().map(|s| s.value).sum::<f64>()
+                / speedups.len().max(1) as f64,
+            geometric_mean: stats::geometric_mean_ci(&borrowed),
+            faster: speedups.iter().filter(|s| s.low > 1.0).count(),
+            slower: speedups.iter().filter(|s| s.high < 1.0).count(),
+            memory_geometric_mean: stats::geometric_mean_ci(
+                &memory_pairs
+                    .iter()
+                    .map(|(a, b)| (a.as_slice(), b.as_slice()))
+                    .collect::<Vec<_>>(),
+            ),
+        })
+    }
+
+    /// A thread test's per-thread cost and phase percentiles for `label`.
+    pub fn thread_entry(&self, test: &str, label: &str) -> Option<ThreadEntry> {
+        let fresh = self.points_of(test, label).len();
+        remembered(&self.cache().threads, (test, label), fresh, || {
+            self.derive_thread_entry(test, label)
+        })
+    }
+
+    fn derive_thread_entry(&self, test: &str, label: &str) -> Option<ThreadEntry> {
+        let point = self.point(test, label, 0)?;
+        let threads = point.samples.first()?.work_units.max(1);
+        let micros: Vec<f64> = point
+            .samples
+            .iter()
+            .map(|s| s.wall_ns as f64 / 1e3 / s.work_units.max(1) as f64)
+            .collect();
+        let mut phases_us = Vec::new();
+        let phase_names: Vec<String> = point
+            .samples
+            .iter()
+            .filter_map(|s| s.extra.as_ref()?["phases_us"].as_object())
+            .flat_map(|m| m.keys().cloned())
+            .fold(Vec::new(), |mut names, n| {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+                names
+            });
+        for phase in phase_names {
+            let median_of = |q: &str| {
+                let values: Vec<f64> = point
+                    .samples
+                    .iter()
+                    .filter_map(|s| s.extra.as_ref()?["phases_us"][&phase][q].as_f64())
+                    .collect();
+                (!values.is_empty()).then(|| stats::median(&values))
+            };
+            let percentiles = Percentiles {
+                p50: median_of("p50"),
+                p95: median_of("p95"),
+                p99: median_of("p99"),
+            };
+            phases_us.push((phase, percentiles));
+        }
+        let live: Vec<f64> = point
+            .samples
+            .iter()
+            .filter_map(|s| s.extra.as_ref()?["kb_per_live_thread"].as_f64())
+            .collect();
+        Some(ThreadEntry {
+            us_per_thread: Summary::from_samples(&micros)?,
+            threads,
+            phases_us,
+            max_rss_mb: point.max_rss_mb(),
+            kb_per_live_thread: (!live.is_empty()).then(|| stats::median(&live)),
+        })
+    }
+}
+
+/// A regular test's numbers for one label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegularEntry {
+    /// Seconds per run (the same work on every label).
+    pub duration: Summary,
+    /// Baseline duration / this duration, with its 95% interval; `None` without a baseline run.
+    pub speedup: Option<Estimate>,
+    /// Peak resident memory of a worker process (median over processes), in MiB.
+    pub max_rss_mb: Option<f64>,
+    /// This label's peak memory / the baseline's, with its 95% interval.
+    pub memory_ratio: Option<Estimate>,
+}
+
+/// How one label did over the whole regular suite against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegularSummary {
+    pub tests: usize,
+    pub average_duration: f64,
+    pub average_speedup: f64,
+    /// Geometric mean of the speedups with its 95% interval.
+    pub geometric_mean: Option<Estimate>,
+    /// Tests whose speedup interval lies wholly above 1 (faster) or below 1 (slower).
+    pub faster: usize,
+    pub slower: usize,
+    /// Geometric mean of the peak-memory ratios against the baseline with its 95% interval.
+    pub memory_geometric_mean: Option<Estimate>,
+}
+
+/// PEP 779's bar for free-threaded CPython: at most 20% more memory than the GIL build.
+pub const PEP_779_MEMORY_RATIO: f64 = 1.20;
+
+/// Where a memory ratio's interval lies against [`PEP_779_MEMORY_RATIO`].
+pub fn pep_779(ratio: Estimate) -> &'static str {
+    if ratio.high <= PEP_779_MEMORY_RATIO {
+        "within"
+    } else if ratio.low > PEP_779_MEMORY_RATIO {
+        "above"
+    } else {
+        "undecided"
+    }
+}
+
+impl RegularSummary {
+    /// Whether the suite-wide difference is real: the interval of the geometric mean excludes 1.
+    pub fn significant(&self) -> bool {
+        self.geometric_mean.is_some_and(|g| g.excludes(1.0))
+    }
+}
+
+/// The 50th, 95th and 99th percentiles of a distribution; a percentile the worker did not send
+/// is `None` (and left out of the JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Percentiles {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p50: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p95: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99: Option<f64>,
+}
+
+impl Percentiles {
+    /// Each percentile with its name (`p50`, `p95`, `p99`), where it has a value.
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, f64)> {
+        [("p50", self.p50), ("p95", self.p95), ("p99", self.p99)]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| (name, v)))
+    }
+}
+
+impl ThreadEntry {
+    /// The percentiles of one phase (`construct`, `start`, `body`, `join`).
+    pub fn phase(&self, name: &str) -> Option<&Percentiles> {
+        self.phases_us
+            .iter()
+            .find(|(phase, _)| phase == name)
+            .map(|(_, p)| p)
+    }
+}
+
+/// A thread test's numbers for one label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadEntry {
+    /// Microseconds per thread (creation, start, body and join, over the whole sample).
+    pub us_per_thread: Summary,
+    pub threads: u64,
+    /// Median over samples of each phase's percentiles, in µs, in the order the worker sent them.
+    pub phases_us: Vec<(String, Percentiles)>,
+    /// Peak resident memory of a worker process (median over processes), in MiB.
+    pub max_rss_mb: Option<f64>,
+    /// Resident memory one live (blocked) thread adds, median over worker processes, in KiB.
+    pub kb_per_live_thread: Option<f64>,
+}
+
+/// A point's numbers as tables and the seed schema show them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointMetrics {
+    pub thread_count: u32,
+    pub value: Summary,
+    /// Throughput over the serial baseline's, with its 95% interval.
+    pub speedup: Option<Estimate>,
+    pub efficiency: Option<f64>,
+    pub karp_flatt: Option<f64>,
+    pub gil_mismatches: usize,
+    /// Medians over samples: effective parallelism, other load, steal.
+    pub parallelism: Option<f64>,
+    pub other_load: Option<f64>,
+    pub steal: Option<f64>,
+    /// Samples other work on the machine disturbed.
+    pub disturbed_samples: usize,
+    /// Medians over samples of the worker's context switches during the section.
+    pub voluntary_switches: Option<f64>,
+    pub involuntary_switches: Option<f64>,
+    /// Peak resident memory of a worker process (median over processes), in MiB.
+    pub max_rss_mb: Option<f64>,
+    /// Resident memory after the section, over the serial point's, per thread, in KiB.
+    pub memory_per_thread_kb: Option<f64>,
+    /// Why the point does or does not scale.
+    pub verdict: Option<Verdict>,
+}
+
+/// One label's curve for one test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub serial: Option<Summary>,
+    pub points: Vec<PointMetrics>,
+    /// Max speedup over the speedup at the first thread count (the seed's "scaling factor").
+    pub scaling_factor: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::Settings;
+
+    /// PEP 779 is about a free-threaded build against a GIL build, whichever is the baseline:
+    /// on 16 cores the GIL build read 0.747x of a 3.13t baseline, and was called "within the
+    /// bar" though 3.13t held 1.34x the GIL build's memory.
+    #[test]
+    fn pep_779_compares_the_free_threaded_build_with_the_gil_build() {
+        let variant = |label: &str, free_threaded: bool| {
+            let mut v = crate::results::testing::test_variant(label);
+            v.info.free_threaded = free_threaded;
+            v
+        };
+        let mut results = ResultsFile::new(
+            Settings::default(),
+            vec![
+                variant("ft", true),
+                variant("ft+gil", true),
+                variant("gil", false),
+            ],
+        );
+        let gil_of_ft = Estimate::new(0.747, 0.745, 0.749);
+        results.settings.baseline = Some("ft".into());
+        let analysis = Analysis::of(&results);
+        let oriented = analysis.pep_779_ratio("gil", gil_of_ft).unwrap();
+        assert!((oriented.value - 1.0 / 0.747).abs() < 1e-9);
+        assert!(oriented.low < oriented.value && oriented.value < oriented.high);
+        assert_eq!(pep_779(oriented), "above");
+        // The same build with its GIL forced on is no GIL build.
+        assert_eq!(analysis.pep_779_ratio("ft+gil", Estimate::exact(1.0)), None);
+        results.settings.baseline = Some("gil".into());
+        let analysis = Analysis::of(&results);
+        let ft_of_gil = Estimate::new(1.1, 1.05, 1.15);
+        assert_eq!(analysis.pep_779_ratio("ft", ft_of_gil), Some(ft_of_gil));
+        assert_eq!(pep_779(ft_of_gil), "within");
+    }
+}
