@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::RunArgs;
+use crate::cli::{MeasureArgs, RunArgs};
 use crate::interpreter::{Discovery, GilMode, Spec, Variant, install};
 use crate::output::Printer;
 use crate::results::Scaling;
@@ -125,19 +125,59 @@ pub fn default_threads(logical_cores: usize) -> Vec<u32> {
     threads
 }
 
+/// Attach a venv with the test dependencies to every Python variant.
+fn prepare(variants: &mut [Variant], printer: &Printer) -> Result<()> {
+    for variant in variants {
+        if variant.interpreter.source != crate::interpreter::InterpreterSource::Native {
+            install::attach_numpy_venv(variant, printer)?;
+        }
+    }
+    Ok(())
+}
+
+/// What to measure, as `run` and `scale` both ask for it.
+#[derive(Debug)]
+pub struct Selection<'a> {
+    pub measure: &'a MeasureArgs,
+    pub tests: Vec<&'static workloads::Workload>,
+    /// `--baseline` for the regular suite.
+    pub baseline: Option<&'a str>,
+    /// `--weak`: the work grows with the threads.
+    pub weak: bool,
+    /// Add the native reference where a test has one.
+    pub native: bool,
+}
+
 impl RunConfig {
+    /// `ftbench run`'s configuration (or its `--resume`), interpreters prepared.
     pub fn from_cli(args: &RunArgs, printer: &Printer) -> Result<Self> {
         if let Some(path) = &args.resume {
             return Self::resume(path, args, printer);
         }
-        let threads = if args.measure.threads.is_empty() {
+        let mut config = Self::new(&Selection {
+            measure: &args.measure,
+            tests: workloads::select(&args.tests, args.suite)?,
+            baseline: args.baseline.as_deref(),
+            weak: args.weak,
+            native: !args.no_native,
+        })?;
+        if args.install_deps {
+            config.prepare_interpreters(printer)?;
+        }
+        Ok(config)
+    }
+
+    /// Validate a selection into a configuration: flags, interpreters found (discovery only
+    /// reads the machine), labels, output. Nothing is installed or written.
+    pub fn new(selection: &Selection) -> Result<Self> {
+        let measure = selection.measure;
+        let threads = if measure.threads.is_empty() {
             default_threads(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
         } else {
-            parse_threads(&args.measure.threads, args.measure.force)?
+            parse_threads(&measure.threads, measure.force)?
         };
-        let tests = workloads::select(&args.tests, args.suite)?;
-        let specs = args
-            .measure
+        let tests = selection.tests.clone();
+        let specs = measure
             .pythons
             .iter()
             .map(|raw| Spec::parse(raw))
@@ -154,7 +194,7 @@ impl RunConfig {
         } else {
             resolve_all(&discovery, &specs)?
         };
-        if !args.no_native
+        if selection.native
             && tests
                 .iter()
                 .any(|t| crate::workloads::native::supports(t.name))
@@ -162,53 +202,40 @@ impl RunConfig {
             variants.push(crate::interpreter::native_variant());
         }
         check_labels(&variants)?;
-        let baseline = baseline_label(args.baseline.as_deref(), &variants, !specs.is_empty())?;
-        if args.install_deps {
-            for variant in &mut variants {
-                install::attach_numpy_venv(variant, printer)?;
-            }
-        }
+        let baseline = baseline_label(selection.baseline, &variants, !specs.is_empty())?;
         let settings = Settings {
             tests: tests.iter().map(|t| t.name.to_string()).collect(),
             threads,
-            target_ns: args
-                .measure
+            target_ns: measure
                 .target_ms
-                .unwrap_or(if args.measure.quick { 20 } else { 100 })
+                .unwrap_or(if measure.quick { 20 } else { 100 })
                 * 1_000_000,
-            warmup: args.measure.warmup.unwrap_or(1),
-            samples: args
-                .measure
-                .samples
-                .unwrap_or(if args.measure.quick { 2 } else { 3 }),
-            processes: args
-                .measure
+            warmup: measure.warmup.unwrap_or(1),
+            samples: measure.samples.unwrap_or(if measure.quick { 2 } else { 3 }),
+            processes: measure
                 .processes
-                .unwrap_or(if args.measure.quick { 3 } else { 5 }),
-            scaling: if args.weak {
+                .unwrap_or(if measure.quick { 3 } else { 5 }),
+            scaling: if selection.weak {
                 Scaling::Weak
             } else {
                 Scaling::Strong
             },
-            timeout_s: args.measure.timeout,
-            quick: args.measure.quick,
+            timeout_s: measure.timeout,
+            quick: measure.quick,
             baseline: Some(baseline),
-            allow_load: args.measure.allow_load,
-            precision_pct: args.measure.precision,
-            max_time_per_point_s: args
-                .measure
-                .precision
-                .map(|_| args.measure.max_time_per_point),
+            allow_load: measure.allow_load,
+            precision_pct: measure.precision,
+            max_time_per_point_s: measure.precision.map(|_| measure.max_time_per_point),
             user_tests: Vec::new(),
             test_info: Vec::new(),
         };
-        validate(&settings, args.measure.force)?;
-        let output = args.measure.output.clone().unwrap_or_else(|| {
+        validate(&settings, measure.force)?;
+        let output = measure.output.clone().unwrap_or_else(|| {
             PathBuf::from("ftbench-results").join(format!("{}.json", results::utc_stamp_for_file()))
         });
         guard::check_output(
             &output,
-            if args.measure.force {
+            if measure.force {
                 guard::Existing::Replace
             } else {
                 guard::Existing::Refuse
@@ -221,6 +248,12 @@ impl RunConfig {
             output,
             resumed: None,
         })
+    }
+
+    /// Give every interpreter a venv with the test dependencies (`--install-deps`): the one
+    /// step that installs anything, shared by a new run and a resumed one.
+    pub fn prepare_interpreters(&mut self, printer: &Printer) -> Result<()> {
+        prepare(&mut self.variants, printer)
     }
 
     /// `--resume FILE`: the file's settings and labels, each label's interpreter found again on
@@ -290,11 +323,7 @@ impl RunConfig {
         // The venv for --install-deps is derived from the interpreter, never taken from the file.
         let used_venv = previous.variants.iter().any(|v| v.run_path != v.path);
         if args.install_deps || used_venv {
-            for variant in &mut variants {
-                if variant.interpreter.source != crate::interpreter::InterpreterSource::Native {
-                    install::attach_numpy_venv(variant, printer)?;
-                }
-            }
+            prepare(&mut variants, printer)?;
         }
         let tests = resumed_tests(&previous.settings, args.trust_paths, printer)?;
         // Failed and skipped points are tried again.

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use super::history::open_store;
 use super::report::{beside, report_dir, write_report};
 use crate::analysis::{self, Analysis, AnalysisCache};
-use crate::cli::RunArgs;
+use crate::cli::{MeasureArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::output::Printer;
 use crate::results::{self, Point, ResultsFile, VariantRecord};
@@ -22,7 +22,7 @@ pub(super) fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     }
     interrupt::install().context("failed to install signal handlers")?;
     let config = RunConfig::from_cli(args, printer)?;
-    execute(config, args, printer)
+    execute(config, &args.measure, printer)
 }
 
 /// The line that opens a run: what is measured, where, at which thread counts.
@@ -54,13 +54,17 @@ pub(super) fn measuring_line(config: &RunConfig) -> String {
 }
 
 /// Measure a validated configuration, write and record its results, print its tables.
-pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
+pub(super) fn execute(
+    config: RunConfig,
+    measure: &MeasureArgs,
+    printer: &Printer,
+) -> Result<ExitCode> {
     let opening = measuring_line(&config);
     let mut results = if let Some(previous) = config.resumed {
         previous
     } else {
         let mut results = new_results(&config);
-        results.system.machine.clone_from(&args.measure.machine);
+        results.system.machine.clone_from(&measure.machine);
         results
     };
     for workload in &config.tests {
@@ -126,8 +130,15 @@ pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> R
         cpu_s,
         cpu_share: if wall_s > 0.0 { cpu_s / wall_s } else { 0.0 },
     });
-    if args.measure.profile && outcome == Outcome::Completed {
-        let records = profile(&plan, &results, &mut worker, args, &config.output, printer);
+    if measure.profile && outcome == Outcome::Completed {
+        let records = profile(
+            &plan,
+            &results,
+            &mut worker,
+            measure,
+            &config.output,
+            printer,
+        );
         results.profiles.extend(records);
     }
     sink.save(&mut results)?;
@@ -135,6 +146,24 @@ pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> R
     printer.stdout(&report::table::render(&analysis))?;
     warn_marked_points(&results, printer);
     say_precision(&results, printer);
+    say_harness(&results, printer);
+    printer.info(&format!("Results written to {}", config.output.display()));
+    // A signal after the last point (while writing, recording or reporting) still stops the
+    // run, and says so in its exit status.
+    if let (Outcome::Completed, Some(stop)) = (outcome, interrupt::requested()) {
+        outcome = Outcome::Stopped(stop);
+    }
+    if outcome == Outcome::Completed {
+        record_and_report(measure, &analysis, &config.output, printer)?;
+        if let Some(stop) = interrupt::requested() {
+            outcome = Outcome::Stopped(stop);
+        }
+    }
+    Ok(exit_code(outcome, &results, &config.output, printer))
+}
+
+/// What the harness itself cost.
+fn say_harness(results: &ResultsFile, printer: &Printer) {
     if let Some(cost) = &results.harness {
         printer.info(&format!(
             "Harness: {:.2} s of CPU in {:.1} s of wall time ({:.2}% of one core)",
@@ -143,19 +172,6 @@ pub(super) fn execute(config: RunConfig, args: &RunArgs, printer: &Printer) -> R
             cost.cpu_share * 100.0
         ));
     }
-    printer.info(&format!("Results written to {}", config.output.display()));
-    // A signal after the last point (while writing, recording or reporting) still stops the
-    // run, and says so in its exit status.
-    if let (Outcome::Completed, Some(stop)) = (outcome, interrupt::requested()) {
-        outcome = Outcome::Stopped(stop);
-    }
-    if outcome == Outcome::Completed {
-        record_and_report(args, &analysis, &config.output, printer)?;
-        if let Some(stop) = interrupt::requested() {
-            outcome = Outcome::Stopped(stop);
-        }
-    }
-    Ok(exit_code(outcome, &results, &config.output, printer))
 }
 
 /// Writes the results file after each point with its seed section, from one analysis cache
@@ -292,7 +308,7 @@ pub(super) fn exit_code(
 
 /// After a run: record it in the history store and write its report, unless told not to.
 pub(super) fn record_and_report(
-    args: &RunArgs,
+    measure: &MeasureArgs,
     results: &Analysis,
     output: &std::path::Path,
     printer: &Printer,
@@ -300,9 +316,9 @@ pub(super) fn record_and_report(
     if results.points.is_empty() {
         return Ok(());
     }
-    if !args.measure.no_store {
+    if !measure.no_store {
         // The history is a second copy: failing to record loses nothing, so it only warns.
-        match open_store(args.measure.store.as_deref())
+        match open_store(measure.store.as_deref())
             .and_then(|mut store| Ok((store.record(results, Some(output))?, store.name())))
         {
             Ok((recorded, name)) => printer.info(&format!(
@@ -315,7 +331,7 @@ pub(super) fn record_and_report(
             )),
         }
     }
-    if !args.measure.no_report {
+    if !measure.no_report {
         write_report(results, output, &report_dir(output), printer)?;
     }
     Ok(())
@@ -349,7 +365,7 @@ pub(super) fn profile(
     plan: &Plan,
     results: &ResultsFile,
     worker: &mut PythonWorker,
-    args: &RunArgs,
+    measure: &MeasureArgs,
     output: &std::path::Path,
     printer: &Printer,
 ) -> Vec<results::ProfileRecord> {
@@ -358,7 +374,7 @@ pub(super) fn profile(
         plan,
         results,
         worker,
-        args.measure.profile_threads,
+        measure.profile_threads,
         (&beside(output, "profiles"), base),
         printer,
     )

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::run::execute;
-use crate::cli::{RunArgs, ScaleArgs, ScaleMode};
-use crate::config::RunConfig;
+use crate::cli::{ScaleArgs, ScaleMode};
+use crate::config::{RunConfig, Selection};
 use crate::output::Printer;
 use crate::runner::interrupt;
 
@@ -90,22 +90,14 @@ pub(super) fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
             crate::workloads::Workload::leaked_user(name, params)
         })
         .collect();
-    let run_args = RunArgs {
-        measure: args.measure.clone(),
-        tests: Vec::new(),
-        suite: crate::workloads::Suite::Scaling,
-        baseline: None,
-        list_tests: false,
-        resume: None,
-        trust_paths: false,
-        weak: args.weak.is_some(),
-        install_deps: false,
-        no_native: true,
-    };
     interrupt::install().context("failed to install signal handlers")?;
-    let mut config = RunConfig::from_cli(&run_args, printer)?;
-    config.settings.tests = tests.iter().map(|t| t.name.to_string()).collect();
+    let mut config = RunConfig::new(&Selection {
+        measure: &args.measure,
+        tests: tests.clone(),
+        baseline: None,
+        weak: args.weak.is_some(),
+        native: false,
+    })?;
     config.settings.user_tests = tests.iter().map(|t| t.user_record()).collect();
-    config.tests = tests;
-    execute(config, &run_args, printer)
+    execute(config, &args.measure, printer)
 }

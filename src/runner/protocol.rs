@@ -114,12 +114,29 @@ pub enum WorkerMessage {
     /// Boxed: a sample is much larger than the other messages.
     Sample(Box<RawSample>),
     Error {
-        kind: String,
+        kind: ErrorKind,
         message: String,
         #[serde(default)]
         traceback: String,
     },
     Done,
+}
+
+/// What went wrong in a worker, as `worker.py` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request was not JSON.
+    BadRequest,
+    /// The request's protocol version is not the worker's.
+    ProtocolMismatch,
+    /// The workload's module could not be imported (numpy missing): the point is skipped.
+    MissingDependency,
+    /// The workload raised.
+    Exception,
+    /// A kind this ftbench does not know (a newer worker): treated as a failure.
+    #[serde(other)]
+    Other,
 }
 
 /// A line that is not a message of this protocol.

@@ -322,10 +322,12 @@ impl Conversation {
                 },
                 true,
             ) => {
-                return Err(if kind == "missing_dependency" {
-                    Error::MissingDependency { message }
-                } else {
-                    Error::Workload { message, traceback }
+                return Err(match kind {
+                    protocol::ErrorKind::MissingDependency => Error::MissingDependency { message },
+                    protocol::ErrorKind::BadRequest
+                    | protocol::ErrorKind::ProtocolMismatch
+                    | protocol::ErrorKind::Exception
+                    | protocol::ErrorKind::Other => Error::Workload { message, traceback },
                 });
             }
             (WorkerMessage::Done, true) => return Ok(true),
