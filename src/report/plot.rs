@@ -745,6 +745,23 @@ struct Bars {
     reference: Option<f64>,
 }
 
+/// `[group][label]` grids of bar heights and of their 95% intervals.
+type Heights = Vec<Vec<Option<f64>>>;
+type Intervals = Vec<Vec<Option<(f64, f64)>>>;
+
+/// Bar heights and their 95% intervals, from one estimate per cell.
+fn heights_and_intervals(cells: &[Vec<Option<Estimate>>]) -> (Heights, Intervals) {
+    let heights = cells
+        .iter()
+        .map(|row| row.iter().map(|c| c.map(|e| e.value)).collect())
+        .collect();
+    let intervals = cells
+        .iter()
+        .map(|row| row.iter().map(|c| c.map(|e| (e.low, e.high))).collect())
+        .collect();
+    (heights, intervals)
+}
+
 fn draw_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     bars: &Bars,
@@ -862,50 +879,37 @@ fn draw_regular<DB: DrawingBackend>(
         .iter()
         .map(|t| labels.iter().map(|l| results.regular(t, l)).collect())
         .collect();
+    let cells = |cell: fn(&crate::analysis::RegularEntry) -> Option<Estimate>| {
+        let rows: Vec<Vec<Option<Estimate>>> = entries
+            .iter()
+            .map(|row| row.iter().map(|e| e.as_ref().and_then(cell)).collect())
+            .collect();
+        heights_and_intervals(&rows)
+    };
+    let (values, intervals) = cells(|e| {
+        Some(Estimate::new(
+            e.duration.median,
+            e.duration.ci_low,
+            e.duration.ci_high,
+        ))
+    });
     let durations = Bars {
         caption: "time per run (lower is better)".into(),
         y_desc: "seconds".into(),
         groups: tests.clone(),
-        values: entries
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|e| e.as_ref().map(|e| e.duration.median))
-                    .collect()
-            })
-            .collect(),
-        intervals: entries
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|e| e.as_ref().map(|e| (e.duration.ci_low, e.duration.ci_high)))
-                    .collect()
-            })
-            .collect(),
+        values,
+        intervals,
         format: super::seconds,
         reference: None,
     };
     draw_bars(&top, &durations, &labels, &label_colours(results))?;
+    let (values, intervals) = cells(|e| e.speedup);
     let speedups = Bars {
         caption: format!("speedup against {baseline} (higher is better)"),
         y_desc: "speedup".into(),
         groups: tests,
-        values: entries
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|e| e.as_ref().and_then(|e| e.speedup).map(|s| s.value))
-                    .collect()
-            })
-            .collect(),
-        intervals: entries
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|e| e.as_ref().and_then(|e| e.speedup).map(|s| (s.low, s.high)))
-                    .collect()
-            })
-            .collect(),
+        values,
+        intervals,
         format: |v| format!("{v:.2}x"),
         reference: Some(1.0),
     };
@@ -922,8 +926,7 @@ fn draw_refcount<DB: DrawingBackend>(
             s.points.last().map(|p| {
                 (
                     p.thread_count,
-                    p.value.median,
-                    (p.value.ci_low, p.value.ci_high),
+                    Estimate::new(p.value.median, p.value.ci_low, p.value.ci_high),
                 )
             })
         })
@@ -933,28 +936,22 @@ fn draw_refcount<DB: DrawingBackend>(
         .filter_map(|l| at_max("ref_counting_shared", l).map(|p| p.0))
         .max()
         .unwrap_or(0);
+    let rows: Vec<Vec<Option<Estimate>>> = ["ref_counting_shared", "ref_counting_local"]
+        .iter()
+        .map(|test| {
+            labels
+                .iter()
+                .map(|l| at_max(test, l).map(|p| p.1))
+                .collect()
+        })
+        .collect();
+    let (values, intervals) = heights_and_intervals(&rows);
     let bars = Bars {
         caption: format!("refs_per_sec at {threads} threads (higher is better)"),
         y_desc: "refs_per_sec".into(),
         groups: vec!["shared object".into(), "thread-local objects".into()],
-        values: ["ref_counting_shared", "ref_counting_local"]
-            .iter()
-            .map(|test| {
-                labels
-                    .iter()
-                    .map(|l| at_max(test, l).map(|p| p.1))
-                    .collect()
-            })
-            .collect(),
-        intervals: ["ref_counting_shared", "ref_counting_local"]
-            .iter()
-            .map(|test| {
-                labels
-                    .iter()
-                    .map(|l| at_max(test, l).map(|p| p.2))
-                    .collect()
-            })
-            .collect(),
+        values,
+        intervals,
         format: super::human,
         reference: None,
     };
