@@ -10,8 +10,8 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use super::plot::{
-    DrawResult, FONT_FAMILY, axis_label, ideal_line, legend, log2, register_font, threads_chart,
-    with_legend_room, xml_safe,
+    DrawResult, FONT_FAMILY, axis_label, ideal_line, legend, log2, register_font, svg_document,
+    threads_chart, with_legend_room,
 };
 use crate::analysis::fleet::{Fleet, FleetLabel, Trend};
 
@@ -155,14 +155,10 @@ fn svg_of(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<()>,
 ) -> Result<String> {
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+    svg_document(size, |root| {
         root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-        draw(&root)?;
-        root.present().map_err(|e| anyhow!("{e}"))?;
-    }
-    Ok(xml_safe(&text))
+        draw(root)
+    })
 }
 
 /// Left: the latest speedup curve of every machine, the ideal line, and each machine's core

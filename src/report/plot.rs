@@ -157,6 +157,20 @@ pub fn figures(results: &Analysis<'_>) -> Vec<Figure> {
     figures
 }
 
+/// An SVG document of `size` pixels, as `draw` draws it (safe for XML, see [`xml_safe`]).
+pub(super) fn svg_document(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
+) -> Result<String> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(xml_safe(&text))
+}
+
 /// An SVG document without the characters XML forbids (C0 controls other than tab, newline and
 /// carriage return, and U+FFFE/U+FFFF): labels come from results files, which may come from
 /// anyone, and one escape character makes the whole document unreadable. Each is written as
@@ -253,13 +267,7 @@ impl Figure {
 
     /// The figure as an SVG document.
     pub fn svg(&self, results: &Analysis<'_>) -> Result<String> {
-        let mut text = String::new();
-        {
-            let root = SVGBackend::with_string(&mut text, self.size(results)).into_drawing_area();
-            self.draw(&root, results)?;
-            root.present().map_err(|e| anyhow!("{e}"))?;
-        }
-        Ok(xml_safe(&text))
+        svg_document(self.size(results), |root| self.draw(root, results))
     }
 
     /// The figure as PNG bytes: the SVG, rasterised by resvg with the same embedded font.
