@@ -28,7 +28,7 @@ pub fn escape(text: &str) -> String {
 
 /// Like [`escape`], but keeps line breaks and tabs: for whole messages and tables, whose own
 /// lines are ftbench's. Every string from a file is [`escape`]d where it is put into one.
-fn escape_keeping_lines(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn escape_keeping_lines(text: &str) -> std::borrow::Cow<'_, str> {
     if !text
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')

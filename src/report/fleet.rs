@@ -122,8 +122,7 @@ pub fn render(fleet: &Fleet) -> Result<Vec<(String, Vec<u8>)>> {
             regressions: regressions(fleet, &trend.trends),
         });
     }
-    let mut env = minijinja::Environment::new();
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    let mut env = super::html::environment();
     env.add_template("fleet.html", TEMPLATE)?;
     let html = env
         .get_template("fleet.html")?

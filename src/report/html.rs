@@ -247,7 +247,7 @@ pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<St
         table::summary_statistics(results).trim().to_string()
     };
     let (why, advice) = why_rows(results);
-    let mut env = minijinja::Environment::new();
+    let mut env = environment();
     env.add_template("report.html", TEMPLATE)
         .context("the report template does not parse")?;
     let template = env
@@ -295,6 +295,23 @@ fn why_rows(results: &Analysis<'_>) -> (Vec<WhyRow>, Vec<(&'static str, &'static
         })
         .collect();
     (why, advice)
+}
+
+/// The template environment of ftbench's HTML pages (the report, the fleet dashboard):
+/// HTML-escaped, and control characters in text from files (labels, machine names) written as
+/// visible escapes (`\u{1b}`), as on the terminal, never raw. Values marked safe (the figures,
+/// already XML-safe) pass as they are.
+pub fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(text) if !value.is_safe() => minijinja::escape_formatter(
+            out,
+            state,
+            &minijinja::Value::from(crate::output::escape_keeping_lines(text).as_ref()),
+        ),
+        _ => minijinja::escape_formatter(out, state, value),
+    });
+    env
 }
 
 #[cfg(test)]

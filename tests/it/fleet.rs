@@ -252,3 +252,66 @@ fn a_database_that_is_gone_loses_no_run_and_says_how_to_add_it() {
         .success()
         .stderr(predicate::str::contains("as run 1"));
 }
+
+#[test]
+fn a_hostile_file_in_the_fleet_cannot_break_out_of_the_dashboard() {
+    let dir = temp();
+    let d = dir.path();
+    // Someone else's results file: a label that is a path and markup, planted in every place
+    // a label appears, and a machine name that is markup with an escape character.
+    let text = fs_err::read_to_string(sixteen_cores())
+        .unwrap()
+        .replace("\"3.13.15t\"", "\"../../evil<script>alert(1)</script>\"");
+    fs_err::write(d.join("hostile.json"), text).unwrap();
+    ftbench(d)
+        .args(["history", "add", "hostile.json", "--store", "fleet.sqlite"])
+        .args(["--machine", "<img src=x onerror=alert(1)>\u{1b}[31m"])
+        .assert()
+        .success();
+    let site = d.join("out").join("site");
+    ftbench(d)
+        .args(["publish", "--store", "fleet.sqlite", "--out"])
+        .arg(&site)
+        .assert()
+        .success();
+    // Everything written is inside the site, as plain files with safe names.
+    let mut outside = Vec::new();
+    for entry in fs_err::read_dir(d).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !["hostile.json", "fleet.sqlite", "out", "cache"].contains(&name.as_str())
+            && !name.starts_with("fleet.sqlite-")
+        {
+            outside.push(name);
+        }
+    }
+    assert!(outside.is_empty(), "written outside --out: {outside:?}");
+    for entry in fs_err::read_dir(&site).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
+            "{name}"
+        );
+    }
+    let index = fs_err::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        !index.contains("<script>alert"),
+        "markup from a label reached the page"
+    );
+    assert!(
+        !index.contains("<img src=x"),
+        "markup from a machine name reached the page"
+    );
+    assert!(
+        !index.contains('\u{1b}'),
+        "an escape character reached the page"
+    );
+    for entry in fs_err::read_dir(&site).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            let svg = fs_err::read_to_string(&path).unwrap();
+            assert!(!svg.contains("<script"), "{}", path.display());
+            assert!(!svg.contains('\u{1b}'), "{}", path.display());
+        }
+    }
+}

@@ -274,6 +274,10 @@ fn a_hostile_results_file_writes_nothing_outside_out_and_prints_no_escape() {
     // HTML and SVG escape it too (they always did; this keeps it so).
     let html = fs_err::read_to_string(out.join("report.html")).unwrap();
     assert!(!html.contains("<script>alert"), "raw script in report.html");
+    assert!(
+        !html.contains('\u{1b}'),
+        "a raw escape character in report.html"
+    );
     for svg in figures
         .iter()
         .filter(|f| Path::new(f).extension().is_some_and(|e| e == "svg"))
