@@ -132,12 +132,16 @@ pub fn temp() -> tempfile::TempDir {
         .expect("a temp dir")
 }
 
-/// Write an executable shell script posing as an interpreter.
+/// Write an executable shell script posing as an interpreter. It replaces any script of that
+/// name by a rename, as a package upgrade does: rewriting it in place while a worker is being
+/// started from it fails with "Text file busy" (ETXTBSY).
 pub fn fake_python(dir: &Path, name: &str, body: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
-    fs_err::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write the fake");
-    fs_err::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let new = dir.join(format!(".{name}.new"));
+    fs_err::write(&new, format!("#!/bin/sh\n{body}\n")).expect("write the fake");
+    fs_err::set_permissions(&new, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs_err::rename(&new, &path).expect("put the fake in place");
     path
 }
 
