@@ -289,6 +289,11 @@ pub struct CheckArgs {
     /// The thread counts you mean to measure (default: ftbench's defaults for this machine).
     #[arg(long, short, value_name = "N,N,...", value_delimiter = ',')]
     pub threads: Vec<String>,
+
+    /// The CPUs you mean to run on (`0-7,16`, as `run --cpus`); each is probed for its speed.
+    /// Default: every CPU this process may use.
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -365,6 +370,13 @@ pub struct MeasureArgs {
         allow_negative_numbers = true
     )]
     pub threads: Vec<String>,
+
+    /// Run workers and their threads only on these CPUs, as taskset writes them (`0-7,16`).
+    /// Thread counts above its size are oversubscribed. Default: every CPU this process may use.
+    /// Use it to leave out slower CPUs (efficiency cores, a VM's slow vCPU: `ftbench check`
+    /// measures each one).
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
 
     /// Where to write the results JSON. Default: `ftbench-results/<timestamp>.json`.
     #[arg(long, short, value_name = "PATH")]

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::{MeasureArgs, RunArgs};
 use crate::interpreter::{Discovery, GilMode, Spec, Variant, install};
+use crate::machine::cpus;
 use crate::output::Printer;
 use crate::results::Scaling;
 use crate::results::{self, ResultsFile, Settings, guard};
@@ -46,6 +47,14 @@ pub fn validate(settings: &Settings, force: bool) -> Result<()> {
         if value < min || value > MAX_REPEATS {
             bail!("invalid number of {name} `{value}` ({flag}): it must be {min} to {MAX_REPEATS}");
         }
+    }
+    if !settings.cpus.is_empty() {
+        cpus::check_usable(&settings.cpus).with_context(|| {
+            format!(
+                "cannot run on CPUs {} (--cpus)",
+                cpus::format(&settings.cpus)
+            )
+        })?;
     }
     if settings.timeout_s == 0 || settings.timeout_s > MAX_TIMEOUT_S {
         bail!(
@@ -171,8 +180,13 @@ impl RunConfig {
     /// reads the machine), labels, output. Nothing is installed or written.
     pub fn new(selection: &Selection) -> Result<Self> {
         let measure = selection.measure;
+        let cpus = match &measure.cpus {
+            Some(text) => cpus::check_usable(&cpus::parse(text)?)
+                .with_context(|| format!("cannot use --cpus `{text}`"))?,
+            None => cpus::allowed(),
+        };
         let threads = if measure.threads.is_empty() {
-            default_threads(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+            default_threads(cpus.len())
         } else {
             parse_threads(&measure.threads, measure.force)?
         };
@@ -228,6 +242,7 @@ impl RunConfig {
             max_time_per_point_s: measure.precision.map(|_| measure.max_time_per_point),
             user_tests: Vec::new(),
             test_info: Vec::new(),
+            cpus,
         };
         validate(&settings, measure.force)?;
         let output = measure.output.clone().unwrap_or_else(|| {
@@ -331,7 +346,7 @@ impl RunConfig {
         previous.skipped.clear();
         previous.resumes.push(results::Resume {
             at: results::utc_now(),
-            hostname: crate::sysinfo::SystemInfo::collect().hostname,
+            hostname: crate::machine::sysinfo::SystemInfo::collect().hostname,
             ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
             forced: force,
         });
@@ -479,6 +494,18 @@ fn check_flags_match(settings: &Settings, args: &RunArgs) -> Result<()> {
     if !m.threads.is_empty() && parse_threads(&m.threads, m.force)? != settings.threads {
         differ.push(format!("--threads (the file has {:?})", settings.threads));
     }
+    if let Some(text) = &m.cpus
+        && cpus::parse(text)? != settings.cpus
+    {
+        differ.push(format!(
+            "--cpus (the file has {})",
+            if settings.cpus.is_empty() {
+                "every usable CPU".to_string()
+            } else {
+                cpus::format(&settings.cpus)
+            }
+        ));
+    }
     if m.quick != settings.quick && m.quick {
         differ.push("--quick (the file was not measured with it)".to_string());
     }
@@ -529,7 +556,7 @@ fn check_same_machine(previous: &ResultsFile, path: &std::path::Path, force: boo
             path.display()
         );
     }
-    let here = crate::sysinfo::SystemInfo::collect();
+    let here = crate::machine::sysinfo::SystemInfo::collect();
     let then = &previous.system;
     let mut differ = Vec::new();
     for (what, now, before) in [

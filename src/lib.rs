@@ -8,7 +8,6 @@
 //! before it.
 
 mod analysis;
-mod check;
 mod cli;
 mod commands;
 mod compare;
@@ -17,6 +16,7 @@ mod dirs;
 mod files;
 mod format;
 mod interpreter;
+mod machine;
 mod output;
 mod process;
 mod report;
@@ -24,7 +24,6 @@ mod results;
 mod runner;
 mod stats;
 mod store;
-mod sysinfo;
 mod workloads;
 
 use std::process::ExitCode;

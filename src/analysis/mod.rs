@@ -174,6 +174,19 @@ impl<'a> Analysis<'a> {
             .find(|v| v.label == label)
             .is_some_and(|v| v.expects_gil);
         let serial_rss = serial_point.and_then(Point::rss_kb);
+        // A lone thread's pace: the serial run's, or the 1-thread point's where it was slower
+        // (a team thread is not the main thread), so the fastest part of a point is compared
+        // with the slower of the two.
+        let serial_ns_per_unit = serial_point
+            .into_iter()
+            .chain(points.iter().copied().filter(|p| p.thread_count == 1))
+            .filter_map(|p| p.time_shares().map(|t| t.fastest_ns_per_unit))
+            .reduce(f64::max);
+        let usable_cpus = if self.settings.cpus.is_empty() {
+            self.system.usable_cpus()
+        } else {
+            self.settings.cpus.len()
+        };
         let metrics: Vec<PointMetrics> = points
             .iter()
             .map(|p| {
@@ -184,6 +197,7 @@ impl<'a> Analysis<'a> {
                     .map(|serial| stats::ratio_ci(&values, serial));
                 let efficiency = speedup.map(|s| s.value / f64::from(p.thread_count));
                 let parallelism = p.load_median(|l| Some(l.parallelism));
+                let time = p.time_shares();
                 let verdict = Verdict::judge(&verdict::Evidence {
                     thread_count: p.thread_count,
                     efficiency,
@@ -191,7 +205,9 @@ impl<'a> Analysis<'a> {
                     gil: expects_gil || p.gil_mismatches > 0,
                     processes: crate::workloads::uses_processes(test),
                     disturbed: p.disturbed(),
-                    usable_cpus: self.system.usable_cpus(),
+                    usable_cpus,
+                    time,
+                    serial_ns_per_unit,
                 });
                 PointMetrics {
                     thread_count: p.thread_count,
@@ -211,6 +227,13 @@ impl<'a> Analysis<'a> {
                     memory_per_thread_kb: serial_rss
                         .zip(p.rss_kb())
                         .map(|(serial, own)| (own - serial) / f64::from(p.thread_count)),
+                    time,
+                    serial_pace: time
+                        .zip(serial_ns_per_unit)
+                        .filter(|(_, s)| *s > 0.0)
+                        .map(|(t, s)| t.fastest_ns_per_unit / s),
+                    unequal_samples: p.unequal_samples(),
+                    slowest_cpu: p.slowest_cpu(),
                     verdict,
                 }
             })
@@ -556,6 +579,15 @@ pub struct PointMetrics {
     pub max_rss_mb: Option<f64>,
     /// Resident memory after the section, over the serial point's, per thread, in KiB.
     pub memory_per_thread_kb: Option<f64>,
+    /// Where the threads' time went (medians over samples), when they said.
+    pub time: Option<crate::results::TimeShares>,
+    /// The fastest part's CPU time per unit over the serial run's: 1.0 when some thread ran
+    /// at the single-thread pace.
+    pub serial_pace: Option<f64>,
+    /// Samples whose threads ran on unequal CPUs even when measured again.
+    pub unequal_samples: usize,
+    /// The CPU the slowest part ran on in most samples, with the share of samples.
+    pub slowest_cpu: Option<(u32, f64)>,
     /// Why the point does or does not scale.
     pub verdict: Option<Verdict>,
 }

@@ -224,6 +224,24 @@ fn series_json(series: &Series, metric: &str) -> Value {
             if let Some(verdict) = p.verdict {
                 point["verdict"] = json!(verdict);
             }
+            // Files measured with per-thread accounting: where the threads' time went.
+            if let Some(time) = &p.time {
+                let mut breakdown = json!({
+                    "running": time.running,
+                    "cpu_wait": time.cpu_wait,
+                    "blocked": time.blocked,
+                    "idle": time.idle,
+                    "imbalance": time.imbalance,
+                    "serial_pace": p.serial_pace,
+                });
+                if let Some((cpu, share)) = p.slowest_cpu {
+                    breakdown["slowest_cpu"] = json!({"cpu": cpu, "share_of_samples": share});
+                }
+                point["time"] = breakdown;
+            }
+            if p.unequal_samples > 0 {
+                point["unequal_samples"] = json!(p.unequal_samples);
+            }
             point
         })
         .collect();

@@ -1,6 +1,7 @@
-//! Why a point does (not) scale: one verdict per multi-threaded point, from its speedup, the
-//! effective parallelism of its threads, the GIL state, other work on the machine, and its
-//! thread count against the usable CPUs.
+//! Why a point does (not) scale: one verdict per multi-threaded point, from its speedup, where
+//! its threads' time went (each thread's own accounting: running, waiting for a CPU, blocked,
+//! idle after finishing early; see [`crate::results::threads`]), the GIL state, other work on
+//! the machine, and its thread count against the CPUs the run used.
 //!
 //! The rules, first match wins (a point at 0 or 1 thread gets none):
 //!
@@ -12,14 +13,32 @@
 //! |                  | and the threads took turns: at least [`GIL_TURNS`] CPU busy, less    |
 //! |                  | than [`WAITING_PARALLELISM`] of the threads running; never for       |
 //! |                  | process pools, whose processes each have their own GIL              |
-//! | `oversubscribed` | more threads than usable CPUs                                        |
-//! | `waits`          | threads ran less than [`WAITING_PARALLELISM`] of the time: blocked    |
-//! | `contends`       | threads ran, but slowed each other down                              |
+//! | `oversubscribed` | more threads than CPUs                                               |
+//! | `disturbed`      | threads waited for a CPU ([`CPU_WAIT_SHARE`] of their time or more,  |
+//! |                  | more than they were blocked): other work had the CPUs                |
+//! | `waits`          | threads were blocked ([`BLOCKED_SHARE`] of their time or more)       |
+//! | `unequal`        | nobody blocked or waited for a CPU, yet one part took clearly longer |
+//! |                  | on CPU than the others ([`crate::results::threads::UNEQUAL_IMBALANCE`]x) or  |
+//! |                  | the parts ended far apart, while the fastest part ran at the serial  |
+//! |                  | run's pace ([`SERIAL_PACE`]): the CPUs were not equally fast         |
+//! | `contends`       | threads ran, but slowed each other down (all parts slower than the   |
+//! |                  | serial run's pace)                                                   |
+//!
+//! Points without per-thread accounting (files from older ftbench versions, process pools, a
+//! thread pool the test runs itself) keep the older rule: `waits` when the threads ran less than
+//! [`WAITING_PARALLELISM`] of the time, else `contends`.
 //!
 //! Voluntary context switches are reported beside the verdict as evidence (a thread that blocks
 //! switches voluntarily), not used to decide it: their count depends on how long a sample is.
 
 use serde::{Deserialize, Serialize};
+
+use crate::results::TimeShares;
+pub use crate::results::threads::{BLOCKED_SHARE, CPU_WAIT_SHARE};
+
+/// The fastest part's CPU time per unit of work over the serial run's, at or below which it ran
+/// at the single-thread pace: a slow-down that hit every part (contention) reads above it.
+pub const SERIAL_PACE: f64 = 1.15;
 
 /// Efficiency at or above which a point scales.
 pub const SCALING_EFFICIENCY: f64 = 0.8;
@@ -43,6 +62,7 @@ pub enum Verdict {
     Contends,
     Oversubscribed,
     Disturbed,
+    Unequal,
 }
 
 /// What a verdict is judged from.
@@ -58,6 +78,10 @@ pub struct Evidence {
     pub processes: bool,
     pub disturbed: bool,
     pub usable_cpus: usize,
+    /// Where the threads' time went (medians over samples), when they said.
+    pub time: Option<TimeShares>,
+    /// The serial run's CPU time per unit of work, when it said.
+    pub serial_ns_per_unit: Option<f64>,
 }
 
 impl Verdict {
@@ -84,6 +108,23 @@ impl Verdict {
         if threads as usize > evidence.usable_cpus {
             return Some(Self::Oversubscribed);
         }
+        if let Some(time) = evidence.time.filter(|_| !evidence.processes) {
+            let cpu_wait = time.cpu_wait.unwrap_or(0.0);
+            if cpu_wait >= CPU_WAIT_SHARE && cpu_wait >= time.blocked {
+                return Some(Self::Disturbed);
+            }
+            if time.blocked >= BLOCKED_SHARE {
+                return Some(Self::Waits);
+            }
+            let at_serial_pace = evidence
+                .serial_ns_per_unit
+                .filter(|s| *s > 0.0)
+                .is_none_or(|serial| time.fastest_ns_per_unit / serial <= SERIAL_PACE);
+            if time.unequal() && at_serial_pace {
+                return Some(Self::Unequal);
+            }
+            return Some(Self::Contends);
+        }
         if waiting {
             Some(Self::Waits)
         } else {
@@ -99,6 +140,7 @@ impl Verdict {
             Self::Contends => "contends",
             Self::Oversubscribed => "oversubscribed",
             Self::Disturbed => "disturbed",
+            Self::Unequal => "unequal",
         }
     }
 
@@ -121,7 +163,10 @@ impl Verdict {
                 "More threads than usable CPUs: they take turns on the CPUs, so look at the thread counts up to the CPU count."
             }
             Self::Disturbed => {
-                "Other work on the machine took CPUs this point needed: measure again on a quiet machine (`ftbench check` says what is busy)."
+                "Other work on the machine took CPUs this point needed (threads waited for a CPU): measure again on a quiet machine (`ftbench check` says what is busy)."
+            }
+            Self::Unequal => {
+                "The machine, not the code: threads given equal parts ran at the serial pace but some took longer than others, with none blocked or waiting for a CPU, as on CPUs of unequal speed (a VM's vCPUs, efficiency cores, turbo); `ftbench check` measures each CPU, and `--cpus` keeps the run on CPUs of one speed; if your own parts are not equal work, split them evenly."
             }
         }
     }
@@ -130,6 +175,7 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::threads::tests::thread;
 
     fn evidence(thread_count: u32, efficiency: f64, parallelism: f64) -> Evidence {
         Evidence {
@@ -140,7 +186,74 @@ mod tests {
             processes: false,
             disturbed: false,
             usable_cpus: 2,
+            time: None,
+            serial_ns_per_unit: None,
         }
+    }
+
+    /// Two threads' evidence: efficiency, then their parts (CPU ms, wait for a CPU ms, blocked
+    /// ms) for two units each; the serial run took 10 ms of CPU for two units.
+    fn two_threads(efficiency: f64, parts: [(f64, f64, f64); 2]) -> Evidence {
+        let threads: Vec<_> = parts.iter().map(|&(c, r, b)| thread(c, r, b)).collect();
+        let wall = threads.iter().map(|t| t.wall_ns).max().unwrap();
+        Evidence {
+            time: TimeShares::of(wall, 4, &threads),
+            serial_ns_per_unit: Some(5e6),
+            ..evidence(2, efficiency, 2.0 * efficiency)
+        }
+    }
+
+    #[test]
+    fn per_thread_evidence_names_the_cause() {
+        let judge = |e: Evidence| Verdict::judge(&e);
+        // Blocked half the time on a lock: waits.
+        assert_eq!(
+            judge(two_threads(0.5, [(10.0, 0.0, 10.0), (10.0, 0.0, 0.0)])),
+            Some(Verdict::Waits)
+        );
+        // Runnable but waiting for a CPU (a busy process beside it): the machine, not `waits`
+        // nor `contends`.
+        assert_eq!(
+            judge(two_threads(0.6, [(10.0, 8.0, 0.0), (10.0, 0.0, 0.0)])),
+            Some(Verdict::Disturbed)
+        );
+        // Done early: one part took 1.43x the CPU of the other, the fast one at the serial
+        // pace (the VM's slow vCPU).
+        assert_eq!(
+            judge(two_threads(0.7, [(10.0, 0.0, 0.0), (14.3, 0.0, 0.0)])),
+            Some(Verdict::Unequal)
+        );
+        // A symmetric slow-down (a shared float's reference count): both parts at 2x the serial
+        // pace, so contends, even when one is a little slower than the other.
+        assert_eq!(
+            judge(two_threads(0.5, [(20.0, 0.0, 0.0), (20.5, 0.0, 0.0)])),
+            Some(Verdict::Contends)
+        );
+        assert_eq!(
+            judge(two_threads(0.4, [(20.0, 0.0, 0.0), (25.0, 0.0, 0.0)])),
+            Some(Verdict::Contends)
+        );
+        // Unequal and scaling anyway: scales comes first.
+        assert_eq!(
+            judge(two_threads(0.85, [(10.0, 0.0, 0.0), (11.7, 0.0, 0.0)])),
+            Some(Verdict::Scales)
+        );
+        // A process pool's evidence keeps the older rule (parallelism 1.0 of 2: waits).
+        let pool = Evidence {
+            processes: true,
+            ..two_threads(0.5, [(10.0, 0.0, 0.0), (14.3, 0.0, 0.0)])
+        };
+        assert_eq!(judge(pool), Some(Verdict::Waits));
+        // 16 threads that never block, one CPU slower: not `waits` (the 16-core pure loop).
+        let mut parts: Vec<_> = (0..15).map(|_| thread(10.0, 0.0, 0.0)).collect();
+        parts.push(thread(17.0, 0.0, 0.0));
+        let sixteen = Evidence {
+            time: TimeShares::of(17_000_000, 32, &parts),
+            serial_ns_per_unit: Some(5e6),
+            usable_cpus: 16,
+            ..evidence(16, 0.58, 9.38)
+        };
+        assert_eq!(judge(sixteen), Some(Verdict::Unequal));
     }
 
     #[test]
@@ -215,6 +328,7 @@ mod tests {
             Verdict::Contends,
             Verdict::Oversubscribed,
             Verdict::Disturbed,
+            Verdict::Unequal,
         ] {
             assert_eq!(
                 serde_json::to_value(verdict).unwrap(),

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
+use crate::machine::sysinfo::SystemInfo;
 use crate::output::Printer;
-use crate::sysinfo::SystemInfo;
 
 /// `ftbench check`: is this machine ready to measure?
 pub(super) fn check_command(args: &crate::cli::CheckArgs, printer: &Printer) -> Result<ExitCode> {
@@ -15,8 +15,13 @@ pub(super) fn check_command(args: &crate::cli::CheckArgs, printer: &Printer) -> 
             args.seconds
         );
     }
+    let cpus = match &args.cpus {
+        Some(text) => crate::machine::cpus::check_usable(&crate::machine::cpus::parse(text)?)
+            .with_context(|| format!("cannot use --cpus `{text}`"))?,
+        None => crate::machine::cpus::allowed(),
+    };
     let threads = if args.threads.is_empty() {
-        crate::config::default_threads(crate::runner::load::usable_cpus())
+        crate::config::default_threads(cpus.len())
     } else {
         crate::config::parse_threads(&args.threads, false)?
     };
@@ -26,10 +31,14 @@ pub(super) fn check_command(args: &crate::cli::CheckArgs, printer: &Printer) -> 
             args.seconds
         ));
     }
-    let check = crate::check::check(
+    let check = crate::machine::check::check(
         &SystemInfo::collect(),
-        std::time::Duration::from_secs_f64(args.seconds),
-        threads.iter().copied().max().unwrap_or(1),
+        crate::machine::check::Scope {
+            window: std::time::Duration::from_secs_f64(args.seconds),
+            max_threads: threads.iter().copied().max().unwrap_or(1),
+            cpus: &cpus,
+            probe: std::time::Duration::from_millis(1500),
+        },
     );
     if args.json {
         printer.stdout(&serde_json::to_string_pretty(&check)?)?;

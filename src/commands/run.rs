@@ -92,11 +92,7 @@ pub(super) fn execute(
     // Held until the run has written its last byte: a second run on the same -o fails at once.
     let _lock = results::guard::OutputLock::acquire(&config.output)?;
     // A short look at the machine before measuring: said in one line, kept in the file.
-    let check = crate::check::check(
-        &results.system,
-        std::time::Duration::from_millis(500),
-        config.settings.threads.iter().copied().max().unwrap_or(1),
-    );
+    let check = machine_check(&results.system, &config.settings);
     printer.info(&check.summary());
     if results.system.check.is_none() {
         results.system.check = Some(check);
@@ -394,4 +390,26 @@ pub(super) fn list_tests(printer: &Printer) -> Result<ExitCode> {
     }
     printer.stdout(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A short look at the machine before measuring: other work for half a second, and the speed
+/// of each CPU the run will use.
+fn machine_check(
+    system: &crate::machine::sysinfo::SystemInfo,
+    settings: &results::Settings,
+) -> crate::machine::check::Check {
+    let cpus = if settings.cpus.is_empty() {
+        crate::machine::cpus::allowed()
+    } else {
+        settings.cpus.clone()
+    };
+    crate::machine::check::check(
+        system,
+        crate::machine::check::Scope {
+            window: std::time::Duration::from_millis(500),
+            max_threads: settings.threads.iter().copied().max().unwrap_or(1),
+            cpus: &cpus,
+            probe: std::time::Duration::from_millis(300),
+        },
+    )
 }

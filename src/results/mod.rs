@@ -8,6 +8,7 @@ pub mod pyperf;
 mod seed;
 #[cfg(test)]
 pub mod testing;
+pub mod threads;
 mod time;
 
 use std::collections::HashMap;
@@ -17,11 +18,12 @@ use serde_json::Value;
 
 pub use crate::files::write_atomically;
 pub use json::load;
+pub use threads::{ThreadTime, TimeShares};
 pub use time::{utc_at, utc_now, utc_stamp_for_file};
 
 use crate::interpreter::{GilMode, InterpreterInfo, InterpreterSource};
+use crate::machine::sysinfo::SystemInfo;
 use crate::stats::{self, Summary};
-use crate::sysinfo::SystemInfo;
 use crate::workloads::{self, Group};
 
 /// Bumped whenever a reader of the old schema would misread the new one.
@@ -72,6 +74,10 @@ pub struct Settings {
     /// without it are read with the registry of the ftbench reading them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub test_info: Vec<TestInfo>,
+    /// `--cpus`: the CPUs workers and their threads ran on, all usable CPUs by default (files
+    /// from before it have none: the machine's usable CPUs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<u32>,
 }
 
 /// What one test measured: its group, metric and the metric units per unit of work.
@@ -150,6 +156,14 @@ pub struct PointSample {
     /// The worker's resident memory, when it sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<SampleMemory>,
+    /// Its threads ran equal parts for unequal times without blocking or waiting for a CPU,
+    /// and measuring the process again did not help (see [`threads`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unequal: bool,
+    /// Each thread's own time in the section (team and serial runs; files from before it and
+    /// pools have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<ThreadTime>,
 }
 
 /// A worker's resident memory (RSS) at the end of a sample, in KiB.
@@ -213,6 +227,52 @@ impl Point {
     /// How many samples other work on the machine disturbed.
     pub fn disturbed_samples(&self) -> usize {
         self.samples.iter().filter(|s| s.disturbed).count()
+    }
+
+    /// Where the threads' time went: each share's median over the samples that say.
+    pub fn time_shares(&self) -> Option<TimeShares> {
+        let all: Vec<TimeShares> = self
+            .samples
+            .iter()
+            .filter_map(PointSample::time_shares)
+            .collect();
+        if all.is_empty() {
+            return None;
+        }
+        let median =
+            |f: &dyn Fn(&TimeShares) -> f64| stats::median(&all.iter().map(f).collect::<Vec<_>>());
+        let waits: Vec<f64> = all.iter().filter_map(|t| t.cpu_wait).collect();
+        Some(TimeShares {
+            running: median(&|t| t.running),
+            cpu_wait: (waits.len() == all.len()).then(|| stats::median(&waits)),
+            blocked: median(&|t| t.blocked),
+            idle: median(&|t| t.idle),
+            imbalance: median(&|t| t.imbalance),
+            fastest_ns_per_unit: median(&|t| t.fastest_ns_per_unit),
+        })
+    }
+
+    /// The CPU the slowest part ran on in most samples, with the share of samples, where one did.
+    pub fn slowest_cpu(&self) -> Option<(u32, f64)> {
+        let cpus: Vec<u32> = self
+            .samples
+            .iter()
+            .filter_map(|s| threads::slowest_cpu(&s.threads))
+            .collect();
+        let mut counts: Vec<(u32, usize)> = Vec::new();
+        for cpu in &cpus {
+            match counts.iter_mut().find(|(c, _)| c == cpu) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((*cpu, 1)),
+            }
+        }
+        let (cpu, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
+        Some((cpu, n as f64 / self.samples.len().max(1) as f64))
+    }
+
+    /// How many samples ran on unequal CPUs even when measured again.
+    pub fn unequal_samples(&self) -> usize {
+        self.samples.iter().filter(|s| s.unequal).count()
     }
 
     /// Whether any sample was disturbed: its numbers may not be what this machine can do.
@@ -423,6 +483,11 @@ impl PointSample {
     pub fn throughput(&self, unit_scale: f64) -> f64 {
         self.work_units as f64 * unit_scale / (self.wall_ns.max(1) as f64 / 1e9)
     }
+
+    /// Where its threads' time went, when the worker said.
+    pub fn time_shares(&self) -> Option<TimeShares> {
+        TimeShares::of(self.wall_ns, self.work_units, &self.threads)
+    }
 }
 
 /// 128 random bits as hex: std's hasher keys come from the OS's random source.
@@ -556,6 +621,8 @@ impl ResultsFile {
                 load: None,
                 disturbed: false,
                 memory: None,
+                unequal: false,
+                threads: Vec::new(),
             })
             .collect();
         let rates: Vec<f64> = seconds.iter().map(|s| 1.0 / s).collect();

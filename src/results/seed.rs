@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::{ExternalTest, Point, PointSample, ResultsFile, Settings, VariantRecord};
 use crate::interpreter::{GilMode, InterpreterInfo, InterpreterSource};
+use crate::machine::sysinfo::SystemInfo;
 use crate::stats::Summary;
-use crate::sysinfo::SystemInfo;
 use crate::workloads::{self, Group};
 
 /// Work units of a synthetic sample: large, so that nanosecond rounding is negligible.
@@ -42,6 +42,8 @@ fn synthetic_point(
             load: None,
             disturbed: false,
             memory: None,
+            unequal: false,
+            threads: Vec::new(),
         }],
         throughput: Summary::from_samples(&[value])?,
         gil_mismatches: 0,

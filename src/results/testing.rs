@@ -16,6 +16,8 @@ pub fn test_point(test: &str, label: &str, thread_count: u32, walls: &[u64]) -> 
             load: None,
             disturbed: false,
             memory: None,
+            unequal: false,
+            threads: Vec::new(),
         })
         .collect();
     let values: Vec<f64> = samples.iter().map(|s| s.throughput(1.0)).collect();

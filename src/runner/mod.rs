@@ -68,6 +68,7 @@ fn request(
         warmup: settings.warmup,
         samples: settings.samples,
         target_ns: settings.target_ns,
+        cpus: settings.cpus.clone(),
     }
 }
 
@@ -377,7 +378,8 @@ enum PointError {
 /// Run one worker process of a point and judge whether other work disturbed it (over the
 /// process's whole life, see [`load`]). A disturbed process is measured again after waiting for
 /// a quiet machine, up to [`load::MAX_RETRIES`] times (not with `--allow-load`); if the machine
-/// stays busy, the last attempt's samples are kept and marked.
+/// stays busy, the last attempt's samples are kept and marked. A process whose threads ran on
+/// unequal CPUs is measured again [`UNEQUAL_RETRIES`] times, then kept and marked likewise.
 fn measure_undisturbed(
     job: &PointJob,
     process: u32,
@@ -394,6 +396,7 @@ fn measure_undisturbed(
     } = *job;
     let needed = thread_count.max(1);
     let mut attempt = 0;
+    let mut unequal_attempts = 0;
     loop {
         let before = load::Counters::read();
         let mut samples = measure_process(job, process, worker)?;
@@ -401,6 +404,18 @@ fn measure_undisturbed(
             .until(&load::Counters::read())
             .is_some_and(|l| l.disturbs(needed));
         if !disturbed {
+            // Threads that ran equal parts for unequal times without blocking or waiting for a
+            // CPU: the CPUs were not equally fast just then (a VM's vCPU drifts for seconds).
+            // Measured again once; if it stays so, the samples are marked.
+            if thread_count >= 2 && ran_unequal(&samples) {
+                if unequal_attempts < UNEQUAL_RETRIES && !plan.settings.allow_load {
+                    unequal_attempts += 1;
+                    continue;
+                }
+                for sample in &mut samples {
+                    sample.unequal = true;
+                }
+            }
             return Ok(samples);
         }
         if plan.settings.allow_load || attempt >= load::MAX_RETRIES || !patience.willing() {
@@ -422,6 +437,20 @@ fn measure_undisturbed(
             return Err(PointError::Stopped(stop));
         }
     }
+}
+
+/// How often a process whose threads ran on unequal CPUs is measured again.
+const UNEQUAL_RETRIES: u32 = 1;
+
+/// Whether most of a process's samples had threads that ran equal parts for unequal times with
+/// none blocked or waiting for a CPU ([`results::TimeShares::unequal`]).
+fn ran_unequal(samples: &[PointSample]) -> bool {
+    let judged: Vec<bool> = samples
+        .iter()
+        .filter_map(PointSample::time_shares)
+        .map(|t| t.unequal())
+        .collect();
+    !judged.is_empty() && 2 * judged.iter().filter(|u| **u).count() > judged.len()
 }
 
 /// Run one worker process of a point and return its timed samples, after checking the worker's
@@ -475,6 +504,8 @@ fn measure_process(
             }),
             extra: sample.extra,
             disturbed: false,
+            unequal: false,
+            threads: sample.threads.unwrap_or_default(),
         });
     }
     Ok(samples)
@@ -620,6 +651,14 @@ fn report_point(
             line,
             "  BUSY! other work disturbed {} of {} samples",
             point.disturbed_samples(),
+            point.samples.len()
+        );
+    }
+    if point.unequal_samples() > 0 {
+        let _ = write!(
+            line,
+            "  UNEQUAL CPUs in {} of {} samples (measured again)",
+            point.unequal_samples(),
             point.samples.len()
         );
     }

@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::protocol::{Mode, RawSample, Request, Scaling};
 use super::worker::{Error, Hello, Worker, WorkerOutput};
 use crate::interpreter::{InterpreterSource, Variant};
+use crate::results::ThreadTime;
 
 /// Bytes one thread copies per unit of `memory_bandwidth`, as in the Python test.
 const CHUNK_BYTES: usize = 4 * 1024 * 1024;
@@ -120,6 +121,57 @@ fn thread_cpu_ns() -> u64 {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(0, |t| {
         t.tv_sec().max(0) as u64 * 1_000_000_000 + t.tv_nsec().max(0) as u64
     })
+}
+
+/// A thread's own accounting, read around its part: run-queue wait, context switches, CPU (the
+/// native twin of `worker.py`'s `ThreadClock`).
+#[derive(Debug, Clone, Copy)]
+struct ThreadMark {
+    runq_ns: Option<u64>,
+    switches: Option<[u64; 2]>,
+    cpu: Option<u32>,
+}
+
+impl ThreadMark {
+    fn read() -> Self {
+        let runq_ns = fs_err::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|text| text.split_whitespace().nth(1)?.parse().ok());
+        #[cfg(target_os = "linux")]
+        let switches = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD)
+            .ok()
+            .map(|u| {
+                [
+                    u.voluntary_context_switches().max(0) as u64,
+                    u.involuntary_context_switches().max(0) as u64,
+                ]
+            });
+        #[cfg(not(target_os = "linux"))]
+        let switches = None;
+        Self {
+            runq_ns,
+            switches,
+            cpu: crate::machine::cpus::current(),
+        }
+    }
+
+    /// The thread's entry of a sample, from this mark (before its part) to `after`.
+    fn until(self, after: Self, offset_ns: u64, wall_ns: u64, cpu_ns: u64) -> ThreadTime {
+        ThreadTime {
+            offset_ns,
+            wall_ns,
+            cpu_ns,
+            runq_ns: self
+                .runq_ns
+                .zip(after.runq_ns)
+                .map(|(a, b)| b.saturating_sub(a)),
+            switches: self
+                .switches
+                .zip(after.switches)
+                .map(|(a, b)| [b[0].saturating_sub(a[0]), b[1].saturating_sub(a[1])]),
+            cpus: self.cpu.zip(after.cpu).map(|(a, b)| [a, b]),
+        }
+    }
 }
 
 /// Run `ranges` on one thread each, released together; the section is first start to last end.
@@ -230,6 +282,25 @@ impl Worker for NativeWorker {
     }
 }
 
+/// One team thread's begin, end, checksum part, CPU ns and marks of the sample just run.
+type Slot = (Instant, Instant, u64, u64, Option<(ThreadMark, ThreadMark)>);
+
+/// Each thread's entry of a sample whose first part started at `first`.
+fn thread_times(parts: &[Slot], first: Instant) -> Vec<ThreadTime> {
+    parts
+        .iter()
+        .filter_map(|p| {
+            let (before, after) = p.4?;
+            Some(before.until(
+                after,
+                p.0.duration_since(first).as_nanos() as u64,
+                p.1.duration_since(p.0).as_nanos() as u64,
+                p.3,
+            ))
+        })
+        .collect()
+}
+
 /// Measure every sample of a request with one team of threads, started once and released
 /// together for each sample by a barrier.
 ///
@@ -250,15 +321,22 @@ fn measure_with_team(
     let start = Barrier::new(threads + 1);
     let end = Barrier::new(threads + 1);
     let stop = std::sync::atomic::AtomicBool::new(false);
-    // Each thread's (begin, end, checksum part, CPU ns) of the sample just run.
-    let slots: Vec<Mutex<(Instant, Instant, u64, u64)>> = (0..threads)
-        .map(|_| Mutex::new((Instant::now(), Instant::now(), 0, 0)))
+    // Each thread's begin, end, checksum part, CPU ns and marks of the sample just run.
+    let slots: Vec<Mutex<Slot>> = (0..threads)
+        .map(|_| Mutex::new((Instant::now(), Instant::now(), 0, 0, None)))
         .collect();
+    let cpus = &request.cpus;
     std::thread::scope(|scope| {
         for (slot, &(from, count)) in slots.iter().zip(ranges) {
             let (start, end, stop) = (&start, &end, &stop);
             scope.spawn(move || {
+                // `--cpus`: checked usable before the run; a failure leaves the thread unpinned.
+                if !cpus.is_empty() {
+                    let _ = crate::machine::cpus::pin_current_thread(cpus);
+                }
                 loop {
+                    // Before the barrier, as in worker.py: a late start's wait for a CPU counts.
+                    let mark = ThreadMark::read();
                     start.wait();
                     if stop.load(Ordering::Acquire) {
                         return;
@@ -267,7 +345,9 @@ fn measure_with_team(
                     let cpu = thread_cpu_ns();
                     let part = kernel(state, from, count);
                     let cpu = thread_cpu_ns().saturating_sub(cpu);
-                    *slot.lock().expect("no kernel panicked") = (begin, Instant::now(), part, cpu);
+                    let finish = Instant::now();
+                    let marks = Some((mark, ThreadMark::read()));
+                    *slot.lock().expect("no kernel panicked") = (begin, finish, part, cpu, marks);
                     end.wait();
                 }
             });
@@ -287,7 +367,7 @@ fn measure_with_team(
             start.wait();
             end.wait();
             let counts = before.raw_until(&super::load::Counters::read());
-            let parts: Vec<(Instant, Instant, u64, u64)> = slots
+            let parts: Vec<Slot> = slots
                 .iter()
                 .map(|s| *s.lock().expect("no kernel panicked"))
                 .collect();
@@ -324,6 +404,7 @@ fn measure_with_team(
                 involuntary_switches: None,
                 max_rss_kb: None,
                 rss_kb: None,
+                threads: Some(thread_times(&parts, first)),
             });
         }
         release();

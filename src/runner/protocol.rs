@@ -37,6 +37,10 @@ pub struct Request {
     pub warmup: u32,
     pub samples: u32,
     pub target_ns: u64,
+    /// `--cpus`: the worker and its threads run only on these CPUs (empty: wherever the OS
+    /// puts them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<u32>,
 }
 
 /// One timed run of the workload, as the worker measured it.
@@ -90,6 +94,9 @@ pub struct RawSample {
     /// Resident memory right after the section (live child processes included), in KiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rss_kb: Option<u64>,
+    /// Each thread's own time in the section (a team of threads, or the serial run's one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<Vec<crate::results::ThreadTime>>,
 }
 
 /// A line a worker writes on stdout.

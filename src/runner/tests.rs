@@ -71,6 +71,7 @@ impl Worker for FakeWorker {
                 involuntary_switches: None,
                 max_rss_kb: None,
                 rss_kb: None,
+                threads: None,
             })
             .collect();
         Ok(WorkerOutput {
@@ -123,6 +124,7 @@ fn plan(tests: &[&str], processes: u32) -> Plan {
         max_time_per_point_s: None,
         user_tests: Vec::new(),
         test_info: Vec::new(),
+        cpus: Vec::new(),
     };
     Plan {
         variants: vec![variant("ft", true), variant("gil", false)],

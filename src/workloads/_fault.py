@@ -1,12 +1,14 @@
 """_fault: a hidden test that misbehaves on purpose, for ftbench's own fault-handling tests.
 
 The fault comes from the FTBENCH_FAULT environment variable (read through os.environ, which
-`python -I` still fills): hang, exit3, segfault, raise, garbage, die_mid_sample, bad_checksum.
-Without it, the test is a tiny correct workload.
+`python -I` still fills): hang, exit3, segfault, raise, garbage, die_mid_sample, bad_checksum,
+slow_thread (the first thread of a team burns 60% more CPU in its part than its work needs: to
+ftbench, exactly a slower CPU). Without it, the test is a tiny correct workload.
 """
 
 import os
 import sys
+import threading
 import time
 
 KIND = "threads"
@@ -41,6 +43,8 @@ def misbehave():
 
 
 def run_part(state, start, count):
+    if FAULT == "slow_thread" and start == 0 and threading.current_thread() is not threading.main_thread():
+        sum(range(start, start + count * 6 // 10))
     return sum(range(start, start + count))
 
 

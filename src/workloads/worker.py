@@ -12,7 +12,8 @@ Messages (each one JSON object with a "type"):
                 "cpu_ns", "window_ns", and where /proc has them "cpu_wait_ns", "busy_ns",
                 "steal_ns", "own_ns" (see Accounting); where `resource` exists
                 "voluntary_switches", "involuntary_switches", "max_rss_kb", "rss_kb"
-                (see Accounting.memory)}
+                (see Accounting.memory); for a team of threads or a serial run, "threads":
+                one object per thread (see ThreadClock)}
   error        {"kind", "message", "traceback"}
   done         {}
 """
@@ -230,6 +231,90 @@ def _proc_status(pid):
 ACCOUNTING = Accounting()
 
 
+def _cpu_probe():
+    """`sched_getcpu()` through ctypes where the C library has it (Linux), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        function = ctypes.CDLL(None).sched_getcpu
+    except (ImportError, OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_int
+    return function
+
+
+_SCHED_GETCPU = _cpu_probe()
+_RUSAGE_THREAD = getattr(resource, "RUSAGE_THREAD", None) if resource else None
+
+
+class ThreadClock:
+    """One thread's own accounting, made by that thread and read around its part:
+
+      runq_ns   /proc/self/task/TID/schedstat, second field: time the thread was runnable but
+                waited for a CPU (nanoseconds; absent where the kernel has no schedstat), from
+                before the sample's barrier to the end of its part, so a late start counts.
+      switches  getrusage(RUSAGE_THREAD): voluntary (it blocked) and involuntary (the scheduler
+                took its CPU) context switches.
+      cpus      the CPU it was on when its part started and when it ended (sched_getcpu).
+
+    With the part's wall and CPU time, what is neither running nor waiting for a CPU is time the
+    thread was blocked. The file stays open and is read with pread: a read costs about 1.5 µs,
+    all of it outside the timed part.
+    """
+
+    def __init__(self):
+        self.fd = None
+        try:
+            self.fd = os.open(
+                "/proc/self/task/%d/schedstat" % threading.get_native_id(), os.O_RDONLY
+            )
+        except (OSError, AttributeError):
+            pass
+
+    def read(self):
+        runq = None
+        if self.fd is not None:
+            try:
+                runq = int(os.pread(self.fd, 128, 0).split()[1])
+            except (OSError, IndexError, ValueError):
+                runq = None
+        switches = None
+        if _RUSAGE_THREAD is not None:
+            usage = resource.getrusage(_RUSAGE_THREAD)
+            switches = (usage.ru_nvcsw, usage.ru_nivcsw)
+        cpu = _SCHED_GETCPU() if _SCHED_GETCPU is not None else None
+        return runq, switches, cpu if cpu is None or cpu >= 0 else None
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def thread_time(before, after, offset_ns, wall_ns, cpu_ns):
+    """One thread's entry of a sample's "threads" (ThreadClock reads around its part)."""
+    entry = {"offset_ns": offset_ns, "wall_ns": wall_ns, "cpu_ns": cpu_ns, "runq_ns": None}
+    if before[0] is not None and after[0] is not None:
+        entry["runq_ns"] = max(after[0] - before[0], 0)
+    if before[1] is not None and after[1] is not None:
+        entry["switches"] = [after[1][0] - before[1][0], after[1][1] - before[1][1]]
+    if before[2] is not None and after[2] is not None:
+        entry["cpus"] = [before[2], after[2]]
+    return entry
+
+
+_MAIN_CLOCK = []
+
+
+def main_clock():
+    """The main thread's clock, made on first use (serial runs)."""
+    if not _MAIN_CLOCK:
+        _MAIN_CLOCK.append(ThreadClock())
+    return _MAIN_CLOCK[0]
+
+
 class Team:
     """One thread per part, started once per worker process and reused by every sample.
 
@@ -251,6 +336,7 @@ class Team:
         self.starts = [0] * n
         self.ends = [0] * n
         self.cpu = [0] * n
+        self.marks = [None] * n
         self.errors = []
         self.closing = False
         self.start = threading.Barrier(n + 1)
@@ -262,32 +348,53 @@ class Team:
             thread.start()
 
     def _body(self, i):
-        while True:
-            self.start.wait()
-            if self.closing:
-                return
-            try:
-                self.starts[i] = time.perf_counter_ns()
-                cpu_start = time.thread_time_ns()
-                self.partials[i] = self.module.run_part(
-                    self.state, self.ranges[i][0], self.ranges[i][1]
-                )
-                self.cpu[i] = time.thread_time_ns() - cpu_start
-                self.ends[i] = time.perf_counter_ns()
-            except BaseException as exc:  # noqa: BLE001 - re-raised by the main thread
-                self.errors.append(exc)
-            self.end.wait()
+        clock = ThreadClock()
+        try:
+            while True:
+                # Read before the barrier: a thread released but left waiting for a CPU starts
+                # late, and that wait belongs to the sample (the barrier's sleep is no run-queue
+                # wait, so it adds nothing).
+                mark = clock.read()
+                self.start.wait()
+                if self.closing:
+                    return
+                try:
+                    self.starts[i] = time.perf_counter_ns()
+                    cpu_start = time.thread_time_ns()
+                    self.partials[i] = self.module.run_part(
+                        self.state, self.ranges[i][0], self.ranges[i][1]
+                    )
+                    self.cpu[i] = time.thread_time_ns() - cpu_start
+                    self.ends[i] = time.perf_counter_ns()
+                    self.marks[i] = (mark, clock.read())
+                except BaseException as exc:  # noqa: BLE001 - re-raised by the main thread
+                    self.errors.append(exc)
+                self.end.wait()
+        finally:
+            clock.close()
 
     def run(self):
-        """One sample: (wall_ns, checksum, accounting)."""
+        """One sample: (wall_ns, checksum, accounting, threads)."""
         before = ACCOUNTING.read()
         self.start.wait()
         self.end.wait()
         after = ACCOUNTING.read()
         if self.errors:
             raise self.errors[0]
-        wall = max(self.ends) - min(self.starts)
-        return wall, self.module.combine(self.state, self.partials), (before, after, sum(self.cpu))
+        first = min(self.starts)
+        wall = max(self.ends) - first
+        threads = [
+            thread_time(
+                self.marks[i][0],
+                self.marks[i][1],
+                self.starts[i] - first,
+                self.ends[i] - self.starts[i],
+                self.cpu[i],
+            )
+            for i in range(len(self.threads))
+        ]
+        checksum = self.module.combine(self.state, self.partials)
+        return wall, checksum, (before, after, sum(self.cpu)), threads
 
     def close(self):
         """Let the threads end (after an error too, unless a part still runs: they are daemons,
@@ -301,13 +408,16 @@ class Team:
 
 
 def run_serial(module, state, total):
+    clock = main_clock()
     before = ACCOUNTING.read()
+    mark = clock.read()
     start = time.perf_counter_ns()
     cpu_start = time.thread_time_ns()
     checksum = module.serial(state, 0, total)
     cpu = time.thread_time_ns() - cpu_start
     wall = time.perf_counter_ns() - start
-    return wall, checksum, (before, ACCOUNTING.read(), cpu)
+    threads = [thread_time(mark, clock.read(), 0, wall, cpu)]
+    return wall, checksum, (before, ACCOUNTING.read(), cpu), threads
 
 
 def is_pool(module, state):
@@ -325,7 +435,7 @@ def run_pool(module, state, total):
     wall = time.perf_counter_ns() - start
     after = ACCOUNTING.read()
     cpu = (after[3] - before[3]) + (after[4] - before[4])
-    return wall, checksum, (before, after, cpu)
+    return wall, checksum, (before, after, cpu), None
 
 
 def setup(module, request, threads):
@@ -347,7 +457,7 @@ def calibrate(module, request):
             reset = getattr(module, "reset", None)
             if reset:
                 reset(state)
-            wall_ns, _, _ = run_serial(module, state, units)
+            wall_ns = run_serial(module, state, units)[0]
             if wall_ns >= target // 4 or units >= 1 << 40:
                 break
             units *= 4 if wall_ns < target // 40 else 2
@@ -385,13 +495,16 @@ def measure(module, request):
                 reset(state)
             before = gil_enabled()
             if team is not None:
-                wall_ns, checksum, accounting = team.run()
+                wall_ns, checksum, accounting, per_thread = team.run()
             elif threads == 0:
-                wall_ns, checksum, accounting = run_serial(module, state, total)
+                wall_ns, checksum, accounting, per_thread = run_serial(module, state, total)
             else:
-                wall_ns, checksum, accounting = run_pool(module, state, total)
+                wall_ns, checksum, accounting, per_thread = run_pool(module, state, total)
             after = gil_enabled()
             extra = getattr(module, "sample_extra", None)
+            accounting_fields = ACCOUNTING.between(*accounting)
+            if per_thread is not None:
+                accounting_fields["threads"] = per_thread
             emit(
                 "sample",
                 index=index,
@@ -403,7 +516,7 @@ def measure(module, request):
                 gil_enabled_before=before,
                 gil_enabled_after=after,
                 extra=extra(state) if extra else None,
-                **ACCOUNTING.between(*accounting),
+                **accounting_fields,
             )
     finally:
         if team is not None:
@@ -455,6 +568,10 @@ def main():
             traceback="",
         )
         return 2
+    cpus = request.get("cpus")
+    if cpus and hasattr(os, "sched_setaffinity"):
+        # `--cpus`: before the workload starts any thread or process, which inherit the set.
+        os.sched_setaffinity(0, [int(cpu) for cpu in cpus])
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     try:
         module = __import__(request["module"])

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::probe::{self, CpuSpeed};
+use super::sysinfo::SystemInfo;
 use crate::runner::load::{self, Counters};
-use crate::sysinfo::SystemInfo;
 
 /// How an item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +45,9 @@ pub struct Check {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_load: Option<f64>,
     pub items: Vec<Item>,
+    /// Each usable CPU's speed from a pinned native loop (files from before it have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<CpuSpeed>,
 }
 
 impl Check {
@@ -114,15 +118,84 @@ fn read(path: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Check the machine, measuring other work for `window`; `max_threads` is the most threads a run
-/// will ask for.
-pub fn check(system: &SystemInfo, window: Duration, max_threads: u32) -> Check {
-    let (mut items, other_load) = load_items(window);
-    items.extend(machine_items(system, max_threads));
+/// What to check beyond the machine itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// How long to measure other work.
+    pub window: Duration,
+    /// The most threads a run will ask for.
+    pub max_threads: u32,
+    /// The CPUs a run will use (`--cpus`), each probed for its speed.
+    pub cpus: &'a [u32],
+    /// How long the per-CPU speed probe may take in all.
+    pub probe: Duration,
+}
+
+/// Check the machine: other work over the window, each CPU's speed, the settings that bend
+/// scaling curves.
+pub fn check(system: &SystemInfo, scope: Scope<'_>) -> Check {
+    let (mut items, other_load) = load_items(scope.window);
+    let speeds = probe::probe(scope.cpus, scope.probe);
+    items.push(speed_item(&speeds));
+    items.extend(machine_items(system, scope.max_threads, scope.cpus.len()));
     Check {
-        window_s: window.as_secs_f64(),
+        window_s: scope.window.as_secs_f64(),
         other_load,
         items,
+        cpus: speeds.cpus,
+    }
+}
+
+/// Whether the CPUs a run uses are equally fast, and the core types where the kernel says.
+fn speed_item(speeds: &probe::CpuProbe) -> Item {
+    let name = "CPU speeds";
+    if speeds.slowest().is_none() {
+        return item(name, Status::Unknown, speeds.summary(), None);
+    }
+    let types: Vec<String> = ["performance", "efficiency"]
+        .iter()
+        .filter_map(|kind| {
+            let of_kind: Vec<u32> = speeds
+                .cpus
+                .iter()
+                .filter(|c| c.core_type.as_deref() == Some(*kind))
+                .map(|c| c.cpu)
+                .collect();
+            (!of_kind.is_empty()).then(|| format!("{kind} cores {}", super::cpus::format(&of_kind)))
+        })
+        .collect();
+    let types = if types.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", types.join(", "))
+    };
+    if speeds.unequal() {
+        let fast: Vec<u32> = speeds
+            .cpus
+            .iter()
+            .filter(|c| c.relative_speed >= probe::UNEQUAL_SPEED)
+            .map(|c| c.cpu)
+            .collect();
+        Item {
+            name: name.to_string(),
+            status: Status::Problem,
+            value: format!("{}{types}", speeds.summary()),
+            fix: Some(format!(
+                "threads given equal work finish at different times on CPUs of different speeds, and a curve bends for the machine's reasons: run on CPUs of one speed with --cpus {} (the performance cores on a hybrid CPU), or check again later (a VM's host decides its CPUs' speed)",
+                super::cpus::format(&fast)
+            )),
+        }
+    } else {
+        item(
+            name,
+            if types.is_empty() {
+                Status::Ok
+            } else {
+                Status::Note
+            },
+            format!("{}{types}", speeds.summary()),
+            None,
+        )
     }
 }
 
@@ -191,10 +264,9 @@ fn load_items(window: Duration) -> (Vec<Item>, Option<f64>) {
     (items, measured.map(|l| l.other_load))
 }
 
-/// Governor, turbo, SMT, cgroup quota, usable CPUs against `max_threads`.
-fn machine_items(system: &SystemInfo, max_threads: u32) -> Vec<Item> {
+/// Governor, turbo, SMT, cgroup quota, the `usable` CPUs against `max_threads`.
+fn machine_items(system: &SystemInfo, max_threads: u32, usable: usize) -> Vec<Item> {
     let mut items = Vec::new();
-    let usable = load::usable_cpus();
     items.push(match system.cpu_governor.as_deref() {
         Some("performance") => item("frequency governor", Status::Ok, "performance".into(), None),
         Some(other) => item(
@@ -274,7 +346,17 @@ mod tests {
     #[test]
     fn every_item_is_checked_and_a_problem_has_a_fix() {
         let system = SystemInfo::collect();
-        let check = check(&system, Duration::from_millis(200), 4096);
+        let cpus = crate::machine::cpus::allowed();
+        let check = check(
+            &system,
+            Scope {
+                window: Duration::from_millis(200),
+                max_threads: 4096,
+                cpus: &cpus,
+                probe: Duration::from_millis(100),
+            },
+        );
+        assert_eq!(check.cpus.len(), cpus.len());
         let names: Vec<&str> = check.items.iter().map(|i| i.name.as_str()).collect();
         for expected in [
             "load now",
@@ -284,6 +366,7 @@ mod tests {
             "turbo",
             "SMT",
             "cgroup",
+            "CPU speeds",
             "usable CPUs",
         ] {
             assert!(

@@ -1,0 +1,322 @@
+//! How fast each CPU is: a short native loop pinned to each usable CPU in turn, over a few
+//! rounds, and the core types the kernel exposes (hybrid performance/efficiency cores).
+//!
+//! Why: on a VM one virtual CPU can run ~40% slower than another for seconds at a time without
+//! reporting steal; laptops mix performance and efficiency cores; turbo differs by core. Threads
+//! given equal parts then finish at different times, and a scaling curve bends for reasons that
+//! have nothing to do with the code. The probe names the machine as the cause.
+//!
+//! Each round visits every CPU once, in alternating order (ABBA), so drift over the probe
+//! spreads over all CPUs; a CPU's speed is the median of its rounds, relative to the fastest
+//! CPU. A round in which the loop did not have its CPU to itself (CPU time well below wall
+//! time: another task ran there) is left out.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::cpus;
+
+/// A CPU slower than this share of the fastest one makes equal parts unequal: a problem.
+pub const UNEQUAL_SPEED: f64 = 0.9;
+/// How long one pinned loop runs, roughly.
+const LOOP_TARGET: Duration = Duration::from_millis(4);
+/// Rounds at least and at most, whatever the budget.
+const MIN_ROUNDS: usize = 3;
+const MAX_ROUNDS: usize = 25;
+
+/// One CPU's speed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuSpeed {
+    /// The CPU's number, as the kernel counts them.
+    pub cpu: u32,
+    /// Its loop's median time against the fastest CPU's: 1.0 for the fastest, 0.7 for one that
+    /// takes 1/0.7 as long.
+    pub relative_speed: f64,
+    /// Median time of the loop on this CPU, in nanoseconds.
+    pub loop_ns: u64,
+    /// The last third of its rounds against the first third: +0.05 means it got 5% slower
+    /// during the probe.
+    pub drift: f64,
+    /// Rounds that counted (the loop had the CPU to itself).
+    pub rounds: u32,
+    /// `performance` or `efficiency` where the kernel says (`/sys/devices/cpu_core`,
+    /// `/sys/devices/cpu_atom`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_type: Option<String>,
+    /// `cpu_capacity` (1024 = the biggest core), where the kernel exposes it (Arm big.LITTLE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+}
+
+/// Every usable CPU's speed, measured together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuProbe {
+    pub cpus: Vec<CpuSpeed>,
+    /// How long the probe took, in seconds.
+    pub seconds: f64,
+}
+
+impl CpuProbe {
+    /// The slowest CPU's speed against the fastest: 1.0 when all are equal.
+    pub fn slowest(&self) -> Option<&CpuSpeed> {
+        self.cpus
+            .iter()
+            .filter(|c| c.rounds > 0)
+            .min_by(|a, b| a.relative_speed.total_cmp(&b.relative_speed))
+    }
+
+    /// `1 - slowest relative speed`: 0 for equal CPUs.
+    pub fn spread(&self) -> f64 {
+        self.slowest().map_or(0.0, |c| 1.0 - c.relative_speed)
+    }
+
+    /// The largest drift of any CPU, by size.
+    pub fn drift(&self) -> f64 {
+        self.cpus
+            .iter()
+            .map(|c| c.drift)
+            .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+            .unwrap_or(0.0)
+    }
+
+    /// Whether some CPU runs clearly slower than the fastest.
+    pub fn unequal(&self) -> bool {
+        self.slowest()
+            .is_some_and(|c| c.relative_speed < UNEQUAL_SPEED)
+    }
+
+    /// One line: `2 CPUs within 3%`, or which is slower.
+    pub fn summary(&self) -> String {
+        let measured = self.cpus.iter().filter(|c| c.rounds > 0).count();
+        let Some(slowest) = self.slowest() else {
+            return "no CPU could be measured alone".to_string();
+        };
+        let fastest = self
+            .cpus
+            .iter()
+            .filter(|c| c.rounds > 0)
+            .max_by(|a, b| a.relative_speed.total_cmp(&b.relative_speed))
+            .unwrap_or(slowest);
+        let drift = self.drift();
+        let drift = if drift.abs() >= 0.03 {
+            format!("; drifted {:+.0}% during the probe", drift * 100.0)
+        } else {
+            String::new()
+        };
+        if self.unequal() {
+            format!(
+                "CPU {} runs at {:.2}x the speed of CPU {} ({} CPUs measured{drift})",
+                slowest.cpu, slowest.relative_speed, fastest.cpu, measured
+            )
+        } else {
+            format!(
+                "{measured} CPU(s) within {:.0}% of each other{drift}",
+                self.spread() * 100.0
+            )
+        }
+    }
+}
+
+/// The probe's loop: `iterations` dependent multiply-adds, which no core can overlap.
+fn spin(iterations: u64) -> u64 {
+    let mut acc = black_box(0x9E37_79B9_7F4A_7C15u64);
+    for i in 0..black_box(iterations) {
+        acc = acc.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
+    }
+    acc
+}
+
+fn thread_cpu_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(0, |t| {
+        t.tv_sec().max(0) as u64 * 1_000_000_000 + t.tv_nsec().max(0) as u64
+    })
+}
+
+/// One timed loop: (wall ns, whether it had its CPU to itself).
+fn timed(iterations: u64) -> (u64, bool) {
+    let cpu = thread_cpu_ns();
+    let start = Instant::now();
+    black_box(spin(iterations));
+    let wall = start.elapsed().as_nanos() as u64;
+    let cpu = thread_cpu_ns().saturating_sub(cpu);
+    // The loop never blocks: wall time beyond its CPU time is time another task had the CPU.
+    (wall, cpu as f64 >= 0.9 * wall as f64)
+}
+
+/// Core types from the kernel's hybrid PMU folders: CPU → `performance` / `efficiency`.
+fn core_types() -> Vec<(u32, &'static str)> {
+    let mut types = Vec::new();
+    for (folder, name) in [
+        ("/sys/devices/cpu_core/cpus", "performance"),
+        ("/sys/devices/cpu_atom/cpus", "efficiency"),
+    ] {
+        if let Ok(text) = fs_err::read_to_string(folder)
+            && let Ok(list) = cpus::parse(text.trim())
+        {
+            types.extend(list.into_iter().map(|cpu| (cpu, name)));
+        }
+    }
+    types
+}
+
+fn capacity(cpu: u32) -> Option<u32> {
+    fs_err::read_to_string(format!("/sys/devices/system/cpu/cpu{cpu}/cpu_capacity"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn median(values: &mut [u64]) -> u64 {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(0)
+}
+
+/// Measure each of `cpus` for about `budget` in all, on a thread of its own (pinned in turn to
+/// each CPU; the caller's threads keep their affinity).
+pub fn probe(cpu_list: &[u32], budget: Duration) -> CpuProbe {
+    let start = Instant::now();
+    let wanted = cpu_list.to_vec();
+    let times = std::thread::spawn(move || measure(&wanted, budget))
+        .join()
+        .unwrap_or_default();
+    let types = core_types();
+    let fastest = times
+        .iter()
+        .filter(|(_, rounds)| !rounds.is_empty())
+        .map(|(_, rounds)| median(&mut rounds.clone()))
+        .min()
+        .unwrap_or(0);
+    let cpus = times
+        .into_iter()
+        .map(|(cpu, rounds)| {
+            let third = (rounds.len() / 3).max(1);
+            let drift = if rounds.len() >= 3 {
+                let first = median(&mut rounds[..third].to_vec());
+                let last = median(&mut rounds[rounds.len() - third..].to_vec());
+                last as f64 / first.max(1) as f64 - 1.0
+            } else {
+                0.0
+            };
+            let loop_ns = median(&mut rounds.clone());
+            CpuSpeed {
+                cpu,
+                relative_speed: if loop_ns == 0 {
+                    0.0
+                } else {
+                    fastest as f64 / loop_ns as f64
+                },
+                loop_ns,
+                drift,
+                rounds: rounds.len() as u32,
+                core_type: types
+                    .iter()
+                    .find(|(c, _)| *c == cpu)
+                    .map(|(_, t)| (*t).to_string()),
+                capacity: capacity(cpu),
+            }
+        })
+        .collect();
+    CpuProbe {
+        cpus,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// Each CPU's undisturbed loop times, in visiting order.
+fn measure(cpu_list: &[u32], budget: Duration) -> Vec<(u32, Vec<u64>)> {
+    let mut times: Vec<(u32, Vec<u64>)> = cpu_list.iter().map(|&c| (c, Vec::new())).collect();
+    let Some(&first) = cpu_list.first() else {
+        return times;
+    };
+    if cpus::pin_current_thread(&[first]).is_err() {
+        return times;
+    }
+    // Calibrate on the first CPU: iterations for about LOOP_TARGET.
+    let mut iterations = 1u64 << 16;
+    loop {
+        let (wall, _) = timed(iterations);
+        if wall >= LOOP_TARGET.as_nanos() as u64 / 2 || iterations >= 1 << 34 {
+            iterations =
+                (iterations as f64 * LOOP_TARGET.as_nanos() as f64 / wall.max(1) as f64) as u64;
+            break;
+        }
+        iterations *= 4;
+    }
+    let per_round = LOOP_TARGET.as_secs_f64() * cpu_list.len() as f64;
+    let rounds = ((budget.as_secs_f64() / per_round) as usize).clamp(MIN_ROUNDS, MAX_ROUNDS);
+    let mut order: Vec<usize> = (0..cpu_list.len()).collect();
+    for _ in 0..rounds {
+        for &i in &order {
+            let cpu = cpu_list[i];
+            if cpus::pin_current_thread(&[cpu]).is_err() || cpus::current() != Some(cpu) {
+                continue;
+            }
+            // One untimed loop first: the CPU may be waking from idle.
+            black_box(spin(iterations / 8));
+            let (wall, alone) = timed(iterations);
+            if alone {
+                times[i].1.push(wall);
+            }
+        }
+        // ABBA: the next round visits the CPUs the other way round.
+        order.reverse();
+    }
+    times
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn speed(cpu: u32, relative_speed: f64, drift: f64) -> CpuSpeed {
+        CpuSpeed {
+            cpu,
+            relative_speed,
+            loop_ns: (4e6 / relative_speed) as u64,
+            drift,
+            rounds: 5,
+            core_type: None,
+            capacity: None,
+        }
+    }
+
+    #[test]
+    fn the_probe_measures_every_usable_cpu() {
+        let usable = cpus::allowed();
+        let probe = probe(&usable, Duration::from_millis(200));
+        assert_eq!(probe.cpus.len(), usable.len());
+        assert!(probe.cpus.iter().any(|c| c.rounds > 0), "{probe:?}");
+        // The fastest CPU is the yardstick.
+        let best = probe
+            .cpus
+            .iter()
+            .map(|c| c.relative_speed)
+            .fold(0.0, f64::max);
+        assert!((best - 1.0).abs() < 1e-9, "{probe:?}");
+        assert!(probe.seconds < 5.0);
+    }
+
+    #[test]
+    fn a_slow_cpu_is_named() {
+        let probe = CpuProbe {
+            cpus: vec![speed(0, 1.0, 0.0), speed(1, 0.72, 0.08)],
+            seconds: 1.0,
+        };
+        assert!(probe.unequal());
+        assert!((probe.spread() - 0.28).abs() < 1e-9);
+        assert!((probe.drift() - 0.08).abs() < 1e-9);
+        assert_eq!(
+            probe.summary(),
+            "CPU 1 runs at 0.72x the speed of CPU 0 (2 CPUs measured; drifted +8% during the probe)"
+        );
+        let even = CpuProbe {
+            cpus: vec![speed(0, 0.98, 0.0), speed(1, 1.0, 0.01)],
+            seconds: 1.0,
+        };
+        assert!(!even.unequal());
+        assert_eq!(even.summary(), "2 CPU(s) within 2% of each other");
+    }
+}
