@@ -182,6 +182,7 @@ impl<'a> Analysis<'a> {
             .chain(points.iter().copied().filter(|p| p.thread_count == 1))
             .filter_map(|p| p.time_shares().map(|t| t.fastest_ns_per_unit))
             .reduce(f64::max);
+        let machine_slowdown = self.machine_slowdown();
         let usable_cpus = if self.settings.cpus.is_empty() {
             self.system.usable_cpus()
         } else {
@@ -208,6 +209,7 @@ impl<'a> Analysis<'a> {
                     usable_cpus,
                     time,
                     serial_ns_per_unit,
+                    machine_slowdown,
                 });
                 PointMetrics {
                     thread_count: p.thread_count,
@@ -250,6 +252,23 @@ impl<'a> Analysis<'a> {
             points: metrics,
             scaling_factor: first.zip(best).map(|(f, b)| b / f),
         })
+    }
+
+    /// How much slower than its fastest CPU the run's CPUs could be, by the probe of the run's
+    /// machine check: the slowest CPU alone, or any CPU while all were busy (1.0 without one).
+    fn machine_slowdown(&self) -> f64 {
+        let Some(check) = &self.system.check else {
+            return 1.0;
+        };
+        check
+            .cpus
+            .iter()
+            .filter(|c| c.rounds > 0)
+            .flat_map(|c| [Some(c.relative_speed), c.loaded_speed])
+            .flatten()
+            .filter(|s| *s > 0.0)
+            .map(|s| 1.0 / s)
+            .fold(1.0, f64::max)
     }
 
     /// Seconds per sample of a serial point.

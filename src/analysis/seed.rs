@@ -230,6 +230,7 @@ fn series_json(series: &Series, metric: &str) -> Value {
                     "running": time.running,
                     "cpu_wait": time.cpu_wait,
                     "blocked": time.blocked,
+                    "late": time.late,
                     "idle": time.idle,
                     "imbalance": time.imbalance,
                     "serial_pace": p.serial_pace,

@@ -17,12 +17,15 @@
 //! | `disturbed`      | threads waited for a CPU ([`CPU_WAIT_SHARE`] of their time or more,  |
 //! |                  | more than they were blocked): other work had the CPUs                |
 //! | `waits`          | threads were blocked ([`BLOCKED_SHARE`] of their time or more)       |
-//! | `unequal`        | nobody blocked or waited for a CPU, yet one part took clearly longer |
-//! |                  | on CPU than the others ([`crate::results::threads::UNEQUAL_IMBALANCE`]x) or  |
-//! |                  | the parts ended far apart, while the fastest part ran at the serial  |
-//! |                  | run's pace ([`SERIAL_PACE`]): the CPUs were not equally fast         |
-//! | `contends`       | threads ran, but slowed each other down (all parts slower than the   |
-//! |                  | serial run's pace)                                                   |
+//! | `contends`       | every part ran slower than a lone thread ([`SERIAL_PACE`]x its CPU   |
+//! |                  | time per unit of work), beyond what the run's CPU probe says the     |
+//! |                  | machine's CPUs explain: the threads slowed each other down           |
+//! | `unequal`        | the fastest part ran at a lone thread's pace, and one part took      |
+//! |                  | clearly longer on CPU than the others                                |
+//! |                  | ([`crate::results::threads::UNEQUAL_IMBALANCE`]x) or the parts ended |
+//! |                  | far apart, with nobody blocked or waiting for a CPU; or the probe    |
+//! |                  | found the CPUs unequal: the machine, not the code                    |
+//! | `contends`       | otherwise (threads ran, and the loss is theirs)                      |
 //!
 //! Points without per-thread accounting (files from older ftbench versions, process pools, a
 //! thread pool the test runs itself) keep the older rule: `waits` when the threads ran less than
@@ -80,8 +83,13 @@ pub struct Evidence {
     pub usable_cpus: usize,
     /// Where the threads' time went (medians over samples), when they said.
     pub time: Option<TimeShares>,
-    /// The serial run's CPU time per unit of work, when it said.
+    /// A lone thread's CPU time per unit of work (the serial run's, or the 1-thread point's
+    /// where slower), when they said.
     pub serial_ns_per_unit: Option<f64>,
+    /// How much slower than the fastest CPU alone the run's CPUs could be, by the machine's own
+    /// probe at the start of the run (`check.cpus`: the slowest CPU alone, or any CPU while all
+    /// were busy): 1.0 for a machine whose CPUs were equal.
+    pub machine_slowdown: f64,
 }
 
 impl Verdict {
@@ -116,11 +124,17 @@ impl Verdict {
             if time.blocked >= BLOCKED_SHARE {
                 return Some(Self::Waits);
             }
-            let at_serial_pace = evidence
+            // Every part slower than a lone thread, beyond what the machine's CPUs explain:
+            // the threads slowed each other down.
+            let machine = evidence.machine_slowdown.max(1.0);
+            let slowed = evidence
                 .serial_ns_per_unit
                 .filter(|s| *s > 0.0)
-                .is_none_or(|serial| time.fastest_ns_per_unit / serial <= SERIAL_PACE);
-            if time.unequal() && at_serial_pace {
+                .is_some_and(|lone| time.fastest_ns_per_unit / lone > SERIAL_PACE * machine);
+            if slowed {
+                return Some(Self::Contends);
+            }
+            if time.unequal() || machine > 1.0 / crate::machine::probe::UNEQUAL_SPEED {
                 return Some(Self::Unequal);
             }
             return Some(Self::Contends);
@@ -188,6 +202,7 @@ mod tests {
             usable_cpus: 2,
             time: None,
             serial_ns_per_unit: None,
+            machine_slowdown: 1.0,
         }
     }
 
@@ -254,6 +269,21 @@ mod tests {
             ..evidence(16, 0.58, 9.38)
         };
         assert_eq!(judge(sixteen), Some(Verdict::Unequal));
+        // Both parts at 1.4x a lone thread's pace, evenly: contends on a machine whose CPUs
+        // were equal, the machine's doing where its probe found a CPU 1.4x slower.
+        let even_slow = two_threads(0.7, [(14.0, 0.0, 0.0), (14.0, 0.0, 0.0)]);
+        assert_eq!(judge(even_slow), Some(Verdict::Contends));
+        let slow_machine = Evidence {
+            machine_slowdown: 1.4,
+            ..two_threads(0.7, [(14.0, 0.0, 0.0), (14.0, 0.0, 0.0)])
+        };
+        assert_eq!(judge(slow_machine), Some(Verdict::Unequal));
+        // A float read by both threads slows them 2.6x: contends even on that machine.
+        let shared = Evidence {
+            machine_slowdown: 1.4,
+            ..two_threads(0.4, [(26.0, 0.0, 0.0), (26.0, 0.0, 0.0)])
+        };
+        assert_eq!(judge(shared), Some(Verdict::Contends));
     }
 
     #[test]

@@ -20,6 +20,8 @@ use super::cpus;
 
 /// A CPU slower than this share of the fastest one makes equal parts unequal: a problem.
 pub const UNEQUAL_SPEED: f64 = 0.9;
+/// CPUs that run below this share of their lone speed when all are busy bend scaling curves.
+pub const LOADED_SPEED: f64 = 0.9;
 /// How long one pinned loop runs, roughly.
 const LOOP_TARGET: Duration = Duration::from_millis(4);
 /// Rounds at least and at most, whatever the budget.
@@ -41,6 +43,11 @@ pub struct CpuSpeed {
     pub drift: f64,
     /// Rounds that counted (the loop had the CPU to itself).
     pub rounds: u32,
+    /// Its speed while every probed CPU ran the loop at once, against its speed alone: below 1
+    /// when CPUs slow down as more of them are busy (turbo that drops, SMT siblings or a VM's
+    /// vCPUs sharing physical cores, a power limit). `None` where it could not be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaded_speed: Option<f64>,
     /// `performance` or `efficiency` where the kernel says (`/sys/devices/cpu_core`,
     /// `/sys/devices/cpu_atom`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +94,14 @@ impl CpuProbe {
             .is_some_and(|c| c.relative_speed < UNEQUAL_SPEED)
     }
 
+    /// The lowest speed of a CPU while all ran at once, against its own alone.
+    pub fn loaded(&self) -> Option<f64> {
+        self.cpus
+            .iter()
+            .filter_map(|c| c.loaded_speed)
+            .min_by(f64::total_cmp)
+    }
+
     /// One line: `2 CPUs within 3%`, or which is slower.
     pub fn summary(&self) -> String {
         let measured = self.cpus.iter().filter(|c| c.rounds > 0).count();
@@ -100,11 +115,17 @@ impl CpuProbe {
             .max_by(|a, b| a.relative_speed.total_cmp(&b.relative_speed))
             .unwrap_or(slowest);
         let drift = self.drift();
-        let drift = if drift.abs() >= 0.03 {
+        let mut drift = if drift.abs() >= 0.03 {
             format!("; drifted {:+.0}% during the probe", drift * 100.0)
         } else {
             String::new()
         };
+        if let Some(loaded) = self.loaded().filter(|l| *l < LOADED_SPEED) {
+            let _ = std::fmt::Write::write_fmt(
+                &mut drift,
+                format_args!("; {loaded:.2}x of their lone speed when all are busy"),
+            );
+        }
         if self.unequal() {
             format!(
                 "CPU {} runs at {:.2}x the speed of CPU {} ({} CPUs measured{drift})",
@@ -119,11 +140,40 @@ impl CpuProbe {
     }
 }
 
-/// The probe's loop: `iterations` dependent multiply-adds, which no core can overlap.
-fn spin(iterations: u64) -> u64 {
+/// Entries of the probe's table: 256 KiB of `u32`, the size of a core's L2 cache or a share
+/// of it, where an interpreter's working set lives.
+const TABLE_ENTRIES: usize = 64 * 1024;
+
+/// One random cycle through all entries: `table[i]` is the entry after `i`.
+fn cycle_table() -> Vec<u32> {
+    let mut order: Vec<u32> = (0..TABLE_ENTRIES as u32).collect();
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for k in (1..order.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        order.swap(k, (x % (k as u64 + 1)) as usize);
+    }
+    let mut table = vec![0u32; order.len()];
+    for (k, &from) in order.iter().enumerate() {
+        table[from as usize] = order[(k + 1) % order.len()];
+    }
+    table
+}
+
+/// The probe's loop: `iterations` steps of a pointer chase through the table, each with a
+/// data-dependent branch. A loop of arithmetic alone sees only the clock; on a VM here two
+/// vCPUs ran such a loop at the same speed while one ran Python 15-35% slower (its core's
+/// caches shared with a neighbour), which this loop sees as Python does.
+fn spin(table: &[u32], iterations: u64) -> u64 {
+    let mut at = 0u32;
     let mut acc = black_box(0x9E37_79B9_7F4A_7C15u64);
-    for i in 0..black_box(iterations) {
-        acc = acc.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
+    for step in 0..black_box(iterations) {
+        at = table[at as usize];
+        acc = acc.wrapping_add(u64::from(at) ^ step);
+        if acc & 1 == 0 {
+            acc = acc.rotate_left(3);
+        }
     }
     acc
 }
@@ -135,10 +185,10 @@ fn thread_cpu_ns() -> u64 {
 }
 
 /// One timed loop: (wall ns, whether it had its CPU to itself).
-fn timed(iterations: u64) -> (u64, bool) {
+fn timed(table: &[u32], iterations: u64) -> (u64, bool) {
     let cpu = thread_cpu_ns();
     let start = Instant::now();
-    black_box(spin(iterations));
+    black_box(spin(table, iterations));
     let wall = start.elapsed().as_nanos() as u64;
     let cpu = thread_cpu_ns().saturating_sub(cpu);
     // The loop never blocks: wall time beyond its CPU time is time another task had the CPU.
@@ -178,10 +228,17 @@ fn median(values: &mut [u64]) -> u64 {
 /// each CPU; the caller's threads keep their affinity).
 pub fn probe(cpu_list: &[u32], budget: Duration) -> CpuProbe {
     let start = Instant::now();
+    let table = std::sync::Arc::new(cycle_table());
     let wanted = cpu_list.to_vec();
-    let times = std::thread::spawn(move || measure(&wanted, budget))
+    let shared = std::sync::Arc::clone(&table);
+    let (times, iterations) = std::thread::spawn(move || measure(&shared, &wanted, budget))
         .join()
         .unwrap_or_default();
+    let loaded = if iterations > 0 && cpu_list.len() > 1 {
+        measure_together(&table, cpu_list, iterations)
+    } else {
+        Vec::new()
+    };
     let types = core_types();
     let fastest = times
         .iter()
@@ -211,6 +268,11 @@ pub fn probe(cpu_list: &[u32], budget: Duration) -> CpuProbe {
                 loop_ns,
                 drift,
                 rounds: rounds.len() as u32,
+                loaded_speed: loaded
+                    .iter()
+                    .find(|(c, _)| *c == cpu)
+                    .filter(|(_, t)| *t > 0 && loop_ns > 0)
+                    .map(|(_, t)| loop_ns as f64 / *t as f64),
                 core_type: types
                     .iter()
                     .find(|(c, _)| *c == cpu)
@@ -225,19 +287,53 @@ pub fn probe(cpu_list: &[u32], budget: Duration) -> CpuProbe {
     }
 }
 
-/// Each CPU's undisturbed loop times, in visiting order.
-fn measure(cpu_list: &[u32], budget: Duration) -> Vec<(u32, Vec<u64>)> {
+/// Rounds of the loop on every CPU at once.
+const TOGETHER_ROUNDS: usize = 3;
+
+/// Each CPU's median loop time while all of `cpu_list` run it at once (released together by
+/// a barrier, each thread pinned to its CPU); 0 for a CPU that could not be pinned.
+fn measure_together(table: &[u32], cpu_list: &[u32], iterations: u64) -> Vec<(u32, u64)> {
+    let barrier = std::sync::Barrier::new(cpu_list.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = cpu_list
+            .iter()
+            .map(|&cpu| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let pinned = cpus::pin_current_thread(&[cpu]).is_ok();
+                    let mut walls = Vec::new();
+                    for _ in 0..TOGETHER_ROUNDS {
+                        barrier.wait();
+                        black_box(spin(table, iterations / 8));
+                        let (wall, alone) = timed(table, iterations);
+                        if pinned && alone {
+                            walls.push(wall);
+                        }
+                    }
+                    (cpu, median(&mut walls))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or((0, 0)))
+            .collect()
+    })
+}
+
+/// Each CPU's undisturbed loop times alone, in visiting order, and the loop's iterations.
+fn measure(table: &[u32], cpu_list: &[u32], budget: Duration) -> (Vec<(u32, Vec<u64>)>, u64) {
     let mut times: Vec<(u32, Vec<u64>)> = cpu_list.iter().map(|&c| (c, Vec::new())).collect();
     let Some(&first) = cpu_list.first() else {
-        return times;
+        return (times, 0);
     };
     if cpus::pin_current_thread(&[first]).is_err() {
-        return times;
+        return (times, 0);
     }
     // Calibrate on the first CPU: iterations for about LOOP_TARGET.
     let mut iterations = 1u64 << 16;
     loop {
-        let (wall, _) = timed(iterations);
+        let (wall, _) = timed(table, iterations);
         if wall >= LOOP_TARGET.as_nanos() as u64 / 2 || iterations >= 1 << 34 {
             iterations =
                 (iterations as f64 * LOOP_TARGET.as_nanos() as f64 / wall.max(1) as f64) as u64;
@@ -255,8 +351,8 @@ fn measure(cpu_list: &[u32], budget: Duration) -> Vec<(u32, Vec<u64>)> {
                 continue;
             }
             // One untimed loop first: the CPU may be waking from idle.
-            black_box(spin(iterations / 8));
-            let (wall, alone) = timed(iterations);
+            black_box(spin(table, iterations / 8));
+            let (wall, alone) = timed(table, iterations);
             if alone {
                 times[i].1.push(wall);
             }
@@ -264,7 +360,7 @@ fn measure(cpu_list: &[u32], budget: Duration) -> Vec<(u32, Vec<u64>)> {
         // ABBA: the next round visits the CPUs the other way round.
         order.reverse();
     }
-    times
+    (times, iterations)
 }
 
 #[cfg(test)]
@@ -278,6 +374,7 @@ mod tests {
             loop_ns: (4e6 / relative_speed) as u64,
             drift,
             rounds: 5,
+            loaded_speed: None,
             core_type: None,
             capacity: None,
         }

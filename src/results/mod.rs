@@ -246,6 +246,7 @@ impl Point {
             running: median(&|t| t.running),
             cpu_wait: (waits.len() == all.len()).then(|| stats::median(&waits)),
             blocked: median(&|t| t.blocked),
+            late: median(&|t| t.late),
             idle: median(&|t| t.idle),
             imbalance: median(&|t| t.imbalance),
             fastest_ns_per_unit: median(&|t| t.fastest_ns_per_unit),

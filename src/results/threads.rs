@@ -60,7 +60,11 @@ pub struct TimeShares {
     pub cpu_wait: Option<f64>,
     /// Neither running nor waiting for a CPU during its part: a lock, I/O, a queue, a sleep.
     pub blocked: f64,
-    /// Done early (or started late): waiting for the slowest thread to finish.
+    /// Started late, not for want of a CPU: released after the others, or waiting for the GIL
+    /// (or a lock) before its part's clock started.
+    #[serde(default)]
+    pub late: f64,
+    /// Done early: waiting for the slowest thread to finish.
     pub idle: f64,
     /// The slowest part's CPU time over the median of the other parts' (1.0 for one thread).
     pub imbalance: f64,
@@ -91,11 +95,13 @@ impl TimeShares {
                 .min(t.offset_ns.min(wall_ns.saturating_sub(t.wall_ns)) as f64)
                 .max(0.0)
         };
+        let offset = |t: &ThreadTime| t.offset_ns.min(wall_ns.saturating_sub(t.wall_ns)) as f64;
         Some(Self {
             running: sum(&cpu),
             cpu_wait: has_runq.then(|| sum(&|t| runq_in(t) + runq_before(t))),
             blocked: sum(&|t| t.wall_ns as f64 - cpu(t) - runq_in(t)),
-            idle: sum(&|t| wall_ns.saturating_sub(t.wall_ns) as f64 - runq_before(t)),
+            late: sum(&|t| offset(t) - runq_before(t)),
+            idle: sum(&|t| wall_ns.saturating_sub(t.wall_ns) as f64 - offset(t)),
             imbalance: imbalance(threads),
             fastest_ns_per_unit: fastest as f64 / units_per_part,
         })
@@ -108,6 +114,7 @@ impl TimeShares {
     pub fn unequal(&self) -> bool {
         self.blocked < QUIET_SHARE
             && self.cpu_wait.unwrap_or(0.0) < QUIET_SHARE
+            && self.late < QUIET_SHARE
             && (self.imbalance >= UNEQUAL_IMBALANCE || self.idle >= IDLE_SHARE)
     }
 }

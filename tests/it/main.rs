@@ -14,6 +14,9 @@
 mod common;
 /// Comparisons, the history store and its errors.
 mod compare;
+/// Unequal CPUs: each thread's own time, the per-CPU probe, `--cpus`, verdicts that name the
+/// machine.
+mod cpus;
 /// Faults: timeouts, crashes, protocol breaks, checksums, Ctrl-C and `--resume`, bad input.
 mod faults;
 /// A fleet: machines sharing a PostgreSQL store, the dashboard.

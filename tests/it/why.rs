@@ -3,6 +3,9 @@ use std::path::Path;
 use crate::common::{fixture, ft_python, ftbench, python_args, read_json, temp};
 use crate::require;
 
+/// (function, labels, label, threads, the verdicts it may get).
+type Case<'a> = (&'a str, &'a [String], &'a str, u64, &'a [&'a str]);
+
 /// `ftbench scale why.py:FUNCTION` at threads 1, 2 and 4 on `labels`; the results file.
 fn scale(dir: &Path, function: &str, labels: &[String], report: bool) -> serde_json::Value {
     let output = format!("{function}.json");
@@ -53,16 +56,19 @@ fn each_verdict_comes_from_its_purpose_built_workload() {
         format!("ft={}", ft.display()),
         format!("gil={}+gil", ft.display()),
     ];
-    // (function, labels, label, threads, verdict). A VM slow spell can turn any of these, so
-    // each failed case is measured once more before the test fails.
-    let cases: [(&str, &[String], &str, u64, &str); 6] = [
-        ("pure_loop", &both, "ft", 2, "scales"),
-        ("pure_loop", &both, "ft", 4, "oversubscribed"),
-        ("pure_loop", &both, "gil", 2, "gil"),
-        ("shared_reads", &ft_label, "ft", 2, "contends"),
-        ("locked", &ft_label, "ft", 2, "waits"),
+    // (function, labels, label, threads, verdicts). A VM slow spell can turn any of these, so
+    // each failed case is measured once more before the test fails. A private loop scales, or,
+    // when this VM's vCPUs drift apart in speed (they do, for minutes at a time), is judged
+    // by the machine: never `contends` or `waits`, which would blame the code.
+    let machine: &[&str] = &["scales", "unequal", "disturbed"];
+    let cases: [Case; 6] = [
+        ("pure_loop", &both, "ft", 2, machine),
+        ("pure_loop", &both, "ft", 4, &["oversubscribed"]),
+        ("pure_loop", &both, "gil", 2, &["gil"]),
+        ("shared_reads", &ft_label, "ft", 2, &["contends"]),
+        ("locked", &ft_label, "ft", 2, &["waits"]),
         // I/O-like work scales though its threads hardly use a CPU: not a problem to report.
-        ("sleeps", &ft_label, "ft", 2, "scales"),
+        ("sleeps", &ft_label, "ft", 2, &["scales"]),
     ];
     let mut runs: Vec<(String, serde_json::Value)> = Vec::new();
     for (function, labels, label, threads, verdict) in cases {
@@ -76,7 +82,7 @@ fn each_verdict_comes_from_its_purpose_built_workload() {
             }
             let results = &runs.iter().find(|(f, _)| f == function).unwrap().1;
             let at = point(results, function, label, threads);
-            if at["verdict"] == verdict {
+            if verdict.iter().any(|v| at["verdict"] == *v) {
                 seen.clear();
                 break;
             }
@@ -85,7 +91,7 @@ fn each_verdict_comes_from_its_purpose_built_workload() {
         }
         assert!(
             seen.is_empty(),
-            "{function} on {label} at {threads}: expected {verdict}, got {seen:?}"
+            "{function} on {label} at {threads}: expected one of {verdict:?}, got {seen:?}"
         );
     }
 
