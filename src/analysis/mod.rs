@@ -12,6 +12,7 @@
 //! criterion's analysis/report split is the model.
 
 pub mod fleet;
+pub mod model;
 pub mod seed;
 pub mod verdict;
 

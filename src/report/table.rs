@@ -296,9 +296,18 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
         let with_verdict = series
             .iter()
             .any(|(_, s)| s.points.iter().any(|p| p.verdict.is_some()));
+        // Files measured with per-thread times get where that time went.
+        let with_time = series.iter().any(|(_, s)| {
+            s.points
+                .iter()
+                .any(|p| p.time.is_some() && p.thread_count > 1)
+        });
         let mut columns = vec![metric.as_str(), "speedup", "efficiency"];
         if with_parallelism {
             columns.push("parallelism");
+        }
+        if with_time {
+            columns.push("time %");
         }
         if with_verdict {
             columns.push("verdict");
@@ -335,6 +344,10 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
             rows.push(row);
         }
         let mut notes = scaling_factor_notes(&series);
+        if with_time {
+            notes.push(String::new());
+            notes.push(TIME_NOTE.to_string());
+        }
         notes.extend(memory_notes(&series));
         tables.push(Table {
             title: format!("{test} ({metric}, higher is better)"),
@@ -347,6 +360,9 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
     tables
 }
 
+/// What the `time %` column's five numbers are.
+const TIME_NOTE: &str = "time %: of the threads' time, running / waiting for a CPU / blocked / started late / idle after finishing early";
+
 /// One cell of a pivot table: `column` of point `p` (`metric` is the throughput column).
 fn pivot_cell(p: &PointMetrics, column: &str, metric: &str) -> String {
     let fixed = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
@@ -354,6 +370,20 @@ fn pivot_cell(p: &PointMetrics, column: &str, metric: &str) -> String {
         "speedup" => p.speedup.map_or("-".to_string(), ratio_with_ci),
         "efficiency" => fixed(p.efficiency),
         "parallelism" => fixed(p.parallelism),
+        "time %" => match (&p.time, p.thread_count) {
+            (Some(t), 2..) => {
+                let pct = |v: f64| format!("{:.0}", (v * 100.0).clamp(0.0, 100.0));
+                format!(
+                    "{}/{}/{}/{}/{}",
+                    pct(t.running),
+                    t.cpu_wait.map_or("-".to_string(), pct),
+                    pct(t.blocked),
+                    pct(t.late),
+                    pct(t.idle)
+                )
+            }
+            _ => "-".to_string(),
+        },
         "verdict" => p
             .verdict
             .map_or("-".to_string(), |v| v.as_str().to_string()),

@@ -43,7 +43,8 @@ def misbehave():
 
 
 def run_part(state, start, count):
-    if FAULT == "slow_thread" and start == 0 and threading.current_thread() is not threading.main_thread():
+    in_team = threading.current_thread() is not threading.main_thread()
+    if FAULT == "slow_thread" and start == 0 and in_team:
         sum(range(start, start + count * 6 // 10))
     return sum(range(start, start + count))
 
