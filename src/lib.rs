@@ -22,6 +22,7 @@ mod process;
 mod report;
 mod results;
 mod runner;
+mod secrets;
 mod stats;
 mod store;
 mod workloads;

@@ -24,6 +24,7 @@ pub fn detach_and_tie(command: &mut Command) {
     command
         .process_group(0)
         .env("FTBENCH_PARENT_PID", std::process::id().to_string());
+    crate::secrets::keep_secrets(command);
 }
 
 /// SIGKILL a whole process group (the child and everything it started that stayed in it).

@@ -26,6 +26,33 @@ use crate::results::{Point, ResultsFile, throughputs};
 use crate::stats::{self, Estimate, Summary};
 pub use verdict::Verdict;
 
+/// The law fitted to one curve: the points within the CPUs that measured the code, not the
+/// machine (neither disturbed nor unequal).
+fn model_of(
+    points: &[&Point],
+    metrics: &[PointMetrics],
+    serial: &[f64],
+    unit_scale: f64,
+    cpus: usize,
+) -> model::Model {
+    let measured = |p: &Point| model::Measured {
+        threads: p.thread_count,
+        values: throughputs(p, unit_scale),
+    };
+    let fit_points: Vec<model::Measured> = points
+        .iter()
+        .zip(metrics)
+        .filter(|(p, m)| {
+            p.thread_count as usize <= cpus
+                && !matches!(m.verdict, Some(Verdict::Disturbed | Verdict::Unequal))
+                && !p.disturbed()
+        })
+        .map(|(p, _)| measured(p))
+        .collect();
+    let all_points: Vec<model::Measured> = points.iter().map(|p| measured(p)).collect();
+    model::model(&fit_points, &all_points, serial, cpus)
+}
+
 /// Entries by (test, label), each with the point counts it was derived from.
 type Entries<F, V> = Mutex<HashMap<(String, String), (F, V)>>;
 
@@ -248,10 +275,20 @@ impl<'a> Analysis<'a> {
             .fold(None, |acc: Option<f64>, s| {
                 Some(acc.map_or(s, |a| a.max(s)))
             });
+        let model = (!points.is_empty()).then(|| {
+            model_of(
+                &points,
+                &metrics,
+                serial_values.as_deref().unwrap_or(&[]),
+                unit_scale,
+                usable_cpus,
+            )
+        });
         Some(Series {
             serial: serial_point.map(|p| p.throughput.clone()),
             points: metrics,
             scaling_factor: first.zip(best).map(|(f, b)| b / f),
+            model,
         })
     }
 
@@ -619,6 +656,8 @@ pub struct Series {
     pub points: Vec<PointMetrics>,
     /// Max speedup over the speedup at the first thread count (the seed's "scaling factor").
     pub scaling_factor: Option<f64>,
+    /// The Universal Scalability Law fitted to the curve, or why it does not describe it.
+    pub model: Option<model::Model>,
 }
 
 #[cfg(test)]

@@ -252,5 +252,6 @@ fn series_json(series: &Series, metric: &str) -> Value {
             metric: s.median, "ci_low": s.ci_low, "ci_high": s.ci_high, "cv": s.cv,
         })),
         "scaling_factor": series.scaling_factor,
+        "model": series.model.as_ref().map(super::model::Model::to_json),
     })
 }

@@ -20,6 +20,9 @@ use crate::cli::{Cli, Command, ImportCommand, PythonCommand, StoreCommand};
 use crate::output::Printer;
 
 pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
+    if crate::secrets::password_on_command_line() {
+        printer.warn(crate::secrets::PASSWORD_ADVICE);
+    }
     match cli.command {
         Command::Run(args) => run::run(&args, printer),
         Command::Report(args) => report::report(&args, printer),

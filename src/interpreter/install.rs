@@ -671,6 +671,8 @@ pub fn install_packages(python: &Path, packages: &[String], printer: &Printer) -
         python.display()
     ));
     let output = Command::new(python)
+        .env_remove("FTBENCH_STORE")
+        .env_remove("PGPASSWORD")
         .args([
             "-m",
             "pip",

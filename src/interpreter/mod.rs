@@ -222,6 +222,7 @@ pub fn native_variant() -> Variant {
 /// passed as `-X gil=N` too; `PYTHON_GIL` is still set for child processes that drop `-I`.
 pub fn python_command(python: &Path, gil: GilMode) -> Command {
     let mut command = Command::new(python);
+    crate::secrets::keep_secrets(&mut command);
     command.env_remove("PYTHON_GIL");
     if let Some(value) = gil.python_gil_value() {
         command.arg("-X").arg(format!("gil={value}"));

@@ -195,6 +195,7 @@ fn query_uncached(path: &Path, gil: GilMode, deadline: Duration) -> Result<Inter
     // The script goes in as `-c` rather than a temp file: nothing to clean up, and `-E -s`
     // instead of `-I` lets Python 2 reach the script and be refused by name.
     let mut command = Command::new(path);
+    crate::secrets::keep_secrets(&mut command);
     command.env_remove("PYTHON_GIL");
     if let Some(value) = gil.python_gil_value() {
         command.arg("-X").arg(format!("gil={value}"));

@@ -345,6 +345,51 @@ fn curve<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The model's fitted curve in the label's colour with its 95% band: thin within the thread
+/// counts it was fitted on, dashed beyond them (a prediction).
+fn fitted_curve<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    fit: &crate::analysis::model::Fit,
+    colour: RGBColor,
+    y_max: f64,
+) -> DrawResult<DB> {
+    let fitted_to = f64::from(fit.thread_counts.iter().copied().max().unwrap_or(1));
+    let at = |n: f64, v: f64| (n.log2(), v.min(y_max));
+    let mut band: Vec<(f64, f64)> = fit.curve.iter().map(|(n, e)| at(*n, e.high)).collect();
+    band.extend(fit.curve.iter().rev().map(|(n, e)| at(*n, e.low)));
+    chart.draw_series(std::iter::once(Polygon::new(
+        band,
+        colour.mix(0.12).filled(),
+    )))?;
+    let (inside, beyond): (Vec<_>, Vec<_>) = fit
+        .curve
+        .iter()
+        .map(|(n, e)| (*n, at(*n, e.value)))
+        .partition(|(n, _)| *n <= fitted_to + 1e-9);
+    let inside: Vec<(f64, f64)> = inside.into_iter().map(|(_, p)| p).collect();
+    chart.draw_series(LineSeries::new(
+        inside.clone(),
+        colour.mix(0.7).stroke_width(1),
+    ))?;
+    if !beyond.is_empty() {
+        let mut beyond: Vec<(f64, f64)> = beyond.into_iter().map(|(_, p)| p).collect();
+        if let Some(last) = inside.last() {
+            beyond.insert(0, *last);
+        }
+        chart.draw_series(DashedLineSeries::new(
+            beyond,
+            4,
+            4,
+            colour.mix(0.7).stroke_width(1),
+        ))?;
+    }
+    Ok(())
+}
+
 pub(super) type DrawResult<DB> =
     std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
@@ -518,6 +563,9 @@ fn speedup_panel<DB: DrawingBackend>(
             .filter_map(|p| p.speedup.map(|v| (log2(p.thread_count), v.value)))
             .collect();
         curve(&mut chart, &points, results, *index, test)?;
+        if let Some(crate::analysis::model::Model::Described(fit)) = &s.model {
+            fitted_curve(&mut chart, fit, colour, y_max)?;
+        }
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
         if with_ci {
             chart.draw_series(s.points.iter().filter_map(|p| {

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::{human, seconds};
+use crate::analysis::model::Model;
 use crate::analysis::{Analysis, PointMetrics, Series, Verdict};
 use crate::stats::Estimate;
 use crate::workloads::Group;
@@ -344,6 +345,7 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
             rows.push(row);
         }
         let mut notes = scaling_factor_notes(&series);
+        notes.extend(model_notes(&series));
         if with_time {
             notes.push(String::new());
             notes.push(TIME_NOTE.to_string());
@@ -358,6 +360,76 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
         });
     }
     tables
+}
+
+/// The fitted model of each label's curve, or why there is none.
+fn model_notes(series: &[(String, Series)]) -> Vec<String> {
+    let lines: Vec<String> = series
+        .iter()
+        .filter_map(|(label, s)| {
+            Some(match s.model.as_ref()? {
+                Model::Described(fit) => format!("{label}: {}", fit.describe()),
+                Model::NotDescribed { reason } => format!("{label}: not described: {reason}"),
+            })
+        })
+        .collect();
+    if lines.is_empty() {
+        return lines;
+    }
+    let mut notes = vec![
+        String::new(),
+        "Model (Universal Scalability Law C(N) = N / (1 + σ(N−1) + κN(N−1)), fitted within the CPUs):"
+            .to_string(),
+    ];
+    notes.extend(lines);
+    notes
+}
+
+/// How many threads to use, where the measured curve turns down: `best at 4 threads; 16
+/// threads are 3.1x slower than 4`, per test and label.
+pub fn thread_advice(results: &Analysis<'_>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for test in results.tests() {
+        if !results.group_of(&test).scales() {
+            continue;
+        }
+        for label in results.labels() {
+            let Some(series) = results.series(&test, &label) else {
+                continue;
+            };
+            let best = series
+                .points
+                .iter()
+                .max_by(|a, b| a.value.median.total_cmp(&b.value.median));
+            let last = series.points.iter().max_by_key(|p| p.thread_count);
+            let (Some(best), Some(last)) = (best, last) else {
+                continue;
+            };
+            if best.thread_count >= last.thread_count || best.value.median <= 0.0 {
+                continue;
+            }
+            let slower = best.value.median / last.value.median;
+            if slower < 1.1 {
+                continue;
+            }
+            let peak = match &series.model {
+                Some(Model::Described(fit)) => fit
+                    .peak_threads
+                    .filter(|p| p.value.is_finite())
+                    .map_or(String::new(), |p| {
+                        format!(" (the model puts the peak at {:.0} threads)", p.value)
+                    }),
+                _ => String::new(),
+            };
+            lines.push(format!(
+                "{test} on {label}: best at {}; {} are {slower:.1}x slower than {}{peak}",
+                crate::format::workers(&test, best.thread_count),
+                crate::format::workers(&test, last.thread_count),
+                best.thread_count
+            ));
+        }
+    }
+    lines
 }
 
 /// What the `time %` column's five numbers are.
@@ -474,6 +546,13 @@ pub fn why_text(results: &Analysis<'_>) -> String {
     }
     for verdict in distinct_verdicts(&lines) {
         let _ = writeln!(out, "{}: {}", verdict.as_str(), verdict.advice());
+    }
+    let advice = thread_advice(results);
+    if !advice.is_empty() {
+        out.push_str("\nHow many threads:\n");
+        for line in advice {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     out
 }

@@ -525,7 +525,7 @@ impl ResultsFile {
             created: now.clone(),
             updated: now,
             run_id: Some(new_run_id()),
-            command_line: std::env::args().collect(),
+            command_line: crate::secrets::redacted_args(std::env::args()),
             system: SystemInfo::collect(),
             settings,
             variants,

@@ -106,6 +106,7 @@ pub fn check_perf() -> std::result::Result<(), String> {
 /// environment, with `-X perf` first when the interpreter has it.
 pub fn wrap(command: &Command, recording: &Recording) -> Command {
     let mut perf = Command::new("perf");
+    crate::secrets::keep_secrets(&mut perf);
     perf.args(["record", "-q", "-e", "cpu-clock", "-F", FREQUENCY])
         .args(recording.call_graph.perf_args())
         .arg("-o")

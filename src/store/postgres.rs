@@ -89,22 +89,7 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// The URL with its password (if any) replaced by `***`, for messages.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, tail) = rest
-        .find(['/', '?'])
-        .map_or((rest, ""), |i| rest.split_at(i));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
+pub use crate::secrets::redact_url as redact;
 
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -633,6 +618,7 @@ impl Store for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secrets::has_password;
 
     #[test]
     fn urls_are_redacted_and_tls_options_split_off() {
@@ -644,6 +630,17 @@ mod tests {
             redact("postgresql://bench@db/ftbench"),
             "postgresql://bench@db/ftbench"
         );
+        // Unencoded `/`, `?` and `@` in the password, which the driver accepts.
+        assert_eq!(
+            redact("postgresql://bench:pa/ss?w@rd@db:5432/ftbench"),
+            "postgresql://bench:***@db:5432/ftbench"
+        );
+        assert_eq!(
+            redact("postgres://u@h/db?sslmode=require&password=s3cret&x=1"),
+            "postgres://u@h/db?sslmode=require&password=***&x=1"
+        );
+        assert!(has_password("postgresql://u@h/db?PASSWORD=x"));
+        assert!(!has_password("postgresql://u@h/db?sslmode=require"));
         let (url, tls) = split_tls(
             "postgresql://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x",
         );

@@ -730,3 +730,87 @@ fn a_full_store_disk_says_so_and_history_add_records_the_run_later() {
             .stderr(predicate::str::contains(expected));
     }
 }
+
+/// A `PostgreSQL` store's password, given in the URL on the command line and in `PGPASSWORD`,
+/// reaches no file, no message, no stored document and no worker (issue 22, item 1).
+#[test]
+fn a_store_password_reaches_no_file_message_document_or_worker() {
+    let ft = require!(crate::common::ft_python());
+    let Some(url) = crate::common::postgres_database("secrets") else {
+        return;
+    };
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, password)| password.to_string())
+        .expect("the test cluster's URL has a password");
+    assert!(password.len() >= 8);
+    let dir = temp();
+    let d = dir.path();
+    let output = ftbench(d)
+        .env("PGPASSWORD", &password)
+        .env("FTBENCH_STORE", &url)
+        .args([
+            "scale",
+            &format!("{}:no_secrets", fixture("secrets.py").display()),
+        ])
+        .args([
+            "--quick",
+            "--threads",
+            "1",
+            "-o",
+            "secrets.json",
+            "--store",
+            &url,
+        ])
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stdout.contains(&password) && !stderr.contains(&password));
+    assert!(stderr.contains("shows in `ps`"), "{stderr}");
+    assert!(stderr.contains("Recorded as run"), "{stderr}");
+    // No file ftbench wrote holds it.
+    let mut files = vec![d.to_path_buf()];
+    let mut checked = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(fs_err::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            let bytes = fs_err::read(&path).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(&password), "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked} files");
+    let results = read_json(&d.join("secrets.json"));
+    assert!(
+        results["command_line"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a.as_str().unwrap().contains(":***@")),
+        "{}",
+        results["command_line"]
+    );
+    // Nor does the stored document.
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let runs: i64 = client
+        .query_one("SELECT count(*) FROM documents", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(runs, 1);
+    let leaks: i64 = client
+        .query_one(
+            "SELECT count(*) FROM documents WHERE strpos(document, $1) > 0",
+            &[&password],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(leaks, 0);
+}

@@ -29,6 +29,8 @@ mod install;
 mod interpreters;
 /// Other work on the machine: disturbed points, waiting, parallelism, `ftbench check`.
 mod load;
+/// A model of each curve (the Universal Scalability Law): fits, predictions, reasons.
+mod model;
 /// Reports: figures, HTML (checked in Chromium), Markdown, CSV.
 mod report;
 /// `ftbench run` end to end: results schema, the seed's analysis, physics, GIL truth.
