@@ -195,3 +195,42 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(5));
     }
 }
+
+/// A child that was not let finish.
+#[derive(Debug, thiserror::Error)]
+pub enum Stopped {
+    /// SIGINT or SIGTERM reached ftbench: the child's whole process group was killed.
+    #[error("stopped by {}", if matches!(.0, crate::runner::interrupt::Stop::Interrupt) { "Ctrl-C" } else { "SIGTERM" })]
+    Signal(crate::runner::interrupt::Stop),
+    /// The caller's watch refused to go on (a download over its size limit).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Run `command` to its end in a process group of its own, unless ftbench is asked to stop
+/// (SIGINT, SIGTERM: `runner::interrupt`) or `watch`, asked every 100 ms, refuses: then the
+/// whole group (a `make -j`'s compilers too) is killed (SIGKILL) and reaped before this returns, so
+/// nothing is left running with PID 1 as its parent. Secrets are kept from it.
+pub fn run_stoppable(
+    command: &mut Command,
+    mut watch: impl FnMut() -> Result<(), String>,
+) -> anyhow::Result<ExitStatus> {
+    command.process_group(0);
+    crate::secrets::keep_secrets(command);
+    let mut child = command.spawn()?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        let stop = match crate::runner::interrupt::requested() {
+            Some(signal) => Some(Stopped::Signal(signal)),
+            None => watch().err().map(Stopped::Refused),
+        };
+        if let Some(stop) = stop {
+            kill_group(&child);
+            let _ = child.wait();
+            return Err(stop.into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -108,7 +108,8 @@ impl Law {
 
     /// Where capacity peaks, `None` without coherency cost.
     pub fn peak(self) -> Option<f64> {
-        (self.kappa > 0.0).then(|| ((1.0 - self.sigma).max(0.0) / self.kappa).sqrt())
+        // Below one thread means "from the first thread on, more is slower": one.
+        (self.kappa > 0.0).then(|| ((1.0 - self.sigma).max(0.0) / self.kappa).sqrt().max(1.0))
     }
 
     /// Least squares over `(threads, capacity)` pairs, σ in [0, 1], κ ≥ 0; `None` without
@@ -164,17 +165,30 @@ fn pairs(curve: &[Measured], reference: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The 95% percentile interval of `values` around `value`; an infinite replicate (a peak that a
+/// resample put at infinity) makes an infinite bound, not a number interpolated from it.
 fn quantiles(mut values: Vec<f64>, value: f64) -> Estimate {
     values.retain(|v| !v.is_nan());
     if values.is_empty() {
         return Estimate::exact(value);
     }
+    for v in &mut values {
+        *v = v.clamp(f64::MIN, f64::MAX);
+    }
     values.sort_by(f64::total_cmp);
     let alpha = (1.0 - stats::CONFIDENCE) / 2.0;
+    let bound = |q: f64| {
+        let v = stats::quantile_sorted(&values, q);
+        if v >= f64::MAX / 2.0 {
+            f64::INFINITY
+        } else {
+            v
+        }
+    };
     Estimate::new(
         value,
-        stats::quantile_sorted(&values, alpha).min(value),
-        stats::quantile_sorted(&values, 1.0 - alpha).max(value),
+        bound(alpha).min(value),
+        bound(1.0 - alpha).max(value),
     )
 }
 
@@ -388,8 +402,8 @@ impl Fit {
     pub fn describe(&self) -> String {
         let peak = match &self.peak_threads {
             Some(p) if p.value.is_finite() => format!(
-                "peak at {:.0} threads [{:.0}, {}]",
-                p.value,
+                "peak at {} [{:.0}, {}]",
+                crate::format::threads(p.value.round() as u32),
                 p.low,
                 if p.high.is_finite() {
                     format!("{:.0}", p.high)
@@ -494,6 +508,11 @@ mod tests {
         assert!(fit.kappa.low <= 0.002 && 0.002 <= fit.kappa.high, "{fit:?}");
         assert!(fit.sigma.low < fit.sigma.high, "{fit:?}");
         let peak = fit.peak_threads.unwrap();
+        assert!(
+            quantiles(vec![1.0, 2.0, f64::INFINITY], 1.5)
+                .high
+                .is_infinite()
+        );
         let true_peak = law.peak().unwrap();
         assert!(
             peak.low <= true_peak && true_peak <= peak.high,

@@ -113,10 +113,23 @@ pub(super) fn install(args: crate::cli::InstallArgs, printer: &Printer) -> Resul
         pgo: args.pgo,
         force: args.force,
     };
+    // SIGINT and SIGTERM stop the download or build step in hand, with everything it started;
+    // what it left behind is removed, and ftbench exits 130 or 143.
+    crate::runner::interrupt::install().context("cannot watch for Ctrl-C and SIGTERM")?;
     for request in &args.requests {
-        let python = install::install(request, &options, printer)
-            .with_context(|| format!("failed to install Python {request}"))?;
-        printer.stdout(&python.display().to_string())?;
+        match install::install(request, &options, printer) {
+            Ok(python) => printer.stdout(&python.display().to_string())?,
+            Err(err) => {
+                if let Some(crate::process::Stopped::Signal(stop)) = err.downcast_ref() {
+                    printer.error(&format!("installing Python {request} stopped: {err:#}"));
+                    return Ok(ExitCode::from(match stop {
+                        crate::runner::interrupt::Stop::Interrupt => crate::EXIT_INTERRUPTED,
+                        crate::runner::interrupt::Stop::Terminate => crate::EXIT_TERMINATED,
+                    }));
+                }
+                return Err(err.context(format!("failed to install Python {request}")));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

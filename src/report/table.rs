@@ -417,7 +417,10 @@ pub fn thread_advice(results: &Analysis<'_>) -> Vec<String> {
                     .peak_threads
                     .filter(|p| p.value.is_finite())
                     .map_or(String::new(), |p| {
-                        format!(" (the model puts the peak at {:.0} threads)", p.value)
+                        format!(
+                            " (the model puts the peak at {})",
+                            crate::format::threads(p.value.round() as u32)
+                        )
                     }),
                 _ => String::new(),
             };
@@ -532,10 +535,10 @@ pub fn why_lines(results: &Analysis<'_>) -> Vec<(String, String, u32, Verdict)> 
 /// The "why" block as text: verdicts per test, then the advice for each verdict that occurs.
 pub fn why_text(results: &Analysis<'_>) -> String {
     let lines = why_lines(results);
-    if lines.is_empty() {
-        return String::new();
+    let mut out = String::new();
+    if !lines.is_empty() {
+        out.push_str("\nWhy it does (not) scale, per test and label:\n");
     }
-    let mut out = String::from("\nWhy it does (not) scale, per test and label:\n");
     for (test, label, threads, verdict) in &lines {
         let _ = writeln!(
             out,

@@ -108,7 +108,7 @@ fn a_point_measured_beside_a_busy_core_is_marked_everywhere_and_compare_gives_no
     assert!(
         busy["system"]["check"]["items"]
             .as_array()
-            .is_some_and(|i| i.len() == 8)
+            .is_some_and(|i| i.len() == 9)
     );
 
     // Against a clean run: no faster or slower, and --fail-on-regression does not fail on it
@@ -265,6 +265,7 @@ fn check_prints_every_item_and_its_json_parses() {
         "SMT",
         "cgroup CPU quota",
         "usable CPUs",
+        "CPU speeds",
     ] {
         assert!(text.contains(item), "{item}: {text}");
     }
@@ -273,9 +274,12 @@ fn check_prints_every_item_and_its_json_parses() {
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["items"].as_array().unwrap().len(), 8);
+    assert_eq!(json["items"].as_array().unwrap().len(), 9);
     assert!(json["other_load"].as_f64().is_some());
-    let usable = json["items"][7]["value"].as_str().unwrap();
+    assert!(!json["cpus"].as_array().unwrap().is_empty(), "{json}");
+    let usable = json["items"].as_array().unwrap().last().unwrap()["value"]
+        .as_str()
+        .unwrap();
     assert!(usable.contains("oversubscription"), "{usable}");
     // A window too short to measure is refused.
     ftbench(dir.path())
