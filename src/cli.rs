@@ -90,6 +90,10 @@ pub struct PublishArgs {
     /// highest one it measured within its CPU count).
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
+
+    /// Replace an `index.html` in --out that `ftbench publish` did not write.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How `ftbench scale` runs the function in parallel.

@@ -216,6 +216,9 @@ impl RunConfig {
             variants.push(crate::interpreter::native_variant());
         }
         check_labels(&variants)?;
+        if let Some(machine) = &measure.machine {
+            results::check_name("machine name", machine).map_err(anyhow::Error::msg)?;
+        }
         let baseline = baseline_label(selection.baseline, &variants, !specs.is_empty())?;
         let settings = Settings {
             tests: tests.iter().map(|t| t.name.to_string()).collect(),
@@ -638,6 +641,7 @@ fn baseline_label(requested: Option<&str>, variants: &[Variant], explicit: bool)
 
 fn check_labels(variants: &[Variant]) -> Result<()> {
     for (i, variant) in variants.iter().enumerate() {
+        results::check_name("label", &variant.label).map_err(anyhow::Error::msg)?;
         if variants[..i].iter().any(|v| v.label == variant.label) {
             bail!(
                 "duplicate label `{}`: give each --python its own label with LABEL=SPEC",

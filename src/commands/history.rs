@@ -11,8 +11,9 @@ use crate::report;
 use crate::results::{self};
 use crate::store::{self, Location, Store};
 
+/// The store for a command that records runs: created and migrated as needed.
 pub(super) fn open_store(arg: Option<&std::ffi::OsStr>) -> Result<Box<dyn Store>> {
-    Ok(store::open(&Location::from_arg(arg))?)
+    Ok(store::open(&Location::from_arg(arg), store::Access::Write)?)
 }
 
 /// The store for a command that only reads it: a path that does not exist is a mistake (a typo
@@ -25,7 +26,7 @@ pub(super) fn open_existing_store(arg: Option<&std::ffi::OsStr>) -> Result<Box<d
             location.display()
         );
     }
-    Ok(store::open(&location)?)
+    Ok(store::open(&location, store::Access::Read)?)
 }
 
 /// The stored label `requested` means: itself, or the one label it names the way `--python`
@@ -99,6 +100,7 @@ pub(super) fn history_add(args: &HistoryAddArgs, printer: &Printer) -> Result<Ex
         }
         let mut results = results;
         if let Some(machine) = &args.machine {
+            results::check_name("machine name", machine).map_err(anyhow::Error::msg)?;
             results.system.machine = Some(machine.clone());
         }
         let absolute = fs_err::canonicalize(file).unwrap_or_else(|_| file.clone());

@@ -31,6 +31,7 @@ pub(super) fn publish(args: &PublishArgs, printer: &Printer) -> Result<ExitCode>
             store.name()
         );
     }
+    check_out(&args.out, args.force)?;
     let files = crate::report::fleet::render(&fleet)?;
     fs_err::create_dir_all(&args.out)?;
     let (mut written, mut unchanged) = (0, 0);
@@ -50,6 +51,46 @@ pub(super) fn publish(args: &PublishArgs, printer: &Printer) -> Result<ExitCode>
         args.out.join("index.html").display()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--out` takes a dashboard: a folder (new, or one holding a dashboard), never a file, the
+/// root or the home folder, and an `index.html` that `publish` did not write is replaced only
+/// with `--force`.
+fn check_out(out: &std::path::Path, force: bool) -> Result<()> {
+    let resolved = fs_err::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    if resolved.parent().is_none() || home.is_some_and(|h| h == resolved) {
+        anyhow::bail!(
+            "--out `{}` is {}: give the dashboard a folder of its own",
+            out.display(),
+            if resolved.parent().is_none() {
+                "the root folder"
+            } else {
+                "your home folder"
+            }
+        );
+    }
+    if let Ok(meta) = fs_err::metadata(out)
+        && !meta.is_dir()
+    {
+        anyhow::bail!("--out `{}` is not a folder", out.display());
+    }
+    let index = out.join("index.html");
+    if let Ok(meta) = fs_err::symlink_metadata(&index) {
+        let ours = meta.is_file()
+            && fs_err::read_to_string(&index)
+                .is_ok_and(|text| text.contains(crate::report::fleet::GENERATOR));
+        if !ours && !force {
+            anyhow::bail!(
+                "`{}` exists and is not a dashboard ftbench published: pass --force to replace it, or publish elsewhere",
+                index.display()
+            );
+        }
+        if !meta.is_file() {
+            anyhow::bail!("`{}` is not a regular file", index.display());
+        }
+    }
+    Ok(())
 }
 
 /// What the dashboard shows, from the store.
@@ -251,4 +292,40 @@ fn regular_trends(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_folder_is_guarded_like_an_output_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |out: &std::path::Path, force: bool| {
+            check_out(out, force).map_err(|e| e.to_string()).err()
+        };
+        assert!(
+            err(std::path::Path::new("/"), true)
+                .unwrap()
+                .contains("the root folder")
+        );
+        let file = dir.path().join("file");
+        fs_err::write(&file, "x").unwrap();
+        assert!(err(&file, false).unwrap().contains("is not a folder"));
+        let out = dir.path().join("site");
+        assert_eq!(err(&out, false), None);
+        fs_err::create_dir(&out).unwrap();
+        fs_err::write(out.join("index.html"), "<html>my own page</html>").unwrap();
+        assert!(err(&out, false).unwrap().contains("pass --force"));
+        assert_eq!(err(&out, true), None);
+        fs_err::write(
+            out.join("index.html"),
+            format!(
+                "<html><head>{}</head></html>",
+                crate::report::fleet::GENERATOR
+            ),
+        )
+        .unwrap();
+        assert_eq!(err(&out, false), None);
+    }
 }

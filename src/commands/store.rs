@@ -17,8 +17,8 @@ pub(super) fn copy(args: &StoreCopyArgs, printer: &Printer) -> Result<ExitCode> 
         );
     }
     let to = Location::parse(&args.to);
-    let source = store::open(&from)?;
-    let mut target = store::open(&to)?;
+    let source = store::open(&from, store::Access::Read)?;
+    let mut target = store::open(&to, store::Access::Write)?;
     let (copied, present) = store::copy(source.as_ref(), target.as_mut())?;
     printer.info(&format!(
         "Copied {copied} run(s) from `{}` to `{}`; {present} were there already",

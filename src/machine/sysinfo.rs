@@ -153,7 +153,8 @@ impl SystemInfo {
         ];
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         rows.iter().fold(String::new(), |mut out, (k, v)| {
-            let _ = writeln!(out, "{k:<width$}  {v}");
+            let pad = " ".repeat(width.saturating_sub(k.chars().count()));
+            let _ = writeln!(out, "{k}{pad}  {v}");
             out
         })
     }

@@ -78,17 +78,43 @@ fn date_label(days: f64, span_days: f64) -> String {
     }
 }
 
+/// The marker in every dashboard's `index.html`: `publish` replaces only a page that has it
+/// (without `--force`).
+pub const GENERATOR: &str = "<meta name=\"generator\" content=\"ftbench publish\">";
+
+/// `NAME.svg` for a figure, made unique among `names`: two names that slug alike (test `pc-a`
+/// with label `b`, test `pc` with label `a-b`) get a short hash of what they show (`key`), so
+/// no machine's figure replaces another's.
+fn unique_name(names: &mut std::collections::HashSet<String>, name: &str, key: &str) -> String {
+    let plain = format!("{}.svg", super::slug(name));
+    if names.insert(plain.clone()) {
+        return plain;
+    }
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut candidate = format!("{}-{:08x}.svg", super::slug(name), hash as u32);
+    let mut n = 2;
+    while !names.insert(candidate.clone()) {
+        candidate = format!("{}-{:08x}-{n}.svg", super::slug(name), hash as u32);
+        n += 1;
+    }
+    candidate
+}
+
 /// The dashboard's files: `index.html` and its figures, as (name, bytes).
 pub fn render(fleet: &Fleet) -> Result<Vec<(String, Vec<u8>)>> {
     register_font()?;
     let mut files = Vec::new();
     let mut sections = Vec::new();
+    let mut names = std::collections::HashSet::new();
     for test in &fleet.tests {
         let mut figures = Vec::new();
         for label in &test.labels {
-            let file = format!(
-                "{}.svg",
-                super::slug(&format!("{}-{}", test.test, label.label))
+            let file = unique_name(
+                &mut names,
+                &format!("{}-{}", test.test, label.label),
+                &format!("{}\0{}", test.test, label.label),
             );
             files.push((
                 file.clone(),
@@ -104,9 +130,10 @@ pub fn render(fleet: &Fleet) -> Result<Vec<(String, Vec<u8>)>> {
     }
     let mut regular = Vec::new();
     for trend in &fleet.regular {
-        let file = format!(
-            "{}.svg",
-            super::slug(&format!("regular-{}-vs-{}", trend.label, trend.baseline))
+        let file = unique_name(
+            &mut names,
+            &format!("regular-{}-vs-{}", trend.label, trend.baseline),
+            &format!("regular\0{}\0{}", trend.label, trend.baseline),
         );
         let title = format!(
             "Regular tests: geometric mean of {} against {}",
@@ -358,5 +385,23 @@ mod tests {
         assert_eq!(date_label(days("2024-02-29T23:00:00Z"), 30.0), "2024-02-29");
         assert_eq!(date_label(days("2026-11-26T01:03:33Z"), 30.0), "2026-11-26");
         assert_eq!(date_label(days("2026-11-26T01:03:33Z"), 1.0), "11-26 01:03");
+    }
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+
+    #[test]
+    fn figures_that_slug_alike_get_names_of_their_own() {
+        let mut names = std::collections::HashSet::new();
+        let a = unique_name(&mut names, "pc-a-b", "pc-a\0b");
+        let b = unique_name(&mut names, "pc-a-b", "pc\0a-b");
+        assert_eq!(a, "pc-a-b.svg");
+        assert_ne!(a, b);
+        assert!(b.starts_with("pc-a-b-") && b.ends_with(".svg"), "{b}");
+        // The same pair again (a third machine's name clash) still gets a free name.
+        let c = unique_name(&mut names, "pc-a-b", "pc\0a-b");
+        assert!(![&a, &b].contains(&&c), "{c}");
     }
 }

@@ -45,12 +45,17 @@ pub fn grid_aligned(rows: &[Vec<String>], left: usize) -> String {
     for row in rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            if c == 0 {
-                let _ = write!(line, "{cell:<w$}", w = widths[c]);
-            } else if c < left {
-                let _ = write!(line, "  {cell:<w$}", w = widths[c]);
+            // Padded by hand: `{:<w$}` panics for widths above 65 535, and a cell is data.
+            let pad = " ".repeat(widths[c].saturating_sub(cell.chars().count()));
+            if c > 0 {
+                line.push_str("  ");
+            }
+            if c < left.max(1) {
+                line.push_str(cell);
+                line.push_str(&pad);
             } else {
-                let _ = write!(line, "  {cell:>w$}", w = widths[c]);
+                line.push_str(&pad);
+                line.push_str(cell);
             }
         }
         out.push_str(line.trim_end());

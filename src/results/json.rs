@@ -48,6 +48,35 @@ pub const MAX_LABELS: usize = 256;
 /// The most distinct tests a results file may hold.
 pub const MAX_TESTS: usize = 10_000;
 
+/// Every name a results file shows (labels, tests, the machine and host) within
+/// [`super::MAX_NAME_CHARS`] and free of NUL bytes.
+fn check_names(file: &ResultsFile) -> Result<(), String> {
+    let names = file
+        .variants
+        .iter()
+        .map(|v| ("label", v.label.as_str()))
+        .chain(
+            file.points
+                .iter()
+                .flat_map(|p| [("label", p.label.as_str()), ("test", p.test.as_str())]),
+        )
+        .chain(file.settings.tests.iter().map(|t| ("test", t.as_str())))
+        .chain(
+            file.system
+                .machine
+                .iter()
+                .map(|m| ("machine name", m.as_str())),
+        )
+        .chain(std::iter::once((
+            "host name",
+            file.system.hostname.as_str(),
+        )));
+    for (kind, name) in names {
+        super::check_name(kind, name)?;
+    }
+    Ok(())
+}
+
 /// Load and validate a results file.
 pub fn load(path: &Path) -> Result<ResultsFile, Error> {
     let text = fs_err::read(path).map_err(|err| Error::Read {
@@ -149,6 +178,7 @@ fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
             file.variants.len()
         )));
     }
+    check_names(&file).map_err(invalid)?;
     let mut seen = std::collections::HashSet::with_capacity(file.points.len());
     let mut tests = std::collections::HashSet::new();
     for (index, point) in file.points.iter_mut().enumerate() {

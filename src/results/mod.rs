@@ -26,6 +26,35 @@ use crate::machine::sysinfo::SystemInfo;
 use crate::stats::{self, Summary};
 use crate::workloads::{self, Group};
 
+/// The longest label, test, machine or host name ftbench records or reads, in characters: far
+/// above any real one, far below what would break a table (a 65 536-character label made every
+/// table code panic) or a database index.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// A `kind` of name (`label`, `machine name`, ...) that fits [`MAX_NAME_CHARS`] and holds no NUL
+/// (PostgreSQL refuses it); the error names it, shortened and escaped.
+pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
+    let chars = name.chars().count();
+    let shown = || {
+        let head: String = name.chars().take(40).collect();
+        format!(
+            "`{}{}`",
+            crate::output::escape(&head),
+            if chars > 40 { "…" } else { "" }
+        )
+    };
+    if chars > MAX_NAME_CHARS {
+        return Err(format!(
+            "the {kind} {} has {chars} characters; the most is {MAX_NAME_CHARS}",
+            shown()
+        ));
+    }
+    if name.contains('\0') {
+        return Err(format!("the {kind} {} holds a NUL byte", shown()));
+    }
+    Ok(())
+}
+
 /// Bumped whenever a reader of the old schema would misread the new one.
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -35,6 +35,16 @@ pub enum Error {
         #[source]
         err: BoxError,
     },
+    #[error("`{store}` is not a regular file: a history store is a file (or a postgresql:// URL)")]
+    NotAFile { store: String },
+    #[error(
+        "`{store}` is {what}, not a history store: `ftbench run` or `ftbench history add` create one"
+    )]
+    NotAStore { store: String, what: &'static str },
+    #[error(
+        "the history store `{store}` has schema {found}, older than this ftbench's {STORE_SCHEMA}, and reading does not change it: record a run into it (`ftbench history add FILE --store …`) to upgrade it"
+    )]
+    OlderSchema { store: String, found: i64 },
     #[error("the disk holding the history store `{store}` is full; free some space")]
     DiskFull { store: String },
     #[error("the history store `{store}` is damaged or not a store (truncated?)")]
@@ -114,11 +124,22 @@ impl Location {
 }
 
 /// Open (creating and migrating as needed) the store at `location`.
-pub fn open(location: &Location) -> Result<Box<dyn Store>, Error> {
+pub fn open(location: &Location, access: Access) -> Result<Box<dyn Store>, Error> {
     Ok(match location {
-        Location::Sqlite(path) => Box::new(SqliteStore::open(path)?),
-        Location::Postgres(url) => Box::new(PgStore::open(url)?),
+        Location::Sqlite(path) => Box::new(SqliteStore::open(path, access)?),
+        Location::Postgres(url) => Box::new(PgStore::open(url, access)?),
     })
+}
+
+/// What a command does with a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Lists and compares: the store is opened read-only, never created or migrated, so
+    /// another user's store (or one on a read-only disk) can be read, and a mistyped path
+    /// never becomes an empty store.
+    Read,
+    /// Records runs: the store is created and migrated as needed.
+    Write,
 }
 
 /// One run as `ftbench history` lists it.

@@ -20,8 +20,8 @@ use std::time::Duration;
 use postgres::{Client, Config};
 
 use super::{
-    BoxError, Error, MachineSummary, Recorded, RunRow, RunSummary, STORE_SCHEMA, Store, TrendPoint,
-    parse_document, split,
+    Access, BoxError, Error, MachineSummary, Recorded, RunRow, RunSummary, STORE_SCHEMA, Store,
+    TrendPoint, parse_document, split,
 };
 use crate::results::ResultsFile;
 
@@ -292,8 +292,9 @@ fn tls_config(tls: &Tls) -> Result<rustls::ClientConfig, BoxError> {
 }
 
 impl PgStore {
-    /// Connect to the database at `url` and migrate its schema as needed.
-    pub fn open(url: &str) -> Result<Self, Error> {
+    /// Connect to the database at `url`: to write, migrating its schema as needed; to read,
+    /// only checking that it holds a store of this schema.
+    pub fn open(url: &str, access: Access) -> Result<Self, Error> {
         let name = redact(url);
         let (plain_url, tls) = split_tls(url);
         let mut config: Config =
@@ -324,8 +325,44 @@ impl PgStore {
             name,
             client: RefCell::new(client),
         };
-        store.migrate()?;
+        match access {
+            Access::Write => store.migrate()?,
+            Access::Read => store.check_schema()?,
+        }
         Ok(store)
+    }
+
+    /// A reader's check: the database holds a store of this schema (nothing is written).
+    fn check_schema(&self) -> Result<(), Error> {
+        let fail = self.fail();
+        let mut client = self.client.borrow_mut();
+        let exists: bool = client
+            .query_one("SELECT to_regclass('ftbench_schema') IS NOT NULL", &[])
+            .map_err(&fail)?
+            .get(0);
+        let version: Option<i64> = if exists {
+            client
+                .query_opt("SELECT version FROM ftbench_schema", &[])
+                .map_err(&fail)?
+                .map(|row| row.get(0))
+        } else {
+            None
+        };
+        match version {
+            None | Some(0) => Err(Error::NotAStore {
+                store: self.name.clone(),
+                what: "a database without ftbench's tables",
+            }),
+            Some(found) if found > STORE_SCHEMA => Err(Error::NewerSchema {
+                store: self.name.clone(),
+                found,
+            }),
+            Some(found) if found < STORE_SCHEMA => Err(Error::OlderSchema {
+                store: self.name.clone(),
+                found,
+            }),
+            Some(_) => Ok(()),
+        }
     }
 
     fn fail(&self) -> impl Fn(postgres::Error) -> Error + '_ {

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    Error, MachineSummary, Recorded, RunRow, RunSummary, STORE_SCHEMA, Store, TrendPoint,
+    Access, Error, MachineSummary, Recorded, RunRow, RunSummary, STORE_SCHEMA, Store, TrendPoint,
     parse_document, split,
 };
 use crate::results::ResultsFile;
@@ -109,31 +109,97 @@ fn query(store: String, err: rusqlite::Error) -> Error {
 }
 
 impl SqliteStore {
-    /// Open (creating and migrating as needed) the store at `path`.
-    pub fn open(path: &Path) -> Result<Self, Error> {
-        if let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            let _ = fs_err::create_dir_all(parent);
+    /// Open the store at `path`: to write, creating and migrating it as needed; to read,
+    /// read-only, refusing what is not a store of this schema.
+    pub fn open(path: &Path, access: Access) -> Result<Self, Error> {
+        let store = path.display().to_string();
+        match fs_err::metadata(path) {
+            Ok(meta) if !meta.is_file() => return Err(Error::NotAFile { store }),
+            Ok(meta) if access == Access::Read && meta.len() == 0 => {
+                return Err(Error::NotAStore {
+                    store,
+                    what: "an empty file",
+                });
+            }
+            Ok(_) => {}
+            Err(_) if access == Access::Read => {
+                return Err(Error::NotAStore {
+                    store,
+                    what: "missing",
+                });
+            }
+            Err(_) => {
+                if let Some(parent) = path.parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    let _ = fs_err::create_dir_all(parent);
+                }
+            }
         }
-        let connection = Connection::open(path).map_err(|err| {
+        let flags = match access {
+            Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            Access::Write => OpenFlags::default(),
+        };
+        let open_error = |err| {
             classify(path, err, |store, err| Error::Open {
                 store,
                 err: Box::new(err),
             })
-        })?;
+        };
         let corrupt = |err| classify(path, err, corrupt);
-        // Concurrent runs queue on the lock instead of failing.
-        connection
-            .busy_timeout(Duration::from_secs(30))
-            .map_err(corrupt)?;
-        let version: i64 = connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(corrupt)?;
+        let version_of = |connection: &Connection| -> rusqlite::Result<i64> {
+            // Concurrent runs queue on the lock instead of failing.
+            connection.busy_timeout(Duration::from_secs(30))?;
+            connection.query_row("PRAGMA user_version", [], |row| row.get(0))
+        };
+        let mut connection = Connection::open_with_flags(path, flags).map_err(open_error)?;
+        let version = match version_of(&connection) {
+            Ok(version) => version,
+            // A store in WAL mode on a disk this process may not write (another user's folder,
+            // read-only media) cannot get its shared-memory file: read it as an immutable file.
+            Err(err)
+                if access == Access::Read
+                    && matches!(
+                        err.sqlite_error_code(),
+                        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+                    ) =>
+            {
+                let uri = format!(
+                    "file:{}?immutable=1",
+                    path.display()
+                        .to_string()
+                        .replace('%', "%25")
+                        .replace('?', "%3f")
+                        .replace('#', "%23")
+                );
+                connection = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(open_error)?;
+                version_of(&connection).map_err(corrupt)?
+            }
+            Err(err) => return Err(corrupt(err)),
+        };
         if version > STORE_SCHEMA {
             return Err(Error::NewerSchema {
-                store: path.display().to_string(),
+                store,
                 found: version,
+            });
+        }
+        if access == Access::Read {
+            if version == 0 {
+                return Err(Error::NotAStore {
+                    store,
+                    what: "an SQLite database without ftbench's tables",
+                });
+            }
+            if version < STORE_SCHEMA {
+                return Err(Error::OlderSchema {
+                    store,
+                    found: version,
+                });
+            }
+            return Ok(Self {
+                path: path.to_path_buf(),
+                connection,
             });
         }
         connection

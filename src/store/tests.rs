@@ -84,7 +84,7 @@ fn on_both(test: &str, check: impl Fn(&Location)) {
 #[test]
 fn a_run_is_recorded_once_and_read_back_whole() {
     on_both("record", |location| {
-        let mut store = open(location).unwrap();
+        let mut store = open(location, Access::Write).unwrap();
         let a = run("a", "2026-11-01T10:00:00Z", 0);
         let first = store.record(&a, Some(Path::new("/tmp/a.json"))).unwrap();
         assert!(first.new);
@@ -117,7 +117,7 @@ fn a_run_is_recorded_once_and_read_back_whole() {
 #[test]
 fn machines_trends_and_filters() {
     on_both("fleet", |location| {
-        let mut store = open(location).unwrap();
+        let mut store = open(location, Access::Write).unwrap();
         store
             .record(&run("a", "2026-11-01T10:00:00Z", 0), None)
             .unwrap();
@@ -163,14 +163,18 @@ fn machines_trends_and_filters() {
 fn a_store_of_a_newer_schema_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("future.sqlite");
-    SqliteStore::open(&path)
+    SqliteStore::open(&path, Access::Write)
         .unwrap()
         .set_schema(STORE_SCHEMA + 6);
-    let sqlite_err = SqliteStore::open(&path).unwrap_err().to_string();
+    let sqlite_err = SqliteStore::open(&path, Access::Write)
+        .unwrap_err()
+        .to_string();
     let mut messages = vec![sqlite_err];
     if let Some(url) = postgres_url("future") {
-        PgStore::open(&url).unwrap().set_schema(STORE_SCHEMA + 6);
-        messages.push(PgStore::open(&url).unwrap_err().to_string());
+        PgStore::open(&url, Access::Write)
+            .unwrap()
+            .set_schema(STORE_SCHEMA + 6);
+        messages.push(PgStore::open(&url, Access::Write).unwrap_err().to_string());
     }
     for message in messages {
         assert!(
@@ -189,12 +193,12 @@ fn stores_copy_both_ways_and_only_once() {
         || Location::Sqlite(dir.path().join("b.sqlite")),
         Location::Postgres,
     );
-    let mut from = open(&sqlite).unwrap();
+    let mut from = open(&sqlite, Access::Write).unwrap();
     from.record(&run("a", "2026-11-01T10:00:00Z", 0), None)
         .unwrap();
     from.record(&run("b", "2026-11-02T10:00:00Z", 0), None)
         .unwrap();
-    let mut to = open(&other).unwrap();
+    let mut to = open(&other, Access::Write).unwrap();
     assert_eq!(copy(from.as_ref(), to.as_mut()).unwrap(), (2, 0));
     assert_eq!(copy(from.as_ref(), to.as_mut()).unwrap(), (0, 2));
     // And back: nothing new.
@@ -237,7 +241,7 @@ fn old_sqlite_stores_are_migrated_with_keys_machines_and_summaries() {
                 .unwrap();
         }
     }
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqliteStore::open(&path, Access::Write).unwrap();
     let runs = store.runs(None).unwrap();
     assert_eq!(runs.len(), 2);
     assert!(
@@ -254,4 +258,63 @@ fn old_sqlite_stores_are_migrated_with_keys_machines_and_summaries() {
         machines[0].fingerprint["cpu_model"],
         serde_json::json!(run("x", "", 0).system.cpu_model)
     );
+}
+
+/// Reading never creates, migrates or writes (issue 22, item 7): a missing path stays missing,
+/// an empty file stays empty, a device is refused without a journal beside it, and a store in
+/// WAL mode that may not be written is read as an immutable file.
+#[test]
+fn reading_a_store_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.sqlite");
+    let err = SqliteStore::open(&missing, Access::Read)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is missing, not a history store"), "{err}");
+    assert!(!missing.exists());
+    let empty = dir.path().join("empty.sqlite");
+    fs_err::write(&empty, b"").unwrap();
+    let err = SqliteStore::open(&empty, Access::Read)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("is an empty file, not a history store"),
+        "{err}"
+    );
+    assert_eq!(fs_err::metadata(&empty).unwrap().len(), 0);
+    for access in [Access::Read, Access::Write] {
+        let err = SqliteStore::open(Path::new("/dev/null"), access)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a regular file"), "{err}");
+    }
+    assert!(!Path::new("/dev/null-journal").exists());
+    assert!(!Path::new("/dev/null-wal").exists());
+    // A real store, read while its WAL files cannot be made: opened immutable, listed.
+    let path = dir.path().join("history.sqlite");
+    {
+        let mut store = SqliteStore::open(&path, Access::Write).unwrap();
+        store
+            .record(&run("a", "2026-11-27T00:00:00Z", 0), None)
+            .unwrap();
+    }
+    let before = fs_err::read(&path).unwrap();
+    let store = SqliteStore::open(&path, Access::Read).unwrap();
+    assert_eq!(store.runs(None).unwrap().len(), 1);
+    drop(store);
+    assert_eq!(
+        fs_err::read(&path).unwrap(),
+        before,
+        "reading changed the store"
+    );
+    // Another database is not a store, and reading does not make it one.
+    let other = dir.path().join("other.sqlite");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x INTEGER)")
+        .unwrap();
+    let err = SqliteStore::open(&other, Access::Read)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("without ftbench's tables"), "{err}");
 }
