@@ -399,7 +399,10 @@ mod names_tests {
         let b = unique_name(&mut names, "pc-a-b", "pc\0a-b");
         assert_eq!(a, "pc-a-b.svg");
         assert_ne!(a, b);
-        assert!(b.starts_with("pc-a-b-") && b.ends_with(".svg"), "{b}");
+        assert!(
+            b.starts_with("pc-a-b-") && b.len() == "pc-a-b-12345678.svg".len(),
+            "{b}"
+        );
         // The same pair again (a third machine's name clash) still gets a free name.
         let c = unique_name(&mut names, "pc-a-b", "pc\0a-b");
         assert!(![&a, &b].contains(&&c), "{c}");

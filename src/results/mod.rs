@@ -32,7 +32,7 @@ use crate::workloads::{self, Group};
 pub const MAX_NAME_CHARS: usize = 256;
 
 /// A `kind` of name (`label`, `machine name`, ...) that fits [`MAX_NAME_CHARS`] and holds no NUL
-/// (PostgreSQL refuses it); the error names it, shortened and escaped.
+/// (`PostgreSQL` refuses it); the error names it, shortened and escaped.
 pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
     let chars = name.chars().count();
     let shown = || {
