@@ -33,8 +33,13 @@ fn model_of(
     metrics: &[PointMetrics],
     serial: &[f64],
     unit_scale: f64,
-    cpus: usize,
+    cpus: Option<usize>,
 ) -> model::Model {
+    let Some(cpus) = cpus else {
+        return model::Model::NotDescribed {
+            reason: "the file does not record how many CPUs the machine had".to_string(),
+        };
+    };
     let measured = |p: &Point| model::Measured {
         threads: p.thread_count,
         values: throughputs(p, unit_scale),
@@ -275,13 +280,16 @@ impl<'a> Analysis<'a> {
             .fold(None, |acc: Option<f64>, s| {
                 Some(acc.map_or(s, |a| a.max(s)))
             });
+        // Which points are oversubscribed depends on the CPU count: a file that does not
+        // record it (the seed study's) gets no model rather than a guess.
+        let cpus_known = self.system.available_parallelism > 0 || !self.settings.cpus.is_empty();
         let model = (!points.is_empty()).then(|| {
             model_of(
                 &points,
                 &metrics,
                 serial_values.as_deref().unwrap_or(&[]),
                 unit_scale,
-                usable_cpus,
+                cpus_known.then_some(usable_cpus),
             )
         });
         Some(Series {

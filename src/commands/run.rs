@@ -115,7 +115,7 @@ pub(super) fn execute(
     let mut sink = ResultsWriter::new(&config.output);
     // The regular suite's summary bootstraps every test at once: refreshed by the last write.
     sink.cache.freeze_summaries(true);
-    let mut outcome = runner::run(&plan, &mut results, &mut workers, &mut sink, printer)?;
+    let outcome = runner::run(&plan, &mut results, &mut workers, &mut sink, printer)?;
     sink.cache.freeze_summaries(false);
     let wall_s = started.elapsed().as_secs_f64();
     // The native kernels run in this process; their CPU is measurement, not overhead.
@@ -144,18 +144,37 @@ pub(super) fn execute(
     say_precision(&results, printer);
     say_harness(&results, printer);
     printer.info(&format!("Results written to {}", config.output.display()));
-    // A signal after the last point (while writing, recording or reporting) still stops the
-    // run, and says so in its exit status.
+    finish(outcome, measure, &analysis, &config.output, printer)
+}
+
+/// After the measuring: record and report a completed run, and the exit status. A signal after
+/// the last point (while writing, recording or reporting) still stops the run, and says so in
+/// its exit status.
+fn finish(
+    mut outcome: Outcome,
+    measure: &MeasureArgs,
+    analysis: &Analysis,
+    output: &std::path::Path,
+    printer: &Printer,
+) -> Result<ExitCode> {
+    let complete = outcome == Outcome::Completed;
+    let mut reported = false;
     if let (Outcome::Completed, Some(stop)) = (outcome, interrupt::requested()) {
         outcome = Outcome::Stopped(stop);
     }
     if outcome == Outcome::Completed {
-        record_and_report(measure, &analysis, &config.output, printer)?;
+        record_and_report(measure, analysis, output, printer)?;
+        reported = true;
         if let Some(stop) = interrupt::requested() {
             outcome = Outcome::Stopped(stop);
         }
     }
-    Ok(exit_code(outcome, &results, &config.output, printer))
+    if let (true, Outcome::Stopped(stop)) = (complete, outcome) {
+        return Ok(stopped_after_the_last_point(
+            stop, output, reported, printer,
+        ));
+    }
+    Ok(exit_code(outcome, analysis, output, printer))
 }
 
 /// What the harness itself cost.
@@ -264,6 +283,38 @@ pub(super) fn say_precision(results: &ResultsFile, printer: &Printer) {
             missed.join("; ")
         ));
     }
+}
+
+/// A signal after every point was measured: nothing to resume, so the message says the file is
+/// complete (and how to record and draw it, where the signal came first).
+fn stopped_after_the_last_point(
+    stop: interrupt::Stop,
+    output: &std::path::Path,
+    reported: bool,
+    printer: &Printer,
+) -> ExitCode {
+    printer.warn(&format!(
+        "stopped by {} after the last point; {} is complete{}",
+        if stop == interrupt::Stop::Interrupt {
+            "Ctrl-C"
+        } else {
+            "SIGTERM"
+        },
+        output.display(),
+        if reported {
+            String::new()
+        } else {
+            format!(
+                " (`ftbench history add {0}` records it, `ftbench report {0}` draws it)",
+                output.display()
+            )
+        }
+    ));
+    ExitCode::from(if stop == interrupt::Stop::Interrupt {
+        crate::EXIT_INTERRUPTED
+    } else {
+        crate::EXIT_TERMINATED
+    })
 }
 
 /// The exit status of a run: 0, 1 when a point failed, 130 / 143 when a signal stopped it.

@@ -20,8 +20,17 @@ pub(super) fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
             anyhow::anyhow!("`{}` is not FILE:FUNCTION, e.g. bench.py:work", args.target)
         })?;
     let path = std::path::Path::new(file);
-    if !path.is_file() {
-        anyhow::bail!("`{file}` does not exist (from `{}`)", args.target);
+    match fs_err::metadata(path) {
+        Err(_) => anyhow::bail!("`{file}` does not exist (from `{}`)", args.target),
+        Ok(meta) if meta.is_dir() => anyhow::bail!(
+            "`{file}` is a folder, not a Python file (from `{}`)",
+            args.target
+        ),
+        Ok(meta) if !meta.is_file() => anyhow::bail!(
+            "`{file}` is not a regular file (a FIFO, socket or device?): give the Python file that defines the function (from `{}`)",
+            args.target
+        ),
+        Ok(_) => {}
     }
     let path = fs_err::canonicalize(path)?;
     if let Some(json) = &args.args {

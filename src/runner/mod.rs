@@ -775,8 +775,15 @@ fn record_profile(
     });
     let ran = worker.run(variant, &job.request());
     worker.profile = None;
-    ran?;
-    let folded = profile::fold(&scratch.path().join("perf.data"))?;
+    let ran = ran?;
+    let folded = profile::fold(
+        &scratch.path().join("perf.data"),
+        std::time::Duration::from_secs(plan.settings.timeout_s),
+    );
+    // `-X perf` left the worker's symbol map in /tmp (`perf script` has read it): ours to
+    // remove.
+    let _ = fs_err::remove_file(format!("/tmp/perf-{}.map", ran.hello.pid));
+    let folded = folded?;
     // A thread lifecycle sample starts `work_size` threads; warm-ups count too.
     let threads_started = (workload.group == Group::Threads)
         .then(|| work_size * u64::from(plan.settings.warmup + plan.settings.samples));

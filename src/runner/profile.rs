@@ -72,26 +72,30 @@ pub struct Recording {
 
 /// Whether `perf` can record here; otherwise one line saying why and how to enable it.
 pub fn check_perf() -> std::result::Result<(), String> {
-    let output = Command::new("perf")
-        .args([
-            "record",
-            "-q",
-            "-e",
-            "cpu-clock",
-            "-o",
-            "/dev/null",
-            "--",
-            "true",
-        ])
-        .stdout(Stdio::null())
-        .output();
+    let mut command = Command::new("perf");
+    command.args([
+        "record",
+        "-q",
+        "-e",
+        "cpu-clock",
+        "-o",
+        "/dev/null",
+        "--",
+        "true",
+    ]);
+    let output = run_perf(command, PERF_CHECK_DEADLINE);
     match output {
         Err(_) => Err(
             "`perf` is not installed: install Debian's `linux-perf` package (Ubuntu: `linux-tools-$(uname -r)`)"
                 .to_string(),
         ),
+        Ok(out) if out.stopped.is_some() => Err(format!(
+            "`perf record` did not finish in {} s: {}",
+            PERF_CHECK_DEADLINE.as_secs(),
+            out.stopped.unwrap_or_default()
+        )),
         Ok(out) if !out.status.success() => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = &out.stderr;
             let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
             Err(format!(
                 "`perf record` is not permitted here ({}): run as root, or allow it with `sudo sysctl kernel.perf_event_paranoid=1`",
@@ -139,20 +143,62 @@ pub struct Folded {
     pub cpu_ns: u64,
 }
 
-/// Read a recording with `perf script` and fold its stacks.
-pub fn fold(data: &Path) -> Result<Folded> {
-    let output = Command::new("perf")
-        .arg("script")
-        .arg("-i")
-        .arg(data)
+/// How long `perf record -- true` may take to say whether perf works here.
+const PERF_CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What a `perf` run printed, and why it was stopped (if it was).
+struct PerfOutput {
+    status: std::process::ExitStatus,
+    stdout: String,
+    stderr: String,
+    stopped: Option<String>,
+}
+
+/// Run `perf` in its own process group with a deadline: a perf that hangs (a kernel that
+/// never answers, a wedged `perf script`) is killed with everything it started, and the run
+/// goes on without the profile.
+fn run_perf(mut command: Command, deadline: std::time::Duration) -> std::io::Result<PerfOutput> {
+    let out = tempfile::NamedTempFile::new()?;
+    let err = tempfile::NamedTempFile::new()?;
+    command
         .stdin(Stdio::null())
-        .output()
-        .context("failed to run `perf script`")?;
+        .stdout(out.reopen()?)
+        .stderr(err.reopen()?);
+    let until = std::time::Instant::now() + deadline;
+    let (status, stopped) = match crate::process::run_stoppable(&mut command, || {
+        if std::time::Instant::now() >= until {
+            Err(format!("stopped after {} s", deadline.as_secs()))
+        } else {
+            Ok(())
+        }
+    }) {
+        Ok(status) => (status, None),
+        Err(e) => match e.downcast::<std::io::Error>() {
+            Ok(io) => return Err(io),
+            Err(other) => (
+                std::os::unix::process::ExitStatusExt::from_raw(9),
+                Some(format!("{other:#}")),
+            ),
+        },
+    };
+    Ok(PerfOutput {
+        status,
+        stdout: String::from_utf8_lossy(&fs_err::read(out.path())?).into_owned(),
+        stderr: String::from_utf8_lossy(&fs_err::read(err.path())?).into_owned(),
+        stopped,
+    })
+}
+
+/// Read a recording with `perf script` (within `deadline`) and fold its stacks.
+pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
+    let mut command = Command::new("perf");
+    command.arg("script").arg("-i").arg(data);
+    let output = run_perf(command, deadline).context("failed to run `perf script`")?;
+    if let Some(why) = &output.stopped {
+        bail!("`perf script` did not finish: {why}");
+    }
     if !output.status.success() {
-        bail!(
-            "`perf script` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+        bail!("`perf script` failed: {}", output.stderr.trim());
     }
     // One fold, with tids: each stack starts with `comm-pid/tid`. The merged graph is the same
     // stacks with `comm` as their root, counts summed.
@@ -162,7 +208,7 @@ pub fn fold(data: &Path) -> Result<Folded> {
     let mut folded = Vec::new();
     inferno::collapse::Collapse::collapse(
         &mut inferno::collapse::perf::Folder::from(options),
-        output.stdout.as_slice(),
+        output.stdout.as_bytes(),
         &mut folded,
     )
     .context("failed to fold the stacks")?;
@@ -357,7 +403,19 @@ pub fn flamegraph(lines: &[String], title: &str, subtitle: &str) -> Result<Vec<u
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut svg)
         .context("failed to draw the flame graph")?;
-    Ok(svg)
+    Ok(xml_safe(svg))
+}
+
+/// The SVG with every character XML 1.0 forbids (C0 controls but tab and newlines: an ESC in a
+/// label or a frame name) replaced by `?`: inferno escapes markup, not these, and a browser
+/// refuses the whole figure for one of them.
+fn xml_safe(mut svg: Vec<u8>) -> Vec<u8> {
+    for byte in &mut svg {
+        if *byte < 0x20 && !matches!(*byte, b'\t' | b'\n' | b'\r') {
+            *byte = b'?';
+        }
+    }
+    svg
 }
 
 /// Draw the graphs of one recording into `dir` and describe them, with paths relative to `base`
@@ -514,6 +572,14 @@ mod tests {
                 ("other".to_string(), 5),
             ]
         );
+    }
+
+    #[test]
+    fn control_characters_never_reach_a_flame_graph() {
+        let lines = vec!["py::work\u{1b}[2J;inner 5000".to_string()];
+        let svg = flamegraph(&lines, "All \u{1b} threads", "label \u{1b}[31m").unwrap();
+        assert!(!svg.iter().any(|b| *b < 0x20 && !b"\t\n\r".contains(b)));
+        assert!(String::from_utf8_lossy(&svg).contains("py::work?[2J"));
     }
 
     #[test]

@@ -753,7 +753,7 @@ fn a_store_password_reaches_no_file_message_document_or_worker() {
         .env("FTBENCH_STORE", &url)
         .args([
             "scale",
-            &format!("{}:no_secrets", fixture("secrets.py").display()),
+            &format!("{}:no_secrets", fixture("no_secrets.py").display()),
         ])
         .args([
             "--quick",

@@ -115,6 +115,21 @@ fn mistakes_in_the_users_code_get_clear_errors() {
         "`missing.py` does not exist",
     );
     fails_with(d, &ft, "nocolon.py", &[], "is not FILE:FUNCTION");
+    // A folder or a FIFO where the file should be says what it is.
+    fs_err::create_dir(d.join("folder.py")).unwrap();
+    fails_with(d, &ft, "folder.py:work", &[], "`folder.py` is a folder");
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(d.join("pipe.py"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    fails_with(
+        d,
+        &ft,
+        "pipe.py:work",
+        &[],
+        "`pipe.py` is not a regular file",
+    );
     let ok = file("ok.py", "def work():\n    return 1\n");
     // A fixed work size of 0 measures nothing (it used to print NaN).
     for flag in ["--strong", "--weak"] {
@@ -367,6 +382,14 @@ fn a_profile_names_the_users_function_in_a_flame_graph_linked_from_the_report() 
     let dir = temp();
     let d = dir.path();
     let target = format!("{}:aggregate", example("aggregate.py").display());
+    let maps = || -> std::collections::BTreeSet<String> {
+        fs_err::read_dir("/tmp")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("perf-") && n.strip_suffix(".map").is_some())
+            .collect()
+    };
+    let maps_before = maps();
     let output = ftbench(d)
         .args([
             "scale",
@@ -399,8 +422,11 @@ fn a_profile_names_the_users_function_in_a_flame_graph_linked_from_the_report() 
     let merged = d.join(profile["file"].as_str().unwrap());
     assert!(merged.starts_with(d.join("profiled-profiles")));
     let svg = fs_err::read_to_string(&merged).unwrap();
-    // -X perf names the user's Python function in the native stacks.
+    // -X perf names the user's Python function in the native stacks, and its symbol map is
+    // not left in /tmp.
     assert!(svg.contains("py::aggregate:"), "no py::aggregate frame");
+    let left: Vec<String> = maps().difference(&maps_before).cloned().collect();
+    assert!(left.is_empty(), "left in /tmp: {left:?}");
     assert!(svg.contains("_PyEval_EvalFrameDefault"));
 
     // The report carries the graphs and links them; both load in a browser.
@@ -511,4 +537,53 @@ fn an_interrupted_scale_run_resumes_with_the_users_function() {
         stderr.contains("which is not a file of yours on this machine"),
         "{stderr}"
     );
+}
+
+/// A `perf` that never answers does not hang the run: it is given up after 10 s, said, and the
+/// measurements stand.
+#[test]
+fn a_hanging_perf_is_given_up_and_the_run_goes_on() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    let bin = d.join("bin");
+    fs_err::create_dir(&bin).unwrap();
+    let perf = bin.join("perf");
+    fs_err::write(&perf, "#!/bin/sh\nsleep 3600\n").unwrap();
+    std::process::Command::new("chmod")
+        .args(["755"])
+        .arg(&perf)
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let start = std::time::Instant::now();
+    let output = ftbench(d)
+        .env("PATH", path)
+        .args([
+            "run",
+            "--quick",
+            "--no-native",
+            "--tests",
+            "parallel_compute",
+        ])
+        .args(["--threads", "1", "--no-store", "--no-report", "--profile"])
+        .args(["-o", "hang.json"])
+        .args(python_args(&[format!("ft={}", ft.display())]))
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("did not finish in 10 s"), "{stderr}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(90));
+    assert_eq!(crate::common::point_count(&d.join("hang.json")), 2);
+    let sleeping = std::process::Command::new("pgrep")
+        .args(["-f", &perf.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(!sleeping.status.success(), "the fake perf outlived the run");
 }
