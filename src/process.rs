@@ -234,3 +234,71 @@ pub fn run_stoppable(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Make ftbench the subreaper of everything it starts (Linux): a process that a worker's code
+/// forks and detaches (`os.setsid()`, a double fork) is re-parented to ftbench instead of
+/// `init`, so [`end_orphans`] can find and end it. Elsewhere, nothing happens.
+pub fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+}
+
+/// The processes whose parent is ftbench: each thread's `/proc/self/task/TID/children` (cheap),
+/// or, on kernels without it, every process's `PPid` in `/proc`.
+fn own_children() -> Vec<i32> {
+    let mut listed = false;
+    let mut children = Vec::new();
+    if let Ok(tasks) = fs_err::read_dir("/proc/self/task") {
+        for task in tasks.filter_map(Result::ok) {
+            if let Ok(text) = fs_err::read_to_string(task.path().join("children")) {
+                listed = true;
+                children.extend(
+                    text.split_whitespace()
+                        .filter_map(|p| p.parse::<i32>().ok()),
+                );
+            }
+        }
+    }
+    if listed {
+        return children;
+    }
+    let me = std::process::id().to_string();
+    let Ok(entries) = fs_err::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs_err::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("PPid:"))
+                    .is_some_and(|ppid| ppid.trim() == me)
+            })
+        })
+        .collect()
+}
+
+/// End every process that a finished worker left behind and ftbench adopted ([`adopt_orphans`]):
+/// each is killed with its process group and reaped, and so are the processes re-parented to
+/// ftbench as they die. Call it only when ftbench has no child of its own running (between
+/// workers). Returns how many were ended.
+pub fn end_orphans() -> usize {
+    let mut ended = 0;
+    // Bounded: each round ends one generation of a fork tree.
+    for _ in 0..64 {
+        let orphans = own_children();
+        if orphans.is_empty() {
+            break;
+        }
+        for pid in orphans {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            ended += 1;
+        }
+    }
+    ended
+}

@@ -192,6 +192,10 @@ impl<'a> Analysis<'a> {
         });
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "every metric of a point and the curve's model, derived in one place"
+    )]
     fn derive_series(&self, test: &str, label: &str) -> Option<Series> {
         let unit_scale = self.unit_scale_of(test);
         let all = self.points_of(test, label);
@@ -232,6 +236,10 @@ impl<'a> Analysis<'a> {
                 let efficiency = speedup.map(|s| s.value / f64::from(p.thread_count));
                 let parallelism = p.load_median(|l| Some(l.parallelism));
                 let time = p.time_shares();
+                // The machine's slowdown next to this point, where the runner measured it.
+                let measured: Vec<f64> = p.samples.iter().filter_map(|s| s.cpu_slowdown).collect();
+                let nearby = (!measured.is_empty()).then(|| stats::median(&measured));
+                let machine_slowdown = nearby.unwrap_or(machine_slowdown);
                 let verdict = Verdict::judge(&verdict::Evidence {
                     thread_count: p.thread_count,
                     efficiency,
@@ -268,6 +276,7 @@ impl<'a> Analysis<'a> {
                         .filter(|(_, s)| *s > 0.0)
                         .map(|(t, s)| t.fastest_ns_per_unit / s),
                     unequal_samples: p.unequal_samples(),
+                    cpu_slowdown: nearby,
                     slowest_cpu: p.slowest_cpu(),
                     verdict,
                 }
@@ -651,6 +660,8 @@ pub struct PointMetrics {
     pub serial_pace: Option<f64>,
     /// Samples whose threads ran on unequal CPUs even when measured again.
     pub unequal_samples: usize,
+    /// The CPU probe's slowdown with all CPUs busy, measured next to this point (median).
+    pub cpu_slowdown: Option<f64>,
     /// The CPU the slowest part ran on in most samples, with the share of samples.
     pub slowest_cpu: Option<(u32, f64)>,
     /// Why the point does or does not scale.

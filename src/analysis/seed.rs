@@ -234,6 +234,7 @@ fn series_json(series: &Series, metric: &str) -> Value {
                     "idle": time.idle,
                     "imbalance": time.imbalance,
                     "serial_pace": p.serial_pace,
+                    "cpu_slowdown": p.cpu_slowdown,
                 });
                 if let Some((cpu, share)) = p.slowest_cpu {
                     breakdown["slowest_cpu"] = json!({"cpu": cpu, "share_of_samples": share});

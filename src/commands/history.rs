@@ -89,6 +89,32 @@ pub(super) fn history_command(args: &HistoryArgs, printer: &Printer) -> Result<E
     }
 }
 
+/// How `results` differs from the stored run `id` with the same run id (its points and
+/// samples), or `None` when it does not (or the stored run cannot be read).
+fn differs_from_stored(
+    store: &dyn Store,
+    id: i64,
+    results: &results::ResultsFile,
+) -> Option<String> {
+    let stored = store.load(id).ok()?;
+    let samples =
+        |r: &results::ResultsFile| r.points.iter().map(|p| p.samples.len()).sum::<usize>();
+    if stored.points.len() != results.points.len() {
+        return Some(format!(
+            "{} points in the file, {} in the store",
+            results.points.len(),
+            stored.points.len()
+        ));
+    }
+    (stored.points != results.points).then(|| {
+        format!(
+            "other samples: {} in the file, {} in the store",
+            samples(results),
+            samples(&stored)
+        )
+    })
+}
+
 /// `ftbench history add FILE...`: record results files, each once.
 pub(super) fn history_add(args: &HistoryAddArgs, printer: &Printer) -> Result<ExitCode> {
     let mut store = open_store(args.store.as_deref())?;
@@ -105,20 +131,29 @@ pub(super) fn history_add(args: &HistoryAddArgs, printer: &Printer) -> Result<Ex
         }
         let absolute = fs_err::canonicalize(file).unwrap_or_else(|_| file.clone());
         let recorded = store.record(&results, Some(&absolute))?;
-        printer.info(&if recorded.new {
-            format!(
+        if recorded.new {
+            printer.info(&format!(
                 "Recorded {} as run {} of machine `{}`",
                 file.display(),
                 recorded.id,
                 results.system.machine_name()
-            )
+            ));
+        } else if let Some(difference) = differs_from_stored(store.as_ref(), recorded.id, &results)
+        {
+            // The same run id, other measurements: a resumed file, or someone else's edit.
+            printer.warn(&format!(
+                "{} has the run id of run {} but not its content ({difference}); the store keeps run {} as it was",
+                file.display(),
+                recorded.id,
+                recorded.id
+            ));
         } else {
-            format!(
+            printer.info(&format!(
                 "{} is already recorded as run {}",
                 file.display(),
                 recorded.id
-            )
-        });
+            ));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -89,6 +89,9 @@ pub(super) fn execute(
             format!("cannot create the output directory `{}`", parent.display())
         })?;
     }
+    // Processes a worker's code detaches come back to ftbench, which ends them (scale runs
+    // anyone's code).
+    crate::process::adopt_orphans();
     // Held until the run has written its last byte: a second run on the same -o fails at once.
     let _lock = results::guard::OutputLock::acquire(&config.output)?;
     // A short look at the machine before measuring: said in one line, kept in the file.

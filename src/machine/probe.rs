@@ -321,6 +321,58 @@ fn measure_together(table: &[u32], cpu_list: &[u32], iterations: u64) -> Vec<(u3
     })
 }
 
+/// How much slower the slowest of `cpu_list` runs the probe's loop right now while all of them
+/// run it at once, against the fastest CPU alone (1.0: no slower; `None` where it cannot be
+/// measured). About 1 ms per CPU alone and 3 ms together: cheap enough to take between the
+/// worker processes of a run, so a verdict can see what the machine did next to a point, not
+/// only at the start of the run (this VM's vCPUs change within a minute).
+pub fn slowdown_now(cpu_list: &[u32]) -> Option<f64> {
+    static TABLE: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    if cpu_list.len() < 2 {
+        return None;
+    }
+    let table = TABLE.get_or_init(cycle_table);
+    let list = cpu_list.to_vec();
+    let alone = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut iterations = 1u64 << 12;
+                let mut alone = Vec::new();
+                for (i, &cpu) in list.iter().enumerate() {
+                    if cpus::pin_current_thread(&[cpu]).is_err() {
+                        return None;
+                    }
+                    if i == 0 {
+                        // About 1 ms of the loop on the first CPU.
+                        loop {
+                            let (wall, _) = timed(table, iterations);
+                            if wall >= 500_000 || iterations >= 1 << 30 {
+                                iterations = (iterations as f64 * 1e6 / wall.max(1) as f64) as u64;
+                                break;
+                            }
+                            iterations *= 4;
+                        }
+                    }
+                    let (wall, own) = timed(table, iterations);
+                    alone.push(own.then_some(wall));
+                }
+                Some((alone, iterations))
+            })
+            .join()
+            .ok()
+            .flatten()
+    })?;
+    let (alone, iterations) = alone;
+    let fastest = alone.iter().flatten().copied().min()?;
+    let together = measure_together(table, cpu_list, iterations.saturating_mul(3));
+    together
+        .iter()
+        .filter(|(_, t)| *t > 0)
+        .map(|(_, t)| *t as f64 / (3.0 * fastest as f64))
+        .max_by(f64::total_cmp)
+        .map(|s| s.max(1.0))
+}
+
 /// Each CPU's undisturbed loop times alone, in visiting order, and the loop's iterations.
 fn measure(table: &[u32], cpu_list: &[u32], budget: Duration) -> (Vec<(u32, Vec<u64>)>, u64) {
     let mut times: Vec<(u32, Vec<u64>)> = cpu_list.iter().map(|&c| (c, Vec::new())).collect();
@@ -394,6 +446,22 @@ mod tests {
             .fold(0.0, f64::max);
         assert!((best - 1.0).abs() < 1e-9, "{probe:?}");
         assert!(probe.seconds < 5.0);
+    }
+
+    #[test]
+    fn the_slowdown_now_is_measured_quickly() {
+        let usable = cpus::allowed();
+        let start = Instant::now();
+        let slowdown = slowdown_now(&usable);
+        if usable.len() >= 2 {
+            let slowdown = slowdown.expect("two CPUs to compare");
+            assert!((1.0..10.0).contains(&slowdown), "{slowdown}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]

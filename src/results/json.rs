@@ -297,6 +297,7 @@ mod fuzz {
                         disturbed: false,
                         memory: None,
                         unequal: false,
+                        cpu_slowdown: None,
                         threads: Vec::new(),
                     },
                     PointSample {
@@ -309,6 +310,7 @@ mod fuzz {
                         disturbed: false,
                         memory: None,
                         unequal: false,
+                        cpu_slowdown: None,
                         threads: Vec::new(),
                     },
                 ],
@@ -418,6 +420,7 @@ mod tests {
                     disturbed: false,
                     memory: None,
                     unequal: false,
+                    cpu_slowdown: None,
                     threads: Vec::new(),
                 }],
                 throughput: crate::stats::Summary::from_samples(&[10.0]).unwrap(),

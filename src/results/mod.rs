@@ -189,6 +189,11 @@ pub struct PointSample {
     /// and measuring the process again did not help (see [`threads`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unequal: bool,
+    /// How much slower than the fastest CPU alone the slowest CPU ran the CPU probe's loop with
+    /// all CPUs busy, measured just before this sample's round (`machine::probe::slowdown_now`;
+    /// threaded points only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_slowdown: Option<f64>,
     /// Each thread's own time in the section (team and serial runs; files from before it and
     /// pools have none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -652,6 +657,7 @@ impl ResultsFile {
                 disturbed: false,
                 memory: None,
                 unequal: false,
+                cpu_slowdown: None,
                 threads: Vec::new(),
             })
             .collect();

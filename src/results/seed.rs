@@ -43,6 +43,7 @@ fn synthetic_point(
             disturbed: false,
             memory: None,
             unequal: false,
+            cpu_slowdown: None,
             threads: Vec::new(),
         }],
         throughput: Summary::from_samples(&[value])?,

@@ -17,6 +17,7 @@ pub fn test_point(test: &str, label: &str, thread_count: u32, walls: &[u64]) -> 
             disturbed: false,
             memory: None,
             unequal: false,
+            cpu_slowdown: None,
             threads: Vec::new(),
         })
         .collect();

@@ -155,9 +155,21 @@ pub fn run(
                 .map(|n| (n, Vec::new()))
                 .collect();
             bar.inc((point_count - pending.len()) as u64);
+            let cpus = if plan.settings.cpus.is_empty() {
+                crate::machine::cpus::allowed()
+            } else {
+                plan.settings.cpus.clone()
+            };
             for process in 0..plan.settings.processes {
                 let last_round = process + 1 == plan.settings.processes;
                 let mut still_pending = Vec::new();
+                // How slow the CPUs are right now with all of them busy, next to this round's
+                // threaded processes: a verdict weighs what the machine did then.
+                let slowdown = pending
+                    .iter()
+                    .any(|(n, _)| *n >= 2)
+                    .then(|| crate::machine::probe::slowdown_now(&cpus))
+                    .flatten();
                 if process % 2 == 1 {
                     pending.reverse();
                 }
@@ -172,7 +184,12 @@ pub fn run(
                     let say = |text: &str| printer.line_above(&bar, text);
                     let outcome = measure_undisturbed(&job, process, worker, &mut patience, &say)
                         .and_then(|new| {
-                            samples.extend(new);
+                            samples.extend(new.into_iter().map(|mut sample| {
+                                if thread_count >= 2 {
+                                    sample.cpu_slowdown = slowdown;
+                                }
+                                sample
+                            }));
                             if !last_round {
                                 return Ok(None);
                             }
@@ -505,6 +522,7 @@ fn measure_process(
             extra: sample.extra,
             disturbed: false,
             unequal: false,
+            cpu_slowdown: None,
             threads: sample.threads.unwrap_or_default(),
         });
     }

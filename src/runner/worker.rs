@@ -214,6 +214,9 @@ impl Worker for PythonWorker {
         if status.is_none() {
             let _ = child.wait();
         }
+        // What the worker's code detached from its group (forked, `os.setsid()`) was adopted by
+        // ftbench: it ends with the worker.
+        process::end_orphans();
         let (text, held_open) = stderr.take_by(Instant::now() + process::STDERR_GRACE);
         let text = if held_open {
             format!(

@@ -268,8 +268,25 @@ fn broken_stores_and_missing_runs_get_one_clear_error() {
         .stderr(predicate::str::contains(
             "has schema 99, written by a newer ftbench",
         ));
-    // An existing but empty store: the missing run is named.
-    drop(rusqlite::Connection::open(d.join("fresh.sqlite")).unwrap());
+    // An empty file is not a store, and reading it does not make it one.
+    drop(rusqlite::Connection::open(d.join("empty.sqlite")).unwrap());
+    ftbench(d)
+        .args(["history", "--store", "empty.sqlite"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "is an empty file, not a history store",
+        ));
+    assert_eq!(fs_err::metadata(d.join("empty.sqlite")).unwrap().len(), 0);
+    // A store with one run: the missing one is named.
+    ftbench(d)
+        .args(["history", "add", "--store", "fresh.sqlite"])
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("bench/results/2-cores-regular-2026-11-26.json"),
+        )
+        .assert()
+        .success();
     ftbench(d)
         .args([
             "compare",
@@ -282,7 +299,7 @@ fn broken_stores_and_missing_runs_get_one_clear_error() {
         ])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("has no run 1"));
+        .stderr(predicate::str::contains("has no run 999"));
     ftbench(d)
         .args(["compare", "a.json"])
         .assert()

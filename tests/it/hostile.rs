@@ -729,6 +729,34 @@ fn a_full_store_disk_says_so_and_history_add_records_the_run_later() {
             .success()
             .stderr(predicate::str::contains(expected));
     }
+    // The same run id with other content is not "already recorded" in silence.
+    let mut edited = read_json(&d.join("r.json"));
+    edited["points"].as_array_mut().unwrap().pop();
+    fs_err::write(d.join("edited.json"), edited.to_string()).unwrap();
+    ftbench(d)
+        .args(["history", "add", "edited.json", "--store"])
+        .arg(&store)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "has the run id of run 1 but not its content",
+        ));
+    // A NUL byte in a label: one error naming the file, nothing recorded.
+    let mut nul = read_json(&d.join("r.json"));
+    nul["run_id"] = serde_json::json!("another-run");
+    nul["variants"][0]["label"] = serde_json::json!("ft\u{0}x");
+    fs_err::write(d.join("nul.json"), nul.to_string()).unwrap();
+    let output = ftbench(d)
+        .args(["history", "add", "nul.json", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("nul.json") && stderr.contains("NUL byte"),
+        "{stderr}"
+    );
 }
 
 /// A `PostgreSQL` store's password, given in the URL on the command line and in `PGPASSWORD`,
@@ -813,4 +841,75 @@ fn a_store_password_reaches_no_file_message_document_or_worker() {
         .unwrap()
         .get(0);
     assert_eq!(leaks, 0);
+}
+
+/// A `scale` function that forks a child which detaches (`os.setsid()`) and forks a sleeper:
+/// the sleepers leave the worker's process group, so killing the group misses them; ftbench
+/// adopts them (`PR_SET_CHILD_SUBREAPER`) and ends them with the worker (issue 22, item 11).
+#[test]
+fn processes_a_function_detaches_end_with_the_run() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    let pids = d.join("pids");
+    fs_err::write(
+        d.join("detach.py"),
+        format!(
+            "import os, time\n\ndef detach():\n    pid = os.fork()\n    if pid == 0:\n        os.setsid()\n        if os.fork() == 0:\n            with open({pids:?}, 'a') as f:\n                f.write('%d\\n' % os.getpid())\n            time.sleep(3600)\n        os._exit(0)\n    os.waitpid(pid, 0)\n    return 1\n",
+            pids = pids.display().to_string()
+        ),
+    )
+    .unwrap();
+    let output = ftbench(d)
+        .args([
+            "scale",
+            "detach.py:detach",
+            "--strong",
+            "2",
+            "--threads",
+            "1",
+        ])
+        .args([
+            "--quick",
+            "--processes",
+            "1",
+            "--no-store",
+            "--no-report",
+            "-o",
+            "d.json",
+        ])
+        .args(["--python", &format!("ft={}", ft.display())])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let started: Vec<i32> = fs_err::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert!(!started.is_empty(), "the function detached nothing");
+    // Give the kernel a moment to finish the last kill.
+    std::thread::sleep(Duration::from_millis(200));
+    let alive: Vec<i32> = started
+        .iter()
+        .copied()
+        .filter(|pid| {
+            fs_err::read_to_string(format!("/proc/{pid}/status"))
+                .is_ok_and(|s| !s.contains("State:\tZ"))
+        })
+        .collect();
+    for pid in &alive {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(
+        alive.is_empty(),
+        "{} of {} detached sleepers outlived ftbench",
+        alive.len(),
+        started.len()
+    );
 }

@@ -176,7 +176,9 @@ fn with_waiting_the_point_is_measured_after_the_load_stops() {
         let results = read_json(&d.join("waited.json"));
         let at_two = point(&results, "ft", 2);
         let speedup = at_two["metrics"]["speedup"].as_f64().unwrap();
-        if at_two["disturbed"] == false && speedup >= 1.8 {
+        // Measured after the load stopped: undisturbed, and at the idle speedup, or judged by
+        // the machine where this VM's vCPUs had drifted apart (they do, for minutes at a time).
+        if at_two["disturbed"] == false && (speedup >= 1.8 || at_two["verdict"] == "unequal") {
             assert!(stderr.contains("waiting up to"), "{stderr}");
             return;
         }

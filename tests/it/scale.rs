@@ -560,6 +560,7 @@ fn a_hanging_perf_is_given_up_and_the_run_goes_on() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let path = path.as_str();
     let start = std::time::Instant::now();
     let output = ftbench(d)
         .env("PATH", path)
@@ -586,4 +587,45 @@ fn a_hanging_perf_is_given_up_and_the_run_goes_on() {
         .output()
         .unwrap();
     assert!(!sleeping.status.success(), "the fake perf outlived the run");
+
+    // SIGTERM after the last point (while perf hangs): the file is complete, and says so
+    // instead of asking to resume it.
+    let log = d.join("stderr.log");
+    let mut child = crate::common::ftbench_process(d)
+        .env("PATH", path)
+        .args([
+            "run",
+            "--quick",
+            "--no-native",
+            "--tests",
+            "parallel_compute",
+        ])
+        .args(["--threads", "1", "--no-store", "--no-report", "--profile"])
+        .args(["-o", "late.json"])
+        .args(python_args(&[format!("ft={}", ft.display())]))
+        .stderr(fs_err::File::create(&log).unwrap().into_file())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while crate::common::point_count(&d.join("late.json")) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the points were not measured"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let stderr = fs_err::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains("after the last point; late.json is complete"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--resume"), "{stderr}");
 }
