@@ -945,3 +945,20 @@ mod tests {
         assert_eq!(ratio_with_ci(Estimate::exact(1.038)), "1.04");
     }
 }
+
+#[cfg(test)]
+mod width_tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_wider_than_any_format_width_is_laid_out_without_panicking() {
+        let huge = "x".repeat(70_000);
+        let rows = vec![
+            vec!["label".to_string(), "value".to_string()],
+            vec![huge.clone(), "1".to_string()],
+        ];
+        let text = grid(&rows);
+        assert!(text.lines().nth(1).unwrap().starts_with(&huge));
+        assert_eq!(text.lines().next().unwrap().len(), 70_000 + 2 + 5);
+    }
+}

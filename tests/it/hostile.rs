@@ -913,3 +913,36 @@ fn processes_a_function_detaches_end_with_the_run() {
         started.len()
     );
 }
+
+/// A label of 70 000 characters (every table panicked on one over 65 535): refused by name when
+/// a file is loaded or added to a store, before any table is drawn.
+#[test]
+fn a_label_too_long_for_a_table_is_refused_by_name() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    tiny_run(d, &ft, "r.json");
+    let mut long = read_json(&d.join("r.json"));
+    let label = "x".repeat(70_000);
+    long["variants"][0]["label"] = serde_json::json!(label);
+    for point in long["points"].as_array_mut().unwrap() {
+        point["label"] = serde_json::json!(label);
+    }
+    fs_err::write(d.join("long.json"), long.to_string()).unwrap();
+    for command in [
+        vec!["report", "long.json", "--no-files"],
+        vec!["history", "add", "long.json"],
+        vec!["compare", "long.json", "r.json"],
+    ] {
+        let output = ftbench(d).args(&command).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{command:?}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            stderr.contains("has 70000 characters; the most is 256"),
+            "{command:?}: {}",
+            &stderr[..stderr.len().min(400)]
+        );
+        assert!(stderr.len() < 2000, "the error repeats the whole label");
+    }
+}

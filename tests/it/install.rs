@@ -469,3 +469,46 @@ fn a_dripping_server_stalls_the_download_and_sigterm_ends_it_and_its_children() 
     assert!(!curl_running(), "curl outlived ftbench");
     no_leftovers(d);
 }
+
+/// A mirror that publishes `Python-V.tar.xz.sha256`: a tarball whose SHA-256 differs is refused
+/// (and nothing is cached); a cached tarball that no longer passes is removed, not built from.
+#[test]
+fn published_checksums_are_checked_and_bad_cached_sources_are_removed() {
+    let dir = temp();
+    let d = dir.path();
+    let tarball = crafted_tarball(
+        d,
+        "good.tar.xz",
+        &[
+            ("Python-3.13.86/", ""),
+            ("Python-3.13.86/configure", "#!/bin/sh\nexit 1\n"),
+        ],
+    );
+    let url = serve_hostile(move |path, stream| match path {
+        "/ftp/python/" => respond(stream, &index_of("3.13.86")),
+        "/ftp/python/3.13.86/Python-3.13.86.tar.xz" => respond(stream, &tarball),
+        "/ftp/python/3.13.86/Python-3.13.86.tar.xz.sha256" => respond(
+            stream,
+            format!("{}  Python-3.13.86.tar.xz\n", "ab".repeat(32)).as_bytes(),
+        ),
+        _ => not_found(stream),
+    });
+    let (status, stderr) = install_from(d, &url, "3.13.86");
+    assert!(!status.success());
+    assert!(stderr.contains("but the mirror publishes abab"), "{stderr}");
+    no_leftovers(d);
+
+    // A cached source that is not a CPython source folder: removed, with a warning, and the
+    // mirror asked instead.
+    let src = d.join("cache/src");
+    fs_err::create_dir_all(&src).unwrap();
+    fs_err::write(
+        src.join("Python-3.13.85.tar.xz"),
+        "<html>not a tarball</html>",
+    )
+    .unwrap();
+    let (status, stderr) = install_from(d, &url, "3.13.85");
+    assert!(!status.success());
+    assert!(stderr.contains("removing the cached source"), "{stderr}");
+    assert!(!src.join("Python-3.13.85.tar.xz").exists());
+}
