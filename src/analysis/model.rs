@@ -83,6 +83,13 @@ impl Model {
                 if let Some(map) = json.as_object_mut() {
                     map.insert("law".into(), "usl".into());
                     map.insert("described".into(), true.into());
+                    map.insert(
+                        "fit_quality".into(),
+                        serde_json::json!({
+                            "r_squared": fit.r_squared,
+                            "relative_error": fit.relative_error,
+                        }),
+                    );
                 }
                 json
             }
@@ -599,6 +606,10 @@ mod tests {
         assert_eq!(json["law"], "usl");
         assert!(json["sigma"]["value"].as_f64().is_some(), "{json}");
         assert!(json["peak_threads"]["value"].as_f64().is_some(), "{json}");
+        assert!(
+            json["fit_quality"]["r_squared"].as_f64().is_some(),
+            "{json}"
+        );
         let json = Model::NotDescribed {
             reason: "why".into(),
         }
