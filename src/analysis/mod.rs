@@ -309,6 +309,40 @@ impl<'a> Analysis<'a> {
         })
     }
 
+    /// Whether the native reference of `test` is a ceiling here: a test whose native kernel
+    /// bounds the Python work (compute, memory bandwidth), and no Python curve above it beyond
+    /// both intervals at any thread count (where one is, the reference was disturbed or the
+    /// machine bent it, and it is called a reference instead).
+    pub fn native_is_ceiling(&self, test: &str) -> bool {
+        if !crate::workloads::native::is_ceiling(test) {
+            return false;
+        }
+        let Some(native) = self.native_label() else {
+            return false;
+        };
+        let Some(reference) = self.series(test, native) else {
+            return false;
+        };
+        self.labels()
+            .iter()
+            .filter(|l| l.as_str() != native)
+            .filter_map(|l| self.series(test, l))
+            .all(|series| {
+                series.points.iter().all(|point| {
+                    let native_high = reference
+                        .points
+                        .iter()
+                        .find(|n| n.thread_count == point.thread_count)
+                        .and_then(|n| n.speedup)
+                        .map(|n| n.high);
+                    match (point.speedup, native_high) {
+                        (Some(python), Some(high)) => python.low <= high,
+                        _ => true,
+                    }
+                })
+            })
+    }
+
     /// How much slower than its fastest CPU the run's CPUs could be, by the probe of the run's
     /// machine check: the slowest CPU alone, or any CPU while all were busy (1.0 without one).
     fn machine_slowdown(&self) -> f64 {

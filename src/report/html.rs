@@ -346,5 +346,11 @@ mod tests {
         let results = file(&[480, 485, 470, 490]);
         let warnings = super::ceilings_below_python(&crate::analysis::Analysis::of(&results));
         assert!(warnings.is_empty(), "{warnings:?}");
+        // And only then is it called a ceiling (figures, legends).
+        let is_ceiling = |r: &ResultsFile| {
+            crate::analysis::Analysis::of(r).native_is_ceiling("parallel_compute")
+        };
+        assert!(is_ceiling(&results));
+        assert!(!is_ceiling(&disturbed));
     }
 }

@@ -327,7 +327,7 @@ fn curve<DB: DrawingBackend>(
             ))?
             .label(format!(
                 "{label} ({})",
-                if crate::runner::native::is_ceiling(test) {
+                if results.native_is_ceiling(test) {
                     "ceiling"
                 } else {
                     "reference"
