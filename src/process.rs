@@ -200,7 +200,7 @@ mod tests {
 #[derive(Debug, thiserror::Error)]
 pub enum Stopped {
     /// SIGINT or SIGTERM reached ftbench: the child's whole process group was killed.
-    #[error("stopped by {}", if matches!(.0, crate::runner::interrupt::Stop::Interrupt) { "Ctrl-C" } else { "SIGTERM" })]
+    #[error("stopped by {}", .0.name())]
     Signal(crate::runner::interrupt::Stop),
     /// The caller's watch refused to go on (a download over its size limit).
     #[error("{0}")]

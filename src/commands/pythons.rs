@@ -122,10 +122,7 @@ pub(super) fn install(args: crate::cli::InstallArgs, printer: &Printer) -> Resul
             Err(err) => {
                 if let Some(crate::process::Stopped::Signal(stop)) = err.downcast_ref() {
                     printer.error(&format!("installing Python {request} stopped: {err:#}"));
-                    return Ok(ExitCode::from(match stop {
-                        crate::runner::interrupt::Stop::Interrupt => crate::EXIT_INTERRUPTED,
-                        crate::runner::interrupt::Stop::Terminate => crate::EXIT_TERMINATED,
-                    }));
+                    return Ok(ExitCode::from(stop.exit_code()));
                 }
                 return Err(err.context(format!("failed to install Python {request}")));
             }

@@ -296,28 +296,20 @@ fn stopped_after_the_last_point(
     reported: bool,
     printer: &Printer,
 ) -> ExitCode {
-    printer.warn(&format!(
-        "stopped by {} after the last point; {} is complete{}",
-        if stop == interrupt::Stop::Interrupt {
-            "Ctrl-C"
-        } else {
-            "SIGTERM"
-        },
-        output.display(),
-        if reported {
-            String::new()
-        } else {
-            format!(
-                " (`ftbench history add {0}` records it, `ftbench report {0}` draws it)",
-                output.display()
-            )
-        }
-    ));
-    ExitCode::from(if stop == interrupt::Stop::Interrupt {
-        crate::EXIT_INTERRUPTED
+    let how = if reported {
+        String::new()
     } else {
-        crate::EXIT_TERMINATED
-    })
+        format!(
+            " (`ftbench history add {0}` records it, `ftbench report {0}` draws it)",
+            output.display()
+        )
+    };
+    printer.warn(&format!(
+        "stopped by {} after the last point; {} is complete{how}",
+        stop.name(),
+        output.display()
+    ));
+    ExitCode::from(stop.exit_code())
 }
 
 /// The exit status of a run: 0, 1 when a point failed, 130 / 143 when a signal stopped it.
@@ -338,20 +330,12 @@ pub(super) fn exit_code(
         }
         Outcome::Completed => ExitCode::SUCCESS,
         Outcome::Stopped(stop) => {
-            let signal = if stop == interrupt::Stop::Interrupt {
-                "Ctrl-C"
-            } else {
-                "SIGTERM"
-            };
             printer.warn(&format!(
-                "stopped by {signal}; every finished point is in {0}; complete it with `ftbench run --resume {0}`",
+                "stopped by {}; every finished point is in {1}; complete it with `ftbench run --resume {1}`",
+                stop.name(),
                 output.display()
             ));
-            ExitCode::from(if stop == interrupt::Stop::Interrupt {
-                crate::EXIT_INTERRUPTED
-            } else {
-                crate::EXIT_TERMINATED
-            })
+            ExitCode::from(stop.exit_code())
         }
     }
 }

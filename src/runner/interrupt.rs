@@ -15,6 +15,24 @@ pub enum Stop {
     Terminate,
 }
 
+impl Stop {
+    /// How messages name the signal: `Ctrl-C` or `SIGTERM`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Interrupt => "Ctrl-C",
+            Self::Terminate => "SIGTERM",
+        }
+    }
+
+    /// The exit status of a run it stopped: 130 or 143, as shells report them.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Interrupt => crate::EXIT_INTERRUPTED,
+            Self::Terminate => crate::EXIT_TERMINATED,
+        }
+    }
+}
+
 struct Flags {
     interrupt: Arc<AtomicBool>,
     terminate: Arc<AtomicBool>,

@@ -1,7 +1,6 @@
 use std::path::Path;
-use std::time::Duration;
 
-use crate::common::{ft_python, ftbench, read_json, temp};
+use crate::common::{Hog, ft_python, ftbench, read_json, temp};
 use crate::require;
 
 /// The CPUs `ftbench check` probed: this process's usable CPUs, each with its speed.
@@ -13,30 +12,6 @@ fn usable_cpus(dir: &Path) -> Vec<serde_json::Value> {
     assert!(output.status.success());
     let check: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     check["cpus"].as_array().cloned().unwrap_or_default()
-}
-
-/// A process spinning on one CPU until it is dropped.
-struct PinnedHog(std::process::Child);
-
-impl PinnedHog {
-    fn start(cpu: u64) -> Self {
-        let child = std::process::Command::new("python3")
-            .args([
-                "-c",
-                &format!("import os\nos.sched_setaffinity(0, [{cpu}])\nwhile True: pass"),
-            ])
-            .spawn()
-            .expect("python3 starts");
-        std::thread::sleep(Duration::from_millis(300));
-        Self(child)
-    }
-}
-
-impl Drop for PinnedHog {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The seed-schema entry of `test` on `label` at `threads`.
@@ -115,7 +90,7 @@ fn a_thread_beside_a_busy_process_waits_for_a_cpu_and_is_not_judged_waits_or_con
         return;
     }
     let (a, b) = (usable[usable.len() - 2], usable[usable.len() - 1]);
-    let _hog = PinnedHog::start(b);
+    let _hog = Hog::pinned(b);
     let output = ftbench(d)
         .args(["run", "--no-native", "--quick", "--target-ms", "100"])
         .args([

@@ -1,30 +1,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{ft_python, ftbench, read_json, temp};
+use crate::common::{Hog, ft_python, ftbench, read_json, temp};
 use crate::require;
-
-/// A process spinning on one core until it is dropped.
-struct Hog(std::process::Child);
-
-impl Hog {
-    fn start() -> Self {
-        let child = std::process::Command::new("python3")
-            .args(["-c", "while True: pass"])
-            .spawn()
-            .expect("python3 starts");
-        // Let the scheduler see it before anything is measured.
-        std::thread::sleep(Duration::from_millis(300));
-        Self(child)
-    }
-}
-
-impl Drop for Hog {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `parallel_compute` at 2 threads on `labels` (LABEL=SPEC), quick; returns stdout and stderr.
 ///

@@ -240,3 +240,37 @@ pub fn postgres_database(name: &str) -> Option<String> {
         query.map(|q| format!("?{q}")).unwrap_or_default()
     ))
 }
+
+/// A process spinning on a CPU (one the scheduler picks, or one pinned) until it is dropped.
+pub struct Hog(std::process::Child);
+
+impl Hog {
+    /// Anywhere the scheduler puts it.
+    pub fn start() -> Self {
+        Self::spin("while True: pass")
+    }
+
+    /// Only on `cpu`.
+    pub fn pinned(cpu: u64) -> Self {
+        Self::spin(&format!(
+            "import os\nos.sched_setaffinity(0, [{cpu}])\nwhile True: pass"
+        ))
+    }
+
+    fn spin(code: &str) -> Self {
+        let child = std::process::Command::new("python3")
+            .args(["-c", code])
+            .spawn()
+            .expect("python3 starts");
+        // Let the scheduler see it before anything is measured.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Self(child)
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
