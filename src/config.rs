@@ -288,6 +288,19 @@ impl RunConfig {
                 path.display()
             )
         };
+        // A file from a machine with other CPUs (mixed only with --force): this machine's.
+        if force
+            && !previous.settings.cpus.is_empty()
+            && cpus::check_usable(&previous.settings.cpus).is_err()
+        {
+            let here = cpus::allowed();
+            printer.info(&format!(
+                "resume: CPUs {} of the file are not all usable here; running on {}",
+                cpus::format(&previous.settings.cpus),
+                cpus::format(&here)
+            ));
+            previous.settings.cpus = here;
+        }
         validate(&previous.settings, force).with_context(invalid)?;
         check_flags_match(&previous.settings, args)?;
         check_same_machine(&previous, path, force)?;

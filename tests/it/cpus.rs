@@ -190,3 +190,57 @@ fn equal_parts_that_take_unequal_cpu_time_are_judged_unequal() {
     }
     panic!("never judged unequal: {seen:?}");
 }
+
+/// A file whose CPUs this machine does not have (another machine's run): resuming it names them;
+/// with `--force` it runs on this machine's CPUs and says so.
+#[test]
+fn resuming_a_file_from_other_cpus_names_them_and_force_runs_here() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    let output = ftbench(d)
+        .args([
+            "run",
+            "--no-native",
+            "--quick",
+            "--tests",
+            "parallel_compute",
+        ])
+        .args([
+            "--threads",
+            "1",
+            "--no-store",
+            "--no-report",
+            "-o",
+            "r.json",
+        ])
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let mut results = read_json(&d.join("r.json"));
+    results["settings"]["cpus"] = serde_json::json!([4000, 4001]);
+    results["points"].as_array_mut().unwrap().pop();
+    fs_err::write(d.join("r.json"), results.to_string()).unwrap();
+    let resume = |force: bool| {
+        let mut command = ftbench(d);
+        command.args(["run", "--resume", "r.json", "--no-store", "--no-report"]);
+        if force {
+            command.arg("--force");
+        }
+        command.output().unwrap()
+    };
+    let refused = resume(false);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("CPUs 4000-4001"), "{stderr}");
+    let forced = resume(true);
+    let stderr = String::from_utf8_lossy(&forced.stderr);
+    assert!(forced.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("CPUs 4000-4001 of the file are not all usable here"),
+        "{stderr}"
+    );
+    assert_eq!(crate::common::point_count(&d.join("r.json")), 2);
+}
