@@ -436,11 +436,7 @@ fn machine_check(
     system: &crate::machine::sysinfo::SystemInfo,
     settings: &results::Settings,
 ) -> crate::machine::check::Check {
-    let cpus = if settings.cpus.is_empty() {
-        crate::machine::cpus::allowed()
-    } else {
-        settings.cpus.clone()
-    };
+    let cpus = crate::machine::cpus::or_allowed(&settings.cpus);
     crate::machine::check::check(
         system,
         crate::machine::check::Scope {

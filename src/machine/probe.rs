@@ -144,6 +144,12 @@ impl CpuProbe {
 /// of it, where an interpreter's working set lives.
 const TABLE_ENTRIES: usize = 64 * 1024;
 
+/// The probe's table, built once per process (the opening probe and every per-round one).
+fn table() -> &'static [u32] {
+    static TABLE: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(cycle_table)
+}
+
 /// One random cycle through all entries: `table[i]` is the entry after `i`.
 fn cycle_table() -> Vec<u32> {
     let mut order: Vec<u32> = (0..TABLE_ENTRIES as u32).collect();
@@ -178,21 +184,28 @@ fn spin(table: &[u32], iterations: u64) -> u64 {
     acc
 }
 
-fn thread_cpu_ns() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(0, |t| {
-        t.tv_sec().max(0) as u64 * 1_000_000_000 + t.tv_nsec().max(0) as u64
-    })
-}
-
 /// One timed loop: (wall ns, whether it had its CPU to itself).
 fn timed(table: &[u32], iterations: u64) -> (u64, bool) {
-    let cpu = thread_cpu_ns();
+    let cpu = cpus::thread_cpu_ns();
     let start = Instant::now();
     black_box(spin(table, iterations));
     let wall = start.elapsed().as_nanos() as u64;
-    let cpu = thread_cpu_ns().saturating_sub(cpu);
+    let cpu = cpus::thread_cpu_ns().saturating_sub(cpu);
     // The loop never blocks: wall time beyond its CPU time is time another task had the CPU.
     (wall, cpu as f64 >= 0.9 * wall as f64)
+}
+
+/// Iterations of the loop for about `target` on the calling thread's CPU, from `start` up.
+fn calibrate(table: &[u32], target: Duration, start: u64) -> u64 {
+    let target = target.as_nanos() as u64;
+    let mut iterations = start;
+    loop {
+        let (wall, _) = timed(table, iterations);
+        if wall >= target / 2 || iterations >= 1 << 34 {
+            return (iterations as f64 * target as f64 / wall.max(1) as f64) as u64;
+        }
+        iterations *= 4;
+    }
 }
 
 /// Core types from the kernel's hybrid PMU folders: CPU → `performance` / `efficiency`.
@@ -228,14 +241,13 @@ fn median(values: &mut [u64]) -> u64 {
 /// each CPU; the caller's threads keep their affinity).
 pub fn probe(cpu_list: &[u32], budget: Duration) -> CpuProbe {
     let start = Instant::now();
-    let table = std::sync::Arc::new(cycle_table());
+    let table = table();
     let wanted = cpu_list.to_vec();
-    let shared = std::sync::Arc::clone(&table);
-    let (times, iterations) = std::thread::spawn(move || measure(&shared, &wanted, budget))
+    let (times, iterations) = std::thread::spawn(move || measure(table, &wanted, budget))
         .join()
         .unwrap_or_default();
     let loaded = if iterations > 0 && cpu_list.len() > 1 {
-        measure_together(&table, cpu_list, iterations)
+        measure_together(table, cpu_list, iterations)
     } else {
         Vec::new()
     };
@@ -327,16 +339,15 @@ fn measure_together(table: &[u32], cpu_list: &[u32], iterations: u64) -> Vec<(u3
 /// worker processes of a run, so a verdict can see what the machine did next to a point, not
 /// only at the start of the run (this VM's vCPUs change within a minute).
 pub fn slowdown_now(cpu_list: &[u32]) -> Option<f64> {
-    static TABLE: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
     if cpu_list.len() < 2 {
         return None;
     }
-    let table = TABLE.get_or_init(cycle_table);
+    let table = table();
     let list = cpu_list.to_vec();
     let alone = std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let mut iterations = 1u64 << 12;
+                let mut iterations = 0;
                 let mut alone = Vec::new();
                 for (i, &cpu) in list.iter().enumerate() {
                     if cpus::pin_current_thread(&[cpu]).is_err() {
@@ -344,14 +355,7 @@ pub fn slowdown_now(cpu_list: &[u32]) -> Option<f64> {
                     }
                     if i == 0 {
                         // About 1 ms of the loop on the first CPU.
-                        loop {
-                            let (wall, _) = timed(table, iterations);
-                            if wall >= 500_000 || iterations >= 1 << 30 {
-                                iterations = (iterations as f64 * 1e6 / wall.max(1) as f64) as u64;
-                                break;
-                            }
-                            iterations *= 4;
-                        }
+                        iterations = calibrate(table, Duration::from_millis(1), 1 << 12);
                     }
                     let (wall, own) = timed(table, iterations);
                     alone.push(own.then_some(wall));
@@ -383,16 +387,7 @@ fn measure(table: &[u32], cpu_list: &[u32], budget: Duration) -> (Vec<(u32, Vec<
         return (times, 0);
     }
     // Calibrate on the first CPU: iterations for about LOOP_TARGET.
-    let mut iterations = 1u64 << 16;
-    loop {
-        let (wall, _) = timed(table, iterations);
-        if wall >= LOOP_TARGET.as_nanos() as u64 / 2 || iterations >= 1 << 34 {
-            iterations =
-                (iterations as f64 * LOOP_TARGET.as_nanos() as f64 / wall.max(1) as f64) as u64;
-            break;
-        }
-        iterations *= 4;
-    }
+    let iterations = calibrate(table, LOOP_TARGET, 1 << 16);
     let per_round = LOOP_TARGET.as_secs_f64() * cpu_list.len() as f64;
     let rounds = ((budget.as_secs_f64() / per_round) as usize).clamp(MIN_ROUNDS, MAX_ROUNDS);
     let mut order: Vec<usize> = (0..cpu_list.len()).collect();

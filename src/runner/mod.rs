@@ -155,11 +155,7 @@ pub fn run(
                 .map(|n| (n, Vec::new()))
                 .collect();
             bar.inc((point_count - pending.len()) as u64);
-            let cpus = if plan.settings.cpus.is_empty() {
-                crate::machine::cpus::allowed()
-            } else {
-                plan.settings.cpus.clone()
-            };
+            let cpus = crate::machine::cpus::or_allowed(&plan.settings.cpus);
             for process in 0..plan.settings.processes {
                 let last_round = process + 1 == plan.settings.processes;
                 let mut still_pending = Vec::new();

@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::protocol::{Mode, RawSample, Request, Scaling};
 use super::worker::{Error, Hello, Worker, WorkerOutput};
 use crate::interpreter::{InterpreterSource, Variant};
+use crate::machine::cpus::thread_cpu_ns;
 use crate::results::ThreadTime;
 
 /// Bytes one thread copies per unit of `memory_bandwidth`, as in the Python test.
@@ -113,14 +114,6 @@ fn state(threads: usize, test: &str) -> State {
         shared: AtomicU64::new(0),
         buffers,
     }
-}
-
-/// This thread's CPU time so far, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`: exact, where
-/// `getrusage(RUSAGE_THREAD)` is tick-based and read 1.5 for two threads that both ran).
-fn thread_cpu_ns() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(0, |t| {
-        t.tv_sec().max(0) as u64 * 1_000_000_000 + t.tv_nsec().max(0) as u64
-    })
 }
 
 /// A thread's own accounting, read around its part: run-queue wait, context switches, CPU (the
