@@ -213,26 +213,69 @@ pub enum Stopped {
 /// nothing is left running with PID 1 as its parent. Secrets are kept from it.
 pub fn run_stoppable(
     command: &mut Command,
-    mut watch: impl FnMut() -> Result<(), String>,
+    watch: impl FnMut() -> Result<(), String>,
 ) -> anyhow::Result<ExitStatus> {
     command.process_group(0);
     crate::secrets::keep_secrets(command);
     let mut child = command.spawn()?;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
+    let watch = std::cell::RefCell::new(watch);
+    let stopped = std::cell::RefCell::new(None);
+    // No deadline of its own: the watch is the caller's deadline, if it wants one.
+    let forever = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
+    let status = wait_until(&mut child, forever, || {
         let stop = match crate::runner::interrupt::requested() {
             Some(signal) => Some(Stopped::Signal(signal)),
-            None => watch().err().map(Stopped::Refused),
+            None => (watch.borrow_mut())().err().map(Stopped::Refused),
         };
-        if let Some(stop) = stop {
+        let hit = stop.is_some();
+        *stopped.borrow_mut() = stop;
+        hit
+    })?;
+    match (status, stopped.into_inner()) {
+        (Some(status), _) => Ok(status),
+        (None, stop) => {
             kill_group(&child);
             let _ = child.wait();
-            return Err(stop.into());
+            Err(stop
+                .unwrap_or(Stopped::Refused("stopped".to_string()))
+                .into())
         }
-        std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// What a child run by [`run_captured`] printed, and how it ended.
+#[derive(Debug)]
+pub struct Captured {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// [`run_stoppable`] with the child's stdout and stderr kept in anonymous temporary files (no
+/// pipe to fill, nothing left behind); `watch` is told how many bytes stdout holds so far.
+pub fn run_captured(
+    command: &mut Command,
+    mut watch: impl FnMut(u64) -> Result<(), String>,
+) -> anyhow::Result<Captured> {
+    use std::io::{Seek, SeekFrom};
+    let stdout = tempfile::tempfile()?;
+    let stderr = tempfile::tempfile()?;
+    command
+        .stdin(Stdio::null())
+        .stdout(stdout.try_clone()?)
+        .stderr(stderr.try_clone()?);
+    let status = run_stoppable(command, || watch(stdout.metadata().map_or(0, |m| m.len())))?;
+    let read = |mut file: std::fs::File| -> std::io::Result<String> {
+        file.seek(SeekFrom::Start(0))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    Ok(Captured {
+        status,
+        stdout: read(stdout)?,
+        stderr: read(stderr)?,
+    })
 }
 
 /// Make ftbench the subreaper of everything it starts (Linux): a process that a worker's code

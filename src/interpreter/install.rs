@@ -245,7 +245,6 @@ fn fetch(
     limit: u64,
     spinner: Option<&indicatif::ProgressBar>,
 ) -> Result<()> {
-    let errors = path.with_extension("curl-errors");
     let result = (|| {
         let mut command = Command::new("curl");
         command
@@ -255,11 +254,8 @@ fn fetch(
             .args(["--speed-time", &STALL_SECONDS.to_string()])
             .arg("-o")
             .arg(path)
-            .arg(url)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(fs_err::File::create(&errors)?.into_file());
-        let status = crate::process::run_stoppable(&mut command, || {
+            .arg(url);
+        let curl = crate::process::run_captured(&mut command, |_| {
             let size = fs_err::metadata(path).map_or(0, |m| m.len());
             if let Some(spinner) = spinner {
                 spinner.set_message(format!("{:.1} MB", size as f64 / 1e6));
@@ -274,10 +270,9 @@ fn fetch(
             Ok(())
         })
         .context("failed to run curl")?;
-        if !status.success() {
-            let said = fs_err::read_to_string(&errors).unwrap_or_default();
-            let said = said.trim();
-            match status.code() {
+        if !curl.status.success() {
+            let said = curl.stderr.trim();
+            match curl.status.code() {
                 Some(28) => bail!(
                     "`{url}` stalled: less than {STALL_BYTES_PER_SECOND} bytes a second for {STALL_SECONDS} s ({said})"
                 ),
@@ -290,7 +285,6 @@ fn fetch(
         }
         Ok(())
     })();
-    let _ = fs_err::remove_file(&errors);
     if result.is_err() {
         let _ = fs_err::remove_file(path);
     }
@@ -416,36 +410,23 @@ fn verify_checksum(path: &Path, url: &str, printer: &Printer) -> Result<()> {
 /// [`MAX_EXPANDED_BYTES`]: a truncated download, an HTML error page, another project's archive,
 /// a planted path or an xz bomb is refused here, before anything is extracted.
 fn verify_tarball(path: &Path, version: &str) -> Result<()> {
-    let listing_path = path.with_extension("listing");
-    let errors_path = path.with_extension("tar-errors");
-    let status = (|| {
-        let mut command = Command::new("tar");
-        command
-            .arg("-tvJf")
-            .arg(path)
-            .stdin(std::process::Stdio::null())
-            .stdout(fs_err::File::create(&listing_path)?.into_file())
-            .stderr(fs_err::File::create(&errors_path)?.into_file());
-        crate::process::run_stoppable(&mut command, || {
-            // A listing this long is no CPython (its has ~5000 members).
-            if fs_err::metadata(&listing_path).map_or(0, |m| m.len()) > 64 << 20 {
-                return Err("the archive lists more members than any CPython release".to_string());
-            }
-            Ok(())
-        })
-        .context("failed to run tar")
-    })();
-    let listing = fs_err::read_to_string(&listing_path).unwrap_or_default();
-    let errors = fs_err::read_to_string(&errors_path).unwrap_or_default();
-    let _ = fs_err::remove_file(&listing_path);
-    let _ = fs_err::remove_file(&errors_path);
-    if !status?.success() {
+    let mut command = Command::new("tar");
+    command.arg("-tvJf").arg(path);
+    let tar = crate::process::run_captured(&mut command, |listed| {
+        // A listing this long is no CPython (its has ~5000 members).
+        if listed > 64 << 20 {
+            return Err("the archive lists more members than any CPython release".to_string());
+        }
+        Ok(())
+    })
+    .context("failed to run tar")?;
+    if !tar.status.success() {
         bail!(
             "the download is not a complete .tar.xz archive ({})",
-            errors.trim()
+            tar.stderr.trim()
         );
     }
-    check_listing(&listing, version)
+    check_listing(&tar.stdout, version)
 }
 
 /// One member of `tar -tv`'s listing: its type letter, size, name and link target.

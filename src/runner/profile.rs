@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
@@ -85,15 +85,14 @@ pub fn check_perf() -> std::result::Result<(), String> {
     ]);
     let output = run_perf(command, PERF_CHECK_DEADLINE);
     match output {
+        Err(err) if err.downcast_ref::<crate::process::Stopped>().is_some() => Err(format!(
+            "`perf record` did not finish in {} s: {err:#}",
+            PERF_CHECK_DEADLINE.as_secs()
+        )),
         Err(_) => Err(
             "`perf` is not installed: install Debian's `linux-perf` package (Ubuntu: `linux-tools-$(uname -r)`)"
                 .to_string(),
         ),
-        Ok(out) if out.stopped.is_some() => Err(format!(
-            "`perf record` did not finish in {} s: {}",
-            PERF_CHECK_DEADLINE.as_secs(),
-            out.stopped.unwrap_or_default()
-        )),
         Ok(out) if !out.status.success() => {
             let stderr = &out.stderr;
             let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -146,46 +145,20 @@ pub struct Folded {
 /// How long `perf record -- true` may take to say whether perf works here.
 const PERF_CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// What a `perf` run printed, and why it was stopped (if it was).
-struct PerfOutput {
-    status: std::process::ExitStatus,
-    stdout: String,
-    stderr: String,
-    stopped: Option<String>,
-}
-
 /// Run `perf` in its own process group with a deadline: a perf that hangs (a kernel that
-/// never answers, a wedged `perf script`) is killed with everything it started, and the run
-/// goes on without the profile.
-fn run_perf(mut command: Command, deadline: std::time::Duration) -> std::io::Result<PerfOutput> {
-    let out = tempfile::NamedTempFile::new()?;
-    let err = tempfile::NamedTempFile::new()?;
-    command
-        .stdin(Stdio::null())
-        .stdout(out.reopen()?)
-        .stderr(err.reopen()?);
+/// never answers, a wedged `perf script`) is killed with everything it started
+/// ([`crate::process::Stopped`]), and the run goes on without the profile.
+fn run_perf(
+    mut command: Command,
+    deadline: std::time::Duration,
+) -> anyhow::Result<crate::process::Captured> {
     let until = std::time::Instant::now() + deadline;
-    let (status, stopped) = match crate::process::run_stoppable(&mut command, || {
+    crate::process::run_captured(&mut command, |_| {
         if std::time::Instant::now() >= until {
             Err(format!("stopped after {} s", deadline.as_secs()))
         } else {
             Ok(())
         }
-    }) {
-        Ok(status) => (status, None),
-        Err(e) => match e.downcast::<std::io::Error>() {
-            Ok(io) => return Err(io),
-            Err(other) => (
-                std::os::unix::process::ExitStatusExt::from_raw(9),
-                Some(format!("{other:#}")),
-            ),
-        },
-    };
-    Ok(PerfOutput {
-        status,
-        stdout: String::from_utf8_lossy(&fs_err::read(out.path())?).into_owned(),
-        stderr: String::from_utf8_lossy(&fs_err::read(err.path())?).into_owned(),
-        stopped,
     })
 }
 
@@ -193,10 +166,13 @@ fn run_perf(mut command: Command, deadline: std::time::Duration) -> std::io::Res
 pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
     let mut command = Command::new("perf");
     command.arg("script").arg("-i").arg(data);
-    let output = run_perf(command, deadline).context("failed to run `perf script`")?;
-    if let Some(why) = &output.stopped {
-        bail!("`perf script` did not finish: {why}");
-    }
+    let output = match run_perf(command, deadline) {
+        Ok(output) => output,
+        Err(err) if err.downcast_ref::<crate::process::Stopped>().is_some() => {
+            bail!("`perf script` did not finish: {err:#}")
+        }
+        Err(err) => return Err(err.context("failed to run `perf script`")),
+    };
     if !output.status.success() {
         bail!("`perf script` failed: {}", output.stderr.trim());
     }
