@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use crate::common::{Hog, ft_python, ftbench, read_json, temp};
+use crate::common::{Hog, ft_python, ftbench, read_json, temp, tiny_run};
 use crate::require;
 
 /// The CPUs `ftbench check` probed: this process's usable CPUs, each with its speed.
@@ -198,27 +198,7 @@ fn resuming_a_file_from_other_cpus_names_them_and_force_runs_here() {
     let ft = require!(ft_python());
     let dir = temp();
     let d = dir.path();
-    let output = ftbench(d)
-        .args([
-            "run",
-            "--no-native",
-            "--quick",
-            "--tests",
-            "parallel_compute",
-        ])
-        .args([
-            "--threads",
-            "1",
-            "--no-store",
-            "--no-report",
-            "-o",
-            "r.json",
-        ])
-        .arg("--python")
-        .arg(format!("ft={}", ft.display()))
-        .output()
-        .unwrap();
-    assert!(output.status.success());
+    tiny_run(d, &ft, "r.json");
     let mut results = read_json(&d.join("r.json"));
     results["settings"]["cpus"] = serde_json::json!([4000, 4001]);
     results["points"].as_array_mut().unwrap().pop();

@@ -5,25 +5,10 @@ use predicates::prelude::*;
 
 use std::os::unix::fs::FileTypeExt;
 
-use crate::common::{canned_query, fake_python, fixture, ft_python, ftbench, read_json, temp};
+use crate::common::{
+    canned_query, fake_python, fixture, ft_python, ftbench, read_json, temp, tiny_run,
+};
 use crate::require;
-
-/// A tiny real run: `parallel_compute`, serial and 1 thread, on the free-threaded build.
-fn tiny_run(dir: &Path, ft: &Path, output: &str) {
-    ftbench(dir)
-        .args([
-            "run",
-            "--no-native",
-            "--quick",
-            "--tests",
-            "parallel_compute",
-        ])
-        .args(["--threads", "1", "--no-report", "--no-store", "-o", output])
-        .arg("--python")
-        .arg(format!("ft={}", ft.display()))
-        .assert()
-        .success();
-}
 
 fn write_json(path: &Path, value: &serde_json::Value) {
     fs_err::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();

@@ -274,3 +274,20 @@ impl Drop for Hog {
         let _ = self.0.wait();
     }
 }
+
+/// A tiny real run: `parallel_compute`, serial and 1 thread, on the free-threaded build.
+pub fn tiny_run(dir: &Path, ft: &Path, output: &str) {
+    ftbench(dir)
+        .args([
+            "run",
+            "--no-native",
+            "--quick",
+            "--tests",
+            "parallel_compute",
+        ])
+        .args(["--threads", "1", "--no-report", "--no-store", "-o", output])
+        .arg("--python")
+        .arg(format!("ft={}", ft.display()))
+        .assert()
+        .success();
+}
