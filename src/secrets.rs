@@ -39,11 +39,6 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{rest}")
 }
 
-/// Whether a `PostgreSQL` URL carries a password itself (user info or `password=`).
-pub fn has_password(url: &str) -> bool {
-    redact_url(url) != url
-}
-
 /// The command line as a results file records it: any URL's password (`--store
 /// postgresql://user:PW@host/db`, `?password=`) replaced by `***`, so no secret reaches the
 /// file, its reports or a store.
@@ -78,12 +73,11 @@ pub fn keep_secrets(command: &mut Command) {
 /// What to do instead of a password in a URL on the command line.
 pub const PASSWORD_ADVICE: &str = "a password in a URL on the command line shows in `ps` and in shell history (ftbench records it as ***, but cannot hide it from them): put it in PGPASSWORD or a password file (~/.pgpass, or the file PGPASSFILE names) instead";
 
-/// Whether this process's own command line holds a URL with a password.
+/// Whether this process's own command line holds a URL with a password: whether recording it
+/// would redact anything.
 pub fn password_on_command_line() -> bool {
-    std::env::args().any(|arg| {
-        arg.find("://")
-            .is_some_and(|at| has_password(&arg[arg[..at].rfind('=').map_or(0, |i| i + 1)..]))
-    })
+    let args: Vec<String> = std::env::args().collect();
+    redacted_args(args.clone()) != args
 }
 
 #[cfg(test)]

@@ -655,7 +655,6 @@ impl Store for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::has_password;
 
     #[test]
     fn urls_are_redacted_and_tls_options_split_off() {
@@ -676,8 +675,14 @@ mod tests {
             redact("postgres://u@h/db?sslmode=require&password=s3cret&x=1"),
             "postgres://u@h/db?sslmode=require&password=***&x=1"
         );
-        assert!(has_password("postgresql://u@h/db?PASSWORD=x"));
-        assert!(!has_password("postgresql://u@h/db?sslmode=require"));
+        assert_eq!(
+            redact("postgresql://u@h/db?PASSWORD=x"),
+            "postgresql://u@h/db?PASSWORD=***"
+        );
+        assert_eq!(
+            redact("postgresql://u@h/db?sslmode=require"),
+            "postgresql://u@h/db?sslmode=require"
+        );
         let (url, tls) = split_tls(
             "postgresql://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x",
         );
