@@ -197,10 +197,6 @@ impl<'a> Analysis<'a> {
         });
     }
 
-    #[expect(
-        clippy::too_many_lines,
-        reason = "every metric of a point and the curve's model, derived in one place"
-    )]
     fn derive_series(&self, test: &str, label: &str) -> Option<Series> {
         let unit_scale = self.unit_scale_of(test);
         let all = self.points_of(test, label);
@@ -225,11 +221,7 @@ impl<'a> Analysis<'a> {
             .filter_map(|p| p.time_shares().map(|t| t.fastest_ns_per_unit))
             .reduce(f64::max);
         let machine_slowdown = self.machine_slowdown();
-        let usable_cpus = if self.settings.cpus.is_empty() {
-            self.system.usable_cpus()
-        } else {
-            self.settings.cpus.len()
-        };
+        let usable_cpus = self.cpus();
         let metrics: Vec<PointMetrics> = points
             .iter()
             .map(|p| {
@@ -312,6 +304,16 @@ impl<'a> Analysis<'a> {
             scaling_factor: first.zip(best).map(|(f, b)| b / f),
             model,
         })
+    }
+
+    /// The CPUs the run's threads could use: `--cpus` where it was given (recorded in the
+    /// settings), else the machine's usable CPUs. Points above it are oversubscribed.
+    pub fn cpus(&self) -> usize {
+        if self.settings.cpus.is_empty() {
+            self.system.usable_cpus()
+        } else {
+            self.settings.cpus.len()
+        }
     }
 
     /// Whether the native reference of `test` is a ceiling here: a test whose native kernel

@@ -272,7 +272,7 @@ pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<St
             has_scaling => results.tests().iter().any(|t| results.group_of(t).scales()),
             regular_baseline => (!results.regular_tests().is_empty()).then(|| results.baseline()).flatten(),
             advice => advice,
-            usable_cpus => results.system.usable_cpus(),
+            usable_cpus => results.cpus(),
             harness => results.harness.as_ref().map(|h| format!("{:.2}% of one core ({:.2} s of CPU in {:.0} s)", h.cpu_share * 100.0, h.cpu_s, h.wall_s)),
         })
         .context("failed to render the HTML report")

@@ -519,7 +519,7 @@ pub fn telling_point(series: &Series, usable_cpus: usize) -> Option<&PointMetric
 /// "Why it does not scale": one line per test and label with its verdict, and each verdict's
 /// advice once.
 pub fn why_lines(results: &Analysis<'_>) -> Vec<(String, String, u32, Verdict)> {
-    let cpus = results.system.usable_cpus();
+    let cpus = results.cpus();
     let mut lines = Vec::new();
     for test in results.tests() {
         if !results.group_of(&test).scales() {
