@@ -146,7 +146,7 @@ fn a_thread_beside_a_busy_process_waits_for_a_cpu_and_is_not_judged_waits_or_con
     assert!(!["waits", "contends"].contains(&verdict), "{at_two}");
 }
 
-/// One thread of the team burns 60% more CPU than its part needs: to ftbench, exactly a slower
+/// One thread of the team burns twice the CPU its part needs: to ftbench, exactly a slower
 /// CPU. The point is measured again, marked, and its verdict names the machine.
 #[test]
 fn equal_parts_that_take_unequal_cpu_time_are_judged_unequal() {

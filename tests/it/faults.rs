@@ -84,7 +84,7 @@ fn every_worker_fault_is_recorded_and_the_suite_goes_on() {
 fn a_worker_speaking_another_protocol_is_refused() {
     let dir = temp();
     let script = format!(
-        "case \"$*\" in *-c*) echo '{}' ;; *) cat >/dev/null; echo '{{\"type\": \"hello\", \"protocol\": 99}}' ;; esac",
+        "case \"$*\" in *\" -c \"*) echo '{}' ;; *) cat >/dev/null; echo '{{\"type\": \"hello\", \"protocol\": 99}}' ;; esac",
         canned_query("3.13.1", true)
     );
     let fake = fake_python(dir.path(), "future-python", &script);

@@ -418,7 +418,7 @@ fn two_runs_on_one_output_do_not_both_write_it() {
 fn fake_worker(dir: &Path, name: &str, worker_tail: &str, after: &str) -> PathBuf {
     let hello = r#"{"type": "hello", "protocol": 1, "pid": 1, "version": "3.13.1", "free_threaded": true, "gil_enabled": false}"#;
     let script = format!(
-        "case \"$*\" in *-c*) echo '{}' ;; *) cat >/dev/null; echo '{hello}'; {worker_tail} {after} ;; esac",
+        "case \"$*\" in *\" -c \"*) echo '{}' ;; *) cat >/dev/null; echo '{hello}'; {worker_tail} {after} ;; esac",
         canned_query("3.13.1", true)
     );
     fake_python(dir, name, &script)
