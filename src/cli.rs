@@ -173,6 +173,11 @@ pub struct CompareArgs {
     #[arg(long)]
     pub markdown: bool,
 
+    /// Print every column (both medians and the p-value) however wide the table gets.
+    /// Default: a table that fits the terminal.
+    #[arg(long)]
+    pub wide: bool,
+
     /// Exit 1 when a point is significantly slower by more than PCT percent, and name it.
     #[arg(long, value_name = "PCT")]
     pub fail_on_regression: Option<f64>,
@@ -271,6 +276,11 @@ pub struct ImportPyperfArgs {
     /// baseline). Default: `ftbench-results/imported-<timestamp>.json`.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
+
+    /// Print every column of the tables however wide they get. Default: tables that fit the
+    /// terminal.
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
@@ -458,6 +468,11 @@ pub struct MeasureArgs {
     /// no re-measuring (for CI runners that are never idle). Disturbed points are still marked.
     #[arg(long)]
     pub allow_load: bool,
+
+    /// Print every column of the tables (throughput, efficiency, parallelism, where the threads'
+    /// time went, memory) however wide they get. Default: tables that fit the terminal.
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
@@ -499,7 +514,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub install_deps: bool,
 
-    /// Do not measure the native ceiling (the same work shapes in Rust, run by ftbench itself).
+    /// Do not measure the native reference (the same work shapes in Rust, run by ftbench itself).
     #[arg(long)]
     pub no_native: bool,
 }
@@ -516,4 +531,9 @@ pub struct ReportArgs {
     /// Only print the tables; write no files.
     #[arg(long)]
     pub no_files: bool,
+
+    /// Print every column of the tables (throughput, efficiency, parallelism, where the threads'
+    /// time went, memory) however wide they get. Default: tables that fit the terminal.
+    #[arg(long)]
+    pub wide: bool,
 }

@@ -12,6 +12,7 @@
 //! criterion's analysis/report split is the model.
 
 pub mod fleet;
+pub mod headline;
 pub mod model;
 pub mod seed;
 pub mod verdict;
@@ -58,9 +59,18 @@ fn model_of(
     model::model(&fit_points, &all_points, serial, cpus)
 }
 
-/// How far above the native reference's interval a Python speedup may lie before the reference
-/// is no longer called a ceiling: speedups are each over their own serial run, so two curves
-/// near the ideal line cross by noise alone.
+/// The point whose verdict answers "why does it not scale" for one series: the highest thread
+/// count that fits the usable CPUs (above them every point is oversubscribed), else the highest.
+pub fn telling_point(series: &Series, usable_cpus: usize) -> Option<&PointMetrics> {
+    let judged = || series.points.iter().filter(|p| p.verdict.is_some());
+    judged()
+        .rfind(|p| p.thread_count as usize <= usable_cpus)
+        .or_else(|| judged().next_back())
+}
+
+/// How far above the native reference's median speedup a Python one may lie before the
+/// reference is no longer called a ceiling: speedups are each over their own serial run, so two
+/// curves near the ideal line cross by noise alone.
 pub const CEILING_TOLERANCE: f64 = 0.05;
 
 /// Entries by (test, label), each with the point counts it was derived from.
@@ -317,10 +327,11 @@ impl<'a> Analysis<'a> {
     }
 
     /// Whether the native reference of `test` is a ceiling here: a test whose native kernel
-    /// bounds the Python work (compute, memory bandwidth), and no Python curve above it at any
-    /// thread count from 2 on, by more than [`CEILING_TOLERANCE`] beyond both intervals (where
-    /// one is, the reference was disturbed or the machine bent it, and it is called a reference
-    /// instead: on 2 cores `memory_bandwidth`'s native read 0.95x where Python read 1.94x).
+    /// bounds the Python work (compute, memory bandwidth), whose median speedup lies above every
+    /// Python curve's at every measured thread count from 2 on (within [`CEILING_TOLERANCE`]).
+    /// Where a Python curve lies above it, the reference was disturbed or the machine bent it,
+    /// and it is called a reference instead: on 2 cores `memory_bandwidth`'s native read 0.95x
+    /// where Python read 1.94x.
     pub fn native_is_ceiling(&self, test: &str) -> bool {
         if !crate::workloads::native::is_ceiling(test) {
             return false;
@@ -337,15 +348,15 @@ impl<'a> Analysis<'a> {
             .filter_map(|l| self.series(test, l))
             .all(|series| {
                 series.points.iter().all(|point| {
-                    let native_high = reference
+                    let native = reference
                         .points
                         .iter()
                         .find(|n| n.thread_count == point.thread_count)
                         .and_then(|n| n.speedup)
-                        .map(|n| n.high);
-                    match (point.speedup, native_high) {
-                        (Some(python), Some(high)) if point.thread_count >= 2 => {
-                            python.low <= high * (1.0 + CEILING_TOLERANCE)
+                        .map(|n| n.value);
+                    match (point.speedup, native) {
+                        (Some(python), Some(native)) if point.thread_count >= 2 => {
+                            python.value <= native * (1.0 + CEILING_TOLERANCE)
                         }
                         _ => true,
                     }

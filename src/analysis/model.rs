@@ -405,9 +405,20 @@ fn bootstrap(
 }
 
 impl Fit {
-    /// One line for a table's notes.
-    pub fn describe(&self) -> String {
-        let peak = match &self.peak_threads {
+    /// A short line for the terminal's compact tables: where the fitted curve peaks, and how
+    /// well the law fits.
+    pub fn brief(&self) -> String {
+        format!(
+            "model: {}; fits within {:.1}% (σ {:.3}, κ {:.4})",
+            self.peak_words(),
+            self.relative_error * 100.0,
+            self.sigma.value,
+            self.kappa.value
+        )
+    }
+
+    fn peak_words(&self) -> String {
+        match &self.peak_threads {
             Some(p) if p.value.is_finite() => format!(
                 "peak at {} [{:.0}, {}]",
                 crate::format::threads(p.value.round() as u32),
@@ -419,7 +430,12 @@ impl Fit {
                 }
             ),
             _ => "no peak (κ = 0: more threads keep helping, ever less)".to_string(),
-        };
+        }
+    }
+
+    /// One line for a table's notes.
+    pub fn describe(&self) -> String {
+        let peak = self.peak_words();
         let predictions: Vec<String> = self
             .predictions
             .iter()

@@ -42,13 +42,15 @@ pub(super) fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<E
     if args.json {
         printer.stdout(&serde_json::to_string_pretty(&comparisons)?)?;
     } else {
+        let layout = crate::report::terminal::Layout::for_stdout(args.wide);
         let mut out = String::new();
         for comparison in &comparisons {
-            let table = comparison.table();
             out.push_str(&if args.markdown {
-                table.to_markdown()
+                comparison.table(true).to_markdown()
+            } else if layout.wide {
+                comparison.table(true).to_text()
             } else {
-                table.to_text()
+                crate::report::terminal::fit(&comparison.table(false), layout.width)
             });
         }
         printer.stdout(&out)?;

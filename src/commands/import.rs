@@ -72,9 +72,10 @@ pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Resul
     let cache = AnalysisCache::default();
     analysis::seed::write(&output, &mut results, &cache)
         .with_context(|| format!("failed to write `{}`", output.display()))?;
-    printer.stdout(&report::table::render(&Analysis::with_cache(
-        &results, &cache,
-    )))?;
+    printer.stdout(&report::terminal::render(
+        &Analysis::with_cache(&results, &cache),
+        report::terminal::Layout::for_stdout(args.wide),
+    ))?;
     printer.info(&format!(
         "Imported {} benchmark(s) from {} as `{}` into {}",
         benchmarks.len(),

@@ -57,7 +57,10 @@ pub(super) fn write_report(
 pub(super) fn report(args: &crate::cli::ReportArgs, printer: &Printer) -> Result<ExitCode> {
     let file = results::load(&args.results)?;
     let results = Analysis::of(&file);
-    printer.stdout(&report::table::render(&results))?;
+    printer.stdout(&report::terminal::render(
+        &results,
+        report::terminal::Layout::for_stdout(args.wide),
+    ))?;
     if !args.no_files {
         let dir = args
             .out

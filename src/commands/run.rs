@@ -142,7 +142,10 @@ pub(super) fn execute(
     }
     sink.save(&mut results)?;
     let analysis = Analysis::with_cache(&results, &sink.cache);
-    printer.stdout(&report::table::render(&analysis))?;
+    printer.stdout(&report::terminal::render(
+        &analysis,
+        report::terminal::Layout::for_stdout(measure.wide),
+    ))?;
     warn_marked_points(&results, printer);
     say_precision(&results, printer);
     say_harness(&results, printer);

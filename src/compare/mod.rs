@@ -26,6 +26,11 @@ pub struct PointComparison {
     /// The label is ftbench's native reference, not a Python.
     #[serde(skip)]
     pub native: bool,
+    /// What the machine did to either side, when it did something that makes a speed verdict
+    /// meaningless: `busy` (other work took CPUs) or `unequal CPUs` (the threads' CPUs ran at
+    /// different speeds). The verdict is then `disturbed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<&'static str>,
     #[serde(flatten)]
     pub comparison: Comparison,
 }
@@ -165,9 +170,17 @@ pub fn compare(
         .zip(comparisons)
         .map(
             |((point, partner, base_label, other_label), mut comparison)| {
-                // A disturbed side measured the machine's other work as much as Python: the ratio
-                // is kept, but never called faster or slower.
-                if point.disturbed() || partner.disturbed() {
+                // A disturbed side measured the machine's other work as much as Python, and one
+                // whose threads ran on CPUs of unequal speed measured the CPUs: the ratio is kept,
+                // but never called faster or slower.
+                let machine = if point.disturbed() || partner.disturbed() {
+                    Some("busy")
+                } else if point.unequal() || partner.unequal() {
+                    Some("unequal CPUs")
+                } else {
+                    None
+                };
+                if machine.is_some() {
                     comparison.verdict = Verdict::Disturbed;
                 }
                 PointComparison {
@@ -187,6 +200,7 @@ pub fn compare(
                             .clone()
                     },
                     native: base.is_native(base_label),
+                    machine,
                     comparison,
                 }
             },
@@ -288,7 +302,12 @@ fn label_summaries(
             let samples: Vec<(Vec<f64>, Vec<f64>)> = jobs
                 .iter()
                 .filter(|(p, q, a, b)| {
-                    *a == label && *b == other_label && !p.disturbed() && !q.disturbed()
+                    *a == label
+                        && *b == other_label
+                        && !p.disturbed()
+                        && !q.disturbed()
+                        && !p.unequal()
+                        && !q.unequal()
                 })
                 .map(|(p, q, _, _)| {
                     (
@@ -372,14 +391,15 @@ impl FileComparison {
             .collect()
     }
 
-    /// The comparison as a table (terminal text or Markdown).
-    pub fn table(&self) -> Table {
+    /// The comparison as a table (terminal text or Markdown): every column with `wide`, else
+    /// the ratio with its interval and the verdict (the medians and p-value left out).
+    pub fn table(&self, wide: bool) -> Table {
         let rows = self
             .points
             .iter()
             .map(|p| {
                 let c = &p.comparison;
-                vec![
+                let mut row = vec![
                     p.test.clone(),
                     thread_name(p.thread_count),
                     if p.label == p.other_label {
@@ -387,25 +407,26 @@ impl FileComparison {
                     } else {
                         format!("{} → {}", p.label, p.other_label)
                     },
-                    crate::report::human(p.value),
-                    crate::report::human(p.other_value),
-                    format!("{:.3} [{:.3}, {:.3}]", c.ratio, c.ci_low, c.ci_high),
-                    format!("{:.3}", c.p_value),
-                    match c.verdict {
-                        Verdict::Same => "same".to_string(),
-                        Verdict::Disturbed => "disturbed (BUSY!)".to_string(),
-                        _ => faster_slower(c.ratio),
-                    },
-                ]
+                ];
+                if wide {
+                    row.push(crate::report::human(p.value));
+                    row.push(crate::report::human(p.other_value));
+                }
+                row.push(format!("{:.3} [{:.3}, {:.3}]", c.ratio, c.ci_low, c.ci_high));
+                if wide {
+                    row.push(format!("{:.3}", c.p_value));
+                }
+                row.push(match (c.verdict, p.machine) {
+                    (Verdict::Same, _) => "same".to_string(),
+                    (Verdict::Disturbed, Some("unequal CPUs")) => "unequal CPUs".to_string(),
+                    (Verdict::Disturbed, _) => "disturbed (BUSY!)".to_string(),
+                    _ => faster_slower(c.ratio),
+                });
+                row
             })
             .collect();
         let mut notes = self.label_notes();
-        if self.different_machines {
-            notes.push(format!(
-                "different machines: {} and {} ran on different machines, so each point's speedup over its own serial run is compared, not raw throughput.",
-                self.base, self.other
-            ));
-        }
+        notes.push(self.what_was_compared());
         notes.push(format!(
             "ratio = {} / {} ({}, higher is faster); faster or slower only when Mann-Whitney p < {}, the 95% interval excludes 1 and the change is at least {:.0}%.",
             self.other,
@@ -417,7 +438,7 @@ impl FileComparison {
         let disturbed = self.disturbed().len();
         if disturbed > 0 {
             notes.push(format!(
-                "{disturbed} point(s) were disturbed by other work on the machine in either file: no verdict on them, and --fail-on-regression ignores them."
+                "{disturbed} point(s) measured the machine in either file (other work took CPUs, or the threads' CPUs ran at unequal speeds): no verdict on them, they are left out of the geometric means, and --fail-on-regression ignores them."
             ));
         }
         if self.unmatched > 0 {
@@ -426,24 +447,33 @@ impl FileComparison {
                 self.unmatched
             ));
         }
+        let mut header = vec!["test", "threads", "label"];
+        if wide {
+            header.extend(["base", "other"]);
+        }
+        header.push("ratio [95% CI]");
+        if wide {
+            header.push("p");
+        }
+        header.push("verdict");
         Table {
             title: format!("{} against {}", self.other, self.base),
             groups: Vec::new(),
-            header: [
-                "test",
-                "threads",
-                "label",
-                "base",
-                "other",
-                "ratio [95% CI]",
-                "p",
-                "verdict",
-            ]
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+            header: header.iter().map(ToString::to_string).collect(),
             rows,
             notes,
+        }
+    }
+
+    /// What a verdict of this comparison can and cannot tell, by what was compared.
+    fn what_was_compared(&self) -> String {
+        if self.different_machines {
+            format!(
+                "What this compares: one run on each of two different machines ({} and {}), so each point's speedup over its own serial run is compared, not raw throughput. The intervals hold the spread within each run, not from run to run or between the machines' builds: faster or slower says how these two runs differ, not that one machine always scales better.",
+                self.base, self.other
+            )
+        } else {
+            "What this compares: one run against one run on the same machine. The intervals hold the spread of the samples within each run, not the machine's drift from one run to the next (a VM's CPUs can change speed for minutes): faster or slower says these two runs differ; call it a change only when it repeats (`ftbench history --test TEST --label LABEL` follows a point across recorded runs).".to_string()
         }
     }
 

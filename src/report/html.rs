@@ -247,6 +247,19 @@ pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<St
         table::summary_statistics(results).trim().to_string()
     };
     let (why, advice) = why_rows(results);
+    let native_tests: Vec<String> = results
+        .native_label()
+        .map(|native| {
+            results
+                .tests()
+                .into_iter()
+                .filter(|t| results.point(t, native, 1).is_some())
+                .collect()
+        })
+        .unwrap_or_default();
+    let (native_ceilings, native_references): (Vec<String>, Vec<String>) = native_tests
+        .into_iter()
+        .partition(|t| results.native_is_ceiling(t));
     let mut env = environment();
     env.add_template("report.html", TEMPLATE)
         .context("the report template does not parse")?;
@@ -256,6 +269,9 @@ pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<St
     template
         .render(minijinja::context! {
             labels => results.labels(),
+            headline => crate::analysis::headline::headline(results),
+            native_ceilings => native_ceilings,
+            native_references => native_references,
             has_native => results.native_label().is_some(),
             created => results.created,
             command => results.command_line.join(" "),

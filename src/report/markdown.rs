@@ -56,6 +56,14 @@ pub fn render(results: &Analysis<'_>) -> String {
         escape(&results.created),
         baselines(results)
     );
+    let headline = crate::analysis::headline::headline(results);
+    if !headline.is_empty() {
+        out.push_str("### In short\n\n");
+        for sentence in &headline {
+            let _ = writeln!(out, "- {}", escape(sentence));
+        }
+        out.push('\n');
+    }
     let warnings = super::html::warnings(results);
     if !warnings.is_empty() {
         out.push_str("> [!WARNING]\n");

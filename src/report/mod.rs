@@ -6,6 +6,7 @@ pub mod html;
 pub mod markdown;
 pub mod plot;
 pub mod table;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{human, seconds};
 use crate::analysis::model::Model;
-use crate::analysis::{Analysis, PointMetrics, Series, Verdict};
+use crate::analysis::{Analysis, PointMetrics, Series, Verdict, telling_point};
 use crate::stats::Estimate;
 use crate::workloads::Group;
 
@@ -65,8 +65,23 @@ pub fn grid_aligned(rows: &[Vec<String>], left: usize) -> String {
 }
 
 impl Table {
-    /// The table as aligned plain text, the way the terminal shows it.
+    /// The table as aligned plain text with every column, its notes below.
     pub fn to_text(&self) -> String {
+        let mut out = self.body_text();
+        for note in &self.notes {
+            out.push_str(note);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The title and the aligned columns, without the notes.
+    pub fn body_text(&self) -> String {
+        format!("\n=== {} ===\n{}", self.title, self.grid_text())
+    }
+
+    /// The aligned columns alone: the header groups, the header and the rows.
+    pub fn grid_text(&self) -> String {
         let mut rows = Vec::new();
         if !self.groups.is_empty() {
             let mut group_row = Vec::new();
@@ -78,13 +93,7 @@ impl Table {
         }
         rows.push(self.header.clone());
         rows.extend(self.rows.iter().cloned());
-        let mut out = format!("\n=== {} ===\n", self.title);
-        out.push_str(&grid(&rows));
-        for note in &self.notes {
-            out.push_str(note);
-            out.push('\n');
-        }
-        out
+        grid(&rows)
     }
 
     /// The table in GitHub-flavoured Markdown; header groups are folded into the header cells.
@@ -209,7 +218,7 @@ pub fn faster_slower(speedup: f64) -> String {
 /// A value with the half-width of its 95% interval, relative to it: `16.0M ±3.0%`.
 /// A value with the half-width of its 95% interval; `±n/a` where there is no interval (a single
 /// sample, or a seed-schema file that kept none): a zero-width interval would claim certainty.
-fn with_ci(text: &str, summary: &crate::stats::Summary) -> String {
+pub(super) fn with_ci(text: &str, summary: &crate::stats::Summary) -> String {
     if summary.n < 2 {
         return format!("{text} ±n/a");
     }
@@ -217,7 +226,7 @@ fn with_ci(text: &str, summary: &crate::stats::Summary) -> String {
 }
 
 /// A ratio with its 95% interval, `2.01 [1.95, 2.07]`, or bare where it has none.
-fn ratio_with_ci(Estimate { value, low, high }: Estimate) -> String {
+pub(super) fn ratio_with_ci(Estimate { value, low, high }: Estimate) -> String {
     if high > low {
         format!("{value:.2} [{low:.2}, {high:.2}]")
     } else {
@@ -225,7 +234,7 @@ fn ratio_with_ci(Estimate { value, low, high }: Estimate) -> String {
     }
 }
 
-fn group_header(
+pub(super) fn group_header(
     groups: &[&str],
     labels: &[String],
     first: &str,
@@ -368,7 +377,7 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
 }
 
 /// The fitted model of each label's curve, or why there is none.
-fn model_notes(series: &[(String, Series)]) -> Vec<String> {
+pub(super) fn model_notes(series: &[(String, Series)]) -> Vec<String> {
     let lines: Vec<String> = series
         .iter()
         .filter_map(|(label, s)| {
@@ -505,15 +514,6 @@ fn memory_notes(series: &[(String, Series)]) -> Vec<String> {
     ];
     notes.extend(lines);
     notes
-}
-
-/// The point whose verdict answers "why does it not scale" for one series: the highest thread
-/// count that fits the usable CPUs (above them every point is oversubscribed), else the highest.
-pub fn telling_point(series: &Series, usable_cpus: usize) -> Option<&PointMetrics> {
-    let judged = || series.points.iter().filter(|p| p.verdict.is_some());
-    judged()
-        .rfind(|p| p.thread_count as usize <= usable_cpus)
-        .or_else(|| judged().next_back())
 }
 
 /// "Why it does not scale": one line per test and label with its verdict, and each verdict's
@@ -680,12 +680,12 @@ pub fn regular_table(results: &Analysis<'_>) -> Option<Table> {
 }
 
 /// A suite's ratio with its interval: `0.656x [0.651, 0.669]`.
-fn times_with_ci(g: Estimate) -> String {
+pub(super) fn times_with_ci(g: Estimate) -> String {
     format!("{:.3}x [{:.3}, {:.3}]", g.value, g.low, g.high)
 }
 
 /// A regular test's memory cell: the baseline's peak in MiB, other labels' ratio to it.
-fn memory_cell(entry: Option<&crate::analysis::RegularEntry>, is_baseline: bool) -> String {
+pub(super) fn memory_cell(entry: Option<&crate::analysis::RegularEntry>, is_baseline: bool) -> String {
     match entry {
         Some(e) if is_baseline => e
             .max_rss_mb

@@ -315,6 +315,12 @@ impl Point {
         self.samples.iter().any(|s| s.disturbed)
     }
 
+    /// Whether any sample's threads ran unequal even when measured again (CPUs of unequal
+    /// speed): its numbers say what the machine did as much as what the code did.
+    pub fn unequal(&self) -> bool {
+        self.samples.iter().any(|s| s.unequal)
+    }
+
     /// Peak resident memory of a worker process, median over the point's processes, in MiB.
     pub fn max_rss_mb(&self) -> Option<f64> {
         let peaks = self.process_peaks_mb();

@@ -1,0 +1,480 @@
+//! What the terminal shows at the end of `run`, `scale`, `report` and `import`.
+//!
+//! By default every line fits the terminal: per scaling test one row per thread count and, per
+//! label, the speedup with its interval and the verdict; the regular tests' time and speedup;
+//! the verdicts' advice; then the headline. A table wider than the terminal is split into
+//! several tables by label (never wrapped rows); one that cannot be split is printed a row at a
+//! time, one `column: value` line each. Notes are word-wrapped. `--wide` prints every column
+//! (throughput, efficiency, parallelism, where the threads' time went, memory), as report.md,
+//! report.html and results.csv always do.
+
+use std::fmt::Write as _;
+
+use super::table::{self, Table};
+use crate::analysis::model::Model;
+use crate::analysis::{Analysis, Series, headline};
+
+/// Where no terminal says how wide it is (a pipe, a file, CI).
+pub const DEFAULT_WIDTH: usize = 100;
+/// Narrower than this, tables are laid out for this width anyway.
+const MIN_WIDTH: usize = 40;
+
+/// How the terminal output is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The widest line allowed (not a limit with `wide`).
+    pub width: usize,
+    /// Every column, as `--wide` asks.
+    pub wide: bool,
+}
+
+impl Layout {
+    /// The layout for standard output: `COLUMNS` where set, else the terminal's width, else
+    /// [`DEFAULT_WIDTH`].
+    pub fn for_stdout(wide: bool) -> Self {
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|w| *w > 0)
+            .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+            .unwrap_or(DEFAULT_WIDTH);
+        Self {
+            width: width.max(MIN_WIDTH),
+            wide,
+        }
+    }
+}
+
+/// Everything the terminal shows for a results file.
+pub fn render(results: &Analysis<'_>, layout: Layout) -> String {
+    let mut out = if layout.wide {
+        table::render(results)
+    } else {
+        compact(results, layout.width)
+    };
+    out.push_str(&headline_text(results, layout));
+    out
+}
+
+/// The default: tables that fit `width`.
+fn compact(results: &Analysis<'_>, width: usize) -> String {
+    let mut out = String::new();
+    let pivots = compact_pivot_tables(results);
+    if !pivots.is_empty() {
+        out.push_str(&wrap(
+            "Per test: the serial run's throughput, then at each thread count the speedup over it with its 95% interval, and the verdict.",
+            width,
+            0,
+        ));
+    }
+    for table in pivots {
+        out.push_str(&fit(&table, width));
+    }
+    if let Some(table) = compact_regular_table(results) {
+        out.push_str(&fit(&table, width));
+    }
+    let why = table::why_lines(results);
+    let verdicts = table::distinct_verdicts(&why);
+    if !verdicts.is_empty() {
+        out.push_str("\nVerdicts (at the highest thread count within the CPUs):\n");
+        for verdict in verdicts {
+            out.push_str(&wrap(
+                &format!("{}: {}", verdict.as_str(), verdict.advice()),
+                width,
+                2,
+            ));
+        }
+    }
+    let advice = table::thread_advice(results);
+    if !advice.is_empty() {
+        out.push_str("\nHow many threads:\n");
+        for line in advice {
+            out.push_str(&wrap(&format!("  {line}"), width, 4));
+        }
+    }
+    for table in table::thread_tables(results) {
+        out.push_str(&fit(&table, width));
+    }
+    for line in table::missing_lines(results) {
+        out.push('\n');
+        out.push_str(&wrap(&line, width, 2));
+    }
+    if !out.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n(--wide: throughput, efficiency, parallelism, where the threads' time went, memory)"
+        );
+    }
+    out
+}
+
+/// The headline under its title, wrapped (and unwrapped with `--wide`).
+fn headline_text(results: &Analysis<'_>, layout: Layout) -> String {
+    let sentences = headline::headline(results);
+    if sentences.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n=== In short ===\n");
+    for sentence in sentences {
+        if layout.wide {
+            let _ = writeln!(out, "{sentence}");
+        } else {
+            out.push_str(&wrap(&sentence, layout.width, 2));
+        }
+    }
+    out
+}
+
+/// Per scaling test: one row per thread count; per label the speedup with its interval and the
+/// verdict (the serial row holds the serial throughput).
+fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
+    let mut tables = Vec::new();
+    for test in results.tests() {
+        if !results.group_of(&test).scales() {
+            continue;
+        }
+        let series: Vec<(String, Series)> = results
+            .labels()
+            .into_iter()
+            .filter_map(|l| results.series(&test, &l).map(|s| (l, s)))
+            .collect();
+        if series.is_empty() {
+            continue;
+        }
+        let with_verdict = series
+            .iter()
+            .any(|(_, s)| s.points.iter().any(|p| p.verdict.is_some()));
+        let span = if with_verdict { 2 } else { 1 };
+        let mut groups = vec![(String::new(), 1)];
+        let mut header = vec![if crate::workloads::uses_processes(&test) {
+            "processes".to_string()
+        } else {
+            "threads".to_string()
+        }];
+        for (label, _) in &series {
+            groups.push((label.clone(), span));
+            header.push("speedup".to_string());
+            if with_verdict {
+                header.push("verdict".to_string());
+            }
+        }
+        let mut serial_row = vec!["serial".to_string()];
+        for (_, s) in &series {
+            serial_row.push(
+                s.serial
+                    .as_ref()
+                    .map_or("-".to_string(), |v| table::with_ci(&super::human(v.median), v)),
+            );
+            if with_verdict {
+                serial_row.push(String::new());
+            }
+        }
+        let mut rows = vec![serial_row];
+        let mut thread_counts: Vec<u32> = series
+            .iter()
+            .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
+            .collect();
+        thread_counts.sort_unstable();
+        thread_counts.dedup();
+        for n in thread_counts {
+            let mut row = vec![n.to_string()];
+            for (_, s) in &series {
+                let point = s.points.iter().find(|p| p.thread_count == n);
+                // The marks of the full table's throughput cell stay visible here.
+                row.push(point.map_or("-".to_string(), |p| {
+                    format!(
+                        "{}{}{}",
+                        p.speedup.map_or("-".to_string(), table::ratio_with_ci),
+                        if p.gil_mismatches > 0 { " GIL!" } else { "" },
+                        if p.disturbed_samples > 0 { " BUSY!" } else { "" }
+                    )
+                }));
+                if with_verdict {
+                    row.push(
+                        point
+                            .and_then(|p| p.verdict)
+                            .map_or("-".to_string(), |v| v.as_str().to_string()),
+                    );
+                }
+            }
+            rows.push(row);
+        }
+        let notes: Vec<String> = series
+            .iter()
+            .filter_map(|(label, s)| match s.model.as_ref()? {
+                Model::Described(fit) => Some(format!("{label}: {}", fit.brief())),
+                Model::NotDescribed { .. } => None,
+            })
+            .collect();
+        tables.push(Table {
+            title: format!("{test} ({}, higher is better)", results.metric_of(&test)),
+            groups,
+            header,
+            rows,
+            notes,
+        });
+    }
+    tables
+}
+
+/// The regular tests: per label the time per run and the speedup against the baseline.
+fn compact_regular_table(results: &Analysis<'_>) -> Option<Table> {
+    let mut full = table::regular_table(results)?;
+    // The full table's columns are grouped by measure (duration, speedup, memory), each over
+    // every label: regroup them by label, without memory.
+    let labels = full.groups.get(1).map_or(0, |g| g.1);
+    let baseline = results.baseline()?;
+    let names: Vec<String> = full.header[1..=labels].to_vec();
+    let mut groups = vec![(String::new(), 1)];
+    let mut header = vec!["test".to_string()];
+    let mut columns: Vec<usize> = vec![0];
+    for (i, label) in names.iter().enumerate() {
+        let is_base = *label == baseline;
+        groups.push((label.clone(), if is_base { 1 } else { 2 }));
+        header.push("time".to_string());
+        columns.push(1 + i);
+        if !is_base {
+            header.push("speedup".to_string());
+            columns.push(1 + labels + i);
+        }
+    }
+    full.rows = full
+        .rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|&c| row.get(c).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    full.groups = groups;
+    full.header = header;
+    Some(full)
+}
+
+/// `table` as text no wider than `width`: whole, else split by its label groups, else a row at a
+/// time; its notes word-wrapped.
+pub fn fit(table: &Table, width: usize) -> String {
+    let grid = table.grid_text();
+    let mut out = if widest(&grid) <= width {
+        title(&table.title, width) + &grid
+    } else if let Some(parts) = split_by_groups(table, width) {
+        parts
+            .iter()
+            .map(|part| title(&part.title, width) + &part.grid_text())
+            .collect()
+    } else {
+        row_by_row(table, width)
+    };
+    for note in &table.notes {
+        if note.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&wrap(note, width, 2));
+        }
+    }
+    out
+}
+
+/// A table's title line, wrapped where it is long.
+fn title(text: &str, width: usize) -> String {
+    format!("\n{}", wrap(&format!("=== {text} ==="), width, 4))
+}
+
+fn widest(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+/// The table as several, each with the first column and as many whole label groups as fit;
+/// `None` when it has no groups to split by or one group alone does not fit.
+fn split_by_groups(table: &Table, width: usize) -> Option<Vec<Table>> {
+    let spans: usize = table.groups.iter().map(|g| g.1).sum();
+    if table.groups.len() < 3 || table.groups[0].1 != 1 || spans != table.header.len() {
+        return None;
+    }
+    // Column ranges of the groups after the first.
+    let mut ranges = Vec::new();
+    let mut start = 1;
+    for (_, span) in &table.groups[1..] {
+        ranges.push((start, start + span));
+        start += span;
+    }
+    let part = |groups: &[usize], first: bool| -> Table {
+        let columns: Vec<usize> = std::iter::once(0)
+            .chain(
+                groups
+                    .iter()
+                    .flat_map(|&g| ranges[g].0..ranges[g].1)
+                    .collect::<Vec<_>>(),
+            )
+            .collect();
+        let pick = |row: &Vec<String>| -> Vec<String> {
+            columns
+                .iter()
+                .map(|&c| row.get(c).cloned().unwrap_or_default())
+                .collect()
+        };
+        Table {
+            title: if first {
+                table.title.clone()
+            } else {
+                format!("{} (continued)", table.title)
+            },
+            groups: std::iter::once(table.groups[0].clone())
+                .chain(groups.iter().map(|&g| table.groups[g + 1].clone()))
+                .collect(),
+            header: pick(&table.header),
+            rows: table.rows.iter().map(pick).collect(),
+            notes: Vec::new(),
+        }
+    };
+    let mut parts: Vec<Table> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    for g in 0..ranges.len() {
+        current.push(g);
+        if widest(&part(&current, parts.is_empty()).grid_text()) > width {
+            current.pop();
+            if current.is_empty() {
+                return None;
+            }
+            parts.push(part(&current, parts.is_empty()));
+            current = vec![g];
+            if widest(&part(&current, false).grid_text()) > width {
+                return None;
+            }
+        }
+    }
+    parts.push(part(&current, parts.is_empty()));
+    Some(parts)
+}
+
+/// A table too wide for any split: each row as its first cell, then `column: value` lines.
+fn row_by_row(table: &Table, width: usize) -> String {
+    let mut names = Vec::with_capacity(table.header.len());
+    let mut groups = table.groups.iter().flat_map(|(text, span)| {
+        std::iter::repeat_n(text.as_str(), *span)
+    });
+    for column in &table.header {
+        let group = groups.next().unwrap_or("");
+        names.push(if group.is_empty() {
+            column.clone()
+        } else {
+            format!("{group} {column}")
+        });
+    }
+    let mut out = String::new();
+    out.push_str(&title(&table.title, width));
+    for row in &table.rows {
+        let Some((first, rest)) = row.split_first() else {
+            continue;
+        };
+        out.push_str(&wrap(first, width, 2));
+        for (name, cell) in names.iter().skip(1).zip(rest) {
+            if !cell.is_empty() {
+                out.push_str(&wrap(&format!("  {name}: {cell}"), width, 4));
+            }
+        }
+    }
+    out
+}
+
+/// `text` word-wrapped to `width` columns, each line after the first indented by `indent`
+/// spaces; a word longer than a line is cut. Ends with a newline.
+pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let indent = " ".repeat(indent.min(width / 2));
+    let mut out = String::new();
+    for paragraph in text.split('\n') {
+        let mut line: String = paragraph.chars().take_while(|c| *c == ' ').collect();
+        // No word on `line` yet.
+        let mut empty = true;
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            let mut word: Vec<char> = word.chars().collect();
+            loop {
+                let used = line.chars().count();
+                if used + usize::from(!empty) + word.len() <= width {
+                    if !empty {
+                        line.push(' ');
+                    }
+                    line.extend(word.iter());
+                    empty = false;
+                    break;
+                }
+                if empty {
+                    // Longer than a whole line: cut it at the edge.
+                    let room = width.saturating_sub(used).max(1).min(word.len());
+                    line.extend(word.drain(..room));
+                }
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line.clone_from(&indent);
+                empty = true;
+                if word.is_empty() {
+                    break;
+                }
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_every_line_within_the_width() {
+        let text = "unequal: The machine, not the code: threads given equal parts ran at the serial pace but some took longer than others; averyveryveryverylongwordthatdoesnotfitanywhereatallinthewidth end";
+        for width in [20, 40, 57, 100] {
+            let wrapped = wrap(text, width, 2);
+            assert!(widest(&wrapped) <= width, "{width}: {wrapped}");
+            let words: Vec<&str> = wrapped.split_whitespace().collect();
+            assert_eq!(
+                words.concat(),
+                text.split_whitespace().collect::<Vec<_>>().concat(),
+                "nothing lost at {width}"
+            );
+        }
+        assert_eq!(wrap("short", 100, 2), "short\n");
+    }
+
+    fn wide_table(labels: usize) -> Table {
+        let mut groups = vec![(String::new(), 1)];
+        let mut header = vec!["threads".to_string()];
+        let mut row = vec!["2".to_string()];
+        for i in 0..labels {
+            groups.push((format!("3.13.{i}t+gil"), 2));
+            header.extend(["speedup".to_string(), "verdict".to_string()]);
+            row.extend(["1.44 [1.26, 2.21]".to_string(), "oversubscribed".to_string()]);
+        }
+        Table {
+            title: "parallel_compute (ops_per_sec, higher is better)".to_string(),
+            groups,
+            header,
+            rows: vec![row],
+            notes: vec!["a note long enough to be wrapped at forty columns, surely".to_string()],
+        }
+    }
+
+    #[test]
+    fn a_wide_table_splits_by_label_and_keeps_every_cell() {
+        let table = wide_table(5);
+        let text = fit(&table, 100);
+        assert!(widest(&text) <= 100, "{text}");
+        assert_eq!(text.matches("(continued)").count(), 2, "{text}");
+        assert_eq!(text.matches("1.44 [1.26, 2.21]").count(), 5, "{text}");
+        assert!(text.contains("=== parallel_compute (ops_per_sec, higher is better) ==="));
+        // What fits stays one table.
+        assert!(!fit(&wide_table(2), 100).contains("(continued)"));
+    }
+
+    #[test]
+    fn a_table_no_split_fits_goes_row_by_row() {
+        let text = fit(&wide_table(3), 40);
+        assert!(widest(&text) <= 40, "{text}");
+        assert_eq!(text.matches("1.44 [1.26, 2.21]").count(), 3, "{text}");
+        assert!(text.contains("3.13.0t+gil speedup: 1.44"), "{text}");
+    }
+}
