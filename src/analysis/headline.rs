@@ -11,6 +11,8 @@
 //!    reasons (contends, waits, the GIL turned back on) from the machine's (unequal CPUs, other
 //!    work).
 
+use std::fmt::Write as _;
+
 use super::{Analysis, PEP_779_MEMORY_RATIO, Verdict, pep_779};
 use crate::interpreter::GilMode;
 use crate::results::VariantRecord;
@@ -48,10 +50,7 @@ fn free_threaded_builds<'a>(results: &'a Analysis<'_>) -> Vec<&'a VariantRecord>
 }
 
 /// The GIL build of the same version, else the same build with its GIL forced on.
-fn counterpart<'a>(
-    results: &'a Analysis<'_>,
-    build: &VariantRecord,
-) -> Option<&'a VariantRecord> {
+fn counterpart<'a>(results: &'a Analysis<'_>, build: &VariantRecord) -> Option<&'a VariantRecord> {
     let python = |v: &&VariantRecord| !results.is_native(&v.label) && v.label != build.label;
     let version = |v: &VariantRecord| (v.info.version_info[0], v.info.version_info[1]);
     results
@@ -67,19 +66,27 @@ fn counterpart<'a>(
         })
 }
 
-/// "1.45x slower than 3.13 [1.40x, 1.51x]" for a speed ratio (above 1: faster).
+/// "1.45x slower than 3.13 [1.40x, 1.51x]" for a speed ratio (above 1: faster); no interval
+/// where the file kept no samples to give one.
 fn speed_words(ratio: Estimate, other: &str) -> String {
+    let interval = |low: f64, high: f64| {
+        if high > low {
+            format!(" [{low:.2}x, {high:.2}x]")
+        } else {
+            " (no interval: the file kept no samples)".to_string()
+        }
+    };
     if ratio.value >= 1.0 {
         format!(
-            "{:.2}x faster than {other} [{:.2}x, {:.2}x]",
-            ratio.value, ratio.low, ratio.high
+            "{:.2}x faster than {other}{}",
+            ratio.value,
+            interval(ratio.low, ratio.high)
         )
     } else {
         format!(
-            "{:.2}x slower than {other} [{:.2}x, {:.2}x]",
+            "{:.2}x slower than {other}{}",
             1.0 / ratio.value,
-            1.0 / ratio.high,
-            1.0 / ratio.low
+            interval(1.0 / ratio.high, 1.0 / ratio.low)
         )
     }
 }
@@ -122,11 +129,8 @@ fn single_thread_cost(
         .map(|(a, b)| (a.as_slice(), b.as_slice()))
         .collect();
     let speed = stats::geometric_mean_ci(&borrowed)?;
-    let mut sentence = format!(
-        "On one thread {f} is {} ({over}",
-        speed_words(speed, g)
-    );
-    if !speed.excludes(1.0) {
+    let mut sentence = format!("On one thread {f} is {} ({over}", speed_words(speed, g));
+    if speed.high > speed.low && !speed.excludes(1.0) {
         sentence.push_str("; the interval includes 1.00x: no real difference");
     }
     sentence.push(')');
@@ -141,17 +145,18 @@ fn single_thread_cost(
         .map(|(a, b)| (a.as_slice(), b.as_slice()))
         .collect();
     if let Some(memory) = stats::geometric_mean_ci(&borrowed) {
-        sentence.push_str(&format!(
+        let _ = write!(
+            sentence,
             ", and holds {:.2}x its memory [{:.2}x, {:.2}x]",
             memory.value, memory.low, memory.high
-        ));
+        );
         if !counterpart.info.free_threaded {
             sentence.push_str(match pep_779(memory) {
                 "within" => ", within PEP 779's bar",
                 "above" => ", above PEP 779's bar",
                 _ => ", the interval straddles PEP 779's bar",
             });
-            sentence.push_str(&format!(" of {PEP_779_MEMORY_RATIO:.2}x"));
+            let _ = write!(sentence, " of {PEP_779_MEMORY_RATIO:.2}x");
         }
     }
     sentence.push('.');
@@ -201,11 +206,19 @@ fn best_speedups(results: &Analysis<'_>) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
+    // Seed-schema files do not say how many CPUs the machine had.
+    let cpus = if results.system.logical_cores > 0 {
+        format!(
+            " ({} usable CPU(s), so at most {}x)",
+            results.cpus(),
+            results.cpus()
+        )
+    } else {
+        String::new()
+    };
     Some(format!(
-        "Best speedup over one serial run on {test}: {} ({} usable CPU(s), so at most {}x).",
-        parts.join(", "),
-        results.cpus(),
-        results.cpus()
+        "Best speedup over one serial run on {test}: {}{cpus}.",
+        parts.join(", ")
     ))
 }
 
@@ -250,10 +263,11 @@ fn where_it_does_not_scale(results: &Analysis<'_>, label: &str) -> Option<String
         format!("{label} does not scale on {}", list(&code))
     };
     if !machine.is_empty() {
-        sentence.push_str(&format!(
+        let _ = write!(
+            sentence,
             "; the machine, not the code, held back {}: measure those again (`ftbench check`, `--cpus`)",
             list(&machine)
-        ));
+        );
     }
     sentence.push('.');
     Some(sentence)

@@ -173,13 +173,7 @@ pub fn compare(
                 // A disturbed side measured the machine's other work as much as Python, and one
                 // whose threads ran on CPUs of unequal speed measured the CPUs: the ratio is kept,
                 // but never called faster or slower.
-                let machine = if point.disturbed() || partner.disturbed() {
-                    Some("busy")
-                } else if point.unequal() || partner.unequal() {
-                    Some("unequal CPUs")
-                } else {
-                    None
-                };
+                let machine = machine_of(point, partner);
                 if machine.is_some() {
                     comparison.verdict = Verdict::Disturbed;
                 }
@@ -228,6 +222,20 @@ pub fn compare(
         unmatched: base.points.len() + other.points.len() - matched,
         different_machines: speedups,
         measure: if speedups { "speedup" } else { "throughput" },
+    }
+}
+
+/// What the machine did to either side of a pair that takes away a speed verdict.
+fn machine_of(
+    point: &crate::results::Point,
+    partner: &crate::results::Point,
+) -> Option<&'static str> {
+    if point.disturbed() || partner.disturbed() {
+        Some("busy")
+    } else if point.unequal() || partner.unequal() {
+        Some("unequal CPUs")
+    } else {
+        None
     }
 }
 
@@ -412,7 +420,10 @@ impl FileComparison {
                     row.push(crate::report::human(p.value));
                     row.push(crate::report::human(p.other_value));
                 }
-                row.push(format!("{:.3} [{:.3}, {:.3}]", c.ratio, c.ci_low, c.ci_high));
+                row.push(format!(
+                    "{:.3} [{:.3}, {:.3}]",
+                    c.ratio, c.ci_low, c.ci_high
+                ));
                 if wide {
                     row.push(format!("{:.3}", c.p_value));
                 }
@@ -534,6 +545,7 @@ mod tests {
             other_value: 5.0,
             metric: "ops_per_sec".into(),
             native: label == "native",
+            machine: None,
             comparison: Comparison {
                 ratio: 0.5,
                 ci_low: 0.45,

@@ -179,28 +179,7 @@ fn ceilings_below_python(results: &Analysis<'_>) -> Vec<String> {
 
 /// Render the report from the results and their figures' SVG texts.
 pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<String> {
-    let colours = plot::label_colours(results);
-    let variants: Vec<VariantRow> = results
-        .variants
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let c = colours[i];
-            VariantRow {
-                label: v.label.clone(),
-                color: format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2),
-                version: v.info.version.clone(),
-                build: if v.info.free_threaded {
-                    "free-threaded"
-                } else {
-                    "GIL"
-                },
-                gil: if v.expects_gil { "on" } else { "off" },
-                numpy: v.info.numpy.clone().unwrap_or_else(|| "-".to_string()),
-                path: v.run_path.display().to_string(),
-            }
-        })
-        .collect();
+    let variants = variant_rows(results);
     let system = &results.system;
     let system_rows = vec![
         ("CPU", system.cpu_model.clone()),
@@ -247,19 +226,7 @@ pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<St
         table::summary_statistics(results).trim().to_string()
     };
     let (why, advice) = why_rows(results);
-    let native_tests: Vec<String> = results
-        .native_label()
-        .map(|native| {
-            results
-                .tests()
-                .into_iter()
-                .filter(|t| results.point(t, native, 1).is_some())
-                .collect()
-        })
-        .unwrap_or_default();
-    let (native_ceilings, native_references): (Vec<String>, Vec<String>) = native_tests
-        .into_iter()
-        .partition(|t| results.native_is_ceiling(t));
+    let (native_ceilings, native_references) = native_roles(results);
     let mut env = environment();
     env.add_template("report.html", TEMPLATE)
         .context("the report template does not parse")?;
@@ -292,6 +259,45 @@ pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<St
             harness => results.harness.as_ref().map(|h| format!("{:.2}% of one core ({:.2} s of CPU in {:.0} s)", h.cpu_share * 100.0, h.cpu_s, h.wall_s)),
         })
         .context("failed to render the HTML report")
+}
+
+/// The interpreters table: one row per label, with its colour in the figures.
+fn variant_rows(results: &Analysis<'_>) -> Vec<VariantRow> {
+    let colours = plot::label_colours(results);
+    results
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let c = colours[i];
+            VariantRow {
+                label: v.label.clone(),
+                color: format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2),
+                version: v.info.version.clone(),
+                build: if v.info.free_threaded {
+                    "free-threaded"
+                } else {
+                    "GIL"
+                },
+                gil: if v.expects_gil { "on" } else { "off" },
+                numpy: v.info.numpy.clone().unwrap_or_else(|| "-".to_string()),
+                path: v.run_path.display().to_string(),
+            }
+        })
+        .collect()
+}
+
+/// The tests the native reference was measured on: those where it is a ceiling, and those where
+/// it is only a reference.
+fn native_roles(results: &Analysis<'_>) -> (Vec<String>, Vec<String>) {
+    let Some(native) = results.native_label() else {
+        return (Vec::new(), Vec::new());
+    };
+    results
+        .tests()
+        .into_iter()
+        .filter(|t| results.point(t, native, 1).is_some())
+        .partition(|t| results.native_is_ceiling(t))
 }
 
 /// "Why it does not scale": one row per test and label, and each verdict's advice once.

@@ -685,7 +685,10 @@ pub(super) fn times_with_ci(g: Estimate) -> String {
 }
 
 /// A regular test's memory cell: the baseline's peak in MiB, other labels' ratio to it.
-pub(super) fn memory_cell(entry: Option<&crate::analysis::RegularEntry>, is_baseline: bool) -> String {
+pub(super) fn memory_cell(
+    entry: Option<&crate::analysis::RegularEntry>,
+    is_baseline: bool,
+) -> String {
     match entry {
         Some(e) if is_baseline => e
             .max_rss_mb

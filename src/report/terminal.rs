@@ -159,12 +159,17 @@ fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
             }
         }
         let mut serial_row = vec!["serial".to_string()];
-        for (_, s) in &series {
-            serial_row.push(
-                s.serial
-                    .as_ref()
-                    .map_or("-".to_string(), |v| table::with_ci(&super::human(v.median), v)),
-            );
+        for (label, s) in &series {
+            let busy = results
+                .point(&test, label, 0)
+                .is_some_and(crate::results::Point::disturbed);
+            serial_row.push(s.serial.as_ref().map_or("-".to_string(), |v| {
+                format!(
+                    "{}{}",
+                    table::with_ci(&super::human(v.median), v),
+                    if busy { " BUSY!" } else { "" }
+                )
+            }));
             if with_verdict {
                 serial_row.push(String::new());
             }
@@ -186,7 +191,11 @@ fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
                         "{}{}{}",
                         p.speedup.map_or("-".to_string(), table::ratio_with_ci),
                         if p.gil_mismatches > 0 { " GIL!" } else { "" },
-                        if p.disturbed_samples > 0 { " BUSY!" } else { "" }
+                        if p.disturbed_samples > 0 {
+                            " BUSY!"
+                        } else {
+                            ""
+                        }
                     )
                 }));
                 if with_verdict {
@@ -352,9 +361,10 @@ fn split_by_groups(table: &Table, width: usize) -> Option<Vec<Table>> {
 /// A table too wide for any split: each row as its first cell, then `column: value` lines.
 fn row_by_row(table: &Table, width: usize) -> String {
     let mut names = Vec::with_capacity(table.header.len());
-    let mut groups = table.groups.iter().flat_map(|(text, span)| {
-        std::iter::repeat_n(text.as_str(), *span)
-    });
+    let mut groups = table
+        .groups
+        .iter()
+        .flat_map(|(text, span)| std::iter::repeat_n(text.as_str(), *span));
     for column in &table.header {
         let group = groups.next().unwrap_or("");
         names.push(if group.is_empty() {
@@ -447,7 +457,10 @@ mod tests {
         for i in 0..labels {
             groups.push((format!("3.13.{i}t+gil"), 2));
             header.extend(["speedup".to_string(), "verdict".to_string()]);
-            row.extend(["1.44 [1.26, 2.21]".to_string(), "oversubscribed".to_string()]);
+            row.extend([
+                "1.44 [1.26, 2.21]".to_string(),
+                "oversubscribed".to_string(),
+            ]);
         }
         Table {
             title: "parallel_compute (ops_per_sec, higher is better)".to_string(),

@@ -9,7 +9,14 @@ fn each_curve_gets_a_model_or_the_reason_it_has_none() {
     let ft = require!(ft_python());
     let dir = temp();
     let output = ftbench(dir.path())
-        .args(["run", "--quick", "--no-native", "--no-store", "--no-report"])
+        .args([
+            "run",
+            "--quick",
+            "--wide",
+            "--no-native",
+            "--no-store",
+            "--no-report",
+        ])
         .args(["--tests", "parallel_compute,ref_counting_shared"])
         .args(["--threads", "1,2,4", "-o", "model.json", "--python"])
         .arg(format!("ft={}", ft.display()))

@@ -24,8 +24,10 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
     let tools = require!(tools_python());
     let dir = temp();
     // Labels set to the seed's version strings, so its notebook code runs unmodified.
+    // Three interpreters and the native reference, printed for a 100-column terminal.
     let assert = ftbench(dir.path())
-        .args(["run", "--no-native", "--quick", "--threads", "1,2", "-o", "results.json"])
+        .env("COLUMNS", "100")
+        .args(["run", "--quick", "--threads", "1,2", "-o", "results.json"])
         .args(["--tests", "parallel_compute,ref_counting_shared,ref_counting_local,lock_contention,memory_bandwidth,np_column_compute_thread,np_column_compute_mp,pool_io_bound_threads"])
         .args(python_args(&[
             format!("3.13.0t={}", ft.display()),
@@ -39,10 +41,40 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
         stdout.contains("=== parallel_compute (ops_per_sec, higher is better) ==="),
         "{stdout}"
     );
+    let widest = stdout.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 100, "a line of {widest} columns:\n{stdout}");
+    // The headline: each free-threaded build's single-thread ratio against its GIL
+    // counterpart, and each label's best speedup on the compute test.
+    let short = &stdout[stdout.find("=== In short ===").expect("a headline")..];
+    let short = short.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(short.contains("On one thread 3.13.0t is "), "{short}");
+    assert!(short.contains(" than 3.13.0 ["), "{short}");
+    let best = short
+        .split("Best speedup over one serial run on parallel_compute: ")
+        .nth(1)
+        .expect("the best speedups");
+    let best = &best[..best.find(" usable CPU").expect("the CPU count")];
+    for label in ["3.13.0t", "3.12.7", "3.13.0", "native"] {
+        assert!(
+            best.contains(&format!("{label} ")) && best.contains("x at "),
+            "{label}: {best}"
+        );
+    }
+    // --wide: the seed's full tables.
+    let wide = ftbench(dir.path())
+        .args(["report", "--no-files", "--wide", "results.json"])
+        .assert()
+        .success();
+    let wide = String::from_utf8_lossy(&wide.get_output().stdout).into_owned();
     assert!(
-        stdout.contains("Scaling Factor (the seed's: best speedup / speedup at the first thread count; never below 1.00x):")
-            && stdout.contains(": speedup at 2 threads "),
-        "{stdout}"
+        wide.contains("Scaling Factor (the seed's: best speedup / speedup at the first thread count; never below 1.00x):")
+            && wide.contains(": speedup at 2 threads ")
+            && wide.contains("efficiency"),
+        "{wide}"
+    );
+    assert!(
+        wide.lines().any(|l| l.chars().count() > 100),
+        "--wide is wide"
     );
     let path = dir.path().join("results.json");
     let results = read_json(&path);

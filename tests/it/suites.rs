@@ -13,7 +13,15 @@ fn regular_suite_compares_against_a_baseline_with_a_geometric_mean() {
     let dir = temp();
     // Labels set to the seed's version strings, so its own plotting code runs on our file.
     let assert = ftbench(dir.path())
-        .args(["run", "--suite", "regular", "--quick", "-o", "regular.json"])
+        .args([
+            "run",
+            "--suite",
+            "regular",
+            "--quick",
+            "--wide",
+            "-o",
+            "regular.json",
+        ])
         .args(python_args(&[
             format!("3.12.7={}", gil.display()),
             format!("3.13.0={}+gil", ft.display()),
