@@ -30,6 +30,11 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// A uniform number in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// A uniform index below `n` (`n > 0`).
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
@@ -58,32 +63,174 @@ pub fn median(values: &[f64]) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
-    quantile_sorted(&sorted(values), 0.5)
+    quantile_of(&mut values.to_vec(), 0.5)
 }
 
-/// Medians of bootstrap resamples of one sample, without sorting each resample.
+/// Medians of bootstrap resamples of one sample.
 ///
-/// A resample draws `n` indices; its median depends only on how often each value was drawn, so
-/// the values are sorted once and each resample is a count per rank, walked in order. The draws
-/// are the same as indexing the unsorted values, so the medians are exactly those of sorting
-/// every resample (10-20x faster for the usual 5-50 samples).
-struct Resampler {
-    sorted: Vec<f64>,
-    /// `rank[i]`: where `values[i]` sits in `sorted`.
-    rank: Vec<usize>,
-    counts: Vec<u32>,
+/// A resample of `n` values drawn with replacement has a median that can only be one of the
+/// sample's values (odd `n`) or the mean of two of them (even `n`), and the probability of each
+/// follows from the binomial distribution: the lower middle rank is at most the `a`-th value
+/// when at least `k` of the `n` draws fall at or below it. Up to [`EXACT_MAX_N`] samples that
+/// distribution is computed once, exactly, and each resample's median is one uniform draw from
+/// it (a binary search), instead of `n` draws and a count per rank: the same distribution as
+/// resampling, about 10x cheaper per replicate. Above it each resample is drawn and its ranks
+/// counted (the values are sorted once, so no resample is sorted).
+enum Resampler {
+    Exact(MedianDistribution),
+    Counted {
+        sorted: Vec<f64>,
+        /// `rank[i]`: where `values[i]` sits in `sorted`.
+        rank: Vec<usize>,
+        counts: Vec<u32>,
+    },
+}
+
+/// Up to this many samples, a resample's median is drawn from its exact distribution.
+const EXACT_MAX_N: usize = 64;
+
+/// The exact distribution of the median of a resample: each possible median, ascending, with
+/// the probability of a median at most that value.
+#[derive(Debug, Clone)]
+struct MedianDistribution {
+    medians: Vec<f64>,
+    cumulative: Vec<f64>,
+}
+
+impl MedianDistribution {
+    /// For `sorted` values (ascending, `1 <= n <= EXACT_MAX_N`).
+    fn of(sorted: &[f64]) -> Self {
+        let n = sorted.len();
+        // pmf[j][i]: P(i of the n draws fall at or below sorted[j]), p = (j + 1) / n.
+        let ln_choose: Vec<f64> = {
+            let mut ln_factorial = vec![0.0; n + 1];
+            for i in 1..=n {
+                ln_factorial[i] = ln_factorial[i - 1] + (i as f64).ln();
+            }
+            (0..=n)
+                .map(|i| ln_factorial[n] - ln_factorial[i] - ln_factorial[n - i])
+                .collect()
+        };
+        let pmf: Vec<Vec<f64>> = (0..n)
+            .map(|j| {
+                let p = (j + 1) as f64 / n as f64;
+                (0..=n)
+                    .map(|i| {
+                        if j + 1 == n {
+                            f64::from(u8::from(i == n))
+                        } else {
+                            (ln_choose[i] + i as f64 * p.ln() + (n - i) as f64 * (1.0 - p).ln())
+                                .exp()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        // tail[j][k]: P(at least k draws at or below sorted[j]).
+        let tail: Vec<Vec<f64>> = pmf
+            .iter()
+            .map(|row| {
+                let mut tail = vec![0.0; n + 2];
+                for k in (0..=n).rev() {
+                    tail[k] = tail[k + 1] + row[k];
+                }
+                tail
+            })
+            .collect();
+        let mut weighted: Vec<(f64, f64)> = Vec::new();
+        if n % 2 == 1 {
+            // The median is the k-th smallest draw.
+            let k = n.div_ceil(2);
+            let mut below = 0.0;
+            for (j, value) in sorted.iter().enumerate() {
+                let at_most = tail[j][k];
+                weighted.push((*value, (at_most - below).max(0.0)));
+                below = at_most;
+            }
+        } else {
+            // The mean of the k-th and (k+1)-th smallest draws, lower L and upper U:
+            // P(L <= a, U <= b) for a <= b is P(N_a >= k + 1) + P(N_a = k) P(one of the other
+            // n - k draws, all above sorted[a], is at most sorted[b]); for a > b it is
+            // P(U <= b).
+            let k = n / 2;
+            let share = |j: usize| (j + 1) as f64 / n as f64;
+            let joint = |a: Option<usize>, b: Option<usize>| -> f64 {
+                let (Some(a), Some(b)) = (a, b) else {
+                    return 0.0;
+                };
+                if a > b {
+                    return tail[b][k + 1];
+                }
+                let above_a = 1.0 - share(a);
+                let one_more = if above_a > 0.0 {
+                    1.0 - ((1.0 - share(b)) / above_a).powf((n - k) as f64)
+                } else {
+                    0.0
+                };
+                tail[a][k + 1] + pmf[a][k] * one_more
+            };
+            for a in 0..n {
+                for b in a..n {
+                    let p = joint(Some(a), Some(b))
+                        - joint(a.checked_sub(1), Some(b))
+                        - joint(Some(a), b.checked_sub(1))
+                        + joint(a.checked_sub(1), b.checked_sub(1));
+                    if p > 0.0 {
+                        weighted.push((f64::midpoint(sorted[a], sorted[b]), p));
+                    }
+                }
+            }
+            weighted.sort_by(|x, y| x.0.total_cmp(&y.0));
+        }
+        let mut medians = Vec::with_capacity(weighted.len());
+        let mut cumulative = Vec::with_capacity(weighted.len());
+        let mut total = 0.0;
+        for (value, p) in weighted {
+            total += p;
+            if medians.last() == Some(&value) {
+                *cumulative.last_mut().expect("a median was pushed") = total;
+            } else {
+                medians.push(value);
+                cumulative.push(total);
+            }
+        }
+        // Rounding leaves the total a hair off 1: scale to it.
+        for c in &mut cumulative {
+            *c /= total;
+        }
+        Self {
+            medians,
+            cumulative,
+        }
+    }
+
+    /// One resample's median: the smallest median whose cumulative probability exceeds `u`.
+    fn draw(&self, u: f64) -> f64 {
+        let i = self.cumulative.partition_point(|&c| c <= u);
+        self.medians[i.min(self.medians.len() - 1)]
+    }
+
+    /// The `q`-quantile of the distribution: the smallest median with at least `q` below it.
+    fn quantile(&self, q: f64) -> f64 {
+        let i = self.cumulative.partition_point(|&c| c < q);
+        self.medians[i.min(self.medians.len() - 1)]
+    }
 }
 
 impl Resampler {
     fn new(values: &[f64]) -> Self {
         let mut order: Vec<usize> = (0..values.len()).collect();
         order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+        let sorted: Vec<f64> = order.iter().map(|&i| values[i]).collect();
+        if (1..=EXACT_MAX_N).contains(&values.len()) {
+            return Self::Exact(MedianDistribution::of(&sorted));
+        }
         let mut rank = vec![0; values.len()];
         for (position, &index) in order.iter().enumerate() {
             rank[index] = position;
         }
-        Self {
-            sorted: order.iter().map(|&i| values[i]).collect(),
+        Self::Counted {
+            sorted,
             rank,
             counts: vec![0; values.len()],
         }
@@ -91,17 +238,25 @@ impl Resampler {
 
     /// The median of one resample (`quantile_sorted(resample, 0.5)`).
     fn median(&mut self, rng: &mut Rng) -> f64 {
-        let n = self.sorted.len();
-        self.counts.fill(0);
+        let (sorted, rank, counts) = match self {
+            Self::Exact(distribution) => return distribution.draw(rng.unit()),
+            Self::Counted {
+                sorted,
+                rank,
+                counts,
+            } => (sorted, rank, counts),
+        };
+        let n = sorted.len();
+        counts.fill(0);
         for _ in 0..n {
-            self.counts[self.rank[rng.below(n)]] += 1;
+            counts[rank[rng.below(n)]] += 1;
         }
         let position = 0.5 * (n - 1) as f64;
         let (low, high) = (position.floor() as usize, position.ceil() as usize);
         let fraction = position - low as f64;
         let (mut at_low, mut at_high) = (None, None);
         let mut seen = 0usize;
-        for (value, &count) in self.sorted.iter().zip(&self.counts) {
+        for (value, &count) in sorted.iter().zip(counts.iter()) {
             seen += count as usize;
             if at_low.is_none() && seen > low {
                 at_low = Some(*value);
@@ -117,6 +272,29 @@ impl Resampler {
         );
         low + (high - low) * fraction
     }
+}
+
+/// The `q`-quantile of `values` (reordered) as [`quantile_sorted`] reads it from the sorted
+/// values, found by selection instead of a sort (`values` not empty).
+pub fn quantile_of(values: &mut [f64], q: f64) -> f64 {
+    let position = q.clamp(0.0, 1.0) * (values.len() - 1) as f64;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    let (_, lower, rest) = values.select_nth_unstable_by(low, f64::total_cmp);
+    let lower = *lower;
+    let upper = if high > low {
+        *rest
+            .iter()
+            .min_by(|a, b| a.total_cmp(b))
+            .expect("a value above the low rank")
+    } else {
+        lower
+    };
+    lower + (upper - lower) * (position - low as f64)
+}
+
+/// The `alpha` and `1 - alpha` quantiles of `values` (reordered): a percentile interval.
+pub fn interval_of(values: &mut [f64], alpha: f64) -> (f64, f64) {
+    (quantile_of(values, alpha), quantile_of(values, 1.0 - alpha))
 }
 
 fn seed_of(values: &[f64]) -> u64 {
@@ -164,18 +342,22 @@ pub fn median_ci(values: &[f64]) -> (f64, f64) {
         let m = quantile_sorted(&sorted, 0.5);
         return (sorted[low].min(m), sorted[high].max(m));
     }
-    let mut rng = Rng::new(seed_of(values));
-    let mut resampler = Resampler::new(values);
-    let mut medians: Vec<f64> = (0..RESAMPLES).map(|_| resampler.median(&mut rng)).collect();
-    medians.sort_by(f64::total_cmp);
     let alpha = (1.0 - CONFIDENCE) / 2.0;
     let m = median(values);
+    let mut resampler = Resampler::new(values);
     // The percentile interval of a skewed bootstrap can miss the sample median by a hair;
     // widen it to include the point estimate so the invariant holds.
-    (
-        quantile_sorted(&medians, alpha).min(m),
-        quantile_sorted(&medians, 1.0 - alpha).max(m),
-    )
+    if let Resampler::Exact(distribution) = &resampler {
+        // The bootstrap's own quantiles, with no resampling error.
+        return (
+            distribution.quantile(alpha).min(m),
+            distribution.quantile(1.0 - alpha).max(m),
+        );
+    }
+    let mut rng = Rng::new(seed_of(values));
+    let mut medians: Vec<f64> = (0..RESAMPLES).map(|_| resampler.median(&mut rng)).collect();
+    let (low, high) = interval_of(&mut medians, alpha);
+    (low.min(m), high.max(m))
 }
 
 /// A statistic with its 95% interval. Invariant: `low <= value <= high`.
@@ -220,13 +402,8 @@ pub fn ratio_ci(a: &[f64], b: &[f64]) -> Estimate {
             top / bottom
         })
         .collect();
-    ratios.sort_by(f64::total_cmp);
-    let alpha = (1.0 - CONFIDENCE) / 2.0;
-    Estimate::new(
-        ratio,
-        quantile_sorted(&ratios, alpha).min(ratio),
-        quantile_sorted(&ratios, 1.0 - alpha).max(ratio),
-    )
+    let (low, high) = interval_of(&mut ratios, (1.0 - CONFIDENCE) / 2.0);
+    Estimate::new(ratio, low.min(ratio), high.max(ratio))
 }
 
 /// The geometric mean over tests of `median(a_i) / median(b_i)`, with a 95% bootstrap interval
@@ -264,13 +441,8 @@ pub fn geometric_mean_ci(pairs: &[(&[f64], &[f64])]) -> Option<Estimate> {
             geomean(&mut ratios.into_iter())
         })
         .collect();
-    replicates.sort_by(f64::total_cmp);
-    let alpha = (1.0 - CONFIDENCE) / 2.0;
-    Some(Estimate::new(
-        mean,
-        quantile_sorted(&replicates, alpha).min(mean),
-        quantile_sorted(&replicates, 1.0 - alpha).max(mean),
-    ))
+    let (low, high) = interval_of(&mut replicates, (1.0 - CONFIDENCE) / 2.0);
+    Some(Estimate::new(mean, low.min(mean), high.max(mean)))
 }
 
 /// Below this relative difference two medians are called the same, however significant (as
@@ -479,6 +651,42 @@ mod tests {
     use super::*;
     use approx::assert_relative_eq;
     use proptest::prelude::*;
+
+    /// The exact distribution of a resample's median against resampling itself: each median's
+    /// probability within 0.006 of its frequency in 200 000 sorted resamples, odd and even n,
+    /// with ties.
+    #[test]
+    fn the_exact_median_distribution_is_the_bootstraps() {
+        for values in [
+            vec![5.0, 1.0, 3.0],
+            vec![4.0, 1.0, 3.0, 2.0],
+            vec![1.0, 2.0, 2.0, 3.0, 7.0, 9.0],
+            vec![3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0],
+            (0..15).map(|i| f64::from(i * i % 11)).collect(),
+        ] {
+            let mut sorted_values = values.clone();
+            sorted_values.sort_by(f64::total_cmp);
+            let exact = MedianDistribution::of(&sorted_values);
+            assert!((exact.cumulative.last().unwrap() - 1.0).abs() < 1e-12);
+            let mut rng = super::Rng::new(7);
+            let draws = 200_000;
+            let mut counts: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+            for _ in 0..draws {
+                let resample: Vec<f64> = (0..values.len())
+                    .map(|_| values[rng.below(values.len())])
+                    .collect();
+                *counts.entry(median(&resample).to_bits()).or_default() += 1;
+            }
+            let mut below = 0.0;
+            for (m, c) in exact.medians.iter().zip(&exact.cumulative) {
+                let p = c - below;
+                below = *c;
+                let seen = counts.remove(&m.to_bits()).unwrap_or(0) as f64 / f64::from(draws);
+                assert!((p - seen).abs() < 0.006, "{values:?}: median {m}: {p} vs {seen}");
+            }
+            assert!(counts.is_empty(), "{values:?}: medians the distribution lacks: {counts:?}");
+        }
+    }
 
     #[test]
     fn hand_computed_summary() {

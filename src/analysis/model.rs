@@ -122,15 +122,14 @@ impl Law {
     /// Least squares over `(threads, capacity)` pairs, σ in [0, 1], κ ≥ 0; `None` without
     /// data above one thread.
     pub fn fit(pairs: &[(f64, f64)]) -> Option<Self> {
-        let rows: Vec<(f64, f64, f64)> = pairs
-            .iter()
-            .filter(|(n, c)| *n > 1.0 && *c > 0.0 && c.is_finite())
-            .map(|&(n, c)| (n - 1.0, n * (n - 1.0), n / c - 1.0))
-            .collect();
-        if rows.is_empty() {
-            return None;
-        }
-        let sum = |f: &dyn Fn(&(f64, f64, f64)) -> f64| rows.iter().map(f).sum::<f64>();
+        let rows = || {
+            pairs
+                .iter()
+                .filter(|(n, c)| *n > 1.0 && *c > 0.0 && c.is_finite())
+                .map(|&(n, c)| (n - 1.0, n * (n - 1.0), n / c - 1.0))
+        };
+        rows().next()?;
+        let sum = |f: &dyn Fn(&(f64, f64, f64)) -> f64| rows().map(|r| f(&r)).sum::<f64>();
         let (a11, a12, a22) = (
             sum(&|r| r.0 * r.0),
             sum(&|r| r.0 * r.1),
@@ -162,14 +161,19 @@ impl Law {
 
 /// Capacity pairs of every sample of `curve` over the one-thread reference.
 fn pairs(curve: &[Measured], reference: f64) -> Vec<(f64, f64)> {
-    curve
-        .iter()
-        .flat_map(|m| {
-            m.values
-                .iter()
-                .map(move |v| (f64::from(m.threads), v / reference))
-        })
-        .collect()
+    let mut pairs = Vec::new();
+    extend_pairs(&mut pairs, curve, reference);
+    pairs
+}
+
+/// [`pairs`] into a buffer kept across bootstrap replicates.
+fn extend_pairs(into: &mut Vec<(f64, f64)>, curve: &[Measured], reference: f64) {
+    into.clear();
+    into.extend(curve.iter().flat_map(|m| {
+        m.values
+            .iter()
+            .map(move |v| (f64::from(m.threads), v / reference))
+    }));
 }
 
 /// The 95% percentile interval of `values` around `value`; an infinite replicate (a peak that a
@@ -182,21 +186,15 @@ fn quantiles(mut values: Vec<f64>, value: f64) -> Estimate {
     for v in &mut values {
         *v = v.clamp(f64::MIN, f64::MAX);
     }
-    values.sort_by(f64::total_cmp);
-    let alpha = (1.0 - stats::CONFIDENCE) / 2.0;
-    let bound = |q: f64| {
-        let v = stats::quantile_sorted(&values, q);
+    let (low, high) = stats::interval_of(&mut values, (1.0 - stats::CONFIDENCE) / 2.0);
+    let bound = |v: f64| {
         if v >= f64::MAX / 2.0 {
             f64::INFINITY
         } else {
             v
         }
     };
-    Estimate::new(
-        value,
-        bound(alpha).min(value),
-        bound(1.0 - alpha).max(value),
-    )
+    Estimate::new(value, bound(low).min(value), bound(high).max(value))
 }
 
 /// Model one curve. `fit_points` are the thread counts the fit may use (within the CPUs, not
@@ -353,36 +351,38 @@ fn bootstrap(
             .flat_map(|m| m.values.iter())
             .fold(0x5EED_u64, |h, v| h.rotate_left(7) ^ v.to_bits()),
     );
-    let resample = |values: &[f64], rng: &mut Rng| -> Vec<f64> {
-        (0..values.len())
-            .map(|_| values[rng.below(values.len())])
-            .collect()
+    // Every resample is drawn into buffers kept across replicates (in the same order of draws
+    // as drawing fresh vectors): a 10 000-point report fits a few million laws.
+    let refill = |into: &mut Vec<f64>, values: &[f64], rng: &mut Rng| {
+        into.clear();
+        into.extend((0..values.len()).map(|_| values[rng.below(values.len())]));
     };
     let mut sigmas = Vec::with_capacity(RESAMPLES);
     let mut kappas = Vec::with_capacity(RESAMPLES);
     let mut peaks = Vec::with_capacity(RESAMPLES);
     let mut predicted: Vec<Vec<f64>> = vec![Vec::with_capacity(RESAMPLES); targets.len()];
     let mut banded: Vec<Vec<f64>> = vec![Vec::with_capacity(RESAMPLES); grid.len()];
+    let mut curve: Vec<Measured> = fit_points.to_vec();
+    let mut drawn = Vec::with_capacity(serial.len());
+    let mut capacities: Vec<(f64, f64)> = Vec::new();
     for _ in 0..RESAMPLES {
-        let curve: Vec<Measured> = fit_points
-            .iter()
-            .map(|m| Measured {
-                threads: m.threads,
-                values: resample(&m.values, &mut rng),
-            })
-            .collect();
-        let reference = stats::median(
-            &curve
-                .iter()
-                .find(|m| m.threads == 1)
-                .map_or_else(|| resample(serial, &mut rng), |m| m.values.clone()),
-        );
+        for (resampled, m) in curve.iter_mut().zip(fit_points) {
+            refill(&mut resampled.values, &m.values, &mut rng);
+        }
+        let reference = if let Some(one) = curve.iter().find(|m| m.threads == 1) {
+            stats::median(&one.values)
+        } else {
+            refill(&mut drawn, serial, &mut rng);
+            stats::median(&drawn)
+        };
         let serial = if serial.is_empty() {
             reference
         } else {
-            stats::median(&resample(serial, &mut rng))
+            refill(&mut drawn, serial, &mut rng);
+            stats::median(&drawn)
         };
-        let Some(law) = Law::fit(&pairs(&curve, reference)) else {
+        extend_pairs(&mut capacities, &curve, reference);
+        let Some(law) = Law::fit(&capacities) else {
             continue;
         };
         sigmas.push(law.sigma);
