@@ -374,6 +374,7 @@ const ALIASES: &[(&str, &[&str])] = &[
 /// The Python files, embedded at build time.
 const FILES: &[(&str, &str)] = &[
     ("worker.py", include_str!("worker.py")),
+    ("start_worker.py", include_str!("start_worker.py")),
     ("parallel_compute.py", include_str!("parallel_compute.py")),
     ("lock_contention.py", include_str!("lock_contention.py")),
     (
@@ -497,8 +498,10 @@ impl ScriptDir {
         Ok(Self { dir })
     }
 
+    /// The script a worker process runs: `start_worker.py`, which runs `worker.py` with its
+    /// bytecode cached.
     pub fn worker(&self) -> PathBuf {
-        self.dir.path().join("worker.py")
+        self.dir.path().join("start_worker.py")
     }
 
     pub fn path(&self) -> &Path {

@@ -7,12 +7,12 @@ calls whose result was right. The suite measures single-thread speed, so only th
 baseline (no threads) is run.
 """
 
-import copy
-import dataclasses
-import json
-import re
-
 KIND = "threads"
+
+# The modules only some benchmarks use are imported by those benchmarks' `_prepare_*` (run by
+# `State` before the first call): importing all of them cost every regular worker ~10 ms of
+# start-up (dataclasses alone pulls in inspect), for one benchmark each.
+copy = dataclasses = json = re = None
 CALIBRATION_START = 1
 
 
@@ -249,7 +249,14 @@ _LOG = "\n".join(
     % (1 + i % 28, i % 60, (i * 7) % 60, i % 5, 1 + i % 3, i, 10 + i % 90)
     for i in range(300)
 )
-_PATTERN = re.compile(r"host(\d) (GET|POST) /api/v(\d)/items/(\d+) (\d{3}) (\d+)ms")
+_PATTERN = None
+
+
+def _prepare_regex():
+    global re, _PATTERN
+    import re
+
+    _PATTERN = re.compile(r"host(\d) (GET|POST) /api/v(\d)/items/(\d+) (\d{3}) (\d+)ms")
 
 
 def regex():
@@ -270,6 +277,11 @@ _DOC = {
 }
 
 
+def _prepare_json_roundtrip():
+    global json
+    import json
+
+
 def json_roundtrip():
     text = json.dumps(_DOC, sort_keys=True)
     back = json.loads(text)
@@ -279,14 +291,21 @@ def json_roundtrip():
 # --- dataclasses and attribute access -----------------------------------------------------------
 
 
-@dataclasses.dataclass
-class _Point:
-    x: float
-    y: float
-    label: str = "p"
+_Point = None
 
-    def norm2(self):
-        return self.x * self.x + self.y * self.y
+
+def _prepare_dataclass_attrs():
+    global dataclasses, _Point
+    import dataclasses
+
+    @dataclasses.dataclass
+    class _Point:
+        x: float
+        y: float
+        label: str = "p"
+
+        def norm2(self):
+            return self.x * self.x + self.y * self.y
 
 
 def dataclass_attrs():
@@ -301,6 +320,11 @@ def dataclass_attrs():
 # --- copy.deepcopy ------------------------------------------------------------------------------
 
 _NESTED = {"a": [list(range(20)) for _ in range(20)], "b": {"c": {"d": [1, 2, {"e": "f"}]}}}
+
+
+def _prepare_deepcopy():
+    global copy
+    import copy
 
 
 def deepcopy():
@@ -355,6 +379,9 @@ BENCHMARKS = {
 class State:
     def __init__(self, name):
         self.function, known = BENCHMARKS[name]
+        prepare = globals().get("_prepare_" + name)
+        if prepare is not None:
+            prepare()
         result = self.function()
         if result != known:
             raise AssertionError("%s returned %r, expected %r" % (name, result, known))

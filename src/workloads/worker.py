@@ -18,7 +18,6 @@ Messages (each one JSON object with a "type"):
   done         {}
 """
 
-import json
 import os
 import sys
 
@@ -28,7 +27,6 @@ except ImportError:  # not on Windows: no switches and no memory, the rest still
     resource = None
 import threading
 import time
-import traceback
 
 # Bump for any change ftbench cannot ignore; src/runner/protocol.rs states the same number.
 PROTOCOL = 1
@@ -38,6 +36,35 @@ PROTOCOL = 1
 _protocol_out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
 os.dup2(2, 1)
 sys.stdout = sys.stderr
+
+
+def _format_exc():
+    # traceback is imported only when there is one to format: it costs a worker ~4 ms to start.
+    import traceback
+
+    return traceback.format_exc()
+
+
+def import_cached(name):
+    """Import one of ftbench's workload modules, its bytecode cached in ftbench's script folder
+    for the run's later workers (the interpreter's -B holds for everything else)."""
+    dont_write = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+    try:
+        return __import__(name)
+    finally:
+        sys.dont_write_bytecode = dont_write
+
+
+def free_threaded_build():
+    """Whether this is a free-threaded build: `t` in the ABI flags (POSIX), else sysconfig.
+
+    sysconfig's build data costs every worker a few ms to load; the ABI flags say the same.
+    """
+    abiflags = getattr(sys, "abiflags", None)
+    if abiflags is not None:
+        return "t" in abiflags
+    return bool(__import__("sysconfig").get_config_var("Py_GIL_DISABLED") or False)
 
 
 def die_with_ftbench():
@@ -62,9 +89,76 @@ def die_with_ftbench():
 die_with_ftbench()
 
 
+# The protocol's JSON without the json package: `import json` pulls in re and enum, a quarter of
+# a worker's start-up (10 of 40 ms), paid by every worker process. CPython's _json has the two
+# pieces that matter (string quoting, and the scanner json.loads uses); elsewhere, json itself.
+try:
+    from _json import encode_basestring_ascii as _quote
+    from _json import make_scanner as _make_scanner
+except ImportError:  # not CPython
+    _quote = _make_scanner = None
+
+
+def dumps(value):
+    """`value` (None, bool, int, float, str, list, tuple, dict) as JSON, as json.dumps writes it
+    but without spaces."""
+    if _quote is None:
+        import json
+
+        return json.dumps(value, separators=(",", ":"))
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, dict):
+        return "{%s}" % ",".join("%s:%s" % (_quote(str(k)), dumps(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "[%s]" % ",".join(dumps(v) for v in value)
+    raise TypeError("%s is not JSON serializable" % type(value).__name__)
+
+
+class _Scanning:
+    """What _json's scanner reads from a json.JSONDecoder: its defaults."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float  # NaN, Infinity, -Infinity
+
+
+def loads(text):
+    """One JSON value (the request line)."""
+    if _make_scanner is None:
+        import json
+
+        return json.loads(text)
+    text = text.strip()
+    try:
+        value, end = _make_scanner(_Scanning())(text, 0)
+    except StopIteration:
+        raise ValueError("not a JSON value: %r" % text[:80]) from None
+    if end != len(text):
+        raise ValueError("extra data after the JSON value at %d" % end)
+    return value
+
+
 def emit(message_type, **fields):
     fields["type"] = message_type
-    _protocol_out.write(json.dumps(fields) + "\n")
+    _protocol_out.write(dumps(fields) + "\n")
     _protocol_out.flush()
 
 
@@ -542,7 +636,7 @@ def where(exc):
     while chain is not None:
         frames = [
             f
-            for f in traceback.extract_tb(chain.__traceback__)
+            for f in __import__("traceback").extract_tb(chain.__traceback__)
             if not os.path.abspath(f.filename).startswith(here + os.sep)
             and not f.filename.startswith("<")
         ]
@@ -559,11 +653,11 @@ def main():
         protocol=PROTOCOL,
         pid=os.getpid(),
         version=sys.version.split()[0],
-        free_threaded=bool(__import__("sysconfig").get_config_var("Py_GIL_DISABLED") or False),
+        free_threaded=free_threaded_build(),
         gil_enabled=gil_enabled(),
     )
     try:
-        request = json.loads(sys.stdin.readline())
+        request = loads(sys.stdin.readline())
     except ValueError as exc:
         emit("error", kind="bad_request", message=str(exc), traceback="")
         return 2
@@ -582,13 +676,13 @@ def main():
         os.sched_setaffinity(0, [int(cpu) for cpu in cpus])
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     try:
-        module = __import__(request["module"])
+        module = import_cached(request["module"])
     except ImportError as exc:
         emit(
             "error",
             kind="missing_dependency",
             message="%s: %s" % (type(exc).__name__, exc),
-            traceback=traceback.format_exc(),
+            traceback=_format_exc(),
         )
         return 0
     try:
@@ -601,14 +695,15 @@ def main():
             "error",
             kind="exception",
             message="%s: %s%s" % (type(exc).__name__, exc, where(exc)),
-            traceback=traceback.format_exc(),
+            traceback=_format_exc(),
         )
         return 1
     emit("done")
     return 0
 
 
-if __name__ == "__main__":
+def run_main():
+    """Answer the request on stdin, then exit (start_worker.py starts here, with bytecode)."""
     code = main()
     # Exit now: a thread the workload started and never joined (or an atexit hook) must not keep
     # the process alive after `done`. ftbench kills a worker that outlives its deadline anyway,
@@ -616,3 +711,7 @@ if __name__ == "__main__":
     sys.stderr.flush()
     _protocol_out.flush()
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run_main()
