@@ -670,7 +670,8 @@ mod tests {
             assert!((exact.cumulative.last().unwrap() - 1.0).abs() < 1e-12);
             let mut rng = super::Rng::new(7);
             let draws = 200_000;
-            let mut counts: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+            let mut counts: std::collections::HashMap<u64, usize> =
+                std::collections::HashMap::new();
             for _ in 0..draws {
                 let resample: Vec<f64> = (0..values.len())
                     .map(|_| values[rng.below(values.len())])
@@ -682,9 +683,15 @@ mod tests {
                 let p = c - below;
                 below = *c;
                 let seen = counts.remove(&m.to_bits()).unwrap_or(0) as f64 / f64::from(draws);
-                assert!((p - seen).abs() < 0.006, "{values:?}: median {m}: {p} vs {seen}");
+                assert!(
+                    (p - seen).abs() < 0.006,
+                    "{values:?}: median {m}: {p} vs {seen}"
+                );
             }
-            assert!(counts.is_empty(), "{values:?}: medians the distribution lacks: {counts:?}");
+            assert!(
+                counts.is_empty(),
+                "{values:?}: medians the distribution lacks: {counts:?}"
+            );
         }
     }
 

@@ -342,13 +342,7 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
             series.len() * (columns.len() - 1),
         ));
         rows.push(serial_row);
-        let mut thread_counts: Vec<u32> = series
-            .iter()
-            .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
-            .collect();
-        thread_counts.sort_unstable();
-        thread_counts.dedup();
-        for n in thread_counts {
+        for n in thread_counts(&series) {
             let mut row = vec![n.to_string()];
             for column in &columns {
                 for (_, s) in &series {
@@ -374,6 +368,17 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
         });
     }
     tables
+}
+
+/// Every thread count any of the series measured, ascending.
+pub(super) fn thread_counts(series: &[(String, Series)]) -> Vec<u32> {
+    let mut counts: Vec<u32> = series
+        .iter()
+        .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
+        .collect();
+    counts.sort_unstable();
+    counts.dedup();
+    counts
 }
 
 /// The fitted model of each label's curve, or why there is none.

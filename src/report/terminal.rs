@@ -175,13 +175,7 @@ fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
             }
         }
         let mut rows = vec![serial_row];
-        let mut thread_counts: Vec<u32> = series
-            .iter()
-            .flat_map(|(_, s)| s.points.iter().map(|p| p.thread_count))
-            .collect();
-        thread_counts.sort_unstable();
-        thread_counts.dedup();
-        for n in thread_counts {
+        for n in table::thread_counts(&series) {
             let mut row = vec![n.to_string()];
             for (_, s) in &series {
                 let point = s.points.iter().find(|p| p.thread_count == n);

@@ -34,7 +34,11 @@ def misbehave():
     elif FAULT == "raise":
         raise RuntimeError("the workload raised on purpose")
     elif FAULT == "garbage":
-        out = sys.modules["__main__"]._protocol_out
+        # worker.py is imported by start_worker.py (or run as the main script by hand).
+        out = (
+            getattr(sys.modules.get("worker"), "_protocol_out", None)
+            or sys.modules["__main__"]._protocol_out
+        )
         out.write("this is not JSON\n")
         out.flush()
     elif FAULT == "die_mid_sample" and _calls[0] >= 3:
