@@ -54,6 +54,44 @@ pub struct Printer {
     quiet: bool,
 }
 
+/// Where no terminal says how wide it is (a pipe, a file, CI).
+pub const DEFAULT_WIDTH: usize = 100;
+/// Narrower than this, output is laid out for this width anyway.
+const MIN_WIDTH: usize = 40;
+
+/// The width output is laid out for: `COLUMNS` where set, else the terminal's (stdout's, else
+/// stderr's), else [`DEFAULT_WIDTH`].
+pub fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|w| *w > 0)
+        .or_else(|| {
+            terminal_size::terminal_size()
+                .or_else(|| terminal_size::terminal_size_of(std::io::stderr()))
+                .map(|(w, _)| usize::from(w.0))
+        })
+        .unwrap_or(DEFAULT_WIDTH)
+        .max(MIN_WIDTH)
+}
+
+/// `parts` joined by two spaces into lines no wider than `width` (a part is never split; one
+/// wider than a line has a line of its own), lines after the first indented by `indent`.
+pub fn join_within(parts: &[String], width: usize, indent: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for part in parts {
+        if !line.trim().is_empty() && line.chars().count() + 2 + part.chars().count() > width {
+            lines.push(std::mem::replace(&mut line, " ".repeat(indent)));
+        } else if !line.trim().is_empty() {
+            line.push_str("  ");
+        }
+        line.push_str(part);
+    }
+    lines.push(line);
+    lines.join("\n")
+}
+
 impl Printer {
     pub fn new(quiet: bool) -> Self {
         Self { quiet }
@@ -148,6 +186,26 @@ impl Printer {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn parts_fill_lines_within_the_width_and_are_never_split() {
+        let parts: Vec<String> = [
+            "  3.13.15t       parallel_compute            2 threads      20.4M ops_per_sec ±6.0%",
+            "speedup 1.92x [1.30, 2.05]",
+            "parallelism 1.88",
+            "UNEQUAL CPUs in 3 of 15 samples (measured again)",
+        ]
+        .map(String::from)
+        .to_vec();
+        let text = super::join_within(&parts, 100, 6);
+        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+        for part in &parts {
+            assert!(text.contains(part.trim()), "{part} split in {text}");
+        }
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert_eq!(super::join_within(&parts, 400, 6).lines().count(), 1);
+    }
+
     use super::*;
 
     #[test]

@@ -53,6 +53,11 @@ pub(super) fn measuring_line(config: &RunConfig) -> String {
     )
 }
 
+/// A message word-wrapped to the terminal's width.
+fn fitted(text: &str) -> String {
+    report::terminal::wrap(text, crate::output::width(), 2)
+}
+
 /// Measure a validated configuration, write and record its results, print its tables.
 pub(super) fn execute(
     config: RunConfig,
@@ -96,11 +101,11 @@ pub(super) fn execute(
     let _lock = results::guard::OutputLock::acquire(&config.output)?;
     // A short look at the machine before measuring: said in one line, kept in the file.
     let check = machine_check(&results.system, &config.settings);
-    printer.info(&check.summary());
+    printer.info(fitted(&check.summary()).trim_end());
     if results.system.check.is_none() {
         results.system.check = Some(check);
     }
-    printer.info(&opening);
+    printer.info(fitted(&opening).trim_end());
     let plan = Plan {
         variants: config.variants,
         tests: config.tests,

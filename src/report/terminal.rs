@@ -14,11 +14,6 @@ use super::table::{self, Table};
 use crate::analysis::model::Model;
 use crate::analysis::{Analysis, Series, headline};
 
-/// Where no terminal says how wide it is (a pipe, a file, CI).
-pub const DEFAULT_WIDTH: usize = 100;
-/// Narrower than this, tables are laid out for this width anyway.
-const MIN_WIDTH: usize = 40;
-
 /// How the terminal output is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -29,17 +24,10 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout for standard output: `COLUMNS` where set, else the terminal's width, else
-    /// [`DEFAULT_WIDTH`].
+    /// The layout for standard output: [`crate::output::width`].
     pub fn for_stdout(wide: bool) -> Self {
-        let width = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.trim().parse::<usize>().ok())
-            .filter(|w| *w > 0)
-            .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
-            .unwrap_or(DEFAULT_WIDTH);
         Self {
-            width: width.max(MIN_WIDTH),
+            width: crate::output::width(),
             wide,
         }
     }

@@ -10,7 +10,6 @@ pub mod protocol;
 mod tests;
 pub mod worker;
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
@@ -646,7 +645,9 @@ fn report_point(
     let Some(point) = results.point(workload.name, &variant.label, thread_count) else {
         return;
     };
-    let mut line = format!(
+    // One line where the terminal is wide enough; the rest on indented lines, never a mark
+    // split in two.
+    let mut parts = vec![format!(
         "  {:<14} {:<26} {:>10}  {:>9} {} ±{:.1}%",
         variant.label,
         workload.name,
@@ -654,37 +655,34 @@ fn report_point(
         human(point.throughput.median),
         workload.metric,
         point.throughput.relative_half_width() * 100.0,
-    );
+    )];
     if let Some(speedup) = sink.speedup(results, workload.name, &variant.label, thread_count) {
-        let _ = write!(
-            line,
-            "  speedup {:.2}x [{:.2}, {:.2}]",
+        parts.push(format!(
+            "speedup {:.2}x [{:.2}, {:.2}]",
             speedup.value, speedup.low, speedup.high
-        );
+        ));
     }
     if let Some(parallelism) = point.load_median(|l| Some(l.parallelism)) {
-        let _ = write!(line, "  parallelism {parallelism:.2}");
+        parts.push(format!("parallelism {parallelism:.2}"));
     }
     if point.throughput.is_noisy() {
-        let _ = write!(line, "  (noisy: CV {:.0}%)", point.throughput.cv * 100.0);
+        parts.push(format!("(noisy: CV {:.0}%)", point.throughput.cv * 100.0));
     }
     if point.disturbed() {
-        let _ = write!(
-            line,
-            "  BUSY! other work disturbed {} of {} samples",
+        parts.push(format!(
+            "BUSY! other work disturbed {} of {} samples",
             point.disturbed_samples(),
             point.samples.len()
-        );
+        ));
     }
     if point.unequal_samples() > 0 {
-        let _ = write!(
-            line,
-            "  UNEQUAL CPUs in {} of {} samples (measured again)",
+        parts.push(format!(
+            "UNEQUAL CPUs in {} of {} samples (measured again)",
             point.unequal_samples(),
             point.samples.len()
-        );
+        ));
     }
-    printer.line_above(bar, &line);
+    printer.line_above(bar, &crate::output::join_within(&parts, crate::output::width(), 6));
     if point.gil_mismatches > 0 {
         let state = if variant.expects_gil() { "OFF" } else { "ON" };
         // The user workload records CPython's own warning when an import turns the GIL on.
