@@ -682,7 +682,10 @@ fn report_point(
             point.samples.len()
         ));
     }
-    printer.line_above(bar, &crate::output::join_within(&parts, crate::output::width(), 6));
+    printer.line_above(
+        bar,
+        &crate::output::join_within(&parts, crate::output::width(), 6),
+    );
     if point.gil_mismatches > 0 {
         let state = if variant.expects_gil() { "OFF" } else { "ON" };
         // The user workload records CPython's own warning when an import turns the GIL on.
