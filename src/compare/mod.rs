@@ -27,8 +27,8 @@ pub struct PointComparison {
     #[serde(skip)]
     pub native: bool,
     /// What the machine did to either side, when it did something that makes a speed verdict
-    /// meaningless: `busy` (other work took CPUs) or `unequal CPUs` (the threads' CPUs ran at
-    /// different speeds). The verdict is then `disturbed`.
+    /// meaningless: `busy` (other work took CPUs) or `unequal CPUs` (in most samples the
+    /// threads' CPUs ran at different speeds). The verdict is then `disturbed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub machine: Option<&'static str>,
     #[serde(flatten)]
@@ -232,7 +232,7 @@ fn machine_of(
 ) -> Option<&'static str> {
     if point.disturbed() || partner.disturbed() {
         Some("busy")
-    } else if point.unequal() || partner.unequal() {
+    } else if point.mostly_unequal() || partner.mostly_unequal() {
         Some("unequal CPUs")
     } else {
         None
@@ -314,8 +314,8 @@ fn label_summaries(
                         && *b == other_label
                         && !p.disturbed()
                         && !q.disturbed()
-                        && !p.unequal()
-                        && !q.unequal()
+                        && !p.mostly_unequal()
+                        && !q.mostly_unequal()
                 })
                 .map(|(p, q, _, _)| {
                     (

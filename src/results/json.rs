@@ -210,8 +210,9 @@ fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
             )));
         }
         tests.insert(point.test.clone());
-        let unit_scale = crate::workloads::find(&point.test).map_or(1.0, |w| w.unit_scale);
-        let values = super::throughputs(point, unit_scale);
+        // The file's own units: a later ftbench that changed a test's scale must not rescale
+        // an old file's points.
+        let values = super::throughputs(point, file.settings.unit_scale_of(&point.test));
         if !summary_agrees(&point.throughput, &values) {
             point.throughput = crate::stats::Summary::from_samples(&values)
                 .expect("a point with samples has a summary");
@@ -449,6 +450,24 @@ mod tests {
             let err = error_of(&value);
             assert!(err.contains("it must be a whole number"), "{bad}: {err}");
         }
+    }
+
+    /// A summary is recomputed in the units the file records for its test, not in the units
+    /// this ftbench's registry gives it.
+    #[test]
+    fn summaries_are_checked_in_the_files_own_units() {
+        let mut value = valid_value();
+        value["settings"]["test_info"] = serde_json::json!([{
+            "name": "parallel_compute",
+            "module": "parallel_compute",
+            "group": "scaling",
+            "metric": "ops_per_sec",
+            "unit_scale": 2.0,
+        }]);
+        // 10 units in 1 ms at 2 metric units each: 20 000 per second, not the registry's 10 000.
+        value["points"][0]["throughput"]["median"] = 1.0.into();
+        let file = parse(Path::new("f.json"), &serde_json::to_vec(&value).unwrap()).unwrap();
+        assert!((file.points[0].throughput.median - 20_000.0).abs() < 1e-6);
     }
 
     #[test]

@@ -109,6 +109,22 @@ pub struct Settings {
     pub cpus: Vec<u32>,
 }
 
+impl Settings {
+    /// The recorded description of a test, for files that carry one.
+    pub fn test_info(&self, test: &str) -> Option<&TestInfo> {
+        self.test_info.iter().find(|t| t.name == test)
+    }
+
+    /// Metric units per unit of work of a test: as the file records it, else (files from before
+    /// tests were recorded) from the registry.
+    pub fn unit_scale_of(&self, test: &str) -> f64 {
+        self.test_info(test).map_or_else(
+            || workloads::find(test).map_or(1.0, |w| w.unit_scale),
+            |t| t.unit_scale,
+        )
+    }
+}
+
 /// What one test measured: its group, metric and the metric units per unit of work.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestInfo {
@@ -315,10 +331,11 @@ impl Point {
         self.samples.iter().any(|s| s.disturbed)
     }
 
-    /// Whether any sample's threads ran unequal even when measured again (CPUs of unequal
-    /// speed): its numbers say what the machine did as much as what the code did.
-    pub fn unequal(&self) -> bool {
-        self.samples.iter().any(|s| s.unequal)
+    /// Whether most samples' threads ran unequal even when measured again (CPUs of unequal
+    /// speed): its numbers say what the machine did more than what the code did. (A few such
+    /// samples, common on a VM, leave the median alone.)
+    pub fn mostly_unequal(&self) -> bool {
+        2 * self.samples.iter().filter(|s| s.unequal).count() > self.samples.len()
     }
 
     /// Peak resident memory of a worker process, median over the point's processes, in MiB.
@@ -741,15 +758,12 @@ impl ResultsFile {
 
     /// The recorded description of a test, for files that carry one.
     fn test_info(&self, test: &str) -> Option<&TestInfo> {
-        self.settings.test_info.iter().find(|t| t.name == test)
+        self.settings.test_info(test)
     }
 
     /// Metric units per unit of work of a test: as recorded, else from the registry.
     pub fn unit_scale_of(&self, test: &str) -> f64 {
-        self.test_info(test).map_or_else(
-            || workloads::find(test).map_or(1.0, |w| w.unit_scale),
-            |t| t.unit_scale,
-        )
+        self.settings.unit_scale_of(test)
     }
 
     /// Whether `label` is ftbench's native reference (by what its variant is, not by its name: a

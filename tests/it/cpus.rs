@@ -86,7 +86,7 @@ fn a_thread_beside_a_busy_process_waits_for_a_cpu_and_is_not_judged_waits_or_con
         .filter_map(|c| c["cpu"].as_u64())
         .collect();
     if usable.len() < 2 {
-        eprintln!("skipping: one usable CPU");
+        crate::common::skip("one usable CPU");
         return;
     }
     let (a, b) = (usable[usable.len() - 2], usable[usable.len() - 1]);

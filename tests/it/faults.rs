@@ -296,7 +296,7 @@ fn an_output_directory_that_turns_read_only_keeps_the_last_complete_file() {
         .status()
         .is_ok_and(|s| s.success())
     {
-        eprintln!("skipping: chattr +i does not work here");
+        crate::common::skip("chattr +i does not work here");
         return;
     }
     std::process::Command::new("chattr")

@@ -13,11 +13,9 @@ fn cpython_tarball() -> Option<PathBuf> {
     if let Some(path) = &found {
         assert!(path.is_file(), "{} is not a file", path.display());
     } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "FTBENCH_TEST_CPYTHON_TARBALL is not set: run scripts/test.sh"
+        crate::common::skip(
+            "no CPython tarball: FTBENCH_TEST_CPYTHON_TARBALL is not set (run scripts/test.sh)",
         );
-        eprintln!("skipping: no CPython tarball (run scripts/test.sh)");
     }
     found
 }

@@ -35,14 +35,28 @@ pub fn small_tmpfs(dir: &Path, size: &str) -> Option<PathBuf> {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        eprintln!("skipping: cannot mount a small tmpfs here (not root?)");
+        skip("cannot mount a small tmpfs here (not root?)");
         return None;
     }
     Some(disk)
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+/// Whether the tests run under CI (`ftbench::running_under_ci`, the one place that decides).
+pub fn in_ci() -> bool {
+    ftbench::running_under_ci()
+}
+
+/// The running test cannot run here: under CI that fails it (a skip there would hide what we
+/// sell); elsewhere it says `SKIPPED` and why, straight to stderr (past libtest's capture of
+/// `eprintln!`), so a run shows what it did not test. The caller returns.
+pub fn skip(reason: &str) {
+    use std::io::Write as _;
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    assert!(!in_ci(), "{name} cannot run under CI: {reason}");
+    let _ = writeln!(std::io::stderr(), "SKIPPED {name}: {reason}");
 }
 
 /// A provisioned interpreter from the environment (set by scripts/test.sh), else from ftbench's
@@ -81,11 +95,9 @@ fn require(var: &str, free_threaded: bool) -> Option<PathBuf> {
     let found = provisioned(var, free_threaded);
     if found.is_none() {
         let what = if free_threaded { "3.13t" } else { "3.13" };
-        assert!(
-            !in_ci(),
+        skip(&format!(
             "no CPython {what} for the tests: run scripts/test.sh, which installs it with `ftbench python install {what}` (or set {var})"
-        );
-        eprintln!("skipping: no CPython {what} (run scripts/test.sh to provision it)");
+        ));
     }
     found
 }
@@ -104,11 +116,7 @@ pub fn gil_python() -> Option<PathBuf> {
 pub fn tools_python() -> Option<PathBuf> {
     let found = std::env::var_os("FTBENCH_TEST_TOOLS_PYTHON").map(PathBuf::from);
     if found.is_none() {
-        assert!(
-            !in_ci(),
-            "FTBENCH_TEST_TOOLS_PYTHON is not set: run scripts/test.sh"
-        );
-        eprintln!("skipping: no tools venv (run scripts/test.sh)");
+        skip("no tools venv: FTBENCH_TEST_TOOLS_PYTHON is not set (run scripts/test.sh)");
     }
     found
 }
@@ -216,11 +224,7 @@ pub fn point_count(path: &Path) -> usize {
 /// the test.
 pub fn postgres_database(name: &str) -> Option<String> {
     let Ok(url) = std::env::var("FTBENCH_TEST_POSTGRES") else {
-        assert!(
-            !in_ci(),
-            "FTBENCH_TEST_POSTGRES is not set: run scripts/test.sh"
-        );
-        eprintln!("skipping: no PostgreSQL (run scripts/test.sh)");
+        skip("no PostgreSQL: FTBENCH_TEST_POSTGRES is not set (run scripts/test.sh)");
         return None;
     };
     let database = format!("ftbench_it_{name}");
