@@ -69,7 +69,7 @@ tools=${FTBENCH_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ftbench/test-tools}
   'pandas>=2,<3' 'matplotlib>=3.8,<4' 'ruff>=0.6,<1' 'pyperf>=2.6,<3'
 export FTBENCH_TEST_TOOLS_PYTHON=$tools/bin/python
 
-"$tools/bin/ruff" check src/ tests/fixtures/ bench/
+"$tools/bin/ruff" check src/ tests/fixtures/ bench/ scripts/
 "$tools/bin/ruff" format --check src/
 # One test at a time: the scaling checks need both cores to themselves.
 cargo test --locked -- --test-threads=1

@@ -15,8 +15,8 @@ use crate::results::Scaling;
 use crate::results::{self, ResultsFile, Settings, guard};
 use crate::workloads::{self, Workload};
 
-/// The most threads a point may ask for without `--force`.
-pub const MAX_THREADS: u32 = 4096;
+/// The most threads a point may ask for without `--force` (a limit of the results schema).
+pub use crate::results::MAX_THREADS;
 /// The shortest serial sample that measures the work rather than thread start-up and the clock:
 /// at 32 threads a 5 ms strong-scaling sample is still ~150 µs per thread.
 pub const MIN_TARGET_MS: u64 = 5;

@@ -4,8 +4,15 @@
 //! The pipeline reads top to bottom in `commands::run` (one file per subcommand in `commands/`):
 //! CLI → config → discover interpreters → plan → run workers (`runner`) → results (the raw
 //! file) → analysis (every derived number, and the seed-schema section written from it) →
-//! report (tables, figures, HTML) and store (history, fleet). A stage imports only stages
-//! before it.
+//! report (tables, figures, HTML) and store (history, fleet).
+//!
+//! The modules form layers, and a module imports only the layers below it, so there are no
+//! import cycles (`scripts/layers.py` checks it in CI; test code may reach any layer). Low to
+//! high: helpers (`files`, `dirs`, `output`, `secrets`, `stats`, `interrupt`, `process`), the
+//! tests (`workloads`) and how numbers are written (`format`), the machine (`machine`) and the
+//! interpreters (`interpreter`), the results schema (`results`), the command line and the
+//! settings (`cli`, `config`), the measuring (`runner`), every derived number (`analysis`), what
+//! shows them (`report`, `compare`), the history (`store`), and the subcommands (`commands`).
 
 mod analysis;
 mod cli;
@@ -16,6 +23,7 @@ mod dirs;
 mod files;
 mod format;
 mod interpreter;
+mod interrupt;
 mod machine;
 mod output;
 mod process;

@@ -201,14 +201,14 @@ mod tests {
 pub enum Stopped {
     /// SIGINT or SIGTERM reached ftbench: the child's whole process group was killed.
     #[error("stopped by {}", .0.name())]
-    Signal(crate::runner::interrupt::Stop),
+    Signal(crate::interrupt::Stop),
     /// The caller's watch refused to go on (a download over its size limit).
     #[error("{0}")]
     Refused(String),
 }
 
 /// Run `command` to its end in a process group of its own, unless ftbench is asked to stop
-/// (SIGINT, SIGTERM: `runner::interrupt`) or `watch`, asked every 100 ms, refuses: then the
+/// (SIGINT, SIGTERM: `crate::interrupt`) or `watch`, asked every 100 ms, refuses: then the
 /// whole group (a `make -j`'s compilers too) is killed (SIGKILL) and reaped before this returns, so
 /// nothing is left running with PID 1 as its parent. Secrets are kept from it.
 pub fn run_stoppable(
@@ -223,7 +223,7 @@ pub fn run_stoppable(
     // No deadline of its own: the watch is the caller's deadline, if it wants one.
     let forever = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
     let status = wait_until(&mut child, forever, || {
-        let stop = match crate::runner::interrupt::requested() {
+        let stop = match crate::interrupt::requested() {
             Some(signal) => Some(Stopped::Signal(signal)),
             None => (watch.borrow_mut())().err().map(Stopped::Refused),
         };

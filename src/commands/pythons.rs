@@ -115,7 +115,7 @@ pub(super) fn install(args: crate::cli::InstallArgs, printer: &Printer) -> Resul
     };
     // SIGINT and SIGTERM stop the download or build step in hand, with everything it started;
     // what it left behind is removed, and ftbench exits 130 or 143.
-    crate::runner::interrupt::install().context("cannot watch for Ctrl-C and SIGTERM")?;
+    crate::interrupt::install().context("cannot watch for Ctrl-C and SIGTERM")?;
     for request in &args.requests {
         match install::install(request, &options, printer) {
             Ok(python) => printer.stdout(&python.display().to_string())?,

@@ -10,10 +10,11 @@ use super::report::{beside, report_dir, write_report};
 use crate::analysis::{self, Analysis, AnalysisCache};
 use crate::cli::{MeasureArgs, RunArgs};
 use crate::config::RunConfig;
+use crate::interrupt;
 use crate::output::Printer;
 use crate::results::{self, Point, ResultsFile, VariantRecord};
 use crate::runner::Sink as _;
-use crate::runner::{self, Outcome, Plan, PythonWorker, interrupt};
+use crate::runner::{self, Outcome, Plan, PythonWorker};
 use crate::{report, workloads};
 
 pub(super) fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {

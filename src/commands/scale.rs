@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use super::run::execute;
 use crate::cli::{ScaleArgs, ScaleMode};
 use crate::config::{RunConfig, Selection};
+use crate::interrupt;
 use crate::output::Printer;
-use crate::runner::interrupt;
 
 /// `ftbench scale FILE:FUNCTION`: the user's own function through the whole machinery.
 pub(super) fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {

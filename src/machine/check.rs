@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::load::{self, Counters};
 use super::probe::{self, CpuSpeed};
 use super::sysinfo::SystemInfo;
-use crate::runner::load::{self, Counters};
 
 /// How an item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -136,7 +136,7 @@ fn ceilings_below_python(results: &Analysis<'_>) -> Vec<String> {
     };
     let mut warnings = Vec::new();
     for test in results.tests() {
-        if !crate::runner::native::is_ceiling(&test) {
+        if !crate::workloads::native::is_ceiling(&test) {
             continue;
         }
         let Some(reference) = results.series(&test, native) else {

@@ -148,14 +148,12 @@ impl TestInfo {
     }
 }
 
-/// A user's function as a test (`ftbench scale`), as recorded in the settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserTest {
-    pub name: String,
-    /// `user.py`'s parameters: `path`, `function`, `args`, `check`, `executor`, `fixed`, `env`,
-    /// `user_site`.
-    pub params: Vec<(String, String)>,
-}
+/// The most threads a point may ask for without `--force`; a seed-schema file's thread counts
+/// are read up to it.
+pub const MAX_THREADS: u32 = 4096;
+
+/// A user's function as a test, as recorded in the settings (defined with the tests).
+pub use crate::workloads::UserTest;
 
 /// A measured variant, as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,7 +193,7 @@ pub struct PointSample {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<SampleLoad>,
     /// Other work took CPUs this sample's worker process needed (judged over the process's
-    /// whole life: see `runner::load`).
+    /// whole life: see `machine::load`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disturbed: bool,
     /// The worker's resident memory, when it sent it.

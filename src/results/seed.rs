@@ -133,12 +133,12 @@ fn add_scaling(
             None => return Err(format!("{}: missing", field())),
             Some(value) => value
                 .as_u64()
-                .filter(|n| (1..=u64::from(crate::config::MAX_THREADS)).contains(n))
+                .filter(|n| (1..=u64::from(super::MAX_THREADS)).contains(n))
                 .ok_or_else(|| {
                     format!(
                         "{}: expected an integer from 1 to {}, found {}",
                         field(),
-                        crate::config::MAX_THREADS,
+                        super::MAX_THREADS,
                         shown(value)
                     )
                 })? as u32,

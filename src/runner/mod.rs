@@ -1,8 +1,6 @@
 //! Running the plan: calibrate each (test, variant), then measure every point in worker
 //! processes, verify checksums and GIL state, and write the results file after each point.
 
-pub mod interrupt;
-pub mod load;
 pub mod native;
 pub mod profile;
 pub mod protocol;
@@ -16,11 +14,12 @@ use anyhow::Result;
 
 use crate::format::human;
 use crate::interpreter::Variant;
+use crate::interrupt::{self, Stop};
+use crate::machine::load;
 use crate::output::Printer;
 use crate::results::{self, Calibration, Missing, Point, PointSample, ResultsFile, Settings};
 use crate::stats::Summary;
 use crate::workloads::{Group, Workload};
-use interrupt::Stop;
 use protocol::{Mode, PROTOCOL_VERSION, Request};
 pub use worker::{PythonWorker, Worker};
 

@@ -1,7 +1,8 @@
 //! The native reference: the shapes of four scaling tests written in Rust and run by ftbench
 //! itself, with the same thread counts, the same strong-scaling split and the same barrier start.
 //! For compute and memory bandwidth they show how far the hardware lets this work scale (a
-//! ceiling, [`is_ceiling`]); for locks and shared counters they are a reference only.
+//! ceiling, `workloads::native::is_ceiling`); for locks and shared counters they are a
+//! reference only.
 //!
 //! [`NativeWorker`] answers the same requests as a Python worker, in-process.
 
@@ -21,7 +22,7 @@ const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 // Which tests the native reference has is a fact of the test registry (config needs it before
 // anything runs); the runner re-exports it.
-pub use crate::workloads::native::{LABEL, is_ceiling, supports};
+pub use crate::workloads::native::{LABEL, supports};
 
 /// One kernel: runs `count` units starting at global unit `start`, returns its checksum part.
 type Kernel = fn(&State, u64, u64) -> u64;
@@ -351,15 +352,15 @@ fn measure_with_team(
         };
         let mut samples = Vec::new();
         for index in 0..request.warmup + request.samples {
-            if super::interrupt::requested().is_some() {
+            if crate::interrupt::requested().is_some() {
                 release();
                 return Err(Error::Interrupted);
             }
             *state.lock.lock().expect("no kernel panicked") = 0;
-            let before = super::load::Counters::read();
+            let before = crate::machine::load::Counters::read();
             start.wait();
             end.wait();
-            let counts = before.raw_until(&super::load::Counters::read());
+            let counts = before.raw_until(&crate::machine::load::Counters::read());
             let parts: Vec<Slot> = slots
                 .iter()
                 .map(|s| *s.lock().expect("no kernel panicked"))
@@ -428,7 +429,7 @@ impl Worker for Workers<'_> {
 
 /// User + system CPU seconds this process (not its children) has used so far.
 pub fn process_cpu_seconds() -> f64 {
-    super::load::rusage_ns(nix::sys::resource::UsageWho::RUSAGE_SELF) as f64 / 1e9
+    crate::machine::load::rusage_ns(nix::sys::resource::UsageWho::RUSAGE_SELF) as f64 / 1e9
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::interrupt;
 use super::protocol::{self, PROTOCOL_VERSION, RawSample, Request, WorkerMessage};
 use crate::interpreter::Variant;
+use crate::interrupt;
 use crate::process::{self, Pipe};
 use crate::workloads::ScriptDir;
 

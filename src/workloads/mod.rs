@@ -5,6 +5,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+/// A user's function as a test (`ftbench scale`), as recorded in a results file's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserTest {
+    pub name: String,
+    /// `user.py`'s parameters: `path`, `function`, `args`, `check`, `executor`, `fixed`, `env`,
+    /// `user_site`.
+    pub params: Vec<(String, String)>,
+}
+
 /// Which part of the results file a workload's numbers go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -286,7 +295,7 @@ const USER_PARAMS: &[&str] = &[
 impl Workload {
     /// A recorded user test again (`--resume` of a `scale` run); `None` for a parameter
     /// `user.py` does not know.
-    pub fn user_from_record(test: &crate::results::UserTest) -> Option<&'static Self> {
+    pub fn user_from_record(test: &UserTest) -> Option<&'static Self> {
         let params = test
             .params
             .iter()
@@ -301,8 +310,8 @@ impl Workload {
     }
 
     /// The parameters of a user test, to record in the settings.
-    pub fn user_record(&self) -> crate::results::UserTest {
-        crate::results::UserTest {
+    pub fn user_record(&self) -> UserTest {
+        UserTest {
             name: self.name.to_string(),
             params: self
                 .params

@@ -244,7 +244,7 @@ pub fn wait_for_quiet(needed: u32, max: Duration, say: impl Fn(&str)) -> (Durati
         if !load.disturbs(needed) {
             return (start.elapsed(), true);
         }
-        if start.elapsed() >= max || super::interrupt::requested().is_some() {
+        if start.elapsed() >= max || crate::interrupt::requested().is_some() {
             return (start.elapsed(), false);
         }
         if !said {
