@@ -290,19 +290,8 @@ fn scaling_factor_notes(series: &[(String, Series)]) -> Vec<String> {
 
 pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
     let mut tables = Vec::new();
-    for test in results.tests() {
-        if !results.group_of(&test).scales() {
-            continue;
-        }
+    for (test, series) in scaling_series(results) {
         let metric = results.metric_of(&test);
-        let series: Vec<(String, Series)> = results
-            .labels()
-            .into_iter()
-            .filter_map(|l| results.series(&test, &l).map(|s| (l, s)))
-            .collect();
-        if series.is_empty() {
-            continue;
-        }
         let labels: Vec<String> = series.iter().map(|(l, _)| l.clone()).collect();
         // Files measured with CPU accounting get a parallelism column (the seed's do not).
         let with_parallelism = series
@@ -368,6 +357,24 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
         });
     }
     tables
+}
+
+/// Each scaling or pool test with the curves of the labels that measured it (tests no label
+/// measured are left out).
+pub(super) fn scaling_series(results: &Analysis<'_>) -> Vec<(String, Vec<(String, Series)>)> {
+    results
+        .tests()
+        .into_iter()
+        .filter(|test| results.group_of(test).scales())
+        .filter_map(|test| {
+            let series: Vec<(String, Series)> = results
+                .labels()
+                .into_iter()
+                .filter_map(|l| results.series(&test, &l).map(|s| (l, s)))
+                .collect();
+            (!series.is_empty()).then_some((test, series))
+        })
+        .collect()
 }
 
 /// Every thread count any of the series measured, ascending.

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use super::table::{self, Table};
 use crate::analysis::model::Model;
-use crate::analysis::{Analysis, Series, headline};
+use crate::analysis::{Analysis, headline};
 
 /// How the terminal output is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,18 +117,7 @@ fn headline_text(results: &Analysis<'_>, layout: Layout) -> String {
 /// verdict (the serial row holds the serial throughput).
 fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
     let mut tables = Vec::new();
-    for test in results.tests() {
-        if !results.group_of(&test).scales() {
-            continue;
-        }
-        let series: Vec<(String, Series)> = results
-            .labels()
-            .into_iter()
-            .filter_map(|l| results.series(&test, &l).map(|s| (l, s)))
-            .collect();
-        if series.is_empty() {
-            continue;
-        }
+    for (test, series) in table::scaling_series(results) {
         let with_verdict = series
             .iter()
             .any(|(_, s)| s.points.iter().any(|p| p.verdict.is_some()));
