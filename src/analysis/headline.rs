@@ -76,6 +76,13 @@ fn speed_words(ratio: Estimate, other: &str) -> String {
             " (no interval: the file kept no samples)".to_string()
         }
     };
+    if ratio.high > ratio.low && !ratio.excludes(1.0) {
+        // Either way within the interval: a slowdown factor from below 1 to above it misreads.
+        return format!(
+            "as fast as {other} within the noise: {:.2}x its speed [{:.2}x, {:.2}x]",
+            ratio.value, ratio.low, ratio.high
+        );
+    }
     if ratio.value >= 1.0 {
         format!(
             "{:.2}x faster than {other}{}",
