@@ -166,6 +166,20 @@ fn quick_run_writes_the_seed_schema_and_the_seed_analysis_reads_it() {
         ));
 }
 
+/// What 2 threads with equal halves can reach on the run's CPUs: this VM's two vCPUs run at
+/// unequal speeds for minutes (one at 0.75x of the other), and then the slower half ends each
+/// sample: 2 x the slowest CPU's speed, by the run's own probe (2.0 on equal CPUs).
+fn reachable_at_two(results: &serde_json::Value) -> f64 {
+    let slowest = results["system"]["check"]["cpus"]
+        .as_array()
+        .map_or(1.0, |cpus| {
+            cpus.iter()
+                .filter_map(|c| c["relative_speed"].as_f64())
+                .fold(1.0_f64, f64::min)
+        });
+    2.0 * slowest.clamp(0.5, 1.0)
+}
+
 #[test]
 fn free_threading_scales_and_the_gil_does_not() {
     // The physics on 2 cores, with generous margins: pure-Python arithmetic on 2 threads. A
@@ -173,7 +187,7 @@ fn free_threading_scales_and_the_gil_does_not() {
     // more before it counts, and both attempts are printed.
     let ft = require!(ft_python());
     let dir = temp();
-    let mut last = (0.0, 0.0, 0.0);
+    let mut last = (0.0, 0.0, 0.0, 2.0);
     for attempt in 1..=2 {
         ftbench(dir.path())
             .args(["run", "--tests", "parallel_compute", "--threads", "1,2"])
@@ -189,24 +203,35 @@ fn free_threading_scales_and_the_gil_does_not() {
         let ft_speedup = speedup_at(&results, "parallel_compute", "ft", 2);
         let gil_speedup = speedup_at(&results, "parallel_compute", "gil", 2);
         let native_speedup = speedup_at(&results, "parallel_compute", "native", 2);
+        let reachable = reachable_at_two(&results);
         eprintln!(
-            "attempt {attempt}: parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}, native ceiling {native_speedup:.2}"
+            "attempt {attempt}: parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}, native ceiling {native_speedup:.2}; reachable on these CPUs {reachable:.2}"
         );
-        last = (ft_speedup, gil_speedup, native_speedup);
-        if ft_speedup >= 1.6 && gil_speedup <= 1.2 && native_speedup >= 1.7 {
+        last = (ft_speedup, gil_speedup, native_speedup, reachable);
+        if ft_speedup >= 0.8 * reachable
+            && ft_speedup >= 1.25 * gil_speedup
+            && gil_speedup <= 1.2
+            && native_speedup >= 0.85 * reachable
+        {
             break;
         }
         fs_err::remove_file(dir.path().join("physics.json")).unwrap();
     }
-    let (ft_speedup, gil_speedup, native_speedup) = last;
-    // The hardware ceiling: Rust doing the same shape of work scales on 2 cores.
+    let (ft_speedup, gil_speedup, native_speedup, reachable) = last;
+    // The hardware ceiling: Rust doing the same shape of work scales on 2 cores (1.7x of 2 on
+    // equal CPUs).
     assert!(
-        native_speedup >= 1.7,
-        "native speedup at 2 threads was {native_speedup:.2}"
+        native_speedup >= 0.85 * reachable,
+        "native speedup at 2 threads was {native_speedup:.2} of {reachable:.2} reachable"
     );
     assert!(
-        ft_speedup >= 1.6,
-        "free-threaded speedup at 2 threads was {ft_speedup:.2}"
+        ft_speedup >= 0.8 * reachable,
+        "free-threaded speedup at 2 threads was {ft_speedup:.2} of {reachable:.2} reachable"
+    );
+    // Free-threading beats the same build with its GIL forced on, on any 2 CPUs.
+    assert!(
+        ft_speedup >= 1.25 * gil_speedup,
+        "free-threaded {ft_speedup:.2} against GIL-forced {gil_speedup:.2}"
     );
     assert!(
         gil_speedup <= 1.2,
@@ -350,7 +375,11 @@ fn native_is_a_trustworthy_ceiling_in_quick_runs_and_only_a_reference_for_locks(
                 .find(|p| p["thread_count"] == 2)
                 .unwrap()["verdict"]
                 .clone();
-        if (speedup >= 1.8 && parallelism >= 1.8) || (speedup >= 1.5 && verdict == "unequal") {
+        // 1.8x of 2 on equal CPUs; on CPUs of unequal speed, of what they can reach.
+        let reachable = reachable_at_two(&results);
+        if (speedup >= 0.9 * reachable && parallelism >= 1.8)
+            || (speedup >= 0.75 * reachable && verdict == "unequal")
+        {
             let svg = |name: &str| {
                 fs_err::read_to_string(
                     dir.path()
@@ -358,13 +387,36 @@ fn native_is_a_trustworthy_ceiling_in_quick_runs_and_only_a_reference_for_locks(
                 )
                 .unwrap()
             };
-            assert!(svg("parallel_compute").contains("native (ceiling)"));
+            // A ceiling unless the Python curve lies above it: a median more than 5% above the
+            // native one with its whole interval above it (a VM whose CPUs drift apart can bend
+            // the native curve below Python's, and then it is only a reference).
+            let ft_at_two =
+                &results["results"]["scaling_tests"]["parallel_compute"]["ft"]["scaling_data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["thread_count"] == 2)
+                    .unwrap()["metrics"];
+            let (ft_speedup, ft_low) = (
+                ft_at_two["speedup"].as_f64().unwrap(),
+                ft_at_two["speedup_ci_low"].as_f64().unwrap(),
+            );
+            let above = ft_speedup > speedup * 1.05 && ft_low > speedup;
+            let expected = if above {
+                "native (reference)"
+            } else {
+                "native (ceiling)"
+            };
+            assert!(
+                svg("parallel_compute").contains(expected),
+                "native {speedup:.2}, ft {ft_speedup:.2} (low {ft_low:.2}): expected {expected}"
+            );
             assert!(svg("lock_contention").contains("native (reference)"));
             assert!(!svg("lock_contention").contains("native (ceiling)"));
             return;
         }
         eprintln!(
-            "attempt {attempt}: native speedup {speedup:.2}, parallelism {parallelism:.2}, verdict {verdict}"
+            "attempt {attempt}: native speedup {speedup:.2} of {reachable:.2} reachable, parallelism {parallelism:.2}, verdict {verdict}"
         );
     }
     panic!("native parallel_compute did not scale to 2 threads in a quick run");
