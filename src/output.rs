@@ -92,6 +92,47 @@ pub fn join_within(parts: &[String], width: usize, indent: usize) -> String {
     lines.join("\n")
 }
 
+/// `text` word-wrapped to `width` columns, each line after the first indented by `indent`
+/// spaces; a word longer than a line is cut. Ends with a newline.
+pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let indent = " ".repeat(indent.min(width / 2));
+    let mut out = String::new();
+    for paragraph in text.split('\n') {
+        let mut line: String = paragraph.chars().take_while(|c| *c == ' ').collect();
+        // No word on `line` yet.
+        let mut empty = true;
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            let mut word: Vec<char> = word.chars().collect();
+            loop {
+                let used = line.chars().count();
+                if used + usize::from(!empty) + word.len() <= width {
+                    if !empty {
+                        line.push(' ');
+                    }
+                    line.extend(word.iter());
+                    empty = false;
+                    break;
+                }
+                if empty {
+                    // Longer than a whole line: cut it at the edge.
+                    let room = width.saturating_sub(used).max(1).min(word.len());
+                    line.extend(word.drain(..room));
+                }
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line.clone_from(&indent);
+                empty = true;
+                if word.is_empty() {
+                    break;
+                }
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 impl Printer {
     pub fn new(quiet: bool) -> Self {
         Self { quiet }
@@ -186,6 +227,7 @@ impl Printer {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn parts_fill_lines_within_the_width_and_are_never_split() {
@@ -197,16 +239,33 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        let text = super::join_within(&parts, 100, 6);
+        let text = join_within(&parts, 100, 6);
         assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
         for part in &parts {
             assert!(text.contains(part.trim()), "{part} split in {text}");
         }
         assert_eq!(text.lines().count(), 2, "{text}");
-        assert_eq!(super::join_within(&parts, 400, 6).lines().count(), 1);
+        assert_eq!(join_within(&parts, 400, 6).lines().count(), 1);
     }
 
-    use super::*;
+    #[test]
+    fn wrapping_keeps_every_line_within_the_width() {
+        let text = "unequal: The machine, not the code: threads given equal parts ran at the serial pace but some took longer than others; averyveryveryverylongwordthatdoesnotfitanywhereatallinthewidth end";
+        for width in [20, 40, 57, 100] {
+            let wrapped = wrap(text, width, 2);
+            assert!(
+                wrapped.lines().all(|l| l.chars().count() <= width),
+                "{width}: {wrapped}"
+            );
+            let words: Vec<&str> = wrapped.split_whitespace().collect();
+            assert_eq!(
+                words.concat(),
+                text.split_whitespace().collect::<Vec<_>>().concat(),
+                "nothing lost at {width}"
+            );
+        }
+        assert_eq!(wrap("short", 100, 2), "short\n");
+    }
 
     #[test]
     fn control_characters_are_made_visible() {

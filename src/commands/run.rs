@@ -56,7 +56,9 @@ pub(super) fn measuring_line(config: &RunConfig) -> String {
 
 /// A message word-wrapped to the terminal's width.
 fn fitted(text: &str) -> String {
-    report::terminal::wrap(text, crate::output::width(), 2)
+    crate::output::wrap(text, crate::output::width(), 2)
+        .trim_end()
+        .to_string()
 }
 
 /// Measure a validated configuration, write and record its results, print its tables.
@@ -102,11 +104,11 @@ pub(super) fn execute(
     let _lock = results::guard::OutputLock::acquire(&config.output)?;
     // A short look at the machine before measuring: said in one line, kept in the file.
     let check = machine_check(&results.system, &config.settings);
-    printer.info(fitted(&check.summary()).trim_end());
+    printer.info(&fitted(&check.summary()));
     if results.system.check.is_none() {
         results.system.check = Some(check);
     }
-    printer.info(fitted(&opening).trim_end());
+    printer.info(&fitted(&opening));
     let plan = Plan {
         variants: config.variants,
         tests: config.tests,

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use super::table::{self, Table};
 use crate::analysis::model::Model;
 use crate::analysis::{Analysis, headline};
+use crate::output::wrap;
 
 /// How the terminal output is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -360,66 +361,9 @@ fn row_by_row(table: &Table, width: usize) -> String {
     out
 }
 
-/// `text` word-wrapped to `width` columns, each line after the first indented by `indent`
-/// spaces; a word longer than a line is cut. Ends with a newline.
-pub fn wrap(text: &str, width: usize, indent: usize) -> String {
-    let indent = " ".repeat(indent.min(width / 2));
-    let mut out = String::new();
-    for paragraph in text.split('\n') {
-        let mut line: String = paragraph.chars().take_while(|c| *c == ' ').collect();
-        // No word on `line` yet.
-        let mut empty = true;
-        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
-            let mut word: Vec<char> = word.chars().collect();
-            loop {
-                let used = line.chars().count();
-                if used + usize::from(!empty) + word.len() <= width {
-                    if !empty {
-                        line.push(' ');
-                    }
-                    line.extend(word.iter());
-                    empty = false;
-                    break;
-                }
-                if empty {
-                    // Longer than a whole line: cut it at the edge.
-                    let room = width.saturating_sub(used).max(1).min(word.len());
-                    line.extend(word.drain(..room));
-                }
-                out.push_str(line.trim_end());
-                out.push('\n');
-                line.clone_from(&indent);
-                empty = true;
-                if word.is_empty() {
-                    break;
-                }
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wrapping_keeps_every_line_within_the_width() {
-        let text = "unequal: The machine, not the code: threads given equal parts ran at the serial pace but some took longer than others; averyveryveryverylongwordthatdoesnotfitanywhereatallinthewidth end";
-        for width in [20, 40, 57, 100] {
-            let wrapped = wrap(text, width, 2);
-            assert!(widest(&wrapped) <= width, "{width}: {wrapped}");
-            let words: Vec<&str> = wrapped.split_whitespace().collect();
-            assert_eq!(
-                words.concat(),
-                text.split_whitespace().collect::<Vec<_>>().concat(),
-                "nothing lost at {width}"
-            );
-        }
-        assert_eq!(wrap("short", 100, 2), "short\n");
-    }
 
     fn wide_table(labels: usize) -> Table {
         let mut groups = vec![(String::new(), 1)];
