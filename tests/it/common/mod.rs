@@ -2,6 +2,10 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+/// The terminal width the tests' commands run at unless a test sets its own: wide enough that no
+/// phrase a test looks for is broken by a long path (see [`ftbench`]).
+const WIDE_ENOUGH: &str = "1000";
+
 /// The `ftbench` binary with a private cache dir, so tests do not share query caches.
 pub fn ftbench(dir: &Path) -> Command {
     let mut command = assert_cmd::cargo::cargo_bin_cmd!("ftbench");
@@ -9,6 +13,10 @@ pub fn ftbench(dir: &Path) -> Command {
     // Runs are recorded in a store of the test's own, not the user's history.
     command.env("FTBENCH_STORE", dir.join("history.sqlite"));
     command.env_remove("PYTHON_GIL");
+    // Output is wrapped at the terminal's width (100 without one), so where a line breaks depends
+    // on the length of the paths printed in it, which differs between machines. Tests that check
+    // phrases get lines long enough to hold them; the tests of the layout set `COLUMNS` themselves.
+    command.env("COLUMNS", WIDE_ENOUGH);
     command.current_dir(dir);
     command
 }
@@ -21,6 +29,7 @@ pub fn ftbench_process(dir: &Path) -> std::process::Command {
         .current_dir(dir)
         .env("FTBENCH_CACHE_DIR", dir.join("cache"))
         .env("FTBENCH_STORE", dir.join("history.sqlite"))
+        .env("COLUMNS", WIDE_ENOUGH)
         .env_remove("PYTHON_GIL");
     command
 }
