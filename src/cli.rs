@@ -55,6 +55,140 @@ pub enum Command {
     Store(StoreCommand),
     /// Write a static dashboard of a fleet's store: machines, speedup curves, trends.
     Publish(PublishArgs),
+    /// Run pyperformance's benchmarks on each interpreter, interleaved, the GIL checked in each.
+    ///
+    /// pyperformance (a pinned version) is installed once into ftbench's cache with a venv per
+    /// interpreter and per set of benchmark requirements. Results go into a results file that
+    /// `report`, `compare`, `history` and `publish` read.
+    Pyperformance(PyperformanceArgs),
+}
+
+/// How long pyperformance measures each benchmark (pyperf's modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PyperformanceMode {
+    /// One value per benchmark: checks that everything runs, useless for speed.
+    DebugSingleValue,
+    /// `--fast`: fewer processes and values, rough answers quickly.
+    Fast,
+    /// pyperformance's default.
+    #[default]
+    Default,
+    /// `--rigorous`: more processes and values.
+    Rigorous,
+}
+
+#[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line switches"
+)]
+pub struct PyperformanceArgs {
+    /// An interpreter to benchmark, as for `ftbench run`: a version, a path, an optional
+    /// `LABEL=` prefix and a `+gil` suffix (the GIL forced on inside pyperformance's venvs, and
+    /// checked). Default: as `run` picks them.
+    #[arg(long = "python", short = 'p', value_name = "SPEC")]
+    pub pythons: Vec<String>,
+
+    /// Benchmarks and groups, pyperformance's `-b` syntax (`nbody,json_dumps`, `math`,
+    /// `-go` to leave one out). Default: ftbench's selection of 21 benchmarks, about 10 minutes
+    /// per interpreter on 2 cores (`--all` for pyperformance's whole default set).
+    #[arg(long, short = 'b', value_name = "LIST", conflicts_with = "all")]
+    pub benchmarks: Option<String>,
+
+    /// Every benchmark of pyperformance's default set (about 100: over an hour per interpreter).
+    #[arg(long)]
+    pub all: bool,
+
+    /// `--fast`: rough answers quickly.
+    #[arg(long, conflicts_with_all = ["rigorous", "debug_single_value"])]
+    pub fast: bool,
+
+    /// `--rigorous`: more processes and values per benchmark.
+    #[arg(long, conflicts_with = "debug_single_value")]
+    pub rigorous: bool,
+
+    /// One value per benchmark: to check that everything installs and runs, not for speed.
+    #[arg(long)]
+    pub debug_single_value: bool,
+
+    /// A pyperformance manifest of your own benchmarks (pyperformance's `--manifest`).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
+    /// Keep benchmarks that turned the GIL back on in a free-threaded build in its geometric
+    /// mean (they are marked either way).
+    #[arg(long)]
+    pub include_gil_benchmarks: bool,
+
+    /// The label the others are compared against (default: the first --python, else the oldest
+    /// GIL build).
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
+
+    /// The results file (default: `ftbench-results/pyperformance-<timestamp>.json`).
+    #[arg(long, short, value_name = "PATH", conflicts_with = "resume")]
+    pub output: Option<PathBuf>,
+
+    /// Continue a stopped run: the benchmarks not yet measured, with the file's settings.
+    #[arg(long, value_name = "PATH")]
+    pub resume: Option<PathBuf>,
+
+    /// With --resume: run the interpreters and the manifest the file names even where ftbench
+    /// would not pick them itself (a results file may come from anywhere).
+    #[arg(long, requires = "resume")]
+    pub trust_paths: bool,
+
+    /// Measure on a busy machine without waiting for it to get quiet (benchmarks still marked).
+    #[arg(long)]
+    pub allow_load: bool,
+
+    /// Do not write the report (figures, HTML, Markdown, CSV) beside the results at the end.
+    #[arg(long)]
+    pub no_report: bool,
+
+    /// Do not record the run in the history store.
+    #[arg(long)]
+    pub no_store: bool,
+
+    /// Record the run in this history store: a SQLite file or a `postgresql://` URL (default:
+    /// `$FTBENCH_STORE`, else `history.sqlite` in ftbench's data dir).
+    #[arg(long, value_name = "PATH|URL", conflicts_with = "no_store")]
+    pub store: Option<OsString>,
+
+    /// The name this machine has in a fleet's store (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    pub machine: Option<String>,
+
+    /// Print every column of the tables however wide they get. Default: tables that fit the
+    /// terminal.
+    #[arg(long)]
+    pub wide: bool,
+}
+
+impl PyperformanceMode {
+    /// The name recorded in the results (pyperformance's flag without its dashes).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DebugSingleValue => "debug-single-value",
+            Self::Fast => "fast",
+            Self::Default => "default",
+            Self::Rigorous => "rigorous",
+        }
+    }
+}
+
+impl PyperformanceArgs {
+    pub fn mode(&self) -> PyperformanceMode {
+        if self.debug_single_value {
+            PyperformanceMode::DebugSingleValue
+        } else if self.fast {
+            PyperformanceMode::Fast
+        } else if self.rigorous {
+            PyperformanceMode::Rigorous
+        } else {
+            PyperformanceMode::Default
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,7 +399,8 @@ pub enum ImportCommand {
 
 #[derive(Debug, Args)]
 pub struct ImportPyperfArgs {
-    /// The pyperf JSON file (`pyperf ... -o FILE.json`, `pyperformance run -o FILE.json`).
+    /// The pyperf JSON file (`pyperf ... -o FILE.json`, `pyperformance run -o FILE.json`, or
+    /// gzipped: `FILE.json.gz`).
     pub file: PathBuf,
 
     /// The label these numbers carry, e.g. `3.12` or `3.13t`.
@@ -273,9 +408,15 @@ pub struct ImportPyperfArgs {
     pub label: String,
 
     /// The results file to add them to (created if missing; the first label imported is the
-    /// baseline). Default: `ftbench-results/imported-<timestamp>.json`.
+    /// baseline unless --baseline says otherwise). Default:
+    /// `ftbench-results/imported-<timestamp>.json`.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
+
+    /// The label the others are compared against: this one or one already in the file
+    /// (default: the first label imported).
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
 
     /// Print every column of the tables however wide they get. Default: tables that fit the
     /// terminal.

@@ -191,23 +191,7 @@ impl RunConfig {
             parse_threads(&measure.threads, measure.force)?
         };
         let tests = selection.tests.clone();
-        let specs = measure
-            .pythons
-            .iter()
-            .map(|raw| Spec::parse(raw))
-            .collect::<Result<Vec<_>, _>>()?;
-        let discovery = crate::interpreter::discover();
-        let mut variants = if specs.is_empty() {
-            let variants = discovery.default_variants();
-            if !variants.iter().any(|v| v.interpreter.info.free_threaded) {
-                bail!(
-                    "no free-threaded Python found; install one with `ftbench python install 3.13t` or pass --python"
-                );
-            }
-            variants
-        } else {
-            resolve_all(&discovery, &specs)?
-        };
+        let (mut variants, explicit) = pythons(&measure.pythons)?;
         if selection.native
             && tests
                 .iter()
@@ -219,7 +203,7 @@ impl RunConfig {
         if let Some(machine) = &measure.machine {
             results::check_name("machine name", machine).map_err(anyhow::Error::msg)?;
         }
-        let baseline = baseline_label(selection.baseline, &variants, !specs.is_empty())?;
+        let baseline = baseline_label(selection.baseline, &variants, explicit)?;
         let settings = Settings {
             tests: tests.iter().map(|t| t.name.to_string()).collect(),
             threads,
@@ -246,6 +230,8 @@ impl RunConfig {
             user_tests: Vec::new(),
             test_info: Vec::new(),
             cpus,
+            include_gil_benchmarks: false,
+            pyperformance: None,
         };
         validate(&settings, measure.force)?;
         let output = measure.output.clone().unwrap_or_else(|| {
@@ -304,53 +290,14 @@ impl RunConfig {
         validate(&previous.settings, force).with_context(invalid)?;
         check_flags_match(&previous.settings, args)?;
         check_same_machine(&previous, path, force)?;
-        let specs = args
-            .measure
-            .pythons
-            .iter()
-            .map(|raw| Spec::parse(raw))
-            .collect::<Result<Vec<_>, _>>()?;
-        for spec in &specs {
-            let known = spec
-                .label
-                .as_ref()
-                .is_some_and(|label| previous.variants.iter().any(|v| &v.label == label));
-            if !known {
-                bail!(
-                    "with --resume, --python must be LABEL=SPEC for a label of `{}` ({}); `{}` is not",
-                    path.display(),
-                    previous.labels().join(", "),
-                    spec.raw
-                );
-            }
-        }
-        let discovery = std::cell::OnceCell::new();
-        let mut variants = Vec::new();
-        for record in &previous.variants {
-            if record.source == crate::interpreter::InterpreterSource::Native {
-                variants.push(crate::interpreter::native_variant());
-                continue;
-            }
-            let spec = specs
-                .iter()
-                .find(|s| s.label.as_deref() == Some(&record.label));
-            let (variant, how) = resolve_resumed(record, spec, args.trust_paths, &discovery, path)?;
-            let (now, then) = (&variant.interpreter.info, &record.info);
-            if (now.version != then.version || now.free_threaded != then.free_threaded) && !force {
-                bail!(
-                    "cannot resume: `{}` is now {} but the results were measured on {} (pass --force to mix them)",
-                    variant.interpreter.path.display(),
-                    now.version_tag(),
-                    then.version_tag()
-                );
-            }
-            printer.info(&format!(
-                "resume: {} runs {} ({how})",
-                crate::output::escape(&record.label),
-                variant.interpreter.path.display()
-            ));
-            variants.push(variant);
-        }
+        let mut variants = resume_variants(
+            &previous,
+            &args.measure.pythons,
+            args.trust_paths,
+            force,
+            path,
+            printer,
+        )?;
         // The venv for --install-deps is derived from the interpreter, never taken from the file.
         let used_venv = previous.variants.iter().any(|v| v.run_path != v.path);
         if args.install_deps || used_venv {
@@ -374,6 +321,65 @@ impl RunConfig {
             resumed: Some(previous),
         })
     }
+}
+
+/// The interpreters that run a resumed file's labels, found again on this machine: `--python
+/// LABEL=SPEC` where given, else as [`resolve_resumed`] finds them; each must still be the
+/// version and kind of build the file measured, unless `force`.
+pub fn resume_variants(
+    previous: &ResultsFile,
+    pythons: &[String],
+    trust_paths: bool,
+    force: bool,
+    path: &std::path::Path,
+    printer: &Printer,
+) -> Result<Vec<Variant>> {
+    let specs = pythons
+        .iter()
+        .map(|raw| Spec::parse(raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    for spec in &specs {
+        let known = spec
+            .label
+            .as_ref()
+            .is_some_and(|label| previous.variants.iter().any(|v| &v.label == label));
+        if !known {
+            bail!(
+                "with --resume, --python must be LABEL=SPEC for a label of `{}` ({}); `{}` is not",
+                path.display(),
+                previous.labels().join(", "),
+                spec.raw
+            );
+        }
+    }
+    let discovery = std::cell::OnceCell::new();
+    let mut variants = Vec::new();
+    for record in &previous.variants {
+        if record.source == crate::interpreter::InterpreterSource::Native {
+            variants.push(crate::interpreter::native_variant());
+            continue;
+        }
+        let spec = specs
+            .iter()
+            .find(|s| s.label.as_deref() == Some(&record.label));
+        let (variant, how) = resolve_resumed(record, spec, trust_paths, &discovery, path)?;
+        let (now, then) = (&variant.interpreter.info, &record.info);
+        if (now.version != then.version || now.free_threaded != then.free_threaded) && !force {
+            bail!(
+                "cannot resume: `{}` is now {} but the results were measured on {} (pass --force to mix them)",
+                variant.interpreter.path.display(),
+                now.version_tag(),
+                then.version_tag()
+            );
+        }
+        printer.info(&format!(
+            "resume: {} runs {} ({how})",
+            crate::output::escape(&record.label),
+            variant.interpreter.path.display()
+        ));
+        variants.push(variant);
+    }
+    Ok(variants)
 }
 
 /// The tests of a resumed run, in its order: built-in tests by name, `scale` tests rebuilt from
@@ -616,6 +622,26 @@ fn check_same_machine(previous: &ResultsFile, path: &std::path::Path, force: boo
     )
 }
 
+/// The interpreters `--python` names (each found, or an error naming the spec), else the ones
+/// discovery picks by default; and whether they were named.
+pub fn pythons(raw: &[String]) -> Result<(Vec<Variant>, bool)> {
+    let specs = raw
+        .iter()
+        .map(|raw| Spec::parse(raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    let discovery = crate::interpreter::discover();
+    if !specs.is_empty() {
+        return Ok((resolve_all(&discovery, &specs)?, true));
+    }
+    let variants = discovery.default_variants();
+    if !variants.iter().any(|v| v.interpreter.info.free_threaded) {
+        bail!(
+            "no free-threaded Python found; install one with `ftbench python install 3.13t` or pass --python"
+        );
+    }
+    Ok((variants, false))
+}
+
 fn resolve_all(discovery: &Discovery, specs: &[Spec]) -> Result<Vec<Variant>> {
     specs
         .iter()
@@ -629,7 +655,11 @@ fn resolve_all(discovery: &Discovery, specs: &[Spec]) -> Result<Vec<Variant>> {
 
 /// The label regular tests compare against: `--baseline`, else the first `--python`, else the
 /// oldest GIL build (the seed compared against 3.12), else the first variant.
-fn baseline_label(requested: Option<&str>, variants: &[Variant], explicit: bool) -> Result<String> {
+pub fn baseline_label(
+    requested: Option<&str>,
+    variants: &[Variant],
+    explicit: bool,
+) -> Result<String> {
     if let Some(label) = requested {
         if !variants.iter().any(|v| v.label == label) {
             let labels: Vec<&str> = variants.iter().map(|v| v.label.as_str()).collect();
@@ -652,7 +682,7 @@ fn baseline_label(requested: Option<&str>, variants: &[Variant], explicit: bool)
     Ok(chosen.map(|v| v.label.clone()).unwrap_or_default())
 }
 
-fn check_labels(variants: &[Variant]) -> Result<()> {
+pub fn check_labels(variants: &[Variant]) -> Result<()> {
     for (i, variant) in variants.iter().enumerate() {
         results::check_name("label", &variant.label).map_err(anyhow::Error::msg)?;
         if variants[..i].iter().any(|v| v.label == variant.label) {

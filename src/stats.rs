@@ -408,7 +408,7 @@ pub fn ratio_ci(a: &[f64], b: &[f64]) -> Estimate {
 
 /// The geometric mean over tests of `median(a_i) / median(b_i)`, with a 95% bootstrap interval
 /// (every test's samples resampled together in each replicate), as the summary of a suite.
-/// `None` without pairs.
+/// `None` without pairs; no interval (an exact estimate) where a test has one value on a side.
 pub fn geometric_mean_ci(pairs: &[(&[f64], &[f64])]) -> Option<Estimate> {
     let full: Vec<&(&[f64], &[f64])> = pairs
         .iter()
@@ -422,6 +422,11 @@ pub fn geometric_mean_ci(pairs: &[(&[f64], &[f64])]) -> Option<Estimate> {
         (sum / n as f64).exp()
     };
     let mean = geomean(&mut full.iter().map(|(a, b)| median(a) / median(b)));
+    // A test with one value on a side cannot be resampled: an interval from the others alone
+    // would claim a precision the suite does not have.
+    if full.iter().any(|(a, b)| a.len() < 2 || b.len() < 2) {
+        return Some(Estimate::exact(mean));
+    }
     let thin: Vec<[std::borrow::Cow<'_, [f64]>; 2]> =
         full.iter().map(|(a, b)| [thinned(a), thinned(b)]).collect();
     let pairs: Vec<(&[f64], &[f64])> = thin.iter().map(|[a, b]| (a.as_ref(), b.as_ref())).collect();

@@ -31,6 +31,7 @@ pub fn headline(results: &Analysis<'_>) -> Vec<String> {
             sentences.push(sentence);
         }
     }
+    sentences.extend(build_differences(results));
     sentences.extend(best_speedups(results));
     for build in free_threaded_builds(results) {
         sentences.extend(where_it_does_not_scale(results, &build.label));
@@ -67,13 +68,13 @@ fn counterpart<'a>(results: &'a Analysis<'_>, build: &VariantRecord) -> Option<&
 }
 
 /// "1.45x slower than 3.13 [1.40x, 1.51x]" for a speed ratio (above 1: faster); no interval
-/// where the file kept no samples to give one.
+/// where each side has one value only (a seed-schema file, `--debug-single-value`).
 fn speed_words(ratio: Estimate, other: &str) -> String {
     let interval = |low: f64, high: f64| {
         if high > low {
             format!(" [{low:.2}x, {high:.2}x]")
         } else {
-            " (no interval: the file kept no samples)".to_string()
+            " (no interval: one value each)".to_string()
         }
     };
     if ratio.high > ratio.low && !ratio.excludes(1.0) {
@@ -109,6 +110,7 @@ fn single_thread_cost(
     let regular: Vec<(Vec<f64>, Vec<f64>)> = results
         .regular_tests()
         .iter()
+        .filter(|t| results.counts_in_means(t, f) && results.counts_in_means(t, g))
         .filter_map(|t| Some((results.durations(t, g)?, results.durations(t, f)?)))
         .filter(|(a, b)| !a.is_empty() && !b.is_empty())
         .collect();
@@ -129,7 +131,8 @@ fn single_thread_cost(
         (serial, format!("the serial runs of {n} scaling test(s)"))
     } else {
         let n = regular.len();
-        (regular, format!("{n} regular test(s), geometric mean"))
+        let noun = results.regular_noun();
+        (regular, format!("{n} {noun}, geometric mean"))
     };
     let borrowed: Vec<(&[f64], &[f64])> = pairs
         .iter()
@@ -168,6 +171,64 @@ fn single_thread_cost(
     }
     sentence.push('.');
     Some(sentence)
+}
+
+/// Whether a build has one flag.
+type BuildFlag = fn(&VariantRecord) -> bool;
+
+/// How the Python builds compared were built, where they differ (PGO, LTO, a shared library,
+/// frame pointers, a debug build, the JIT): every ratio between them includes that. A `+gil`
+/// variant is its build; builds whose flags are unknown (imported without them) say nothing.
+fn build_differences(results: &Analysis<'_>) -> Option<String> {
+    let mut builds: Vec<&VariantRecord> = Vec::new();
+    for v in results
+        .variants
+        .iter()
+        .filter(|v| !results.is_native(&v.label))
+    {
+        let known = !v.info.config_args.is_empty();
+        if known && !builds.iter().any(|b| b.path == v.path) {
+            builds.push(v);
+        }
+    }
+    if builds.len() < 2 {
+        return None;
+    }
+    let flags: [(&str, BuildFlag); 6] = [
+        ("PGO", |v| v.info.pgo),
+        ("LTO", |v| v.info.lto),
+        ("--enable-shared", |v| {
+            v.info.config_args.contains("--enable-shared")
+        }),
+        ("frame pointers", |v| v.info.has_frame_pointers()),
+        ("a debug build", |v| v.info.debug_build),
+        ("the JIT", |v| v.info.jit),
+    ];
+    let mut differences = Vec::new();
+    for (flag, has) in flags {
+        let (with, without): (Vec<&VariantRecord>, Vec<&VariantRecord>) =
+            builds.iter().partition(|v| has(v));
+        let names = |v: &[&VariantRecord]| {
+            v.iter()
+                .map(|v| v.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if with.is_empty() || without.is_empty() {
+            continue;
+        }
+        differences.push(if with.len() <= without.len() {
+            format!("{flag} in {} only", names(&with))
+        } else {
+            format!("no {flag} in {}", names(&without))
+        });
+    }
+    (!differences.is_empty()).then(|| {
+        format!(
+            "The builds differ, and every ratio between them includes that: {}.",
+            differences.join("; ")
+        )
+    })
 }
 
 /// The test whose best speedups sentence 2 names: the compute test, else the first scaling test.

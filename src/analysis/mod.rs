@@ -494,6 +494,7 @@ impl<'a> Analysis<'a> {
         let mut pairs = Vec::new();
         let mut memory_pairs = Vec::new();
         let mut entries = Vec::new();
+        let mut gil_left_out = Vec::new();
         for test in self.regular_tests() {
             let (Some(base), Some(own)) = (
                 self.durations(&test, &baseline),
@@ -501,6 +502,10 @@ impl<'a> Analysis<'a> {
             ) else {
                 continue;
             };
+            if !(self.counts_in_means(&test, label) && self.counts_in_means(&test, &baseline)) {
+                gil_left_out.push(test);
+                continue;
+            }
             if let Some(entry) = self.regular(&test, label) {
                 entries.push(entry);
             }
@@ -533,7 +538,19 @@ impl<'a> Analysis<'a> {
                     .map(|(a, b)| (a.as_slice(), b.as_slice()))
                     .collect::<Vec<_>>(),
             ),
+            gil_left_out,
         })
+    }
+
+    /// Whether a single-run test's result for `label` counts in geometric means: not when it
+    /// ran with the GIL in another state than its build's (a module turned it back on in a
+    /// free-threaded build), unless the file says to keep those (`--include-gil-benchmarks`).
+    pub fn counts_in_means(&self, test: &str, label: &str) -> bool {
+        self.settings.include_gil_benchmarks
+            || self
+                .points_of(test, label)
+                .iter()
+                .all(|p| p.gil_mismatches == 0)
     }
 
     /// A thread test's per-thread cost and phase percentiles for `label`.
@@ -621,6 +638,9 @@ pub struct RegularSummary {
     pub slower: usize,
     /// Geometric mean of the peak-memory ratios against the baseline with its 95% interval.
     pub memory_geometric_mean: Option<Estimate>,
+    /// Tests left out of the means: `label` or the baseline ran them with the GIL in another
+    /// state than its build's ([`Analysis::counts_in_means`]).
+    pub gil_left_out: Vec<String>,
 }
 
 /// PEP 779's bar for free-threaded CPython: at most 20% more memory than the GIL build.
@@ -640,7 +660,10 @@ pub fn pep_779(ratio: Estimate) -> &'static str {
 impl RegularSummary {
     /// Whether the suite-wide difference is real: the interval of the geometric mean excludes 1.
     pub fn significant(&self) -> bool {
-        self.geometric_mean.is_some_and(|g| g.excludes(1.0))
+        // One value per test (`--debug-single-value`, a pyperf file of single values) gives no
+        // interval: nothing is significant then.
+        self.geometric_mean
+            .is_some_and(|g| g.high > g.low && g.excludes(1.0))
     }
 }
 

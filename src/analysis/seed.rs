@@ -37,7 +37,7 @@ pub fn section(analysis: &Analysis) -> Value {
                 value
             };
             let value = match group_kind {
-                Group::Regular => analysis
+                Group::Regular | Group::Pyperformance => analysis
                     .regular(&test, &label)
                     .map(|e| with_accounting(regular_json(&e))),
                 Group::Threads => analysis
@@ -89,6 +89,9 @@ fn regular_summary_json(analysis: &Analysis) -> Option<Value> {
             "faster": s.faster,
             "slower": s.slower,
         });
+        if !s.gil_left_out.is_empty() {
+            value["gil_left_out"] = json!(s.gil_left_out);
+        }
         if let Some(memory) = s.memory_geometric_mean {
             value["memory_geometric_mean"] = json!(memory.value);
             value["memory_geometric_mean_ci_low"] = json!(memory.low);

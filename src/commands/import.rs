@@ -36,14 +36,22 @@ pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Resul
         .clone()
         .unwrap_or_else(|| "0.0.0".to_string());
     let executable = source.executable.clone().unwrap_or_default();
-    // pyperf does not record Py_GIL_DISABLED; a `t` executable or label is the usual tell.
-    let free_threaded = executable.ends_with('t') || args.label.ends_with('t');
-    let info = interpreter::InterpreterInfo::imported(
+    // The build's `./configure` arguments say it (`--disable-gil`); files without them (old
+    // pyperf) leave the usual tell: a `t` executable or label.
+    let free_threaded = source
+        .free_threaded()
+        .unwrap_or_else(|| executable.ends_with('t') || args.label.ends_with('t'));
+    let mut info = interpreter::InterpreterInfo::imported(
         &version,
         &executable,
         source.implementation.as_deref().unwrap_or("cpython"),
         free_threaded,
     );
+    if let Some(config_args) = &source.config_args {
+        info.pgo = config_args.contains("--enable-optimizations");
+        info.lto = config_args.contains("--with-lto");
+        info.config_args.clone_from(config_args);
+    }
     results.variants.push(VariantRecord {
         label: args.label.clone(),
         path: executable.clone().into(),
@@ -61,7 +69,17 @@ pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Resul
             !free_threaded,
         );
     }
-    if results.settings.baseline.is_none() {
+    if let Some(baseline) = &args.baseline {
+        if !results.variants.iter().any(|v| &v.label == baseline) {
+            anyhow::bail!(
+                "--baseline `{baseline}` is neither `{}` nor a label of `{}` ({})",
+                args.label,
+                output.display(),
+                results.labels().join(", ")
+            );
+        }
+        results.settings.baseline = Some(baseline.clone());
+    } else if results.settings.baseline.is_none() {
         results.settings.baseline = Some(args.label.clone());
     }
     if let Some(parent) = output.parent()

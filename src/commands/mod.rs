@@ -6,6 +6,7 @@ mod compare;
 mod history;
 mod import;
 mod publish;
+mod pyperformance;
 mod pythons;
 mod report;
 mod run;
@@ -37,5 +38,6 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Python(PythonCommand::List) => pythons::list(printer),
         Command::Store(StoreCommand::Copy(args)) => store::copy(&args, printer),
         Command::Publish(args) => publish::publish(&args, printer),
+        Command::Pyperformance(args) => pyperformance::pyperformance(&args, printer),
     }
 }

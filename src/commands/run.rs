@@ -177,7 +177,7 @@ fn finish(
         outcome = Outcome::Stopped(stop);
     }
     if outcome == Outcome::Completed {
-        record_and_report(measure, analysis, output, printer)?;
+        record_and_report(&Keep::of(measure), analysis, output, printer)?;
         reported = true;
         if let Some(stop) = interrupt::requested() {
             outcome = Outcome::Stopped(stop);
@@ -351,9 +351,26 @@ pub(super) fn exit_code(
     }
 }
 
+/// What happens to a finished run's file: recorded in a store, reported beside it.
+pub(super) struct Keep<'a> {
+    pub no_store: bool,
+    pub store: Option<&'a std::ffi::OsStr>,
+    pub no_report: bool,
+}
+
+impl<'a> Keep<'a> {
+    pub fn of(measure: &'a MeasureArgs) -> Self {
+        Self {
+            no_store: measure.no_store,
+            store: measure.store.as_deref(),
+            no_report: measure.no_report,
+        }
+    }
+}
+
 /// After a run: record it in the history store and write its report, unless told not to.
 pub(super) fn record_and_report(
-    measure: &MeasureArgs,
+    keep: &Keep<'_>,
     results: &Analysis,
     output: &std::path::Path,
     printer: &Printer,
@@ -361,9 +378,9 @@ pub(super) fn record_and_report(
     if results.points.is_empty() {
         return Ok(());
     }
-    if !measure.no_store {
+    if !keep.no_store {
         // The history is a second copy: failing to record loses nothing, so it only warns.
-        match open_store(measure.store.as_deref())
+        match open_store(keep.store)
             .and_then(|mut store| Ok((store.record(results, Some(output))?, store.name())))
         {
             Ok((recorded, name)) => printer.info(&format!(
@@ -376,7 +393,7 @@ pub(super) fn record_and_report(
             )),
         }
     }
-    if !measure.no_report {
+    if !keep.no_report {
         write_report(results, output, &report_dir(output), printer)?;
     }
     Ok(())
@@ -443,7 +460,7 @@ pub(super) fn list_tests(printer: &Printer) -> Result<ExitCode> {
 
 /// A short look at the machine before measuring: other work for half a second, and the speed
 /// of each CPU the run will use.
-fn machine_check(
+pub(super) fn machine_check(
     system: &crate::machine::sysinfo::SystemInfo,
     settings: &results::Settings,
 ) -> crate::machine::check::Check {

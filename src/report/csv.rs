@@ -36,7 +36,9 @@ pub fn render(results: &Analysis<'_>) -> String {
                 Group::Scaling | Group::Pool => results
                     .series(&test, &label)
                     .map(|series| scaling_rows(&series, &metric)),
-                Group::Regular => results.regular(&test, &label).map(|e| regular_rows(&e)),
+                Group::Regular | Group::Pyperformance => {
+                    results.regular(&test, &label).map(|e| regular_rows(&e))
+                }
                 Group::Threads => results.thread_entry(&test, &label).map(|e| thread_rows(&e)),
             };
             for (threads, metric, value, ci) in rows.unwrap_or_default() {

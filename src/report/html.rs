@@ -114,8 +114,21 @@ pub fn warnings(results: &Analysis<'_>) -> Vec<String> {
     if !noisy.is_empty() {
         const SHOWN: usize = 6;
         let more = noisy.len().saturating_sub(SHOWN);
+        // The advice fits how the numbers were made: ftbench's own runs, pyperformance's, or
+        // a file imported from elsewhere.
+        let imported = results
+            .variants
+            .iter()
+            .all(|v| v.source == crate::interpreter::InterpreterSource::Imported);
+        let advice = if results.settings.pyperformance.is_some() {
+            "close other programs, or run `ftbench pyperformance --rigorous`"
+        } else if imported {
+            "measure them again with more values (pyperf's --rigorous) on a quiet machine"
+        } else {
+            "close other programs, or raise --processes and --samples"
+        };
         warnings.push(format!(
-            "{} of {} points are noisy (CV above {:.0}%): {}{}. Their intervals are wide; close other programs, or raise --processes and --samples.",
+            "{} of {} points are noisy (CV above {:.0}%): {}{}. Their intervals are wide; {advice}.",
             noisy.len(),
             results.points.len(),
             crate::stats::NOISY_CV * 100.0,

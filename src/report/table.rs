@@ -618,25 +618,17 @@ pub fn regular_table(results: &Analysis<'_>) -> Option<Table> {
     for test in &tests {
         let entries: Vec<_> = labels.iter().map(|l| results.regular(test, l)).collect();
         let mut row = vec![test.clone()];
-        for entry in &entries {
+        for (label, entry) in labels.iter().zip(&entries) {
             row.push(entry.as_ref().map_or("-".to_string(), |e| {
-                with_ci(&seconds(e.duration.median), &e.duration)
+                with_ci(&seconds(e.duration.median), &e.duration) + gil_mark(results, test, label)
             }));
         }
         for (label, entry) in labels.iter().zip(&entries) {
-            if *label == baseline {
-                row.push("base".to_string());
-                continue;
-            }
-            row.push(
-                entry
-                    .as_ref()
-                    .and_then(|e| e.speedup)
-                    .map_or("-".to_string(), |s| {
-                        let mark = if s.excludes(1.0) { "" } else { " ~" };
-                        format!("{:.2}x{mark}", s.value)
-                    }),
-            );
+            row.push(if *label == baseline {
+                "base".to_string()
+            } else {
+                speedup_cell(results, test, label, &baseline, entry.as_ref())
+            });
         }
         if with_memory {
             row.extend(
@@ -676,14 +668,12 @@ pub fn regular_table(results: &Analysis<'_>) -> Option<Table> {
         }));
     }
     rows.push(geomean);
-    // The legend of `~` only where a row uses it.
-    let notes = if rows.iter().flatten().any(|cell| cell.ends_with(" ~")) {
-        vec!["(~: the 95% interval includes 1, so no real difference)".to_string()]
-    } else {
-        Vec::new()
-    };
+    let notes = regular_notes(results, &rows);
     Some(Table {
-        title: format!("Regular tests: time per run, speedup against {baseline}"),
+        title: format!(
+            "{}: time per run, speedup against {baseline}",
+            results.regular_heading()
+        ),
         groups,
         header,
         rows,
@@ -692,8 +682,68 @@ pub fn regular_table(results: &Analysis<'_>) -> Option<Table> {
 }
 
 /// A suite's ratio with its interval: `0.656x [0.651, 0.669]`.
+/// ` GIL!` where `label` ran a single-run test with the GIL in another state than its build's
+/// (a module turned it back on), else nothing.
+fn gil_mark(results: &Analysis<'_>, test: &str, label: &str) -> &'static str {
+    if results
+        .points_of(test, label)
+        .iter()
+        .any(|p| p.gil_mismatches > 0)
+    {
+        " GIL!"
+    } else {
+        ""
+    }
+}
+
+/// A regular test's speedup against the baseline: `~` where its interval holds 1 (or there is
+/// none, one value each), `GIL!` where either side ran with the GIL in the wrong state.
+fn speedup_cell(
+    results: &Analysis<'_>,
+    test: &str,
+    label: &str,
+    baseline: &str,
+    entry: Option<&crate::analysis::RegularEntry>,
+) -> String {
+    entry.and_then(|e| e.speedup).map_or("-".to_string(), |s| {
+        let mark = if s.high > s.low && s.excludes(1.0) {
+            ""
+        } else {
+            " ~"
+        };
+        let gil = match gil_mark(results, test, label) {
+            "" => gil_mark(results, test, baseline),
+            mark => mark,
+        };
+        format!("{:.2}x{mark}{gil}", s.value)
+    })
+}
+
+/// The legends of the marks the regular table's rows use.
+fn regular_notes(results: &Analysis<'_>, rows: &[Vec<String>]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if rows.iter().flatten().any(|cell| cell.contains(" ~")) {
+        notes.push("(~: the 95% interval includes 1, so no real difference)".to_string());
+    }
+    if rows.iter().flatten().any(|cell| cell.ends_with(" GIL!")) {
+        notes.push(format!(
+            "(GIL!: ran with the GIL in another state than its build's, a module turned it back on; {})",
+            if results.settings.include_gil_benchmarks {
+                "kept in the geometric means by --include-gil-benchmarks"
+            } else {
+                "left out of the geometric means"
+            }
+        ));
+    }
+    notes
+}
+
 pub(super) fn times_with_ci(g: Estimate) -> String {
-    format!("{:.3}x [{:.3}, {:.3}]", g.value, g.low, g.high)
+    if g.high > g.low {
+        format!("{:.3}x [{:.3}, {:.3}]", g.value, g.low, g.high)
+    } else {
+        format!("{:.3}x (no interval)", g.value)
+    }
 }
 
 /// A regular test's memory cell: the baseline's peak in MiB, other labels' ratio to it.

@@ -107,6 +107,28 @@ pub struct Settings {
     /// from before it have none: the machine's usable CPUs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpus: Vec<u32>,
+    /// Single-run tests whose point ran with the GIL in another state than its build's (a
+    /// module turned it back on) count in the geometric means anyway
+    /// (`--include-gil-benchmarks`); by default they are left out and named.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_gil_benchmarks: bool,
+    /// How `ftbench pyperformance` ran, for files it wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pyperformance: Option<PyperformanceSettings>,
+}
+
+/// What `ftbench pyperformance` ran: enough to resume it and to say what the numbers are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PyperformanceSettings {
+    /// The pinned pyperformance version that ran the benchmarks.
+    pub version: String,
+    /// `debug-single-value`, `fast`, `default` or `rigorous`.
+    pub mode: String,
+    /// The `-b` selection as given (ftbench's default list spelled out).
+    pub selection: String,
+    /// A manifest of the user's own benchmarks, if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -506,6 +528,19 @@ pub struct Resume {
     pub forced: bool,
 }
 
+/// What holds for every value of a single run added with [`ResultsFile::add_single_run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SingleRun {
+    /// Whether the GIL was on while it ran.
+    pub gil_enabled: bool,
+    /// Whether the label's build and mode should have had it on (else the point is marked).
+    pub expects_gil: bool,
+    /// Whether other work on the machine disturbed it.
+    pub disturbed: bool,
+    /// Kept with each sample (`gil_enabled_by`: the modules that turned the GIL on).
+    pub extra: Option<Value>,
+}
+
 /// A test that came from elsewhere (a pyperf import): its group and metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExternalTest {
@@ -663,6 +698,22 @@ impl ResultsFile {
                 metric: "runs_per_sec".to_string(),
             });
         }
+        self.add_single_run(
+            test,
+            label,
+            seconds,
+            &SingleRun {
+                gil_enabled,
+                expects_gil: gil_enabled,
+                disturbed: false,
+                extra: None,
+            },
+        );
+    }
+
+    /// Add a single-run test's durations (seconds, every value kept) for `label`, each value a
+    /// sample with the facts `run` gives; nothing without a value.
+    pub fn add_single_run(&mut self, test: &str, label: &str, seconds: &[f64], run: &SingleRun) {
         if !self.settings.tests.iter().any(|t| t == test) {
             self.settings.tests.push(test.to_string());
         }
@@ -672,10 +723,10 @@ impl ResultsFile {
                 process: 0,
                 wall_ns: (s * 1e9).round().max(1.0) as u64,
                 work_units: 1,
-                gil_enabled,
-                extra: None,
+                gil_enabled: run.gil_enabled,
+                extra: run.extra.clone(),
                 load: None,
-                disturbed: false,
+                disturbed: run.disturbed,
                 memory: None,
                 unequal: false,
                 cpu_slowdown: None,
@@ -684,13 +735,18 @@ impl ResultsFile {
             .collect();
         let rates: Vec<f64> = seconds.iter().map(|s| 1.0 / s).collect();
         if let Some(throughput) = Summary::from_samples(&rates) {
+            let gil_mismatches = if run.gil_enabled == run.expects_gil {
+                0
+            } else {
+                samples.len()
+            };
             self.points.push(Point {
                 test: test.to_string(),
                 label: label.to_string(),
                 thread_count: 0,
                 samples,
                 throughput,
-                gil_mismatches: 0,
+                gil_mismatches,
             });
         }
     }
@@ -790,12 +846,40 @@ impl ResultsFile {
             .or_else(|| labels.first().cloned())
     }
 
-    /// Regular tests measured, in suite order.
+    /// Single-run tests measured, in suite order: ftbench's regular tests, else (a file of
+    /// `ftbench pyperformance` or of imported pyperformance runs) pyperformance's benchmarks.
+    /// One file's suite is one of them: their geometric means do not mix.
     pub fn regular_tests(&self) -> Vec<String> {
-        self.tests()
-            .into_iter()
-            .filter(|t| self.group_of(t) == Group::Regular)
-            .collect()
+        let of = |group: Group| -> Vec<String> {
+            self.tests()
+                .into_iter()
+                .filter(|t| self.group_of(t) == group)
+                .collect()
+        };
+        let regular = of(Group::Regular);
+        if regular.is_empty() {
+            of(Group::Pyperformance)
+        } else {
+            regular
+        }
+    }
+
+    /// The heading of the single-run tests' table: `Regular tests` or `pyperformance`.
+    pub fn regular_heading(&self) -> &'static str {
+        if self.regular_noun().starts_with("pyperformance") {
+            "pyperformance"
+        } else {
+            "Regular tests"
+        }
+    }
+
+    /// What the single-run tests are called in prose: `regular test(s)` or `pyperformance
+    /// benchmark(s)`.
+    pub fn regular_noun(&self) -> &'static str {
+        match self.regular_tests().first() {
+            Some(t) if self.group_of(t) == Group::Pyperformance => "pyperformance benchmark(s)",
+            _ => "regular test(s)",
+        }
     }
 }
 

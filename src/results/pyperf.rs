@@ -1,7 +1,8 @@
 //! Reading pyperf / pyperformance JSON results (format version 1.0) into regular tests.
 //!
 //! A file holds `benchmarks`, each with `runs` of `values` (seconds per loop; warm-ups are kept
-//! apart and ignored); a benchmark's name is its own `metadata.name`, else the file's.
+//! apart and ignored); a benchmark's name is its own `metadata.name`, else the file's. Files
+//! ending in `.gz` (what pyperformance writes for `-o X.json.gz`) are read through gzip.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ pub enum Error {
         #[source]
         err: std::io::Error,
     },
-    #[error("`{}` is not a pyperf JSON file (truncated or corrupt?)", path.display())]
+    #[error("`{}` is not a pyperf JSON file{} (truncated or corrupt?)", path.display(), if path.extension().is_some_and(|e| e == "gz") { " inside gzip" } else { "" })]
     NotPyperf {
         path: PathBuf,
         #[source]
@@ -41,6 +42,8 @@ struct Metadata {
     python_version: Option<String>,
     python_executable: Option<String>,
     python_implementation: Option<String>,
+    /// `./configure`'s arguments, quoted: `'--prefix=…' '--disable-gil'`.
+    python_config_args: Option<String>,
     unit: Option<String>,
 }
 
@@ -71,18 +74,46 @@ pub struct Source {
     pub version: Option<String>,
     pub executable: Option<String>,
     pub implementation: Option<String>,
+    /// `./configure`'s arguments (pyperf's `python_config_args`), when recorded: they tell a
+    /// free-threaded build (`--disable-gil`), PGO and LTO.
+    pub config_args: Option<String>,
+}
+
+impl Source {
+    /// Whether the file says the interpreter was a free-threaded build; `None` when it does
+    /// not record the build's configuration.
+    pub fn free_threaded(&self) -> Option<bool> {
+        self.config_args
+            .as_deref()
+            .map(|args| args.contains("--disable-gil"))
+    }
 }
 
 /// Read a pyperf file's benchmarks (those timed in seconds and with values).
 pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
-    let text = fs_err::read(path).map_err(|err| Error::Read {
+    let read_error = |err| Error::Read {
         path: path.to_path_buf(),
         err,
-    })?;
+    };
+    let mut text = fs_err::read(path).map_err(read_error)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        use std::io::Read as _;
+        let mut unpacked = Vec::new();
+        flate2::read::GzDecoder::new(text.as_slice())
+            .read_to_end(&mut unpacked)
+            .map_err(read_error)?;
+        text = unpacked;
+    }
     let file: File = serde_json::from_slice(&text).map_err(|err| Error::NotPyperf {
         path: path.to_path_buf(),
         err,
     })?;
+    // pyperformance records the build per benchmark, pyperf per file.
+    let config_args = file.metadata.python_config_args.clone().or_else(|| {
+        file.benchmarks
+            .iter()
+            .find_map(|b| b.metadata.python_config_args.clone())
+    });
     let mut imported = Vec::new();
     for benchmark in file.benchmarks {
         let unit = benchmark
@@ -126,6 +157,7 @@ pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
             .map(str::to_string),
         executable: file.metadata.python_executable,
         implementation: file.metadata.python_implementation,
+        config_args,
     };
     Ok((imported, source))
 }

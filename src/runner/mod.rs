@@ -4,6 +4,7 @@
 pub mod native;
 pub mod profile;
 pub mod protocol;
+pub mod pyperformance;
 #[cfg(test)]
 mod tests;
 pub mod worker;

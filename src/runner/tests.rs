@@ -125,6 +125,8 @@ fn plan(tests: &[&str], processes: u32) -> Plan {
         user_tests: Vec::new(),
         test_info: Vec::new(),
         cpus: Vec::new(),
+        include_gil_benchmarks: false,
+        pyperformance: None,
     };
     Plan {
         variants: vec![variant("ft", true), variant("gil", false)],

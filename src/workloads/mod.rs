@@ -26,6 +26,9 @@ pub enum Group {
     Regular,
     /// `results.thread_tests`: thread creation, start and join costs.
     Threads,
+    /// `results.pyperformance_tests`: pyperformance's benchmarks (`ftbench pyperformance`), one
+    /// duration per label like the regular tests, compared and summed up apart from them.
+    Pyperformance,
 }
 
 impl Group {
@@ -36,7 +39,13 @@ impl Group {
             Self::Pool => "pool_tests",
             Self::Regular => "regular_tests",
             Self::Threads => "thread_tests",
+            Self::Pyperformance => "pyperformance_tests",
         }
+    }
+
+    /// Whether each label has one duration (no thread counts), compared against a baseline.
+    pub fn single_run(self) -> bool {
+        matches!(self, Self::Regular | Self::Pyperformance)
     }
 
     /// Whether the group measures thread counts; the others run the serial point alone.

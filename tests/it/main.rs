@@ -31,6 +31,8 @@ mod interpreters;
 mod load;
 /// A model of each curve (the Universal Scalability Law): fits, predictions, reasons.
 mod model;
+/// `ftbench pyperformance`: interleaving, the GIL per benchmark, failures, resume.
+mod pyperformance;
 /// Reports: figures, HTML (checked in Chromium), Markdown, CSV.
 mod report;
 /// `ftbench run` end to end: results schema, the seed's analysis, physics, GIL truth.

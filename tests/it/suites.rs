@@ -320,6 +320,7 @@ fn pyperf_results_import_as_regular_tests() {
         .failure()
         .stderr(predicate::str::contains("already has a label `other`"));
     let text = fs_err::read_to_string(d.join("a.json")).unwrap();
+    import_what_pyperformance_writes(d, &text);
     fs_err::write(d.join("truncated.json"), &text[..text.len() / 2]).unwrap();
     ftbench(d)
         .args([
@@ -336,6 +337,55 @@ fn pyperf_results_import_as_regular_tests() {
         .stderr(predicate::str::contains(
             "`truncated.json` is not a pyperf JSON file (truncated or corrupt?)",
         ));
+}
+
+/// What pyperformance writes, imported: gzipped (`-o X.json.gz`), the build told by its
+/// `./configure` arguments rather than its name, one value per benchmark given no interval,
+/// and the baseline chosen by `--baseline`.
+fn import_what_pyperformance_writes(d: &std::path::Path, pyperf_json: &str) {
+    use std::io::Write as _;
+    let mut file: serde_json::Value = serde_json::from_str(pyperf_json).unwrap();
+    file["metadata"]["python_config_args"] =
+        serde_json::json!("'--prefix=/opt/py' '--disable-gil' '--enable-optimizations'");
+    let benchmark = &mut file["benchmarks"][0];
+    // One value in all, as `--debug-single-value` leaves.
+    let runs = benchmark["runs"].as_array_mut().unwrap();
+    runs.retain(|r| r.get("values").is_some());
+    runs.truncate(1);
+    runs[0]["values"].as_array_mut().unwrap().truncate(1);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(file.to_string().as_bytes()).unwrap();
+    fs_err::write(d.join("single.json.gz"), gz.finish().unwrap()).unwrap();
+    ftbench(d)
+        .args(["import", "pyperf", "single.json.gz", "--label", "build"])
+        .args(["-o", "imported.json", "--baseline", "nope"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--baseline `nope` is neither `build` nor a label of `imported.json` (base, other, build)",
+        ));
+    ftbench(d)
+        .args(["import", "pyperf", "single.json.gz", "--label", "build"])
+        .args(["-o", "imported.json", "--baseline", "build"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("speedup against build")
+                .and(predicate::str::contains("(no interval)")),
+        );
+    let results = read_json(&d.join("imported.json"));
+    let build = results["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["label"] == "build")
+        .unwrap();
+    assert_eq!(build["info"]["free_threaded"], true, "{build}");
+    assert_eq!(build["info"]["pgo"], true, "{build}");
+    assert_eq!(results["settings"]["baseline"], "build");
+    // Against one value there is no interval, so nothing is significant.
+    let other = &results["results"]["regular_summary"]["labels"]["other"];
+    assert_eq!(other["significant"], false, "{other}");
 }
 
 #[test]

@@ -1,0 +1,527 @@
+//! `ftbench pyperformance`: pyperformance's benchmarks on each interpreter, one benchmark at a
+//! time and the interpreters interleaved (A B, then B A), the GIL checked in every benchmark's
+//! processes, the results file written after each benchmark.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use super::report::beside;
+use super::run::{Keep, exit_code, machine_check, record_and_report, warn_marked_points};
+use crate::analysis::{self, Analysis, AnalysisCache};
+use crate::cli::PyperformanceArgs;
+use crate::interpreter::Variant;
+use crate::machine::load::{Counters, Patience};
+use crate::output::Printer;
+use crate::results::{
+    self, Missing, PyperformanceSettings, ResultsFile, Settings, SingleRun, TestInfo,
+    VariantRecord, guard,
+};
+use crate::runner::Outcome as RunOutcome;
+use crate::runner::pyperformance::{self as pp, Benchmark, Install};
+use crate::workloads::Group;
+use crate::{config, interrupt, report};
+
+/// A run to do: the file so far, where it goes, the interpreters.
+struct Session {
+    results: ResultsFile,
+    output: PathBuf,
+    variants: Vec<Variant>,
+}
+
+pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Result<ExitCode> {
+    interrupt::install().context("failed to install signal handlers")?;
+    let mut session = match &args.resume {
+        Some(path) => resume(path, args, printer)?,
+        None => fresh(args)?,
+    };
+    let output = session.output.clone();
+    if let Some(parent) = output.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs_err::create_dir_all(parent).with_context(|| {
+            format!("cannot create the output directory `{}`", parent.display())
+        })?;
+    }
+    let _lock = guard::OutputLock::acquire(&output)?;
+    let check = machine_check(&session.results.system, &session.results.settings);
+    printer.info(&check.summary());
+    if session.results.system.check.is_none() {
+        session.results.system.check = Some(check);
+    }
+    let logs = beside(&output, "logs");
+    fs_err::create_dir_all(&logs)?;
+    let installs = install_all(&session.variants, &logs, printer)?;
+    let settings = session
+        .results
+        .settings
+        .pyperformance
+        .clone()
+        .expect("a pyperformance session has its settings");
+    let steps = plan(&mut session, &installs, &settings, args.resume.is_some())?;
+    let cache = AnalysisCache::default();
+    printer.info(&format!(
+        "Running {} benchmark run(s) with pyperformance {} ({} mode) on {}; results: {}",
+        steps.len(),
+        settings.version,
+        settings.mode,
+        session
+            .variants
+            .iter()
+            .map(|v| v.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        output.display()
+    ));
+    let outcome = measure(
+        &mut session,
+        &installs,
+        &steps,
+        &settings,
+        &logs,
+        &cache,
+        printer,
+    )?;
+    analysis::seed::write(&output, &mut session.results, &cache)
+        .with_context(|| format!("failed to write `{}`", output.display()))?;
+    let results = &session.results;
+    let analysis = Analysis::with_cache(results, &cache);
+    printer.stdout(&report::terminal::render(
+        &analysis,
+        report::terminal::Layout::for_stdout(args.wide),
+    ))?;
+    for warning in &results.warnings {
+        printer.warn(warning);
+    }
+    warn_marked_points(results, printer);
+    printer.info(&format!("Results written to {}", output.display()));
+    if outcome == RunOutcome::Completed && interrupt::requested().is_none() {
+        let keep = Keep {
+            no_store: args.no_store,
+            store: args.store.as_deref(),
+            no_report: args.no_report,
+        };
+        record_and_report(&keep, &analysis, &output, printer)?;
+    }
+    let outcome = match (outcome, interrupt::requested()) {
+        (RunOutcome::Completed, Some(stop)) => RunOutcome::Stopped(stop),
+        (outcome, _) => outcome,
+    };
+    if let RunOutcome::Stopped(stop) = outcome {
+        printer.warn(&format!(
+            "stopped by {}; every finished benchmark is in {1}; complete it with `ftbench pyperformance --resume {1}`",
+            stop.name(),
+            output.display()
+        ));
+        return Ok(ExitCode::from(stop.exit_code()));
+    }
+    Ok(exit_code(outcome, results, &output, printer))
+}
+
+/// A new run from the command line: interpreters found, output free, nothing written yet.
+fn fresh(args: &PyperformanceArgs) -> Result<Session> {
+    let (variants, explicit) = config::pythons(&args.pythons)?;
+    config::check_labels(&variants)?;
+    let baseline = config::baseline_label(args.baseline.as_deref(), &variants, explicit)?;
+    if let Some(machine) = &args.machine {
+        results::check_name("machine name", machine).map_err(anyhow::Error::msg)?;
+    }
+    let manifest = args
+        .manifest
+        .as_deref()
+        .map(|m| {
+            fs_err::canonicalize(m)
+                .with_context(|| format!("cannot read the manifest `{}`", m.display()))
+        })
+        .transpose()?;
+    let selection = match (&args.benchmarks, args.all) {
+        (Some(list), _) => list.clone(),
+        (None, true) => "default".to_string(),
+        (None, false) => pp::DEFAULT_SELECTION.join(","),
+    };
+    let output = args.output.clone().unwrap_or_else(|| {
+        PathBuf::from("ftbench-results").join(format!(
+            "pyperformance-{}.json",
+            results::utc_stamp_for_file()
+        ))
+    });
+    guard::check_output(&output, guard::Existing::Refuse)?;
+    let settings = Settings {
+        baseline: Some(baseline),
+        allow_load: args.allow_load,
+        include_gil_benchmarks: args.include_gil_benchmarks,
+        pyperformance: Some(PyperformanceSettings {
+            version: pp::VERSION.to_string(),
+            mode: args.mode().name().to_string(),
+            selection,
+            manifest,
+        }),
+        ..Settings::default()
+    };
+    let records = variants
+        .iter()
+        .map(|v| VariantRecord {
+            label: v.label.clone(),
+            path: v.interpreter.path.clone(),
+            run_path: v.interpreter.path.clone(),
+            source: v.interpreter.source,
+            gil_mode: v.gil,
+            expects_gil: v.expects_gil(),
+            info: v.interpreter.info.clone(),
+        })
+        .collect();
+    let mut results = ResultsFile::new(settings, records);
+    results.system.machine.clone_from(&args.machine);
+    Ok(Session {
+        results,
+        output,
+        variants,
+    })
+}
+
+/// `--resume FILE`: the file's selection, mode and interpreters (found again as `run --resume`
+/// finds them); failed benchmarks are tried again.
+fn resume(path: &Path, args: &PyperformanceArgs, printer: &Printer) -> Result<Session> {
+    guard::check_output(path, guard::Existing::Continue)?;
+    let mut previous = results::load(path)?;
+    let Some(settings) = previous.settings.pyperformance.clone() else {
+        bail!(
+            "`{}` was not written by `ftbench pyperformance`; resume it with `ftbench run --resume`",
+            path.display()
+        );
+    };
+    if settings.version != pp::VERSION {
+        bail!(
+            "`{}` was measured with pyperformance {}, this ftbench runs {}: their numbers do not mix; start a new file",
+            path.display(),
+            settings.version,
+            pp::VERSION
+        );
+    }
+    if let Some(manifest) = &settings.manifest
+        && !args.trust_paths
+        && !own_file(manifest)
+    {
+        bail!(
+            "cannot resume: `{}` names the manifest `{}`, which is not a file of yours on this machine; a results file may come from anywhere, so pass --trust-paths to run its benchmarks",
+            path.display(),
+            manifest.display()
+        );
+    }
+    let variants = config::resume_variants(
+        &previous,
+        &args.pythons,
+        args.trust_paths,
+        false,
+        path,
+        printer,
+    )?;
+    previous.errors.clear();
+    previous.skipped.clear();
+    previous.resumes.push(results::Resume {
+        at: results::utc_now(),
+        hostname: crate::machine::sysinfo::SystemInfo::collect().hostname,
+        ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        forced: false,
+    });
+    Ok(Session {
+        results: previous,
+        output: path.to_path_buf(),
+        variants,
+    })
+}
+
+/// Whether `path` is a file that belongs to the user running ftbench.
+fn own_file(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    fs_err::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.uid() == nix::unistd::getuid().as_raw())
+}
+
+/// pyperformance for each interpreter (a `+gil` variant shares its build's), installed once.
+fn install_all(
+    variants: &[Variant],
+    logs: &Path,
+    printer: &Printer,
+) -> Result<Vec<(PathBuf, Install)>> {
+    let mut installs: Vec<(PathBuf, Install)> = Vec::new();
+    for variant in variants {
+        let python = &variant.interpreter.path;
+        if installs.iter().any(|(p, _)| p == python) {
+            continue;
+        }
+        let spinner = printer.spinner("pyperformance");
+        spinner.set_message(format!(
+            "{} for {}",
+            pp::VERSION,
+            crate::output::escape(&variant.label)
+        ));
+        let log = logs.join(format!(
+            "install-{}.log",
+            crate::format::slug(&variant.label)
+        ));
+        let install = pp::install(python, &log);
+        spinner.finish_and_clear();
+        installs.push((python.clone(), install?));
+    }
+    Ok(installs)
+}
+
+fn install_of<'a>(installs: &'a [(PathBuf, Install)], variant: &Variant) -> &'a Install {
+    &installs
+        .iter()
+        .find(|(p, _)| *p == variant.interpreter.path)
+        .expect("every interpreter was installed")
+        .1
+}
+
+/// One benchmark on one label.
+struct Step {
+    benchmark: Benchmark,
+    label: usize,
+}
+
+/// The steps still to run: every selected benchmark on every label that can run it, the
+/// labels' order reversed every other benchmark (A B, B A) so that drift of the machine falls
+/// on each alike. Benchmarks a label's Python cannot run are recorded as skipped; names that
+/// are no benchmark are an error before anything runs.
+fn plan(
+    session: &mut Session,
+    installs: &[(PathBuf, Install)],
+    settings: &PyperformanceSettings,
+    resumed: bool,
+) -> Result<Vec<Step>> {
+    let mut per_label = Vec::new();
+    let mut all: Vec<Benchmark> = Vec::new();
+    for variant in &session.variants {
+        let plan = install_of(installs, variant)
+            .plan(&settings.selection, settings.manifest.as_deref())?;
+        if !plan.unknown.is_empty() && !resumed {
+            bail!(
+                "pyperformance {} has no benchmark or group named {} (`ftbench pyperformance -b` takes pyperformance's names; `python -m pyperformance list` lists them)",
+                plan.version,
+                plan.unknown
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        for excluded in &plan.excluded {
+            session.results.skipped.push(Missing {
+                test: excluded.name.clone(),
+                label: variant.label.clone(),
+                thread_count: None,
+                reason: format!("needs Python {}", excluded.requires_python),
+            });
+        }
+        for benchmark in &plan.benchmarks {
+            if !all.iter().any(|b| b.name == benchmark.name) {
+                all.push(benchmark.clone());
+            }
+        }
+        per_label.push(plan.benchmarks);
+    }
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    let labels = session.variants.len();
+    let mut steps = Vec::new();
+    for (i, benchmark) in all.into_iter().enumerate() {
+        let order: Vec<usize> = if i % 2 == 0 {
+            (0..labels).collect()
+        } else {
+            (0..labels).rev().collect()
+        };
+        for label in order {
+            let runs_here = per_label[label].iter().any(|b| b.name == benchmark.name);
+            if runs_here
+                && !done(
+                    &session.results,
+                    &benchmark.name,
+                    &session.variants[label].label,
+                )
+            {
+                steps.push(Step {
+                    benchmark: benchmark.clone(),
+                    label,
+                });
+            }
+        }
+    }
+    Ok(steps)
+}
+
+/// Whether a benchmark's results for `label` are already in the file (a resumed run).
+fn done(results: &ResultsFile, benchmark: &str, label: &str) -> bool {
+    results.points.iter().any(|p| {
+        p.label == label
+            && results
+                .settings
+                .test_info(&p.test)
+                .is_some_and(|t| t.module == benchmark)
+    })
+}
+
+/// Run the steps, writing the file after each; stops at Ctrl-C with what finished kept.
+fn measure(
+    session: &mut Session,
+    installs: &[(PathBuf, Install)],
+    steps: &[Step],
+    settings: &PyperformanceSettings,
+    logs: &Path,
+    cache: &AnalysisCache,
+    printer: &Printer,
+) -> Result<RunOutcome> {
+    let bar = printer.progress(steps.len() as u64, "pyperformance");
+    let mut patience = Patience::default();
+    for step in steps {
+        if let Some(stop) = interrupt::requested() {
+            bar.finish_and_clear();
+            return Ok(RunOutcome::Stopped(stop));
+        }
+        let variant = &session.variants[step.label];
+        let name = &step.benchmark.name;
+        bar.set_message(format!(
+            "{name} on {}",
+            crate::output::escape(&variant.label)
+        ));
+        patience.next_pair();
+        if !session.results.settings.allow_load && patience.willing() {
+            patience.wait(1, |text| printer.line_above(&bar, text));
+        }
+        let log = logs.join(format!(
+            "{}-{}.log",
+            crate::format::slug(name),
+            crate::format::slug(&variant.label)
+        ));
+        let before = Counters::read();
+        let ran = install_of(installs, variant).run(
+            &step.benchmark,
+            variant.gil,
+            &settings.mode,
+            settings.manifest.as_deref(),
+            &log,
+        );
+        let disturbed = before
+            .until(&Counters::read())
+            .is_some_and(|work| work.disturbs(1));
+        let line = match ran {
+            Err(err) => {
+                if let Some(stop) = interrupt::requested() {
+                    bar.finish_and_clear();
+                    return Ok(RunOutcome::Stopped(stop));
+                }
+                record_failure(
+                    &mut session.results,
+                    name,
+                    &variant.label,
+                    format!("{err:#}"),
+                )
+            }
+            Ok(pp::Outcome::Failed(reason)) => {
+                record_failure(&mut session.results, name, &variant.label, reason)
+            }
+            Ok(pp::Outcome::Measured(measured)) => {
+                record(&mut session.results, variant, name, &measured, disturbed)
+            }
+        };
+        printer.line_above(&bar, &line);
+        analysis::seed::write(&session.output, &mut session.results, cache)
+            .with_context(|| format!("failed to write `{}`", session.output.display()))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(RunOutcome::Completed)
+}
+
+fn record_failure(
+    results: &mut ResultsFile,
+    benchmark: &str,
+    label: &str,
+    reason: String,
+) -> String {
+    let line = format!("  {label:<14} {benchmark:<22} FAILED: {reason}");
+    results.errors.push(Missing {
+        test: benchmark.to_string(),
+        label: label.to_string(),
+        thread_count: None,
+        reason,
+    });
+    line
+}
+
+/// Add one benchmark's values for a label; a GIL in the wrong state is marked, named and said.
+fn record(
+    results: &mut ResultsFile,
+    variant: &Variant,
+    benchmark: &str,
+    measured: &pp::Measured,
+    disturbed: bool,
+) -> String {
+    let gil = &measured.gil;
+    let expects_gil = variant.expects_gil();
+    let extra = (!gil.enabled_by.is_empty())
+        .then(|| serde_json::json!({ "gil_enabled_by": gil.enabled_by }));
+    let mut parts = Vec::new();
+    for imported in &measured.benchmarks {
+        if results.settings.test_info(&imported.name).is_none() {
+            results.settings.test_info.push(TestInfo {
+                name: imported.name.clone(),
+                module: benchmark.to_string(),
+                group: Group::Pyperformance,
+                metric: "runs_per_sec".to_string(),
+                unit_scale: 1.0,
+            });
+        }
+        results.add_single_run(
+            &imported.name,
+            &variant.label,
+            &imported.seconds,
+            &SingleRun {
+                gil_enabled: gil.gil_enabled(),
+                expects_gil,
+                disturbed,
+                extra: extra.clone(),
+            },
+        );
+        let median = crate::stats::median(&imported.seconds);
+        parts.push(format!(
+            "{} {} ({} value(s))",
+            imported.name,
+            crate::format::seconds(median),
+            imported.seconds.len()
+        ));
+    }
+    let mut line = format!("  {:<14} {}", variant.label, parts.join(", "));
+    if gil.gil_enabled() != expects_gil {
+        let what = if gil.gil_enabled() {
+            let by = if gil.enabled_by.is_empty() {
+                "an import".to_string()
+            } else {
+                format!("importing {}", gil.enabled_by.join(", "))
+            };
+            format!(
+                "{benchmark} ran on {} with the GIL on: {by} turned it back on in {} of {} process(es); marked GIL!{}",
+                variant.label,
+                gil.enabled,
+                gil.processes,
+                if results.settings.include_gil_benchmarks {
+                    " and kept in the geometric mean (--include-gil-benchmarks)"
+                } else {
+                    " and left out of its geometric mean (--include-gil-benchmarks keeps it)"
+                }
+            )
+        } else {
+            format!(
+                "{benchmark} ran on {} with the GIL off although its mode asks for it on; marked GIL!",
+                variant.label
+            )
+        };
+        line.push_str("  GIL!");
+        results.warnings.push(what);
+    }
+    if disturbed {
+        line.push_str("  BUSY!");
+    }
+    line
+}
