@@ -133,6 +133,26 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
     out
 }
 
+/// Make text from a results file inert in Markdown: it stays on its line (control characters
+/// become visible escapes), raw HTML shows as text, and it cannot open a heading, link, image,
+/// code span, emphasis or table cell (`!` needs no escape: `[` is escaped, so no image opens).
+pub fn markdown_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in escape(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '#' | '[' | ']' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl Printer {
     pub fn new(quiet: bool) -> Self {
         Self { quiet }

@@ -6,6 +6,8 @@
 //!    build of the same version, else the same build with its GIL forced on): the regular
 //!    suite's geometric mean (else the scaling tests' serial runs), and its memory, against
 //!    PEP 779's bar where the counterpart is a GIL build.
+//!    Where the builds compared differ in how they were built (PGO, LTO, a shared library,
+//!    frame pointers, debug, the JIT), a sentence says so: every ratio includes that.
 //! 2. The best speedup each label reached on the compute test, and at how many threads.
 //! 3. Per free-threaded build, the tests where it does not scale and why, telling the code's
 //!    reasons (contends, waits, the GIL turned back on) from the machine's (unequal CPUs, other

@@ -11,11 +11,13 @@
 //! they were derived from, so a write after each point re-derives only what that point changed.
 //! criterion's analysis/report split is the model.
 
+pub mod compare;
 pub mod fleet;
 pub mod headline;
 pub mod model;
 pub mod seed;
 pub mod verdict;
+pub mod warnings;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::history::open_existing_store;
+use super::common::open_existing_store;
 use crate::cli::CompareArgs;
 use crate::compare;
 use crate::output::Printer;

@@ -5,29 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::common::{describe_fingerprint, open_existing_store, open_store, run_samples};
 use crate::cli::{HistoryAddArgs, HistoryArgs, HistoryCommand};
 use crate::output::Printer;
 use crate::report;
 use crate::results::{self};
-use crate::store::{self, Location, Store};
-
-/// The store for a command that records runs: created and migrated as needed.
-pub(super) fn open_store(arg: Option<&std::ffi::OsStr>) -> Result<Box<dyn Store>> {
-    Ok(store::open(&Location::from_arg(arg), store::Access::Write)?)
-}
-
-/// The store for a command that only reads it: a path that does not exist is a mistake (a typo
-/// in `--store`), not a store to create.
-pub(super) fn open_existing_store(arg: Option<&std::ffi::OsStr>) -> Result<Box<dyn Store>> {
-    let location = Location::from_arg(arg);
-    if !location.exists() {
-        anyhow::bail!(
-            "there is no history store at `{}`: `ftbench run` records runs there (--store or FTBENCH_STORE choose another)",
-            location.display()
-        );
-    }
-    Ok(store::open(&location, store::Access::Read)?)
-}
+use crate::store::{self, Store};
 
 /// The stored label `requested` means: itself, or the one label it names the way `--python`
 /// does (`3.13t` is `3.13.15t`, not `3.13.15t+gil`).
@@ -299,45 +282,6 @@ fn list_machines(store: &dyn Store, json: bool, printer: &Printer) -> Result<Exi
     }
     printer.stdout(&report::table::grid_aligned(&rows, 1))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `Intel Xeon, 16 cores, 125 GiB, Linux 6.18 (Debian 12), governor performance, SMT off`.
-pub fn describe_fingerprint(fingerprint: &serde_json::Value) -> String {
-    let text = |key: &str| fingerprint[key].as_str().map(str::to_string);
-    let mut parts = vec![text("cpu_model").unwrap_or_else(|| "unknown CPU".to_string())];
-    if let Some(cores) = fingerprint["logical_cores"].as_u64() {
-        parts.push(format!("{cores} cores"));
-    }
-    if let Some(bytes) = fingerprint["memory_bytes"].as_u64() {
-        parts.push(format!("{:.0} GiB", bytes as f64 / f64::from(1u32 << 30)));
-    }
-    match (text("kernel"), text("os")) {
-        (Some(kernel), Some(os)) => parts.push(format!("kernel {kernel} ({os})")),
-        (Some(one), None) | (None, Some(one)) => parts.push(one),
-        (None, None) => {}
-    }
-    if let Some(governor) = text("cpu_governor") {
-        parts.push(format!("governor {governor}"));
-    }
-    if let Some(smt) = text("smt") {
-        parts.push(format!("SMT {smt}"));
-    }
-    parts.join(", ")
-}
-
-/// A stored trend as the analysis reads it.
-pub(super) fn run_samples(
-    trend: &[store::TrendPoint],
-) -> Vec<crate::analysis::fleet::RunSamples<'_>> {
-    trend
-        .iter()
-        .map(|p| crate::analysis::fleet::RunSamples {
-            run_id: p.run_id,
-            created: &p.created,
-            samples: &p.samples,
-            disturbed: p.disturbed,
-        })
-        .collect()
 }
 
 /// One row per run, each compared with the run before it; significant steps are flagged.

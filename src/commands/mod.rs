@@ -2,6 +2,7 @@
 //! report. `dispatch` only routes.
 
 mod check;
+mod common;
 mod compare;
 mod history;
 mod import;

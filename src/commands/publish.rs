@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::history::{describe_fingerprint, open_existing_store, run_samples};
+use super::common::{describe_fingerprint, open_existing_store, run_samples};
 use crate::analysis::fleet::{
     Curve, Fleet, FleetLabel, FleetTest, Machine, RegularTrend, SuiteRun, Trend, speedup_trend,
     suite_trend,

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use super::report::beside;
-use super::run::{Keep, exit_code, machine_check, record_and_report, warn_marked_points};
+use super::common::{
+    Keep, beside, exit_code, machine_check, record_and_report, warn_marked_points,
+};
 use crate::analysis::{self, Analysis, AnalysisCache};
 use crate::cli::PyperformanceArgs;
 use crate::interpreter::Variant;
@@ -94,6 +95,16 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
     for warning in &results.warnings {
         printer.warn(warning);
     }
+    if let Some(run) = &results.settings.pyperformance {
+        printer.info(&format!(
+            "Wall time per interpreter: {}",
+            run.wall_s
+                .iter()
+                .map(|(label, s)| format!("{label} {:.1} min", s / 60.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     warn_marked_points(results, printer);
     printer.info(&format!("Results written to {}", output.display()));
     if outcome == RunOutcome::Completed && interrupt::requested().is_none() {
@@ -156,6 +167,7 @@ fn fresh(args: &PyperformanceArgs) -> Result<Session> {
             mode: args.mode().name().to_string(),
             selection,
             manifest,
+            wall_s: std::collections::BTreeMap::new(),
         }),
         ..Settings::default()
     };
@@ -394,6 +406,7 @@ fn measure(
             crate::format::slug(name),
             crate::format::slug(&variant.label)
         ));
+        let started = std::time::Instant::now();
         let before = Counters::read();
         let ran = install_of(installs, variant).run(
             &step.benchmark,
@@ -426,6 +439,10 @@ fn measure(
             }
         };
         printer.line_above(&bar, &line);
+        if let Some(run) = session.results.settings.pyperformance.as_mut() {
+            *run.wall_s.entry(variant.label.clone()).or_default() +=
+                started.elapsed().as_secs_f64();
+        }
         analysis::seed::write(&session.output, &mut session.results, cache)
             .with_context(|| format!("failed to write `{}`", session.output.display()))?;
         bar.inc(1);

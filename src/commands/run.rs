@@ -5,14 +5,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::history::open_store;
-use super::report::{beside, report_dir, write_report};
+use super::common::{
+    Keep, beside, exit_code, machine_check, record_and_report, warn_marked_points,
+};
 use crate::analysis::{self, Analysis, AnalysisCache};
 use crate::cli::{MeasureArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::interrupt;
 use crate::output::Printer;
-use crate::results::{self, Point, ResultsFile, VariantRecord};
+use crate::results::{self, ResultsFile, VariantRecord};
 use crate::runner::Sink as _;
 use crate::runner::{self, Outcome, Plan, PythonWorker};
 use crate::{report, workloads};
@@ -75,19 +76,14 @@ pub(super) fn execute(
         results.system.machine.clone_from(&measure.machine);
         results
     };
+    // A resumed file from before test facts were recorded: its user tests' facts come from the
+    // configuration (loading recorded the built-in ones).
     for workload in &config.tests {
-        // Tests ftbench does not know by name (a user's function) say where they belong.
-        if crate::workloads::find(workload.name).is_none()
-            && !results
-                .external_tests
-                .iter()
-                .any(|t| t.name == workload.name)
-        {
-            results.external_tests.push(results::ExternalTest {
-                name: workload.name.to_string(),
-                group: workload.group,
-                metric: workload.metric.to_string(),
-            });
+        if results.settings.test_info(workload.name).is_none() {
+            results
+                .settings
+                .test_info
+                .push(results::TestInfo::of(workload));
         }
     }
     if let Some(parent) = config.output.parent()
@@ -241,34 +237,6 @@ impl runner::Sink for ResultsWriter<'_> {
     }
 }
 
-/// Warn about points whose numbers may not mean what they say: the GIL in the wrong state, or
-/// other work on the machine.
-pub(super) fn warn_marked_points(results: &ResultsFile, printer: &Printer) {
-    let gil_points = results
-        .points
-        .iter()
-        .filter(|p| p.gil_mismatches > 0)
-        .count();
-    if gil_points > 0 {
-        printer.warn(&format!(
-            "{gil_points} point(s) ran with the GIL in the wrong state (marked GIL! above, `gil_reenabled` in the results)"
-        ));
-    }
-    let disturbed: Vec<String> = results
-        .points
-        .iter()
-        .filter(|p| p.disturbed())
-        .map(Point::name)
-        .collect();
-    if !disturbed.is_empty() {
-        printer.warn(&format!(
-            "other work on the machine disturbed {} point(s) (marked BUSY! above, `disturbed` in the results): {}; measure them again on a quiet machine (`ftbench check` says what is busy)",
-            disturbed.len(),
-            disturbed.join("; ")
-        ));
-    }
-}
-
 /// With `--precision`: how many points reached it, and which did not.
 pub(super) fn say_precision(results: &ResultsFile, printer: &Printer) {
     let Some(pct) = results.settings.precision_pct else {
@@ -321,82 +289,6 @@ fn stopped_after_the_last_point(
         output.display()
     ));
     ExitCode::from(stop.exit_code())
-}
-
-/// The exit status of a run: 0, 1 when a point failed, 130 / 143 when a signal stopped it.
-pub(super) fn exit_code(
-    outcome: Outcome,
-    results: &ResultsFile,
-    output: &std::path::Path,
-    printer: &Printer,
-) -> ExitCode {
-    match outcome {
-        Outcome::Completed if !results.errors.is_empty() => {
-            printer.error(&format!(
-                "{} point(s) failed (listed above and under `errors` in {})",
-                results.errors.len(),
-                output.display()
-            ));
-            ExitCode::FAILURE
-        }
-        Outcome::Completed => ExitCode::SUCCESS,
-        Outcome::Stopped(stop) => {
-            printer.warn(&format!(
-                "stopped by {}; every finished point is in {1}; complete it with `ftbench run --resume {1}`",
-                stop.name(),
-                output.display()
-            ));
-            ExitCode::from(stop.exit_code())
-        }
-    }
-}
-
-/// What happens to a finished run's file: recorded in a store, reported beside it.
-pub(super) struct Keep<'a> {
-    pub no_store: bool,
-    pub store: Option<&'a std::ffi::OsStr>,
-    pub no_report: bool,
-}
-
-impl<'a> Keep<'a> {
-    pub fn of(measure: &'a MeasureArgs) -> Self {
-        Self {
-            no_store: measure.no_store,
-            store: measure.store.as_deref(),
-            no_report: measure.no_report,
-        }
-    }
-}
-
-/// After a run: record it in the history store and write its report, unless told not to.
-pub(super) fn record_and_report(
-    keep: &Keep<'_>,
-    results: &Analysis,
-    output: &std::path::Path,
-    printer: &Printer,
-) -> Result<()> {
-    if results.points.is_empty() {
-        return Ok(());
-    }
-    if !keep.no_store {
-        // The history is a second copy: failing to record loses nothing, so it only warns.
-        match open_store(keep.store)
-            .and_then(|mut store| Ok((store.record(results, Some(output))?, store.name())))
-        {
-            Ok((recorded, name)) => printer.info(&format!(
-                "Recorded as run {} in the history store `{name}`",
-                recorded.id
-            )),
-            Err(err) => printer.warn(&format!(
-                "the run was not recorded in the history store: {err:#}\n  the results file is complete; record it later with `ftbench history add {}`",
-                output.display()
-            )),
-        }
-    }
-    if !keep.no_report {
-        write_report(results, output, &report_dir(output), printer)?;
-    }
-    Ok(())
 }
 
 pub(super) fn new_results(config: &RunConfig) -> ResultsFile {
@@ -456,22 +348,4 @@ pub(super) fn list_tests(printer: &Printer) -> Result<ExitCode> {
     }
     printer.stdout(&out)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// A short look at the machine before measuring: other work for half a second, and the speed
-/// of each CPU the run will use.
-pub(super) fn machine_check(
-    system: &crate::machine::sysinfo::SystemInfo,
-    settings: &results::Settings,
-) -> crate::machine::check::Check {
-    let cpus = crate::machine::cpus::or_allowed(&settings.cpus);
-    crate::machine::check::check(
-        system,
-        crate::machine::check::Scope {
-            window: std::time::Duration::from_millis(500),
-            max_threads: settings.threads.iter().copied().max().unwrap_or(1),
-            cpus: &cpus,
-            probe: std::time::Duration::from_millis(300),
-        },
-    )
 }

@@ -31,7 +31,7 @@ pub struct SystemInfo {
     pub cgroup_cpu_limit: Option<f64>,
     /// The machine check a run made before measuring (`ftbench check`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<crate::machine::check::Check>,
+    pub check: Option<super::readiness::Check>,
 }
 
 fn read_trimmed(path: &str) -> Option<String> {

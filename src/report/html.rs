@@ -6,8 +6,6 @@ use serde::Serialize;
 use super::plot::{self, Figure};
 use super::table;
 use crate::analysis::Analysis;
-use crate::results::Point;
-use crate::stats::Estimate;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -71,123 +69,12 @@ struct FigureContext<'a> {
     svg: &'a str,
 }
 
-/// Warnings a reader must see before trusting the numbers: GIL state, noise, missing points.
+/// Warnings a reader must see before trusting the numbers, as the analysis finds them.
 pub fn warnings(results: &Analysis<'_>) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for point in results.points.iter().filter(|p| p.gil_mismatches > 0) {
-        warnings.push(format!(
-            "GIL in the wrong state: {} on {} at {} ({} of {} samples); these numbers do not measure what the label says",
-            point.test,
-            point.label,
-            crate::format::threads(point.thread_count),
-            point.gil_mismatches,
-            point.samples.len()
-        ));
-    }
-    let disturbed: Vec<String> = results
-        .points
+    crate::analysis::warnings::all(results)
         .iter()
-        .filter(|p| p.disturbed())
-        .map(|p| {
-            format!(
-                "{} ({} of {} samples)",
-                p.name(),
-                p.disturbed_samples(),
-                p.samples.len()
-            )
-        })
-        .collect();
-    if !disturbed.is_empty() {
-        warnings.push(format!(
-            "other work on the machine disturbed {} point(s), marked BUSY!: {}. Their numbers may show the machine, not Python; measure them again on a quiet machine (`ftbench check` says what is busy).",
-            disturbed.len(),
-            disturbed.join("; ")
-        ));
-    }
-    warnings.extend(ceilings_below_python(results));
-    let noisy: Vec<String> = results
-        .points
-        .iter()
-        .filter(|p| p.throughput.is_noisy())
-        .map(Point::name)
-        .collect();
-    if !noisy.is_empty() {
-        const SHOWN: usize = 6;
-        let more = noisy.len().saturating_sub(SHOWN);
-        // The advice fits how the numbers were made: ftbench's own runs, pyperformance's, or
-        // a file imported from elsewhere.
-        let imported = results
-            .variants
-            .iter()
-            .all(|v| v.source == crate::interpreter::InterpreterSource::Imported);
-        let advice = if results.settings.pyperformance.is_some() {
-            "close other programs, or run `ftbench pyperformance --rigorous`"
-        } else if imported {
-            "measure them again with more values (pyperf's --rigorous) on a quiet machine"
-        } else {
-            "close other programs, or raise --processes and --samples"
-        };
-        warnings.push(format!(
-            "{} of {} points are noisy (CV above {:.0}%): {}{}. Their intervals are wide; {advice}.",
-            noisy.len(),
-            results.points.len(),
-            crate::stats::NOISY_CV * 100.0,
-            noisy[..noisy.len().min(SHOWN)].join("; "),
-            if more > 0 { format!("; and {more} more") } else { String::new() }
-        ));
-    }
-    warnings.extend(table::missing_lines(results));
-    warnings.extend(results.warnings.iter().cloned());
-    warnings
-}
-
-/// Where a Python speedup lies above the native ceiling beyond both intervals: the reference was
-/// disturbed there (it cannot be beaten), so it must not be read as a ceiling.
-fn ceilings_below_python(results: &Analysis<'_>) -> Vec<String> {
-    let Some(native) = results.native_label() else {
-        return Vec::new();
-    };
-    let mut warnings = Vec::new();
-    for test in results.tests() {
-        if !crate::workloads::native::is_ceiling(&test) {
-            continue;
-        }
-        let Some(reference) = results.series(&test, native) else {
-            continue;
-        };
-        for label in results.labels().iter().filter(|l| *l != native) {
-            let Some(series) = results.series(&test, label) else {
-                continue;
-            };
-            for point in &series.points {
-                let (
-                    Some(Estimate { value, low, .. }),
-                    Some(Estimate {
-                        value: nvalue,
-                        high: nhigh,
-                        ..
-                    }),
-                ) = (
-                    point.speedup,
-                    reference
-                        .points
-                        .iter()
-                        .find(|n| n.thread_count == point.thread_count)
-                        .and_then(|n| n.speedup),
-                )
-                else {
-                    continue;
-                };
-                if low > nhigh {
-                    warnings.push(format!(
-                        "{test} at {}: {label}'s speedup {value:.2}x lies above the native ceiling's {nvalue:.2}x beyond both intervals; the native reference was disturbed there and is no ceiling",
-                        crate::format::threads(point.thread_count)
-                    ));
-                }
-            }
-        }
-    }
-    warnings
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// Render the report from the results and their figures' SVG texts.
@@ -347,45 +234,4 @@ pub fn environment() -> minijinja::Environment<'static> {
         _ => minijinja::escape_formatter(out, state, value),
     });
     env
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::results::{ResultsFile, Settings};
-
-    #[test]
-    fn a_python_speedup_above_the_native_ceiling_is_called_a_disturbed_reference() {
-        let variant = crate::results::testing::test_variant;
-        let point = |label: &str, threads: u32, walls: &[u64]| {
-            crate::results::testing::test_point("parallel_compute", label, threads, walls)
-        };
-        // Python at 2 threads twice as fast as serial; native at 2 threads as `native_walls` say.
-        let file = |native_walls: &[u64]| {
-            let mut results =
-                ResultsFile::new(Settings::default(), vec![variant("ft"), variant("native")]);
-            let serial = [1000, 1010, 990, 1005];
-            results.points.push(point("ft", 0, &serial));
-            results.points.push(point("ft", 2, &[500, 505, 495, 502]));
-            results.points.push(point("native", 0, &serial));
-            results.points.push(point("native", 2, native_walls));
-            results
-        };
-        let disturbed = file(&[800, 810, 790, 805]);
-        let warnings = super::ceilings_below_python(&crate::analysis::Analysis::of(&disturbed));
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(
-            warnings[0].contains("the native reference was disturbed there and is no ceiling"),
-            "{warnings:?}"
-        );
-        // Where native is above Python, nothing is said.
-        let results = file(&[480, 485, 470, 490]);
-        let warnings = super::ceilings_below_python(&crate::analysis::Analysis::of(&results));
-        assert!(warnings.is_empty(), "{warnings:?}");
-        // And only then is it called a ceiling (figures, legends).
-        let is_ceiling = |r: &ResultsFile| {
-            crate::analysis::Analysis::of(r).native_is_ceiling("parallel_compute")
-        };
-        assert!(is_ceiling(&results));
-        assert!(!is_ceiling(&disturbed));
-    }
 }

@@ -4,26 +4,7 @@ use std::fmt::Write;
 
 use super::table;
 use crate::analysis::Analysis;
-
-/// Make text from a results file inert in Markdown: it stays on its line (control characters
-/// become visible escapes), raw HTML shows as text, and it cannot open a heading, link, image,
-/// code span, emphasis or table cell (`!` needs no escape: `[` is escaped, so no image opens).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in crate::output::escape(text).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '#' | '[' | ']' | '|' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::output::markdown_escape as escape;
 
 /// What each kind of speedup in the file is measured against.
 fn baselines(results: &Analysis<'_>) -> String {
@@ -64,11 +45,11 @@ pub fn render(results: &Analysis<'_>) -> String {
         }
         out.push('\n');
     }
-    let warnings = super::html::warnings(results);
+    let warnings = crate::analysis::warnings::all(results);
     if !warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
         for warning in &warnings {
-            let _ = writeln!(out, "> - {}", escape(warning));
+            let _ = writeln!(out, "> - {}", escape(&warning.to_string()));
         }
         out.push('\n');
     }
@@ -113,7 +94,7 @@ pub fn render(results: &Analysis<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use crate::output::markdown_escape as escape;
 
     #[test]
     fn hostile_names_stay_inert() {

@@ -108,8 +108,8 @@ impl Table {
             }
             column += span;
         }
-        let escape = |cell: &String| super::markdown::escape(cell);
-        let mut out = format!("### {}\n\n", super::markdown::escape(&self.title));
+        let escape = |cell: &String| crate::output::markdown_escape(cell);
+        let mut out = format!("### {}\n\n", crate::output::markdown_escape(&self.title));
         let _ = writeln!(
             out,
             "| {} |",
@@ -134,7 +134,7 @@ impl Table {
         if !self.notes.is_empty() {
             out.push('\n');
             for note in &self.notes {
-                let _ = writeln!(out, "{}  ", super::markdown::escape(note));
+                let _ = writeln!(out, "{}  ", crate::output::markdown_escape(note));
             }
         }
         out
@@ -164,44 +164,10 @@ pub fn render(results: &Analysis<'_>) -> String {
     for table in thread_tables(results) {
         out.push_str(&table.to_text());
     }
-    for line in missing_lines(results) {
+    for line in crate::analysis::warnings::missing(results) {
         let _ = writeln!(out, "\n{line}");
     }
     out
-}
-
-/// One line per point that was skipped or failed, with its reason; labels that failed the same
-/// way share one line.
-pub fn missing_lines(results: &Analysis<'_>) -> Vec<String> {
-    // (skipped or failed, test, thread count, reason) -> the labels it happened to.
-    type Key<'a> = (&'a str, &'a str, Option<u32>, &'a str);
-    let mut groups: Vec<(Key, Vec<&str>)> = Vec::new();
-    for (what, missing) in results
-        .skipped
-        .iter()
-        .map(|m| ("skipped", m))
-        .chain(results.errors.iter().map(|m| ("failed", m)))
-    {
-        let reason = missing.reason.lines().next().unwrap_or_default();
-        let key = (what, missing.test.as_str(), missing.thread_count, reason);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, labels)) => labels.push(&missing.label),
-            None => groups.push((key, vec![&missing.label])),
-        }
-    }
-    groups
-        .into_iter()
-        .map(|((what, test, thread_count, reason), labels)| {
-            format!(
-                "{what}: {test} on {}{}: {reason}",
-                labels.join(", "),
-                thread_count.map_or(String::new(), |n| format!(
-                    " at {}",
-                    crate::format::threads(n)
-                )),
-            )
-        })
-        .collect()
 }
 
 /// "1.45x slower" / "1.05x faster", as pyperformance words a ratio.

@@ -84,9 +84,9 @@ fn compact(results: &Analysis<'_>, width: usize) -> String {
     for table in table::thread_tables(results) {
         out.push_str(&fit(&table, width));
     }
-    for line in table::missing_lines(results) {
+    for line in crate::analysis::warnings::missing(results) {
         out.push('\n');
-        out.push_str(&wrap(&line, width, 2));
+        out.push_str(&wrap(&line.to_string(), width, 2));
     }
     if !out.is_empty() {
         let _ = writeln!(

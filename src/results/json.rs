@@ -162,6 +162,8 @@ pub fn parse(path: &Path, text: &[u8]) -> Result<ResultsFile, Error> {
 /// What serde cannot check: limits, empty or zero-length samples, duplicate points, and stored
 /// summaries that disagree with their samples (recomputed from the samples, which are the truth).
 fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
+    // Every test's facts recorded first: the summaries below are checked in the file's units.
+    file.record_test_info();
     let invalid = |message: String| Error::Invalid {
         path: path.to_path_buf(),
         message,

@@ -118,7 +118,7 @@ pub struct Settings {
 }
 
 /// What `ftbench pyperformance` ran: enough to resume it and to say what the numbers are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PyperformanceSettings {
     /// The pinned pyperformance version that ran the benchmarks.
     pub version: String,
@@ -129,6 +129,10 @@ pub struct PyperformanceSettings {
     /// A manifest of the user's own benchmarks, if one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<std::path::PathBuf>,
+    /// Wall time each label's benchmarks took, venv creation included, in seconds (summed
+    /// over resumed sessions).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub wall_s: std::collections::BTreeMap<String, f64>,
 }
 
 impl Settings {
@@ -137,13 +141,10 @@ impl Settings {
         self.test_info.iter().find(|t| t.name == test)
     }
 
-    /// Metric units per unit of work of a test: as the file records it, else (files from before
-    /// tests were recorded) from the registry.
+    /// Metric units per unit of work of a test, as the file records it (a loaded file records
+    /// every test: [`ResultsFile::record_test_info`]).
     pub fn unit_scale_of(&self, test: &str) -> f64 {
-        self.test_info(test).map_or_else(
-            || workloads::find(test).map_or(1.0, |w| w.unit_scale),
-            |t| t.unit_scale,
-        )
+        self.test_info(test).map_or(1.0, |t| t.unit_scale)
     }
 }
 
@@ -467,8 +468,9 @@ pub struct ResultsFile {
     pub skipped: Vec<Missing>,
     pub errors: Vec<Missing>,
     pub warnings: Vec<String>,
-    /// Tests that are not ftbench's own (imported from pyperf), with where they belong.
-    #[serde(default)]
+    /// Tests that are not ftbench's own, as files from before `settings.test_info` named them:
+    /// read, turned into test facts on load ([`ResultsFile::record_test_info`]), never written.
+    #[serde(default, skip_serializing)]
     pub external_tests: Vec<ExternalTest>,
     /// What the harness itself cost while it ran (the last session, for a resumed file).
     #[serde(default)]
@@ -691,11 +693,16 @@ impl ResultsFile {
 
     /// Add a regular test's durations measured elsewhere (a pyperf import) for `label`.
     pub fn add_imported(&mut self, test: &str, label: &str, seconds: &[f64], gil_enabled: bool) {
-        if workloads::find(test).is_none() && !self.external_tests.iter().any(|t| t.name == test) {
-            self.external_tests.push(ExternalTest {
-                name: test.to_string(),
-                group: Group::Regular,
-                metric: "runs_per_sec".to_string(),
+        if self.test_info(test).is_none() {
+            self.settings.test_info.push(match workloads::find(test) {
+                Some(workload) => TestInfo::of(workload),
+                None => TestInfo {
+                    name: test.to_string(),
+                    module: "pyperf".to_string(),
+                    group: Group::Regular,
+                    metric: "runs_per_sec".to_string(),
+                    unit_scale: 1.0,
+                },
             });
         }
         self.add_single_run(
@@ -778,36 +785,63 @@ impl ResultsFile {
         self.index().tests.clone()
     }
 
+    /// What a test is: as the file records it (every file written or loaded records each of its
+    /// tests, [`ResultsFile::record_test_info`]), else as this ftbench's registry defines it
+    /// (files built in memory), else an unknown scaling test. The one accessor of test facts.
+    pub fn info(&self, test: &str) -> std::borrow::Cow<'_, TestInfo> {
+        match self.settings.test_info(test) {
+            Some(info) => std::borrow::Cow::Borrowed(info),
+            None => std::borrow::Cow::Owned(workloads::find(test).map_or_else(
+                || TestInfo {
+                    name: test.to_string(),
+                    module: String::new(),
+                    group: Group::Scaling,
+                    metric: "throughput".to_string(),
+                    unit_scale: 1.0,
+                },
+                TestInfo::of,
+            )),
+        }
+    }
+
+    /// Give every test the file names a recorded [`TestInfo`], once, when the file is read:
+    /// files from before ftbench recorded them are read as this ftbench's registry, or their
+    /// `external_tests` entry (imports, user tests), defines the test. From then on the file's
+    /// own facts hold, whatever a later ftbench changes.
+    pub fn record_test_info(&mut self) {
+        let mut names: Vec<String> = self.settings.tests.clone();
+        for point in &self.points {
+            if !names.contains(&point.test) {
+                names.push(point.test.clone());
+            }
+        }
+        for name in names {
+            if self.settings.test_info(&name).is_some() {
+                continue;
+            }
+            let info = match self.external_tests.iter().find(|t| t.name == name) {
+                Some(external) => TestInfo {
+                    name: name.clone(),
+                    module: String::new(),
+                    group: external.group,
+                    metric: external.metric.clone(),
+                    unit_scale: 1.0,
+                },
+                None => self.info(&name).into_owned(),
+            };
+            self.settings.test_info.push(info);
+        }
+        self.external_tests.clear();
+    }
+
     /// The group a test's numbers belong to.
     pub fn group_of(&self, test: &str) -> Group {
-        if let Some(info) = self.test_info(test) {
-            return info.group;
-        }
-        workloads::find(test)
-            .map(|w| w.group)
-            .or_else(|| {
-                self.external_tests
-                    .iter()
-                    .find(|t| t.name == test)
-                    .map(|t| t.group)
-            })
-            .unwrap_or(Group::Scaling)
+        self.info(test).group
     }
 
     /// The throughput metric's key for a test (`ops_per_sec`, ...).
     pub fn metric_of(&self, test: &str) -> String {
-        if let Some(info) = self.test_info(test) {
-            return info.metric.clone();
-        }
-        workloads::find(test).map_or_else(
-            || {
-                self.external_tests
-                    .iter()
-                    .find(|t| t.name == test)
-                    .map_or_else(|| "throughput".to_string(), |t| t.metric.clone())
-            },
-            |w| w.metric.to_string(),
-        )
+        self.info(test).metric.clone()
     }
 
     /// The recorded description of a test, for files that carry one.
@@ -815,9 +849,9 @@ impl ResultsFile {
         self.settings.test_info(test)
     }
 
-    /// Metric units per unit of work of a test: as recorded, else from the registry.
+    /// Metric units per unit of work of a test.
     pub fn unit_scale_of(&self, test: &str) -> f64 {
-        self.settings.unit_scale_of(test)
+        self.info(test).unit_scale
     }
 
     /// Whether `label` is ftbench's native reference (by what its variant is, not by its name: a

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::{ExternalTest, Point, PointSample, ResultsFile, Settings, VariantRecord};
+use super::{Point, PointSample, ResultsFile, Settings, TestInfo, VariantRecord};
 use crate::interpreter::{GilMode, InterpreterInfo, InterpreterSource};
 use crate::machine::sysinfo::SystemInfo;
 use crate::stats::Summary;
@@ -109,11 +109,16 @@ fn add_scaling(
         // The seed's ref_counting_local printed bandwidth numbers: keep its own name.
         _ => (seed_name.to_string(), 1.0),
     };
-    if workloads::find(&test).is_none() && !file.external_tests.iter().any(|t| t.name == test) {
-        file.external_tests.push(ExternalTest {
-            name: test.clone(),
-            group: Group::Scaling,
-            metric: metric.clone(),
+    if file.settings.test_info(&test).is_none() {
+        file.settings.test_info.push(match workloads::find(&test) {
+            Some(workload) => TestInfo::of(workload),
+            None => TestInfo {
+                name: test.clone(),
+                module: "seed".to_string(),
+                group: Group::Scaling,
+                metric: metric.clone(),
+                unit_scale,
+            },
         });
     }
     if !file.settings.tests.contains(&test) {

@@ -23,11 +23,13 @@ use crate::results::pyperf;
 /// The pyperformance release ftbench installs and records.
 pub const VERSION: &str = "1.14.0";
 
-/// ftbench's default selection: 21 benchmarks of pyperformance's default set, about 10 minutes
-/// per interpreter on 2 cores in pyperformance's default mode. Pure Python (the seed's
-/// kinds of work: numbers, objects, strings, generators, regexes, serialisation), plus two with
-/// extension modules that turn the GIL back on in a free-threaded 3.13 (`coverage`'s tracer;
-/// `mako` through `markupsafe`), so that what the suite says about them is seen.
+/// ftbench's default selection: 21 benchmarks of pyperformance's default set (23 results:
+/// `deepcopy` gives three), 8 to 10 minutes per interpreter on 2 cores in pyperformance's
+/// default mode. Pure Python of the seed's kinds of work (numbers, objects, strings,
+/// generators, templates, regexes, serialisation), plus `coverage`, whose C tracer turns the
+/// GIL back on in a free-threaded 3.13: what the suite says about such a benchmark is seen.
+/// (`mako` pins `markupsafe` 2.0.1, whose speedups would turn it on too, but the benchmark
+/// blocks that import.)
 pub const DEFAULT_SELECTION: &[&str] = &[
     "chaos",
     "coroutines",
