@@ -136,7 +136,17 @@ pub fn figures(results: &Analysis<'_>) -> Vec<Figure> {
     if !results.regular_tests().is_empty() {
         figures.push(Figure {
             name: "regular".into(),
-            title: "Regular tests: time per run and speedup against the baseline".into(),
+            title: if regular_times_drawn(results) {
+                format!(
+                    "{}: time per run and speedup against the baseline",
+                    results.regular_heading()
+                )
+            } else {
+                format!(
+                    "{}: speedup against the baseline",
+                    results.regular_heading()
+                )
+            },
             kind: FigureKind::Regular,
         });
     }
@@ -251,8 +261,14 @@ impl Figure {
                 ((500 * columns as u32).max(900), 60 + rows as u32 * 420)
             }
             FigureKind::Regular => {
-                let tests = results.regular_tests().len().max(1) as u32;
-                ((tests * 110 + 200).max(900), 1000)
+                // One group per test and one for the geometric mean.
+                let tests = results.regular_tests().len().max(1) as u32 + 1;
+                let height = if regular_times_drawn(results) {
+                    1000
+                } else {
+                    560
+                };
+                ((tests * 110 + 200).max(900), height)
             }
             FigureKind::Pools => {
                 let (rows, _) = pool_shape(pool_tests(results).len());
@@ -923,6 +939,34 @@ fn draw_bars<DB: DrawingBackend>(
     Ok(())
 }
 
+/// How many times the slowest test's time may be the fastest's before the time panel is left
+/// out: on a linear axis the short ones would be invisible (pyperformance's benchmarks run from
+/// microseconds to half a second), and the speedups say it all.
+const REGULAR_TIME_SPREAD: f64 = 100.0;
+
+/// Whether the regular figure draws the tests' times: not where they span more than
+/// [`REGULAR_TIME_SPREAD`].
+fn regular_times_drawn(results: &Analysis<'_>) -> bool {
+    let medians: Vec<f64> = results
+        .regular_tests()
+        .iter()
+        .flat_map(|t| {
+            results
+                .labels()
+                .into_iter()
+                .filter_map(move |l| results.regular(t, &l))
+        })
+        .map(|e| e.duration.median)
+        .filter(|m| *m > 0.0)
+        .collect();
+    let (low, high) = medians
+        .iter()
+        .fold((f64::INFINITY, 0.0_f64), |(lo, hi), m| {
+            (lo.min(*m), hi.max(*m))
+        });
+    medians.is_empty() || high / low <= REGULAR_TIME_SPREAD
+}
+
 fn draw_regular<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &Analysis<'_>,
@@ -930,7 +974,6 @@ fn draw_regular<DB: DrawingBackend>(
     let labels = results.labels();
     let tests = results.regular_tests();
     let baseline = results.baseline().unwrap_or_default();
-    let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);
     let entries: Vec<Vec<Option<crate::analysis::RegularEntry>>> = tests
         .iter()
         .map(|t| labels.iter().map(|l| results.regular(t, l)).collect())
@@ -942,34 +985,77 @@ fn draw_regular<DB: DrawingBackend>(
             .collect();
         heights_and_intervals(&rows)
     };
-    let (values, intervals) = cells(|e| {
-        Some(Estimate::new(
-            e.duration.median,
-            e.duration.ci_low,
-            e.duration.ci_high,
-        ))
-    });
-    let durations = Bars {
-        caption: "time per run (lower is better)".into(),
-        y_desc: "seconds".into(),
-        groups: tests.clone(),
-        values,
-        intervals,
-        format: super::seconds,
-        reference: None,
+    // A test some label ran with the GIL in the wrong state says so under its bars.
+    let groups: Vec<String> = tests
+        .iter()
+        .map(|t| {
+            let marked = labels
+                .iter()
+                .any(|l| results.points_of(t, l).iter().any(|p| p.gil_mismatches > 0));
+            if marked {
+                format!("{t} (GIL!)")
+            } else {
+                t.clone()
+            }
+        })
+        .collect();
+    let speedup_area = if regular_times_drawn(results) {
+        let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);
+        let (values, intervals) = cells(|e| {
+            Some(Estimate::new(
+                e.duration.median,
+                e.duration.ci_low,
+                e.duration.ci_high,
+            ))
+        });
+        let durations = Bars {
+            caption: "time per run (lower is better)".into(),
+            y_desc: "seconds".into(),
+            groups: groups.clone(),
+            values,
+            intervals,
+            format: super::seconds,
+            reference: None,
+        };
+        draw_bars(&top, &durations, &labels, &label_colours(results))?;
+        bottom
+    } else {
+        area.clone()
     };
-    draw_bars(&top, &durations, &labels, &label_colours(results))?;
-    let (values, intervals) = cells(|e| e.speedup);
+    let (mut values, mut intervals) = cells(|e| e.speedup);
+    // The suite's summary as the last group: each label's geometric mean with its interval.
+    let means: Vec<Option<Estimate>> = labels
+        .iter()
+        .map(|l| {
+            if *l == baseline {
+                Some(Estimate::exact(1.0))
+            } else {
+                results.regular_summary(l).and_then(|s| s.geometric_mean)
+            }
+        })
+        .collect();
+    let mut groups = groups;
+    let summarised = tests.len() > 1
+        && labels
+            .iter()
+            .zip(&means)
+            .any(|(l, m)| *l != baseline && m.is_some());
+    if summarised {
+        let (mean_values, mean_intervals) = heights_and_intervals(&[means]);
+        values.extend(mean_values);
+        intervals.extend(mean_intervals);
+        groups.push("geometric mean".into());
+    }
     let speedups = Bars {
         caption: format!("speedup against {baseline} (higher is better)"),
         y_desc: "speedup".into(),
-        groups: tests,
+        groups,
         values,
         intervals,
         format: |v| format!("{v:.2}x"),
         reference: Some(1.0),
     };
-    draw_bars(&bottom, &speedups, &labels, &label_colours(results))
+    draw_bars(&speedup_area, &speedups, &labels, &label_colours(results))
 }
 
 fn draw_refcount<DB: DrawingBackend>(

@@ -804,7 +804,7 @@ impl ResultsFile {
         }
     }
 
-    /// Give every test the file names a recorded [`TestInfo`], once, when the file is read:
+    /// Give every test the file names a recorded `TestInfo`, once, when the file is read:
     /// files from before ftbench recorded them are read as this ftbench's registry, or their
     /// `external_tests` entry (imports, user tests), defines the test. From then on the file's
     /// own facts hold, whatever a later ftbench changes.

@@ -142,6 +142,12 @@ fn pyperformance_interleaves_checks_the_gil_and_writes_a_results_file() {
         .success();
     let markdown = fs_err::read_to_string(d.join("rep/report.md")).unwrap();
     assert!(markdown.contains("pyperformance"), "{markdown}");
+    // The figure: the speedups with each label's geometric mean, the GIL mark under the test.
+    let figure = fs_err::read_to_string(d.join("rep/figures/regular.svg")).unwrap();
+    assert!(
+        figure.contains("geometric mean") && figure.contains("gil_markup (GIL!)"),
+        "the regular figure names the mean and the marked test"
+    );
     ftbench(d)
         .args(["compare", "pp.json", "pp.json"])
         .assert()
