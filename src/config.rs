@@ -304,15 +304,7 @@ impl RunConfig {
             prepare(&mut variants, printer)?;
         }
         let tests = resumed_tests(&previous.settings, args.trust_paths, printer)?;
-        // Failed and skipped points are tried again.
-        previous.errors.clear();
-        previous.skipped.clear();
-        previous.resumes.push(results::Resume {
-            at: results::utc_now(),
-            hostname: crate::machine::sysinfo::SystemInfo::collect().hostname,
-            ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
-            forced: force,
-        });
+        previous.begin_resume(force);
         Ok(Self {
             variants,
             tests,

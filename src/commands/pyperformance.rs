@@ -229,14 +229,7 @@ fn resume(path: &Path, args: &PyperformanceArgs, printer: &Printer) -> Result<Se
         path,
         printer,
     )?;
-    previous.errors.clear();
-    previous.skipped.clear();
-    previous.resumes.push(results::Resume {
-        at: results::utc_now(),
-        hostname: crate::machine::sysinfo::SystemInfo::collect().hostname,
-        ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
-        forced: false,
-    });
+    previous.begin_resume(false);
     Ok(Session {
         results: previous,
         output: path.to_path_buf(),

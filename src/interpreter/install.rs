@@ -864,6 +864,15 @@ fn build_steps(
     ]
 }
 
+/// `python` followed by these runs pip's install quietly, without its version check.
+pub const PIP_INSTALL: [&str; 5] = [
+    "-m",
+    "pip",
+    "install",
+    "--quiet",
+    "--disable-pip-version-check",
+];
+
 /// `pip install` packages into an interpreter, binary wheels only; bare `numpy` means
 /// [`NUMPY_REQUIREMENT`].
 pub fn install_packages(python: &Path, packages: &[String], printer: &Printer) -> Result<()> {
@@ -888,13 +897,7 @@ pub fn install_packages(python: &Path, packages: &[String], printer: &Printer) -
     let output = Command::new(python)
         .env_remove("FTBENCH_STORE")
         .env_remove("PGPASSWORD")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
+        .args(PIP_INSTALL)
         .args(["--only-binary=:all:"])
         .args(&requirements)
         .env_remove("PYTHON_GIL")

@@ -635,6 +635,19 @@ impl ResultsFile {
         }
     }
 
+    /// A resumed run starts: failed and skipped points are tried again, and the file records when,
+    /// where, by which ftbench and whether `--force` mixed anything.
+    pub fn begin_resume(&mut self, forced: bool) {
+        self.errors.clear();
+        self.skipped.clear();
+        self.resumes.push(Resume {
+            at: utc_now(),
+            hostname: crate::machine::sysinfo::SystemInfo::collect().hostname,
+            ftbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            forced,
+        });
+    }
+
     /// The point index, rebuilt if points were added since it was built.
     fn index(&self) -> std::sync::Arc<PointIndex> {
         let mut cache = self

@@ -249,13 +249,7 @@ pub fn install(interpreter: &Path, log: &Path) -> Result<Install> {
     }
     let pip = run_logged(
         command(&building.join("bin").join("python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
+            .args(crate::interpreter::install::PIP_INSTALL)
             .arg(format!("pyperformance=={VERSION}")),
         log,
     )?;

@@ -17,6 +17,13 @@ struct FakeWorker {
     log: Vec<String>,
     /// Calibrations answered so far, each one a different work size.
     calibrations: u64,
+    /// Crash when asked to measure this (label, threads).
+    crash_at: Option<(String, u32)>,
+    /// Measurements answered so far per (label, threads); with `noisy`, each one's samples
+    /// take a different time.
+    measured: std::collections::HashMap<(String, u32), u64>,
+    /// Samples vary from process to process by up to this share (0: all alike).
+    noisy: f64,
 }
 
 impl Worker for FakeWorker {
@@ -40,6 +47,15 @@ impl Worker for FakeWorker {
             variant.label,
             request.module_name()
         ));
+        if self.crash_at.as_ref() == Some(&(variant.label.clone(), request.threads))
+            && request.mode == Mode::Measure
+        {
+            return Err(Error::Crashed {
+                status: "signal 11".into(),
+                samples: 0,
+                stderr: "Segmentation fault".into(),
+            });
+        }
         if request.mode == Mode::Calibrate {
             self.calibrations += 1;
             return Ok(WorkerOutput {
@@ -48,8 +64,15 @@ impl Worker for FakeWorker {
                 samples: Vec::new(),
             });
         }
-        // Threads that scale perfectly: a sample takes 1 ms / threads.
-        let wall_ns = 1_000_000 / u64::from(request.threads.max(1));
+        // Threads that scale perfectly: a sample takes 1 ms / threads, give or take `noisy`
+        // from one process to the next (a fixed pattern: the test is deterministic).
+        let count = self
+            .measured
+            .entry((variant.label.clone(), request.threads))
+            .or_default();
+        *count += 1;
+        let wobble = [1.0, -1.0, 0.5, -0.5, 0.0][(*count % 5) as usize] * self.noisy;
+        let wall_ns = (1_000_000.0 * (1.0 + wobble)) as u64 / u64::from(request.threads.max(1));
         let samples = (0..request.warmup + request.samples)
             .map(|index| RawSample {
                 index,
@@ -154,12 +177,73 @@ impl super::Sink for RawFile {
 
 /// Run `plan` on a fresh fake (into `results`), returning the fake's log.
 fn measure(plan: &Plan, results: &mut ResultsFile) -> Vec<String> {
+    measure_with(plan, results, FakeWorker::default())
+}
+
+/// Run `plan` on `fake` (into `results`), returning its log; the run must complete.
+fn measure_with(plan: &Plan, results: &mut ResultsFile, mut fake: FakeWorker) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let mut fake = FakeWorker::default();
     let mut sink = RawFile(dir.path().join("results.json"));
     let outcome = run(plan, results, &mut fake, &mut sink, &Printer::new(true)).unwrap();
     assert_eq!(outcome, Outcome::Completed);
     fake.log
+}
+
+#[test]
+fn a_crashing_worker_fails_its_point_and_the_run_goes_on() {
+    let plan = plan(&["parallel_compute"], 2);
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    let fake = FakeWorker {
+        crash_at: Some(("gil".into(), 2)),
+        ..FakeWorker::default()
+    };
+    measure_with(&plan, &mut results, fake);
+    // The failed point is an error with the worker's own words; the five others are measured.
+    assert_eq!(results.points.len(), 5);
+    assert!(
+        !results
+            .points
+            .iter()
+            .any(|p| p.label == "gil" && p.thread_count == 2)
+    );
+    assert_eq!(results.errors.len(), 1, "{:?}", results.errors);
+    let error = &results.errors[0];
+    assert_eq!(
+        (
+            error.test.as_str(),
+            error.label.as_str(),
+            error.thread_count
+        ),
+        ("parallel_compute", "gil", Some(2))
+    );
+    assert!(
+        error.reason.contains("signal 11") && error.reason.contains("Segmentation fault"),
+        "{}",
+        error.reason
+    );
+}
+
+#[test]
+fn precision_adds_processes_until_the_interval_is_narrow_enough() {
+    let mut plan = plan(&["parallel_compute"], 2);
+    plan.settings.precision_pct = Some(5.0);
+    plan.settings.max_time_per_point_s = Some(30.0);
+    // Samples 10% apart: two processes give an interval far wider than 5%.
+    let noisy = FakeWorker {
+        noisy: 0.10,
+        ..FakeWorker::default()
+    };
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    measure_with(&plan, &mut results, noisy);
+    for point in &results.points {
+        let half = point.throughput.relative_half_width() * 100.0;
+        assert!(half <= 5.0, "{} at ±{half:.1}%", point.name());
+        assert!(point.samples.len() > 2, "{}: more processes", point.name());
+    }
+    // Already precise: no process beyond the plan's two.
+    let mut precise = ResultsFile::new(plan.settings.clone(), Vec::new());
+    measure_with(&plan, &mut precise, FakeWorker::default());
+    assert!(precise.points.iter().all(|p| p.samples.len() == 2));
 }
 
 #[test]
