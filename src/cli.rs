@@ -129,8 +129,12 @@ pub struct PyperformanceArgs {
     #[arg(long, short, value_name = "PATH", conflicts_with = "resume")]
     pub output: Option<PathBuf>,
 
-    /// Continue a stopped run: the benchmarks not yet measured, with the file's settings.
-    #[arg(long, value_name = "PATH")]
+    /// Continue a stopped run: the benchmarks not yet measured, with the file's settings (so
+    /// the flags that choose benchmarks, mode or baseline do not go with it).
+    #[arg(long, value_name = "PATH", conflicts_with_all = [
+        "benchmarks", "all", "fast", "rigorous", "debug_single_value", "manifest", "baseline",
+        "include_gil_benchmarks",
+    ])]
     pub resume: Option<PathBuf>,
 
     /// With --resume: run the interpreters and the manifest the file names even where ftbench
@@ -677,4 +681,32 @@ pub struct ReportArgs {
     /// time went, memory) however wide they get. Default: tables that fit the terminal.
     #[arg(long)]
     pub wide: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Cli;
+
+    #[test]
+    fn a_resumed_pyperformance_run_keeps_the_files_selection_and_mode() {
+        let parse =
+            |args: &[&str]| Cli::try_parse_from([&["ftbench", "pyperformance"], args].concat());
+        assert!(parse(&["--resume", "r.json"]).is_ok());
+        for flag in [
+            &["-b", "nbody"][..],
+            &["--fast"],
+            &["--all"],
+            &["--baseline", "3.12"],
+        ] {
+            let err = parse(&[&["--resume", "r.json"], flag].concat()).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{flag:?}"
+            );
+        }
+        assert!(parse(&["--fast", "--rigorous"]).is_err());
+    }
 }
