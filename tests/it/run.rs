@@ -375,9 +375,12 @@ fn native_is_a_trustworthy_ceiling_in_quick_runs_and_only_a_reference_for_locks(
                 .find(|p| p["thread_count"] == 2)
                 .unwrap()["verdict"]
                 .clone();
-        // 1.8x of 2 on equal CPUs; on CPUs of unequal speed, of what they can reach.
+        // 1.8x of 2 on equal CPUs; on CPUs of unequal speed, of what they can reach. Time the
+        // hypervisor steals lowers CPU-seconds per second (parallelism) for the serial and the
+        // 2-thread runs alike while leaving the speedup whole (seen in CI: 2.00x at parallelism
+        // 1.71): there ftbench's own verdict, which weighs both, must say it scales.
         let reachable = reachable_at_two(&results);
-        if (speedup >= 0.9 * reachable && parallelism >= 1.8)
+        if (speedup >= 0.9 * reachable && (parallelism >= 1.8 || verdict == "scales"))
             || (speedup >= 0.75 * reachable && verdict == "unequal")
         {
             let svg = |name: &str| {
