@@ -548,11 +548,14 @@ impl<'a> Analysis<'a> {
     /// ran with the GIL in another state than its build's (a module turned it back on in a
     /// free-threaded build), unless the file says to keep those (`--include-gil-benchmarks`).
     pub fn counts_in_means(&self, test: &str, label: &str) -> bool {
-        self.settings.include_gil_benchmarks
-            || self
-                .points_of(test, label)
-                .iter()
-                .all(|p| p.gil_mismatches == 0)
+        self.settings.include_gil_benchmarks || !self.ran_with_wrong_gil(test, label)
+    }
+
+    /// Whether `label` ran `test` with the GIL in another state than its build's in any sample.
+    pub fn ran_with_wrong_gil(&self, test: &str, label: &str) -> bool {
+        self.points_of(test, label)
+            .iter()
+            .any(|p| p.gil_mismatches > 0)
     }
 
     /// A thread test's per-thread cost and phase percentiles for `label`.

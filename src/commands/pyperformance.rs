@@ -171,18 +171,7 @@ fn fresh(args: &PyperformanceArgs) -> Result<Session> {
         }),
         ..Settings::default()
     };
-    let records = variants
-        .iter()
-        .map(|v| VariantRecord {
-            label: v.label.clone(),
-            path: v.interpreter.path.clone(),
-            run_path: v.interpreter.path.clone(),
-            source: v.interpreter.source,
-            gil_mode: v.gil,
-            expects_gil: v.expects_gil(),
-            info: v.interpreter.info.clone(),
-        })
-        .collect();
+    let records = variants.iter().map(VariantRecord::of).collect();
     let mut results = ResultsFile::new(settings, records);
     results.system.machine.clone_from(&args.machine);
     Ok(Session {
@@ -299,9 +288,20 @@ fn plan(
 ) -> Result<Vec<Step>> {
     let mut per_label = Vec::new();
     let mut all: Vec<Benchmark> = Vec::new();
+    // One plan per interpreter: a `+gil` variant shares its build's.
+    let mut plans: Vec<(&Path, pp::Plan)> = Vec::new();
     for variant in &session.variants {
-        let plan = install_of(installs, variant)
-            .plan(&settings.selection, settings.manifest.as_deref())?;
+        let python = variant.interpreter.path.as_path();
+        if !plans.iter().any(|(p, _)| *p == python) {
+            let plan = install_of(installs, variant)
+                .plan(&settings.selection, settings.manifest.as_deref())?;
+            plans.push((python, plan));
+        }
+        let plan = &plans
+            .iter()
+            .find(|(p, _)| *p == python)
+            .expect("planned above")
+            .1;
         if !plan.unknown.is_empty() && !resumed {
             bail!(
                 "pyperformance {} has no benchmark or group named {} (`ftbench pyperformance -b` takes pyperformance's names; `python -m pyperformance list` lists them)",
@@ -326,7 +326,12 @@ fn plan(
                 all.push(benchmark.clone());
             }
         }
-        per_label.push(plan.benchmarks);
+        per_label.push(
+            plan.benchmarks
+                .iter()
+                .map(|b| b.name.clone())
+                .collect::<Vec<_>>(),
+        );
     }
     all.sort_by(|a, b| a.name.cmp(&b.name));
     let labels = session.variants.len();
@@ -338,7 +343,7 @@ fn plan(
             (0..labels).rev().collect()
         };
         for label in order {
-            let runs_here = per_label[label].iter().any(|b| b.name == benchmark.name);
+            let runs_here = per_label[label].contains(&benchmark.name);
             if runs_here
                 && !done(
                     &session.results,
@@ -475,13 +480,12 @@ fn record(
     let mut parts = Vec::new();
     for imported in &measured.benchmarks {
         if results.settings.test_info(&imported.name).is_none() {
-            results.settings.test_info.push(TestInfo {
-                name: imported.name.clone(),
-                module: benchmark.to_string(),
-                group: Group::Pyperformance,
-                metric: "runs_per_sec".to_string(),
-                unit_scale: 1.0,
-            });
+            results.settings.test_info.push(TestInfo::external(
+                &imported.name,
+                benchmark,
+                Group::Pyperformance,
+                "runs_per_sec",
+            ));
         }
         results.add_single_run(
             &imported.name,

@@ -292,19 +292,7 @@ fn stopped_after_the_last_point(
 }
 
 pub(super) fn new_results(config: &RunConfig) -> ResultsFile {
-    let variants = config
-        .variants
-        .iter()
-        .map(|v| VariantRecord {
-            label: v.label.clone(),
-            path: v.interpreter.path.clone(),
-            run_path: v.run_path.clone(),
-            source: v.interpreter.source,
-            gil_mode: v.gil,
-            expects_gil: v.expects_gil(),
-            info: v.interpreter.info.clone(),
-        })
-        .collect();
+    let variants = config.variants.iter().map(VariantRecord::of).collect();
     let mut settings = config.settings.clone();
     settings.test_info = config
         .tests

@@ -989,9 +989,7 @@ fn draw_regular<DB: DrawingBackend>(
     let groups: Vec<String> = tests
         .iter()
         .map(|t| {
-            let marked = labels
-                .iter()
-                .any(|l| results.points_of(t, l).iter().any(|p| p.gil_mismatches > 0));
+            let marked = labels.iter().any(|l| results.ran_with_wrong_gil(t, l));
             if marked {
                 format!("{t} (GIL!)")
             } else {

@@ -651,11 +651,7 @@ pub fn regular_table(results: &Analysis<'_>) -> Option<Table> {
 /// ` GIL!` where `label` ran a single-run test with the GIL in another state than its build's
 /// (a module turned it back on), else nothing.
 fn gil_mark(results: &Analysis<'_>, test: &str, label: &str) -> &'static str {
-    if results
-        .points_of(test, label)
-        .iter()
-        .any(|p| p.gil_mismatches > 0)
-    {
+    if results.ran_with_wrong_gil(test, label) {
         " GIL!"
     } else {
         ""

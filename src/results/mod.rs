@@ -160,6 +160,18 @@ pub struct TestInfo {
 }
 
 impl TestInfo {
+    /// A test ftbench's registry does not define (imported, pyperformance's, the seed's own):
+    /// one unit of work is one unit of its metric.
+    pub fn external(name: &str, module: &str, group: Group, metric: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            module: module.to_string(),
+            group,
+            metric: metric.to_string(),
+            unit_scale: 1.0,
+        }
+    }
+
     pub fn of(workload: &workloads::Workload) -> Self {
         Self {
             name: workload.name.to_string(),
@@ -189,6 +201,21 @@ pub struct VariantRecord {
     /// Whether the GIL should be on while it runs.
     pub expects_gil: bool,
     pub info: InterpreterInfo,
+}
+
+impl VariantRecord {
+    /// How a variant about to be measured is recorded.
+    pub fn of(variant: &crate::interpreter::Variant) -> Self {
+        Self {
+            label: variant.label.clone(),
+            path: variant.interpreter.path.clone(),
+            run_path: variant.run_path.clone(),
+            source: variant.interpreter.source,
+            gil_mode: variant.gil,
+            expects_gil: variant.expects_gil(),
+            info: variant.interpreter.info.clone(),
+        }
+    }
 }
 
 /// The calibrated work size of one (test, label).
@@ -709,13 +736,7 @@ impl ResultsFile {
         if self.test_info(test).is_none() {
             self.settings.test_info.push(match workloads::find(test) {
                 Some(workload) => TestInfo::of(workload),
-                None => TestInfo {
-                    name: test.to_string(),
-                    module: "pyperf".to_string(),
-                    group: Group::Regular,
-                    metric: "runs_per_sec".to_string(),
-                    unit_scale: 1.0,
-                },
+                None => TestInfo::external(test, "pyperf", Group::Regular, "runs_per_sec"),
             });
         }
         self.add_single_run(
@@ -805,13 +826,7 @@ impl ResultsFile {
         match self.settings.test_info(test) {
             Some(info) => std::borrow::Cow::Borrowed(info),
             None => std::borrow::Cow::Owned(workloads::find(test).map_or_else(
-                || TestInfo {
-                    name: test.to_string(),
-                    module: String::new(),
-                    group: Group::Scaling,
-                    metric: "throughput".to_string(),
-                    unit_scale: 1.0,
-                },
+                || TestInfo::external(test, "", Group::Scaling, "throughput"),
                 TestInfo::of,
             )),
         }
@@ -833,13 +848,7 @@ impl ResultsFile {
                 continue;
             }
             let info = match self.external_tests.iter().find(|t| t.name == name) {
-                Some(external) => TestInfo {
-                    name: name.clone(),
-                    module: String::new(),
-                    group: external.group,
-                    metric: external.metric.clone(),
-                    unit_scale: 1.0,
-                },
+                Some(external) => TestInfo::external(&name, "", external.group, &external.metric),
                 None => self.info(&name).into_owned(),
             };
             self.settings.test_info.push(info);
@@ -897,34 +906,40 @@ impl ResultsFile {
     /// `ftbench pyperformance` or of imported pyperformance runs) pyperformance's benchmarks.
     /// One file's suite is one of them: their geometric means do not mix.
     pub fn regular_tests(&self) -> Vec<String> {
-        let of = |group: Group| -> Vec<String> {
-            self.tests()
-                .into_iter()
-                .filter(|t| self.group_of(t) == group)
-                .collect()
-        };
-        let regular = of(Group::Regular);
-        if regular.is_empty() {
-            of(Group::Pyperformance)
+        let group = self.single_run_group();
+        self.tests()
+            .into_iter()
+            .filter(|t| self.group_of(t) == group)
+            .collect()
+    }
+
+    /// The group [`ResultsFile::regular_tests`] comes from: `Regular` where the file has any
+    /// of ftbench's regular tests, else `Pyperformance`.
+    fn single_run_group(&self) -> Group {
+        if self
+            .tests()
+            .iter()
+            .any(|t| self.group_of(t) == Group::Regular)
+        {
+            Group::Regular
         } else {
-            regular
+            Group::Pyperformance
         }
     }
 
     /// The heading of the single-run tests' table: `Regular tests` or `pyperformance`.
     pub fn regular_heading(&self) -> &'static str {
-        if self.regular_noun().starts_with("pyperformance") {
-            "pyperformance"
-        } else {
-            "Regular tests"
+        match self.single_run_group() {
+            Group::Pyperformance => "pyperformance",
+            _ => "Regular tests",
         }
     }
 
     /// What the single-run tests are called in prose: `regular test(s)` or `pyperformance
     /// benchmark(s)`.
     pub fn regular_noun(&self) -> &'static str {
-        match self.regular_tests().first() {
-            Some(t) if self.group_of(t) == Group::Pyperformance => "pyperformance benchmark(s)",
+        match self.single_run_group() {
+            Group::Pyperformance => "pyperformance benchmark(s)",
             _ => "regular test(s)",
         }
     }

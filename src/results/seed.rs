@@ -112,13 +112,8 @@ fn add_scaling(
     if file.settings.test_info(&test).is_none() {
         file.settings.test_info.push(match workloads::find(&test) {
             Some(workload) => TestInfo::of(workload),
-            None => TestInfo {
-                name: test.clone(),
-                module: "seed".to_string(),
-                group: Group::Scaling,
-                metric: metric.clone(),
-                unit_scale,
-            },
+            // Not the registry's: the `_` arm above, one work unit per metric unit.
+            None => TestInfo::external(&test, "seed", Group::Scaling, &metric),
         });
     }
     if !file.settings.tests.contains(&test) {
