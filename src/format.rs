@@ -11,8 +11,8 @@ pub fn threads(thread_count: u32) -> String {
 
 /// A point's parallel units as a phrase: worker processes for tests that run a process pool
 /// (`pool_*_processes`, `np_column_compute_mp`, `scale --mode processes`), threads otherwise.
-pub fn workers(test: &str, count: u32) -> String {
-    if !crate::workloads::uses_processes(test) {
+pub fn workers(processes: bool, count: u32) -> String {
+    if !processes {
         return threads(count);
     }
     match count {
@@ -111,9 +111,9 @@ mod tests {
         assert_eq!(super::threads(0), "serial");
         assert_eq!(super::threads(1), "1 thread");
         assert_eq!(super::threads(16), "16 threads");
-        assert_eq!(super::workers("parallel_compute", 2), "2 threads");
-        assert_eq!(super::workers("pool_cpu_bound_processes", 2), "2 processes");
-        assert_eq!(super::workers("bench:work@processes", 1), "1 process");
-        assert_eq!(super::workers("np_column_compute_mp", 0), "serial");
+        assert_eq!(super::workers(false, 2), "2 threads");
+        assert_eq!(super::workers(true, 2), "2 processes");
+        assert_eq!(super::workers(true, 1), "1 process");
+        assert_eq!(super::workers(true, 0), "serial");
     }
 }

@@ -217,7 +217,7 @@ pub fn compare(
         other: other_name.to_string(),
         points,
         labels,
-        unmatched: base.points.len() + other.points.len() - matched,
+        unmatched: base.points().len() + other.points().len() - matched,
         different_machines: speedups,
         measure: if speedups { "speedup" } else { "throughput" },
     }
@@ -255,7 +255,7 @@ fn matched_points<'a>(
 ) -> Vec<Job<'a>> {
     let mut jobs = Vec::new();
     for (base_label, other_label) in pairs {
-        for point in base.points.iter().filter(|p| &p.label == base_label) {
+        for point in base.points().iter().filter(|p| &p.label == base_label) {
             if let Some(partner) = other.point(&point.test, other_label, point.thread_count)
                 && (!speedups
                     || (point.thread_count > 0

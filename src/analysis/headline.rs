@@ -269,7 +269,7 @@ fn best_speedups(results: &Analysis<'_>) -> Option<String> {
             Some(format!(
                 "{label} {:.2}x{interval} at {}",
                 s.value,
-                crate::format::workers(&test, threads)
+                results.info(&test).workers(threads)
             ))
         })
         .collect();

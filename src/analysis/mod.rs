@@ -147,7 +147,7 @@ impl std::ops::Deref for Analysis<'_> {
 impl std::fmt::Debug for Analysis<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Analysis")
-            .field("points", &self.file.points.len())
+            .field("points", &self.file.points().len())
             .finish_non_exhaustive()
     }
 }
@@ -254,7 +254,7 @@ impl<'a> Analysis<'a> {
                     efficiency,
                     parallelism,
                     gil: expects_gil || p.gil_mismatches > 0,
-                    processes: crate::workloads::uses_processes(test),
+                    processes: self.info(test).uses_processes(),
                     disturbed: p.disturbed(),
                     usable_cpus,
                     time,
@@ -338,7 +338,7 @@ impl<'a> Analysis<'a> {
     /// `memory_bandwidth`'s native read 0.95x where Python read 1.94x, and on 16 cores 3.80x at
     /// 8 threads where 3.13t read 5.95x [3.84, 6.85].
     pub fn native_is_ceiling(&self, test: &str) -> bool {
-        if !crate::workloads::native::is_ceiling(test) {
+        if !self.info(test).native_is_ceiling() {
             return false;
         }
         let Some(native) = self.native_label() else {

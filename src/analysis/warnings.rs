@@ -5,7 +5,6 @@
 use std::fmt;
 
 use super::Analysis;
-use crate::results::Point;
 use crate::stats::Estimate;
 
 /// How many noisy points a warning names before it counts the rest.
@@ -131,7 +130,7 @@ impl fmt::Display for Warning {
 /// Every warning of a results file, in the order a report shows them.
 pub fn all(results: &Analysis<'_>) -> Vec<Warning> {
     let mut warnings: Vec<Warning> = results
-        .points
+        .points()
         .iter()
         .filter(|p| p.gil_mismatches > 0)
         .map(|point| Warning::GilMismatch {
@@ -143,25 +142,31 @@ pub fn all(results: &Analysis<'_>) -> Vec<Warning> {
         })
         .collect();
     let disturbed: Vec<(String, usize, usize)> = results
-        .points
+        .points()
         .iter()
         .filter(|p| p.disturbed())
-        .map(|p| (p.name(), p.disturbed_samples(), p.samples.len()))
+        .map(|p| {
+            (
+                results.point_name(p),
+                p.disturbed_samples(),
+                p.samples.len(),
+            )
+        })
         .collect();
     if !disturbed.is_empty() {
         warnings.push(Warning::Disturbed(disturbed));
     }
     warnings.extend(native_below_python(results));
     let noisy: Vec<String> = results
-        .points
+        .points()
         .iter()
         .filter(|p| p.throughput.is_noisy())
-        .map(Point::name)
+        .map(|p| results.point_name(p))
         .collect();
     if !noisy.is_empty() {
         warnings.push(Warning::Noisy {
             points: noisy,
-            of: results.points.len(),
+            of: results.points().len(),
             advice: noise_advice(results),
         });
     }
@@ -223,7 +228,7 @@ pub fn native_below_python(results: &Analysis<'_>) -> Vec<Warning> {
     };
     let mut warnings = Vec::new();
     for test in results.tests() {
-        if !crate::workloads::native::is_ceiling(&test) {
+        if !results.info(&test).native_is_ceiling() {
             continue;
         }
         let Some(reference) = results.series(&test, native) else {
@@ -283,10 +288,10 @@ mod tests {
             let mut results =
                 ResultsFile::new(Settings::default(), vec![variant("ft"), variant("native")]);
             let serial = [1000, 1010, 990, 1005];
-            results.points.push(point("ft", 0, &serial));
-            results.points.push(point("ft", 2, &[500, 505, 495, 502]));
-            results.points.push(point("native", 0, &serial));
-            results.points.push(point("native", 2, native_walls));
+            results.add_point(point("ft", 0, &serial));
+            results.add_point(point("ft", 2, &[500, 505, 495, 502]));
+            results.add_point(point("native", 0, &serial));
+            results.add_point(point("native", 2, native_walls));
             results
         };
         let disturbed = file(&[800, 810, 790, 805]);

@@ -10,7 +10,7 @@ use crate::analysis::Analysis;
 use crate::cli::MeasureArgs;
 use crate::output::Printer;
 use crate::report;
-use crate::results::{self, Point, ResultsFile};
+use crate::results::{self, ResultsFile};
 use crate::runner::Outcome;
 use crate::store::{self, Location, Store};
 
@@ -137,7 +137,7 @@ pub fn record_and_report(
     output: &std::path::Path,
     printer: &Printer,
 ) -> Result<()> {
-    if results.points.is_empty() {
+    if results.points().is_empty() {
         return Ok(());
     }
     if !keep.no_store {
@@ -193,7 +193,7 @@ pub fn exit_code(
 /// other work on the machine.
 pub fn warn_marked_points(results: &ResultsFile, printer: &Printer) {
     let gil_points = results
-        .points
+        .points()
         .iter()
         .filter(|p| p.gil_mismatches > 0)
         .count();
@@ -203,10 +203,10 @@ pub fn warn_marked_points(results: &ResultsFile, printer: &Printer) {
         ));
     }
     let disturbed: Vec<String> = results
-        .points
+        .points()
         .iter()
         .filter(|p| p.disturbed())
-        .map(Point::name)
+        .map(|p| results.point_name(p))
         .collect();
     if !disturbed.is_empty() {
         printer.warn(&format!(

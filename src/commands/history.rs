@@ -81,15 +81,15 @@ fn differs_from_stored(
 ) -> Option<String> {
     let stored = store.load(id).ok()?;
     let samples =
-        |r: &results::ResultsFile| r.points.iter().map(|p| p.samples.len()).sum::<usize>();
-    if stored.points.len() != results.points.len() {
+        |r: &results::ResultsFile| r.points().iter().map(|p| p.samples.len()).sum::<usize>();
+    if stored.points().len() != results.points().len() {
         return Some(format!(
             "{} points in the file, {} in the store",
-            results.points.len(),
-            stored.points.len()
+            results.points().len(),
+            stored.points().len()
         ));
     }
-    (stored.points != results.points).then(|| {
+    (stored.points() != results.points()).then(|| {
         format!(
             "other samples: {} in the file, {} in the store",
             samples(results),
@@ -103,7 +103,7 @@ pub(super) fn history_add(args: &HistoryAddArgs, printer: &Printer) -> Result<Ex
     let mut store = open_store(args.store.as_deref())?;
     for file in &args.files {
         let results = results::load(file)?;
-        if results.points.is_empty() {
+        if results.points().is_empty() {
             printer.warn(&format!("{} has no points; not recorded", file.display()));
             continue;
         }

@@ -363,7 +363,7 @@ fn plan(
 
 /// Whether a benchmark's results for `label` are already in the file (a resumed run).
 fn done(results: &ResultsFile, benchmark: &str, label: &str) -> bool {
-    results.points.iter().any(|p| {
+    results.points().iter().any(|p| {
         p.label == label
             && results
                 .settings

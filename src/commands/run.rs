@@ -243,18 +243,18 @@ pub(super) fn say_precision(results: &ResultsFile, printer: &Printer) {
         return;
     };
     let missed: Vec<String> = results
-        .points
+        .points()
         .iter()
         .filter(|p| p.throughput.relative_half_width() * 100.0 > pct)
         .map(|p| {
             format!(
                 "{} (±{:.1}%)",
-                p.name(),
+                results.point_name(p),
                 p.throughput.relative_half_width() * 100.0
             )
         })
         .collect();
-    let total = results.points.len();
+    let total = results.points().len();
     if missed.is_empty() {
         printer.info(&format!("Precision: all {total} points reached ±{pct}%"));
     } else {

@@ -210,7 +210,7 @@ fn why_rows(results: &Analysis<'_>) -> (Vec<WhyRow>, Vec<(&'static str, &'static
     let why: Vec<WhyRow> = lines
         .into_iter()
         .map(|(test, label, threads, verdict)| WhyRow {
-            threads: crate::format::workers(&test, threads),
+            threads: results.info(&test).workers(threads),
             test,
             label,
             verdict: verdict.as_str(),

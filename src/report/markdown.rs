@@ -68,7 +68,7 @@ pub fn render(results: &Analysis<'_>) -> String {
                 "| {} | {} | {} | {} |",
                 escape(test),
                 escape(label),
-                crate::format::workers(test, *threads),
+                results.info(test).workers(*threads),
                 verdict.as_str()
             );
         }

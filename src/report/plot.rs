@@ -544,7 +544,7 @@ fn speedup_panel<DB: DrawingBackend>(
         test,
         max_threads,
         y_max,
-        (x_axis(test), "speedup (x serial)"),
+        (x_axis(results, test), "speedup (x serial)"),
         &|v| axis_label(*v, |v| format!("{v:.1}")),
     )?;
     let ideal = ideal_line(max_threads, y_max);
@@ -635,7 +635,7 @@ fn draw_detail<DB: DrawingBackend>(
         results,
         test,
         &format!("{metric} (higher is better)"),
-        (x_axis(test), &metric),
+        (x_axis(results, test), &metric),
         true,
     )?;
     if with_parallelism {
@@ -646,8 +646,8 @@ fn draw_detail<DB: DrawingBackend>(
 
 /// What the x axis of `test` counts: worker processes for process pools (`pools.png` says so
 /// too), threads otherwise.
-fn x_axis(test: &str) -> &'static str {
-    if crate::workloads::uses_processes(test) {
+fn x_axis(results: &Analysis<'_>, test: &str) -> &'static str {
+    if results.info(test).uses_processes() {
         "worker processes (log2 axis)"
     } else {
         "threads (log2 axis)"
@@ -686,7 +686,7 @@ fn parallelism_panel<DB: DrawingBackend>(
         "effective parallelism (CPUs busy running the threads)",
         max_threads,
         y_max,
-        (x_axis(test), "CPU-seconds per second"),
+        (x_axis(results, test), "CPU-seconds per second"),
         &|v| axis_label(*v, |v| format!("{v:.1}")),
     )?;
     let all_running: Vec<(f64, f64)> = (0..=log2(max_threads) as u32)

@@ -418,8 +418,8 @@ pub fn thread_advice(results: &Analysis<'_>) -> Vec<String> {
             };
             lines.push(format!(
                 "{test} on {label}: best at {}; {} are {slower:.1}x slower than {}{peak}",
-                crate::format::workers(&test, best.thread_count),
-                crate::format::workers(&test, last.thread_count),
+                results.info(&test).workers(best.thread_count),
+                results.info(&test).workers(last.thread_count),
                 best.thread_count
             ));
         }
@@ -526,7 +526,7 @@ pub fn why_text(results: &Analysis<'_>) -> String {
         let _ = writeln!(
             out,
             "  {test:<26} {label:<14} {:<11} {}",
-            crate::format::workers(test, *threads),
+            results.info(test).workers(*threads),
             verdict.as_str()
         );
     }

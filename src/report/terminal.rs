@@ -124,7 +124,7 @@ fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
             .any(|(_, s)| s.points.iter().any(|p| p.verdict.is_some()));
         let span = if with_verdict { 2 } else { 1 };
         let mut groups = vec![(String::new(), 1)];
-        let mut header = vec![if crate::workloads::uses_processes(&test) {
+        let mut header = vec![if results.info(&test).uses_processes() {
             "processes".to_string()
         } else {
             "threads".to_string()

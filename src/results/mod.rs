@@ -148,7 +148,8 @@ impl Settings {
     }
 }
 
-/// What one test measured: its group, metric and the metric units per unit of work.
+/// What one test measured: its group, metric and the metric units per unit of work, what its
+/// parallel units are and what ftbench's native kernel of it means.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestInfo {
     pub name: String,
@@ -157,7 +158,26 @@ pub struct TestInfo {
     pub group: Group,
     pub metric: String,
     pub unit_scale: f64,
+    /// Threads, or worker processes of a pool. `None` only in files written before ftbench
+    /// recorded it, until [`ResultsFile::record_test_info`] fills it in on load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Workers>,
+    /// The role of ftbench's native kernel of the test; `None` for tests without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<NativeRole>,
 }
+
+/// What a test's parallel units are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Workers {
+    Threads,
+    /// Worker processes of a pool (`pool_*_processes`, `np_column_compute_mp`,
+    /// `scale --mode processes`).
+    Processes,
+}
+
+pub use crate::workloads::native::Role as NativeRole;
 
 impl TestInfo {
     /// A test ftbench's registry does not define (imported, pyperformance's, the seed's own):
@@ -169,6 +189,8 @@ impl TestInfo {
             group,
             metric: metric.to_string(),
             unit_scale: 1.0,
+            workers: Some(Workers::Threads),
+            native: None,
         }
     }
 
@@ -179,6 +201,40 @@ impl TestInfo {
             group: workload.group,
             metric: workload.metric.to_string(),
             unit_scale: workload.unit_scale,
+            workers: Some(if workload.uses_processes() {
+                Workers::Processes
+            } else {
+                Workers::Threads
+            }),
+            native: workloads::native::role(workload.name),
+        }
+    }
+
+    /// Whether the test's parallel units are worker processes.
+    pub fn uses_processes(&self) -> bool {
+        self.workers == Some(Workers::Processes)
+    }
+
+    /// Whether ftbench's native kernel bounds what Python can do on the test.
+    pub fn native_is_ceiling(&self) -> bool {
+        self.native == Some(NativeRole::Ceiling)
+    }
+
+    /// A point's parallel units as a phrase: `2 threads`, `2 processes`, `serial`.
+    pub fn workers(&self, count: u32) -> String {
+        crate::format::workers(self.uses_processes(), count)
+    }
+
+    /// Fill in what files from before ftbench recorded it lack, by the rules that ftbench
+    /// applied when it wrote them (the test's name).
+    fn migrate(&mut self) {
+        if self.workers.is_none() {
+            self.workers = Some(if workloads::used_processes(&self.name) {
+                Workers::Processes
+            } else {
+                Workers::Threads
+            });
+            self.native = workloads::native::role(&self.name);
         }
     }
 }
@@ -312,13 +368,13 @@ pub struct Point {
 }
 
 impl Point {
-    /// `parallel_compute on 3.13t at 2 threads`, as warnings name a point.
-    pub fn name(&self) -> String {
+    /// `parallel_compute on 3.13t at 2 threads`, as warnings name a point (`info`: its test's).
+    pub fn name(&self, info: &TestInfo) -> String {
         format!(
             "{} on {} at {}",
             self.test,
             self.label,
-            crate::format::workers(&self.test, self.thread_count)
+            info.workers(self.thread_count)
         )
     }
 
@@ -491,7 +547,9 @@ pub struct ResultsFile {
     pub settings: Settings,
     pub variants: Vec<VariantRecord>,
     pub calibrations: Vec<Calibration>,
-    pub points: Vec<Point>,
+    /// Every measured point; read with [`ResultsFile::points`], added with
+    /// [`ResultsFile::add_point`], so that the index below always matches them.
+    points: Vec<Point>,
     pub skipped: Vec<Missing>,
     pub errors: Vec<Missing>,
     pub warnings: Vec<String>,
@@ -512,10 +570,9 @@ pub struct ResultsFile {
     /// (`analysis::seed`).
     #[serde(default)]
     pub results: Value,
-    /// Where each (test, label)'s points are, built on first use and rebuilt when points were
-    /// added. Invariant: `points` only grows (the runner appends, loading replaces the whole
-    /// file); code that edits or removes points in place must build a new `ResultsFile`.
-    /// Every lookup is a hash probe, so reading a file stays linear in its size.
+    /// Where each (test, label)'s points are, built on first use and dropped by every method
+    /// that changes `points` (the field is private: nothing else can). Every lookup is a hash
+    /// probe, so reading a file stays linear in its size.
     #[serde(skip)]
     index: PointIndexCache,
 }
@@ -523,8 +580,6 @@ pub struct ResultsFile {
 /// Positions of points by test and label, with the tests in report order.
 #[derive(Debug, Default)]
 struct PointIndex {
-    /// The number of points indexed; a different count means the index is stale.
-    points: usize,
     by_test: HashMap<String, HashMap<String, Vec<usize>>>,
     tests: Vec<String>,
 }
@@ -675,14 +730,41 @@ impl ResultsFile {
         });
     }
 
-    /// The point index, rebuilt if points were added since it was built.
+    /// Every measured point, in the order they were measured.
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
+
+    /// Add a measured point.
+    pub fn add_point(&mut self, point: Point) {
+        self.points.push(point);
+        self.forget_index();
+    }
+
+    /// Keep only the points `keep` accepts (tests that play an interrupted run).
+    #[cfg(test)]
+    pub fn retain_points(&mut self, keep: impl FnMut(&Point) -> bool) {
+        self.points.retain(keep);
+        self.forget_index();
+    }
+
+    /// Drop the point index: `points` changed.
+    fn forget_index(&mut self) {
+        *self
+            .index
+            .0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    /// The point index, built on first use after `points` changed.
     fn index(&self) -> std::sync::Arc<PointIndex> {
         let mut cache = self
             .index
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(index) = cache.as_ref().filter(|i| i.points == self.points.len()) {
+        if let Some(index) = cache.as_ref() {
             return std::sync::Arc::clone(index);
         }
         let mut by_test: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
@@ -712,11 +794,7 @@ impl ResultsFile {
                 tests.push(name);
             }
         }
-        let index = std::sync::Arc::new(PointIndex {
-            points: self.points.len(),
-            by_test,
-            tests,
-        });
+        let index = std::sync::Arc::new(PointIndex { by_test, tests });
         *cache = Some(std::sync::Arc::clone(&index));
         index
     }
@@ -781,7 +859,7 @@ impl ResultsFile {
             } else {
                 samples.len()
             };
-            self.points.push(Point {
+            self.add_point(Point {
                 test: test.to_string(),
                 label: label.to_string(),
                 thread_count: 0,
@@ -826,10 +904,22 @@ impl ResultsFile {
         match self.settings.test_info(test) {
             Some(info) => std::borrow::Cow::Borrowed(info),
             None => std::borrow::Cow::Owned(workloads::find(test).map_or_else(
-                || TestInfo::external(test, "", Group::Scaling, "throughput"),
+                || {
+                    // A test of a file without its facts (a user test of an old file): what
+                    // its name says.
+                    let mut info = TestInfo::external(test, "", Group::Scaling, "throughput");
+                    info.workers = None;
+                    info.migrate();
+                    info
+                },
                 TestInfo::of,
             )),
         }
+    }
+
+    /// How warnings name `point`: `parallel_compute on 3.13t at 2 threads`.
+    pub fn point_name(&self, point: &Point) -> String {
+        point.name(&self.info(&point.test))
     }
 
     /// Give every test the file names a recorded `TestInfo`, once, when the file is read:
@@ -843,14 +933,18 @@ impl ResultsFile {
                 names.push(point.test.clone());
             }
         }
+        for info in &mut self.settings.test_info {
+            info.migrate();
+        }
         for name in names {
             if self.settings.test_info(&name).is_some() {
                 continue;
             }
-            let info = match self.external_tests.iter().find(|t| t.name == name) {
+            let mut info = match self.external_tests.iter().find(|t| t.name == name) {
                 Some(external) => TestInfo::external(&name, "", external.group, &external.metric),
                 None => self.info(&name).into_owned(),
             };
+            info.migrate();
             self.settings.test_info.push(info);
         }
         self.external_tests.clear();
@@ -962,14 +1056,64 @@ mod info_tests {
             group: Group::Pool,
             metric: "widgets_per_sec".into(),
             unit_scale: 2.0,
+            workers: Some(Workers::Processes),
+            native: None,
         });
         assert_eq!(results.metric_of("parallel_compute"), "widgets_per_sec");
+        // Its parallel units and its native kernel's role too: the registry's name rules do
+        // not decide them.
+        let info = results.info("parallel_compute");
+        assert_eq!(info.workers(2), "2 processes");
+        assert!(!info.native_is_ceiling());
         assert_eq!(results.group_of("parallel_compute"), Group::Pool);
         assert!((results.unit_scale_of("parallel_compute") - 2.0).abs() < f64::EPSILON);
         let info = TestInfo::of(crate::workloads::find("nbody").unwrap());
         assert_eq!(
             (info.group, info.metric.as_str()),
             (Group::Regular, "runs_per_sec")
+        );
+    }
+
+    #[test]
+    fn each_test_records_how_it_runs() {
+        let info = |name: &str| TestInfo::of(crate::workloads::find(name).unwrap());
+        assert_eq!(info("parallel_compute").workers(2), "2 threads");
+        assert_eq!(info("pool_cpu_bound_processes").workers(2), "2 processes");
+        assert_eq!(info("np_column_compute_mp").workers(1), "1 process");
+        assert_eq!(info("parallel_compute").native, Some(NativeRole::Ceiling));
+        assert_eq!(info("lock_contention").native, Some(NativeRole::Reference));
+        assert_eq!(info("nbody").native, None);
+        let user = crate::workloads::Workload::leaked_user(
+            "bench:work@processes".into(),
+            vec![("executor", "process".into())],
+        );
+        assert!(TestInfo::of(user).uses_processes());
+    }
+
+    #[test]
+    fn old_files_get_the_facts_they_were_written_with_once_on_load() {
+        // A file from before ftbench recorded workers and native roles: its `test_info` says
+        // neither, and a user test named by `scale --mode processes` has no entry at all.
+        let json = r#"{"name": "memory_bandwidth", "module": "memory_bandwidth",
+            "group": "scaling", "metric": "bytes_per_sec", "unit_scale": 8.0}"#;
+        let mut results = ResultsFile::new(Settings::default(), Vec::new());
+        results
+            .settings
+            .test_info
+            .push(serde_json::from_str(json).unwrap());
+        results.settings.tests = vec!["memory_bandwidth".into(), "b:f@processes".into()];
+        results.record_test_info();
+        let old = results.info("memory_bandwidth");
+        assert_eq!(
+            (old.workers, old.native),
+            (Some(Workers::Threads), Some(NativeRole::Ceiling))
+        );
+        assert!(results.info("b:f@processes").uses_processes());
+        // Written back, the facts are there for every later reader.
+        let again = serde_json::to_string(&results.settings.test_info).unwrap();
+        assert!(
+            again.contains(r#""workers":"threads","native":"ceiling""#),
+            "{again}"
         );
     }
 }

@@ -156,16 +156,13 @@ fn add_scaling(
                 .as_f64()
                 .filter(|s| *s > 0.0)
                 .unwrap_or(1.0);
-            file.points.extend(synthetic_point(
-                &test,
-                label,
-                0,
-                value / speedup,
-                unit_scale,
-            ));
+            if let Some(point) = synthetic_point(&test, label, 0, value / speedup, unit_scale) {
+                file.add_point(point);
+            }
         }
-        file.points
-            .extend(synthetic_point(&test, label, threads, value, unit_scale));
+        if let Some(point) = synthetic_point(&test, label, threads, value, unit_scale) {
+            file.add_point(point);
+        }
     }
     Ok(())
 }

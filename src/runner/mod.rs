@@ -1,10 +1,13 @@
 //! Running the plan: calibrate each (test, variant), then measure every point in worker
 //! processes, verify checksums and GIL state, and write the results file after each point.
 
+pub mod host;
 pub mod native;
+pub mod observer;
 pub mod profile;
 pub mod protocol;
 pub mod pyperformance;
+pub mod schedule;
 #[cfg(test)]
 mod tests;
 pub mod worker;
@@ -13,7 +16,6 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::format::human;
 use crate::interpreter::Variant;
 use crate::interrupt::{self, Stop};
 use crate::machine::load;
@@ -21,7 +23,10 @@ use crate::output::Printer;
 use crate::results::{self, Calibration, Missing, Point, PointSample, ResultsFile, Settings};
 use crate::stats::Summary;
 use crate::workloads::{Group, Workload};
+pub use host::Host;
+pub use observer::{Event, Observer};
 use protocol::{Mode, PROTOCOL_VERSION, Request};
+use schedule::Pair;
 pub use worker::{PythonWorker, Worker};
 
 /// What to measure.
@@ -37,6 +42,55 @@ pub struct Plan {
 pub enum Outcome {
     Completed,
     Stopped(Stop),
+}
+
+/// What became of one step of the schedule: a calibration (`T`: its work size) or a point
+/// (`T`: the [`Point`]).
+#[derive(Debug)]
+pub enum Step<T> {
+    Done(T),
+    /// Not measured, for a reason that is no fault of the test (numpy missing).
+    Skipped(String),
+    Failed(Failure),
+    /// A signal asked the run to stop.
+    Stopped(Stop),
+}
+
+/// Why a step failed, and in whose words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub reason: String,
+}
+
+/// What kind of failure: a test's code, a worker or the interpreter under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The worker crashed, timed out, broke the protocol, or the test's code raised.
+    Worker,
+    /// The test needs a module the interpreter lacks (recorded as skipped for a calibration).
+    MissingDependency,
+    /// The interpreter is no longer the one inspected before the run.
+    InterpreterChanged,
+    /// A sample did not do the work it was given (its checksum differs).
+    Checksum,
+    /// The worker finished without what it was asked for.
+    NoResult,
+}
+
+impl Failure {
+    fn new(kind: FailureKind, reason: String) -> Self {
+        Self { kind, reason }
+    }
+
+    fn of_worker(err: &worker::Error) -> Self {
+        let kind = if err.is_skip() {
+            FailureKind::MissingDependency
+        } else {
+            FailureKind::Worker
+        };
+        Self::new(kind, format!("{err:#}"))
+    }
 }
 
 /// Threads started per sample by the thread tests with `--quick`.
@@ -79,16 +133,6 @@ fn request(
     }
 }
 
-/// The thread counts a test runs at: the serial baseline (0) first, then `--threads` for tests
-/// that scale.
-fn points_of(workload: &Workload, settings: &Settings) -> Vec<u32> {
-    let mut points = vec![0];
-    if workload.group.scales() {
-        points.extend(settings.threads.iter().copied());
-    }
-    points
-}
-
 /// Where the runner keeps the results file after each finished point, and what it shows of a
 /// point: the owner (`ftbench run`) writes the file with its derived section and knows the
 /// point's speedup; the runner computes no statistics itself.
@@ -105,12 +149,8 @@ pub trait Sink {
     ) -> Option<crate::stats::Estimate>;
 }
 
-/// Measure every point of `plan` that `results` does not hold yet, handing `results` to `sink`
-/// after each one.
-#[expect(
-    clippy::too_many_lines,
-    reason = "the whole measuring loop in one place: calibration, rounds, saves and stops"
-)]
+/// Measure every point of `plan` that `results` does not hold yet on this machine, showing
+/// progress on the terminal and handing `results` to `sink` after each point.
 pub fn run(
     plan: &Plan,
     results: &mut ResultsFile,
@@ -118,226 +158,176 @@ pub fn run(
     sink: &mut dyn Sink,
     printer: &Printer,
 ) -> Result<Outcome> {
-    let total: usize = plan
-        .tests
-        .iter()
-        .map(|w| plan.variants.len() * points_of(w, &plan.settings).len())
-        .sum();
-    let bar = printer.progress(total as u64, "measuring");
+    let mut parts = Parts {
+        worker,
+        host: &mut host::Real::default(),
+        observer: &observer::Terminal::new(printer),
+    };
+    run_on(plan, results, &mut parts, sink)
+}
+
+/// What a run is made of: the worker that measures, the machine it measures on, and who
+/// watches its progress.
+pub struct Parts<'a> {
+    pub worker: &'a mut dyn Worker,
+    pub host: &'a mut dyn Host,
+    pub observer: &'a dyn Observer,
+}
+
+/// Measure every point of `plan` that `results` does not hold yet, in the schedule's order,
+/// handing `results` to `sink` after each one. Only an error of the sink (the file cannot be
+/// written) ends a run early without a stop.
+pub fn run_on(
+    plan: &Plan,
+    results: &mut ResultsFile,
+    parts: &mut Parts,
+    sink: &mut dyn Sink,
+) -> Result<Outcome> {
+    let pairs = schedule::pairs(plan, results);
+    parts
+        .observer
+        .start(pairs.iter().map(|p| p.points.len() as u64).sum());
     // We write after every point, because a later point may hang, crash or be interrupted, and
     // an hour of finished points must survive that.
-    sink.save(results)?;
-    let mut patience = load::Patience::default();
-    for workload in &plan.tests {
-        for variant in &plan.variants {
-            patience.next_pair();
-            if variant.interpreter.source == crate::interpreter::InterpreterSource::Native
-                && !native::supports(workload.name)
-            {
-                bar.inc(points_of(workload, &plan.settings).len() as u64);
-                continue;
-            }
-            bar.set_message(format!("{} on {}", workload.name, variant.label));
-            let points = points_of(workload, &plan.settings);
-            let point_count = points.len();
-            let Some(work_size) =
-                calibrate(plan, workload, variant, results, worker, printer, &bar)
-            else {
-                if let Some(stop) = interrupt::requested() {
-                    bar.finish_and_clear();
-                    sink.save(results)?;
-                    return Ok(Outcome::Stopped(stop));
-                }
+    let ended = sink.save(results).and_then(|()| {
+        for pair in &pairs {
+            if let Some(stop) = measure_pair(plan, pair, results, parts, sink)? {
                 sink.save(results)?;
-                bar.inc(point_count as u64);
-                continue;
-            };
-            // Rounds: each worker process of a point runs in turn with those of the other thread
-            // counts, so a slow spell of the machine (frequent on shared VMs) spreads over all
-            // points of the curve instead of bending it. Odd rounds run in reverse order (ABBA),
-            // which cancels a linear drift between the serial baseline and the threaded points.
-            let mut pending: Vec<(u32, Vec<PointSample>)> = points
-                .into_iter()
-                .filter(|n| results.point(workload.name, &variant.label, *n).is_none())
-                .map(|n| (n, Vec::new()))
-                .collect();
-            bar.inc((point_count - pending.len()) as u64);
-            let cpus = crate::machine::cpus::or_allowed(&plan.settings.cpus);
-            for process in 0..plan.settings.processes {
-                let last_round = process + 1 == plan.settings.processes;
-                let mut still_pending = Vec::new();
-                // How slow the CPUs are right now with all of them busy, next to this round's
-                // threaded processes: a verdict weighs what the machine did then.
-                let slowdown = pending
-                    .iter()
-                    .any(|(n, _)| *n >= 2)
-                    .then(|| crate::machine::probe::slowdown_now(&cpus))
-                    .flatten();
-                if process % 2 == 1 {
-                    pending.reverse();
-                }
-                for (thread_count, mut samples) in pending {
-                    let job = PointJob {
-                        plan,
-                        workload,
-                        variant,
-                        thread_count,
-                        work_size,
-                    };
-                    let say = |text: &str| printer.line_above(&bar, text);
-                    let outcome = measure_undisturbed(&job, process, worker, &mut patience, &say)
-                        .and_then(|new| {
-                            samples.extend(new.into_iter().map(|mut sample| {
-                                if thread_count >= 2 {
-                                    sample.cpu_slowdown = slowdown;
-                                }
-                                sample
-                            }));
-                            if !last_round {
-                                return Ok(None);
-                            }
-                            add_processes_for_precision(
-                                &job,
-                                worker,
-                                &mut patience,
-                                &say,
-                                &mut samples,
-                            )?;
-                            finish_point(workload, variant, thread_count, &samples).map(Some)
-                        });
-                    match outcome {
-                        Ok(None) => still_pending.push((thread_count, samples)),
-                        Ok(Some(point)) => {
-                            if let Some(warning) = short_samples(&point) {
-                                printer.line_above(&bar, &format!("  warning: {warning}"));
-                                results.warnings.push(warning);
-                            }
-                            results.points.push(point);
-                            sink.save(results)?;
-                            report_point(
-                                results,
-                                &*sink,
-                                workload,
-                                variant,
-                                thread_count,
-                                printer,
-                                &bar,
-                            );
-                            bar.inc(1);
-                        }
-                        Err(PointError::Stopped(stop)) => {
-                            bar.finish_and_clear();
-                            sink.save(results)?;
-                            return Ok(Outcome::Stopped(stop));
-                        }
-                        Err(PointError::Failed(reason)) => {
-                            printer.line_above(
-                                &bar,
-                                &format!(
-                                    "  {:<14} {:<26} {:>10}  FAILED: {}",
-                                    variant.label,
-                                    workload.name,
-                                    crate::format::threads(thread_count),
-                                    first_line(&reason)
-                                ),
-                            );
-                            results
-                                .errors
-                                .push(missing(workload, variant, thread_count, reason));
-                            sink.save(results)?;
-                            bar.inc(1);
-                        }
-                    }
-                }
-                if process % 2 == 1 {
-                    still_pending.reverse();
-                }
-                pending = still_pending;
+                return Ok(Outcome::Stopped(stop));
             }
         }
-    }
-    bar.finish_and_clear();
-    Ok(Outcome::Completed)
+        Ok(Outcome::Completed)
+    });
+    parts.observer.finish();
+    ended
 }
 
-fn missing(workload: &Workload, variant: &Variant, thread_count: u32, reason: String) -> Missing {
-    Missing {
-        test: workload.name.to_string(),
-        label: variant.label.clone(),
-        thread_count: Some(thread_count),
-        reason,
-    }
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
-}
-
-/// The work size for (test, variant), calibrating it if needed. `None` when the pair cannot run
-/// (recorded as skipped or failed).
-fn calibrate(
+/// Calibrate one (test, variant) and measure its pending points in rounds. `Some` when a
+/// signal stopped it.
+fn measure_pair(
     plan: &Plan,
-    workload: &Workload,
-    variant: &Variant,
+    pair: &Pair,
     results: &mut ResultsFile,
-    worker: &mut dyn Worker,
-    printer: &Printer,
-    bar: &indicatif::ProgressBar,
-) -> Option<u64> {
-    if let Some(calibration) = results.calibration(workload.name, &variant.label) {
-        return Some(calibration.work_size);
+    parts: &mut Parts,
+    sink: &mut dyn Sink,
+) -> Result<Option<Stop>> {
+    let Pair {
+        workload, variant, ..
+    } = *pair;
+    parts.host.next_pair();
+    if !pair.runs {
+        parts.observer.advance(pair.points.len() as u64);
+        return Ok(None);
     }
-    if workload.group.shares_work_size()
-        && let Some(first) = results
-            .calibrations
+    parts.observer.pair(workload, variant);
+    let work_size = match calibrate(plan, pair, results, parts) {
+        Step::Done(work_size) => work_size,
+        Step::Stopped(stop) => return Ok(Some(stop)),
+        step => {
+            record_calibration(pair, step, results, parts.observer);
+            sink.save(results)?;
+            parts.observer.advance(pair.points.len() as u64);
+            return Ok(None);
+        }
+    };
+    parts.observer.advance(pair.done() as u64);
+    let mut pending: Vec<(u32, Vec<PointSample>)> =
+        pair.pending.iter().map(|n| (*n, Vec::new())).collect();
+    let cpus = crate::machine::cpus::or_allowed(&plan.settings.cpus);
+    for round in 0..plan.settings.processes {
+        let last_round = round + 1 == plan.settings.processes;
+        // How slow the CPUs are right now with all of them busy, next to this round's threaded
+        // processes: a verdict weighs what the machine did then.
+        let slowdown = pending
             .iter()
-            .find(|c| c.test == workload.name)
-    {
-        // Durations only compare when every label ran the same work.
-        return Some(first.work_size);
+            .any(|(n, _)| *n >= 2)
+            .then(|| parts.host.slowdown(&cpus))
+            .flatten();
+        let order: Vec<u32> = pending.iter().map(|(n, _)| *n).collect();
+        for thread_count in schedule::round_order(&order, round) {
+            let job = PointJob {
+                plan,
+                workload,
+                variant,
+                thread_count,
+                work_size,
+            };
+            let at = pending
+                .iter()
+                .position(|(n, _)| *n == thread_count)
+                .expect("the round visits pending points");
+            let step = measure_round(&job, round, slowdown, &mut pending[at].1, last_round, parts);
+            if matches!(step, Ok(None)) {
+                continue;
+            }
+            pending.remove(at);
+            let step = match step {
+                Ok(Some(point)) => Step::Done(point),
+                Ok(None) => unreachable!("kept pending above"),
+                Err(Ended::Failed(failure)) => Step::Failed(failure),
+                Err(Ended::Stopped(signal)) => return Ok(Some(signal)),
+            };
+            record_point(&job, step, results, parts.observer);
+            sink.save(results)?;
+            if let Some(point) = results.point(workload.name, &variant.label, thread_count) {
+                let speedup = sink.speedup(results, workload.name, &variant.label, thread_count);
+                parts
+                    .observer
+                    .event(workload, variant, Event::Measured { point, speedup });
+            }
+            parts.observer.advance(1);
+        }
     }
+    Ok(None)
+}
+
+/// One round of one point: a worker process (measured again while disturbed), and on the last
+/// round the processes `--precision` adds and the point's summary. `Ok(None)`: more rounds to go.
+fn measure_round(
+    job: &PointJob,
+    round: u32,
+    slowdown: Option<f64>,
+    samples: &mut Vec<PointSample>,
+    last_round: bool,
+    parts: &mut Parts,
+) -> Result<Option<Point>, Ended> {
+    let new = measure_undisturbed(job, round, parts)?;
+    samples.extend(new.into_iter().map(|mut sample| {
+        if job.thread_count >= 2 {
+            sample.cpu_slowdown = slowdown;
+        }
+        sample
+    }));
+    if !last_round {
+        return Ok(None);
+    }
+    add_processes_for_precision(job, parts, samples)?;
+    finish_point(job.workload, job.variant, job.thread_count, samples).map(Some)
+}
+
+/// Keep what became of a pair's calibration in `results`, and tell the observer.
+fn record_calibration(
+    pair: &Pair,
+    step: Step<u64>,
+    results: &mut ResultsFile,
+    observer: &dyn Observer,
+) {
+    let Pair {
+        workload, variant, ..
+    } = *pair;
     let missing = |reason: String| Missing {
         test: workload.name.to_string(),
         label: variant.label.clone(),
         thread_count: None,
         reason,
     };
-    if workload.needs_numpy && variant.interpreter.info.numpy.is_none() {
-        let reason = format!(
-            "numpy is not installed for {} ({}); rerun with --install-deps",
-            variant.label,
-            variant.run_path.display()
-        );
-        printer.line_above(
-            bar,
-            &format!(
-                "  {:<14} {:<26} skipped: {reason}",
-                variant.label, workload.name
-            ),
-        );
-        results.skipped.push(missing(reason));
-        return None;
-    }
-    let request = request(workload, &plan.settings, Mode::Calibrate, 1, 0);
-    match worker.run(variant, &request) {
-        Ok(output) => {
-            let Some((work_size, wall_ns)) = output.calibration else {
-                results.errors.push(missing(
-                    "the worker finished without a calibration".to_string(),
-                ));
-                return None;
-            };
-            results.calibrations.push(Calibration {
-                test: workload.name.to_string(),
-                label: variant.label.clone(),
-                work_size,
-                wall_ns,
-            });
-            Some(work_size)
+    match step {
+        Step::Skipped(reason) => {
+            observer.event(workload, variant, Event::Skipped { reason: &reason });
+            results.skipped.push(missing(reason));
         }
-        Err(worker::Error::Interrupted) => None,
-        Err(err) => {
-            let reason = format!("calibration failed: {err:#}");
+        Step::Failed(failure) => {
+            let reason = format!("calibration failed: {}", failure.reason);
             // The same mistake in the user's code fails every label alike: say it once.
             let same_as = results
                 .errors
@@ -345,25 +335,105 @@ fn calibrate(
                 .chain(&results.skipped)
                 .find(|m| m.test == workload.name && m.thread_count.is_none() && m.reason == reason)
                 .map(|m| m.label.clone());
-            printer.line_above(
-                bar,
-                &format!(
-                    "  {:<14} {:<26} {}",
-                    variant.label,
-                    workload.name,
-                    same_as.map_or_else(
-                        || first_line(&reason).to_string(),
-                        |label| format!("calibration failed: the same error as on {label}")
-                    )
-                ),
+            observer.event(
+                workload,
+                variant,
+                Event::CalibrationFailed {
+                    reason: &reason,
+                    same_as: same_as.as_deref(),
+                },
             );
-            if err.is_skip() {
+            if failure.kind == FailureKind::MissingDependency {
                 results.skipped.push(missing(reason));
             } else {
                 results.errors.push(missing(reason));
             }
-            None
         }
+        Step::Done(_) | Step::Stopped(_) => {}
+    }
+}
+
+/// Keep a finished point (or why it failed) in `results`, and tell the observer what went
+/// wrong; the measured point itself is told once it is saved.
+fn record_point(
+    job: &PointJob,
+    step: Step<Point>,
+    results: &mut ResultsFile,
+    observer: &dyn Observer,
+) {
+    let PointJob {
+        workload,
+        variant,
+        thread_count,
+        ..
+    } = *job;
+    match step {
+        Step::Done(point) => {
+            if let Some(warning) = short_samples(workload, &point) {
+                observer.event(workload, variant, Event::Warning(&warning));
+                results.warnings.push(warning);
+            }
+            results.add_point(point);
+        }
+        Step::Failed(Failure { reason, .. }) | Step::Skipped(reason) => {
+            observer.event(
+                workload,
+                variant,
+                Event::Failed {
+                    thread_count,
+                    reason: &reason,
+                },
+            );
+            results.errors.push(Missing {
+                test: workload.name.to_string(),
+                label: variant.label.clone(),
+                thread_count: Some(thread_count),
+                reason,
+            });
+        }
+        Step::Stopped(_) => {}
+    }
+}
+
+/// The work size for a pair, calibrating it if the results do not fix it yet.
+fn calibrate(plan: &Plan, pair: &Pair, results: &mut ResultsFile, parts: &mut Parts) -> Step<u64> {
+    let Pair {
+        workload, variant, ..
+    } = *pair;
+    if let Some(work_size) = schedule::known_work_size(workload, variant, results) {
+        return Step::Done(work_size);
+    }
+    if workload.needs_numpy && variant.interpreter.info.numpy.is_none() {
+        return Step::Skipped(format!(
+            "numpy is not installed for {} ({}); rerun with --install-deps",
+            variant.label,
+            variant.run_path.display()
+        ));
+    }
+    if let Some(stop) = parts.host.stop_requested() {
+        return Step::Stopped(stop);
+    }
+    let request = request(workload, &plan.settings, Mode::Calibrate, 1, 0);
+    match parts.worker.run(variant, &request) {
+        Ok(output) => {
+            let Some((work_size, wall_ns)) = output.calibration else {
+                return Step::Failed(Failure::new(
+                    FailureKind::NoResult,
+                    "the worker finished without a calibration".to_string(),
+                ));
+            };
+            results.calibrations.push(Calibration {
+                test: workload.name.to_string(),
+                label: variant.label.clone(),
+                work_size,
+                wall_ns,
+            });
+            Step::Done(work_size)
+        }
+        Err(worker::Error::Interrupted) => {
+            Step::Stopped(parts.host.stop_requested().unwrap_or(Stop::Interrupt))
+        }
+        Err(err) => Step::Failed(Failure::of_worker(&err)),
     }
 }
 
@@ -390,9 +460,10 @@ impl PointJob<'_> {
     }
 }
 
-enum PointError {
+/// Why a point ended before it was measured.
+enum Ended {
     Stopped(Stop),
-    Failed(String),
+    Failed(Failure),
 }
 
 /// Run one worker process of a point and judge whether other work disturbed it (over the
@@ -403,10 +474,8 @@ enum PointError {
 fn measure_undisturbed(
     job: &PointJob,
     process: u32,
-    worker: &mut dyn Worker,
-    patience: &mut load::Patience,
-    say: &dyn Fn(&str),
-) -> Result<Vec<PointSample>, PointError> {
+    parts: &mut Parts,
+) -> Result<Vec<PointSample>, Ended> {
     let PointJob {
         plan,
         workload,
@@ -418,12 +487,12 @@ fn measure_undisturbed(
     let mut attempt = 0;
     let mut unequal_attempts = 0;
     loop {
-        let before = load::Counters::read();
-        let mut samples = measure_process(job, process, worker)?;
-        let disturbed = before
-            .until(&load::Counters::read())
-            .is_some_and(|l| l.disturbs(needed));
-        if !disturbed {
+        if let Some(stop) = parts.host.stop_requested() {
+            return Err(Ended::Stopped(stop));
+        }
+        parts.host.before_process();
+        let mut samples = measure_process(job, process, parts)?;
+        if !parts.host.disturbed(needed) {
             // Threads that ran equal parts for unequal times without blocking or waiting for a
             // CPU: the CPUs were not equally fast just then (a VM's vCPU drifts for seconds).
             // Measured again once; if it stays so, the samples are marked.
@@ -438,24 +507,17 @@ fn measure_undisturbed(
             }
             return Ok(samples);
         }
-        if plan.settings.allow_load || attempt >= load::MAX_RETRIES || !patience.willing() {
+        if plan.settings.allow_load || attempt >= load::MAX_RETRIES || !parts.host.willing() {
             for sample in &mut samples {
                 sample.disturbed = true;
             }
             return Ok(samples);
         }
         attempt += 1;
-        patience.wait(needed, |text| {
-            say(&format!(
-                "  {} on {} at {}: {text}",
-                workload.name,
-                variant.label,
-                crate::format::threads(thread_count)
-            ));
+        let observer = parts.observer;
+        parts.host.wait_for_quiet(needed, &|text| {
+            observer.event(workload, variant, Event::Waiting { thread_count, text });
         });
-        if let Some(stop) = interrupt::requested() {
-            return Err(PointError::Stopped(stop));
-        }
     }
 }
 
@@ -478,35 +540,41 @@ fn ran_unequal(samples: &[PointSample]) -> bool {
 fn measure_process(
     job: &PointJob,
     process: u32,
-    worker: &mut dyn Worker,
-) -> Result<Vec<PointSample>, PointError> {
+    parts: &mut Parts,
+) -> Result<Vec<PointSample>, Ended> {
     let variant = job.variant;
-    let output = match worker.run(variant, &job.request()) {
+    let output = match parts.worker.run(variant, &job.request()) {
         Ok(output) => output,
         Err(worker::Error::Interrupted) => {
-            return Err(PointError::Stopped(
-                interrupt::requested().unwrap_or(Stop::Interrupt),
+            return Err(Ended::Stopped(
+                parts.host.stop_requested().unwrap_or(Stop::Interrupt),
             ));
         }
-        Err(err) => return Err(PointError::Failed(format!("{err:#}"))),
+        Err(err) => return Err(Ended::Failed(Failure::of_worker(&err))),
     };
     let info = &variant.interpreter.info;
     if output.hello.version != info.version || output.hello.free_threaded != info.free_threaded {
-        return Err(PointError::Failed(format!(
-            "`{}` changed since it was inspected: it was {} and now runs as {}{}",
-            variant.run_path.display(),
-            info.version_tag(),
-            output.hello.version,
-            if output.hello.free_threaded { "t" } else { "" }
+        return Err(Ended::Failed(Failure::new(
+            FailureKind::InterpreterChanged,
+            format!(
+                "`{}` changed since it was inspected: it was {} and now runs as {}{}",
+                variant.run_path.display(),
+                info.version_tag(),
+                output.hello.version,
+                if output.hello.free_threaded { "t" } else { "" }
+            ),
         )));
     }
     let mut samples = Vec::new();
     for sample in output.samples {
         // Every sample, warm-up included, must have done the work it was asked to.
         if sample.checksum != sample.expected {
-            return Err(PointError::Failed(format!(
-                "checksum mismatch in sample {} of process {process}: got {}, expected {} (the workload did not do the work it was given: a race or a bug)",
-                sample.index, sample.checksum, sample.expected
+            return Err(Ended::Failed(Failure::new(
+                FailureKind::Checksum,
+                format!(
+                    "checksum mismatch in sample {} of process {process}: got {}, expected {} (the workload did not do the work it was given: a race or a bug)",
+                    sample.index, sample.checksum, sample.expected
+                ),
             )));
         }
         if sample.warmup {
@@ -537,11 +605,9 @@ fn measure_process(
 /// before ran interleaved with other points).
 fn add_processes_for_precision(
     job: &PointJob,
-    worker: &mut dyn Worker,
-    patience: &mut load::Patience,
-    say: &dyn Fn(&str),
+    parts: &mut Parts,
     samples: &mut Vec<PointSample>,
-) -> Result<(), PointError> {
+) -> Result<(), Ended> {
     let PointJob { plan, workload, .. } = *job;
     let (Some(pct), Some(limit)) = (
         plan.settings.precision_pct,
@@ -561,7 +627,7 @@ fn add_processes_for_precision(
         if reached || start.elapsed().as_secs_f64() >= limit {
             return Ok(());
         }
-        let new = measure_undisturbed(job, process, worker, patience, say)?;
+        let new = measure_undisturbed(job, process, parts)?;
         samples.extend(new);
         process += 1;
     }
@@ -572,14 +638,14 @@ fn add_processes_for_precision(
 const SHORTEST_SAMPLE_NS: u64 = 1_000_000;
 
 /// A warning when a point's samples are shorter than [`SHORTEST_SAMPLE_NS`].
-fn short_samples(point: &Point) -> Option<String> {
+fn short_samples(workload: &Workload, point: &Point) -> Option<String> {
     let mut walls: Vec<u64> = point.samples.iter().map(|s| s.wall_ns).collect();
     walls.sort_unstable();
     let median = *walls.get(walls.len() / 2)?;
     (median < SHORTEST_SAMPLE_NS).then(|| {
         format!(
             "{}: samples of {} are shorter than the clock and scheduler allow (~1 ms); give each sample more work (--target-ms, or a larger --strong / --weak size)",
-            point.name(),
+            point.name(&results::TestInfo::of(workload)),
             crate::format::seconds(median as f64 / 1e9)
         )
     })
@@ -612,13 +678,17 @@ fn finish_point(
     variant: &Variant,
     thread_count: u32,
     samples: &[PointSample],
-) -> Result<Point, PointError> {
+) -> Result<Point, Ended> {
     let values: Vec<f64> = samples
         .iter()
         .map(|s| s.throughput(workload.unit_scale))
         .collect();
-    let throughput = Summary::from_samples(&values)
-        .ok_or_else(|| PointError::Failed("the workers returned no samples".to_string()))?;
+    let throughput = Summary::from_samples(&values).ok_or_else(|| {
+        Ended::Failed(Failure::new(
+            FailureKind::NoResult,
+            "the workers returned no samples".to_string(),
+        ))
+    })?;
     let expects_gil = variant.expects_gil();
     Ok(Point {
         test: workload.name.to_string(),
@@ -631,88 +701,6 @@ fn finish_point(
             .filter(|s| s.gil_enabled != expects_gil)
             .count(),
     })
-}
-
-fn report_point(
-    results: &ResultsFile,
-    sink: &dyn Sink,
-    workload: &Workload,
-    variant: &Variant,
-    thread_count: u32,
-    printer: &Printer,
-    bar: &indicatif::ProgressBar,
-) {
-    let Some(point) = results.point(workload.name, &variant.label, thread_count) else {
-        return;
-    };
-    // One line where the terminal is wide enough; the rest on indented lines, never a mark
-    // split in two.
-    let mut parts = vec![format!(
-        "  {:<14} {:<26} {:>10}  {:>9} {} ±{:.1}%",
-        variant.label,
-        workload.name,
-        crate::format::threads(thread_count),
-        human(point.throughput.median),
-        workload.metric,
-        point.throughput.relative_half_width() * 100.0,
-    )];
-    if let Some(speedup) = sink.speedup(results, workload.name, &variant.label, thread_count) {
-        parts.push(format!(
-            "speedup {:.2}x [{:.2}, {:.2}]",
-            speedup.value, speedup.low, speedup.high
-        ));
-    }
-    if let Some(parallelism) = point.load_median(|l| Some(l.parallelism)) {
-        parts.push(format!("parallelism {parallelism:.2}"));
-    }
-    if point.throughput.is_noisy() {
-        parts.push(format!("(noisy: CV {:.0}%)", point.throughput.cv * 100.0));
-    }
-    if point.disturbed() {
-        parts.push(format!(
-            "BUSY! other work disturbed {} of {} samples",
-            point.disturbed_samples(),
-            point.samples.len()
-        ));
-    }
-    if point.unequal_samples() > 0 {
-        parts.push(format!(
-            "UNEQUAL CPUs in {} of {} samples (measured again)",
-            point.unequal_samples(),
-            point.samples.len()
-        ));
-    }
-    printer.line_above(
-        bar,
-        &crate::output::join_within(&parts, crate::output::width(), 6),
-    );
-    if point.gil_mismatches > 0 {
-        let state = if variant.expects_gil() { "OFF" } else { "ON" };
-        // The user workload records CPython's own warning when an import turns the GIL on.
-        let culprits: Vec<String> = point
-            .samples
-            .iter()
-            .filter_map(|s| s.extra.as_ref()?["gil_enabled_by"].as_array().cloned())
-            .flatten()
-            .filter_map(|w| w.as_str().map(str::to_string))
-            .fold(Vec::new(), |mut all, w| {
-                if !all.contains(&w) {
-                    all.push(w);
-                }
-                all
-            });
-        printer.warn(&format!(
-            "{} on {}: the GIL was {state} in {} of {} samples, against what this variant should have; these numbers do not measure {}",
-            workload.name,
-            variant.label,
-            point.gil_mismatches,
-            point.samples.len(),
-            if variant.expects_gil() { "a GIL build" } else { "free-threading" },
-        ));
-        for culprit in culprits {
-            printer.warn(&format!("Python says: {culprit}"));
-        }
-    }
 }
 
 /// `--profile`: run each (test, Python label) of the plan once more, under `perf record`, at

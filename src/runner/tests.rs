@@ -2,14 +2,18 @@
 //! and what it skips on resume (hyperfine's `MockExecutor` is the model). The request logs are
 //! insta snapshots: a change to the order of rounds shows up as a diff to review.
 
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use super::protocol::{Mode, RawSample, Request, Scaling};
 use super::worker::{Error, Hello, Worker, WorkerOutput};
-use super::{Outcome, Plan, run};
+use super::{Event, Host, Observer, Outcome, Parts, Plan, run_on};
 use crate::interpreter::{GilMode, Interpreter, InterpreterInfo, InterpreterSource, Variant};
-use crate::output::Printer;
+use crate::interrupt::Stop;
 use crate::results::{ResultsFile, Settings};
+use crate::workloads::Workload;
 
 /// A worker that answers every request at once and writes down what it was asked.
 #[derive(Default)]
@@ -24,6 +28,13 @@ struct FakeWorker {
     measured: std::collections::HashMap<(String, u32), u64>,
     /// Samples vary from process to process by up to this share (0: all alike).
     noisy: f64,
+    /// A signal arrives while measuring this (label, threads): the worker is stopped, as a
+    /// real one is, and the signal flag is set.
+    signal_at: Option<(String, u32, Stop)>,
+    /// The signal flag the fake host reads.
+    signal: Rc<Cell<Option<Stop>>>,
+    /// This label's interpreter lacks a module the test imports.
+    missing_module_on: Option<String>,
 }
 
 impl Worker for FakeWorker {
@@ -54,6 +65,20 @@ impl Worker for FakeWorker {
                 status: "signal 11".into(),
                 samples: 0,
                 stderr: "Segmentation fault".into(),
+            });
+        }
+        if let Some((label, threads, stop)) = &self.signal_at
+            && (label, *threads) == (&variant.label, request.threads)
+            && request.mode == Mode::Measure
+        {
+            self.signal.set(Some(*stop));
+            return Err(Error::Interrupted);
+        }
+        if request.mode == Mode::Calibrate
+            && self.missing_module_on.as_ref() == Some(&variant.label)
+        {
+            return Err(Error::MissingDependency {
+                message: "No module named 'numpy'".into(),
             });
         }
         if request.mode == Mode::Calibrate {
@@ -141,8 +166,8 @@ fn plan(tests: &[&str], processes: u32) -> Plan {
         timeout_s: 10,
         quick: false,
         baseline: None,
-        // No waiting for a quiet machine: the fake answers in microseconds.
-        allow_load: true,
+        // The fake host decides whether other work disturbed a process.
+        allow_load: false,
         precision_pct: None,
         max_time_per_point_s: None,
         user_tests: Vec::new(),
@@ -175,18 +200,144 @@ impl super::Sink for RawFile {
     }
 }
 
+/// A machine whose other work is scripted: no counters, no clock, no real signals.
+#[derive(Default)]
+struct FakeHost {
+    /// Whether each worker process in turn was disturbed; quiet once the script runs out.
+    disturbed: VecDeque<bool>,
+    /// Worker processes started so far.
+    processes: u32,
+    /// Waits for a quiet machine so far.
+    waits: u32,
+    /// Stop (as a signal between two processes would) once this many processes started.
+    stop_after: Option<(u32, Stop)>,
+    /// The signal flag, which a [`FakeWorker`] may set while it measures.
+    signal: Rc<Cell<Option<Stop>>>,
+}
+
+impl Host for FakeHost {
+    fn next_pair(&mut self) {}
+
+    fn before_process(&mut self) {
+        self.processes += 1;
+    }
+
+    fn disturbed(&mut self, _needed: u32) -> bool {
+        self.disturbed.pop_front().unwrap_or(false)
+    }
+
+    fn willing(&self) -> bool {
+        true
+    }
+
+    fn wait_for_quiet(&mut self, _needed: u32, say: &dyn Fn(&str)) {
+        self.waits += 1;
+        say("waiting for a quiet machine");
+    }
+
+    fn slowdown(&mut self, _cpus: &[u32]) -> Option<f64> {
+        None
+    }
+
+    fn stop_requested(&self) -> Option<Stop> {
+        self.signal.get().or_else(|| {
+            self.stop_after
+                .filter(|(after, _)| self.processes >= *after)
+                .map(|(_, stop)| stop)
+        })
+    }
+}
+
+/// Writes down what the runner tells, one line per event.
+#[derive(Default)]
+struct Told(RefCell<Vec<String>>);
+
+impl Observer for Told {
+    fn start(&self, total: u64) {
+        self.0.borrow_mut().push(format!("start {total}"));
+    }
+
+    fn pair(&self, _: &Workload, _: &crate::interpreter::Variant) {}
+
+    fn advance(&self, _: u64) {}
+
+    fn event(&self, workload: &Workload, variant: &crate::interpreter::Variant, event: Event) {
+        let what = match event {
+            Event::Skipped { reason } => format!("skipped: {reason}"),
+            Event::CalibrationFailed { reason, .. } => format!("calibration failed: {reason}"),
+            Event::Measured { point, .. } => format!(
+                "measured {} ({} samples)",
+                crate::format::threads(point.thread_count),
+                point.samples.len()
+            ),
+            Event::Failed {
+                thread_count,
+                reason,
+            } => format!("failed {}: {reason}", crate::format::threads(thread_count)),
+            Event::Warning(text) => format!("warning: {text}"),
+            Event::Waiting { thread_count, text } => {
+                format!("{}: {text}", crate::format::threads(thread_count))
+            }
+        };
+        self.0
+            .borrow_mut()
+            .push(format!("{} {}: {what}", variant.label, workload.name));
+    }
+
+    fn finish(&self) {
+        self.0.borrow_mut().push("finish".to_string());
+    }
+}
+
+/// What a run on fakes did: the worker's requests, the runner's events, the host's counts.
+struct Ran {
+    outcome: Outcome,
+    requests: Vec<String>,
+    told: Vec<String>,
+    host: FakeHost,
+    /// The results file as last written.
+    written: ResultsFile,
+}
+
+/// Run `plan` on `fake` and `host` into `results`.
+fn run_fakes(
+    plan: &Plan,
+    results: &mut ResultsFile,
+    mut fake: FakeWorker,
+    mut host: FakeHost,
+) -> Ran {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.json");
+    let mut sink = RawFile(path.clone());
+    fake.signal = Rc::clone(&host.signal);
+    let told = Told::default();
+    let mut parts = Parts {
+        worker: &mut fake,
+        host: &mut host,
+        observer: &told,
+    };
+    let outcome = run_on(plan, results, &mut parts, &mut sink).unwrap();
+    let written = serde_json::from_slice(&fs_err::read(&path).unwrap()).unwrap();
+    Ran {
+        outcome,
+        requests: fake.log,
+        told: told.0.into_inner(),
+        host,
+        written,
+    }
+}
+
 /// Run `plan` on a fresh fake (into `results`), returning the fake's log.
 fn measure(plan: &Plan, results: &mut ResultsFile) -> Vec<String> {
     measure_with(plan, results, FakeWorker::default())
 }
 
-/// Run `plan` on `fake` (into `results`), returning its log; the run must complete.
-fn measure_with(plan: &Plan, results: &mut ResultsFile, mut fake: FakeWorker) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let mut sink = RawFile(dir.path().join("results.json"));
-    let outcome = run(plan, results, &mut fake, &mut sink, &Printer::new(true)).unwrap();
-    assert_eq!(outcome, Outcome::Completed);
-    fake.log
+/// Run `plan` on `fake` (into `results`) on a quiet machine, returning its log; the run must
+/// complete.
+fn measure_with(plan: &Plan, results: &mut ResultsFile, fake: FakeWorker) -> Vec<String> {
+    let ran = run_fakes(plan, results, fake, FakeHost::default());
+    assert_eq!(ran.outcome, Outcome::Completed);
+    ran.requests
 }
 
 #[test]
@@ -199,10 +350,10 @@ fn a_crashing_worker_fails_its_point_and_the_run_goes_on() {
     };
     measure_with(&plan, &mut results, fake);
     // The failed point is an error with the worker's own words; the five others are measured.
-    assert_eq!(results.points.len(), 5);
+    assert_eq!(results.points().len(), 5);
     assert!(
         !results
-            .points
+            .points()
             .iter()
             .any(|p| p.label == "gil" && p.thread_count == 2)
     );
@@ -235,15 +386,31 @@ fn precision_adds_processes_until_the_interval_is_narrow_enough() {
     };
     let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
     measure_with(&plan, &mut results, noisy);
-    for point in &results.points {
+    let interval = |samples: &[crate::results::PointSample]| {
+        let values: Vec<f64> = samples.iter().map(|s| s.throughput(1.0)).collect();
+        crate::stats::Summary::from_samples(&values)
+            .map_or(f64::INFINITY, |s| s.relative_half_width() * 100.0)
+    };
+    for point in results.points() {
         let half = point.throughput.relative_half_width() * 100.0;
-        assert!(half <= 5.0, "{} at ±{half:.1}%", point.name());
-        assert!(point.samples.len() > 2, "{}: more processes", point.name());
+        assert!(half <= 5.0, "{} at ±{half:.1}%", results.point_name(point));
+        assert!(
+            point.samples.len() > 2,
+            "{}: more processes",
+            results.point_name(point)
+        );
+        // It stops at the target: one process fewer had not reached it.
+        let fewer = interval(&point.samples[..point.samples.len() - 1]);
+        assert!(
+            fewer > 5.0,
+            "{}: ran on after ±{fewer:.1}%",
+            results.point_name(point)
+        );
     }
     // Already precise: no process beyond the plan's two.
     let mut precise = ResultsFile::new(plan.settings.clone(), Vec::new());
     measure_with(&plan, &mut precise, FakeWorker::default());
-    assert!(precise.points.iter().all(|p| p.samples.len() == 2));
+    assert!(precise.points().iter().all(|p| p.samples.len() == 2));
 }
 
 #[test]
@@ -254,8 +421,8 @@ fn rounds_alternate_direction_across_a_curve() {
     let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
     let log = measure(&plan, &mut results);
     insta::assert_snapshot!(log.join("\n"));
-    assert_eq!(results.points.len(), 6);
-    assert!(results.points.iter().all(|p| p.samples.len() == 3));
+    assert_eq!(results.points().len(), 6);
+    assert!(results.points().iter().all(|p| p.samples.len() == 3));
 }
 
 #[test]
@@ -264,18 +431,11 @@ fn resume_measures_only_the_missing_points() {
     let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
     measure(&plan, &mut results);
     // Lose the gil label's 2-thread point, as an interrupted run would not have it.
-    let kept: Vec<_> = results
-        .points
-        .iter()
-        .filter(|p| !(p.label == "gil" && p.thread_count == 2))
-        .cloned()
-        .collect();
-    let mut resumed = ResultsFile::new(plan.settings.clone(), Vec::new());
-    resumed.calibrations = results.calibrations.clone();
-    resumed.points = kept;
+    let mut resumed = results.clone();
+    resumed.retain_points(|p| !(p.label == "gil" && p.thread_count == 2));
     let log = measure(&plan, &mut resumed);
     insta::assert_snapshot!(log.join("\n"));
-    assert_eq!(resumed.points.len(), 6);
+    assert_eq!(resumed.points().len(), 6);
 }
 
 #[test]
@@ -288,9 +448,171 @@ fn regular_tests_run_the_same_work_on_every_label() {
     insta::assert_snapshot!(log.join("\n"));
     assert_eq!(results.calibrations.len(), 1);
     let sizes: Vec<u64> = results
-        .points
+        .points()
         .iter()
         .flat_map(|p| p.samples.iter().map(|s| s.work_units))
         .collect();
     assert!(sizes.iter().all(|s| *s == 1000), "{sizes:?}");
+}
+
+#[test]
+fn the_schedule_leaves_out_what_the_file_holds_and_serial_tests_run_once() {
+    let plan = plan(&["parallel_compute", "nbody"], 1);
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    measure(&plan, &mut results);
+    results.retain_points(|p| !(p.label == "gil" && p.thread_count == 1));
+    let pairs = super::schedule::pairs(&plan, &results);
+    let shown: Vec<String> = pairs
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} points {:?} pending {:?} done {}",
+                p.workload.name,
+                p.variant.label,
+                p.points,
+                p.pending,
+                p.done()
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "parallel_compute ft points [0, 1, 2] pending [] done 3",
+            "parallel_compute gil points [0, 1, 2] pending [1] done 2",
+            "nbody ft points [0] pending [] done 1",
+            "nbody gil points [0] pending [] done 1",
+        ]
+    );
+}
+
+#[test]
+fn ctrl_c_between_points_starts_no_other_worker() {
+    // One process per point: each point is finished after its first worker.
+    let plan = plan(&["parallel_compute"], 1);
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    let host = FakeHost {
+        stop_after: Some((2, Stop::Interrupt)),
+        ..FakeHost::default()
+    };
+    let ran = run_fakes(&plan, &mut results, FakeWorker::default(), host);
+    assert_eq!(ran.outcome, Outcome::Stopped(Stop::Interrupt));
+    assert_eq!(
+        ran.requests,
+        [
+            "ft    parallel_compute calibrate",
+            "ft    parallel_compute measure serial work 1000",
+            "ft    parallel_compute measure 1 thread work 1000",
+        ]
+    );
+    // The two finished points are on disk; nothing was recorded as failed.
+    assert_eq!(ran.written.points().len(), 2);
+    assert!(ran.written.errors.is_empty() && ran.written.skipped.is_empty());
+    assert_eq!(ran.told.last().map(String::as_str), Some("finish"));
+}
+
+#[test]
+fn a_signal_inside_a_point_stops_its_worker_and_keeps_the_points_before() {
+    let plan = plan(&["parallel_compute"], 1);
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    let fake = FakeWorker {
+        signal_at: Some(("ft".into(), 2, Stop::Terminate)),
+        ..FakeWorker::default()
+    };
+    let ran = run_fakes(&plan, &mut results, fake, FakeHost::default());
+    assert_eq!(ran.outcome, Outcome::Stopped(Stop::Terminate));
+    // The interrupted point is neither measured nor failed, and the gil label never started.
+    assert_eq!(ran.requests.len(), 4, "{:#?}", ran.requests);
+    assert!(ran.requests.iter().all(|r| r.starts_with("ft ")));
+    let kept: Vec<u32> = ran
+        .written
+        .points()
+        .iter()
+        .map(|p| p.thread_count)
+        .collect();
+    assert_eq!(kept, [0, 1]);
+    assert!(ran.written.errors.is_empty(), "{:?}", ran.written.errors);
+}
+
+#[test]
+fn a_disturbed_process_is_measured_again_after_a_wait() {
+    let plan = plan(&["parallel_compute"], 1);
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    let host = FakeHost {
+        disturbed: VecDeque::from([true, false]),
+        ..FakeHost::default()
+    };
+    let ran = run_fakes(&plan, &mut results, FakeWorker::default(), host);
+    assert_eq!(ran.outcome, Outcome::Completed);
+    assert_eq!(ran.host.waits, 1);
+    let serial = "ft    parallel_compute measure serial work 1000";
+    assert_eq!(ran.requests.iter().filter(|r| *r == serial).count(), 2);
+    assert!(
+        ran.told
+            .contains(&"ft parallel_compute: serial: waiting for a quiet machine".to_string()),
+        "{:#?}",
+        ran.told
+    );
+    // Only the quiet process's samples are kept, unmarked.
+    let point = results.point("parallel_compute", "ft", 0).unwrap();
+    assert_eq!(point.samples.len(), 1);
+    assert!(!point.disturbed());
+}
+
+#[test]
+fn a_machine_that_stays_busy_gets_its_retries_then_the_point_is_marked() {
+    let plan = plan(&["parallel_compute"], 1);
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    let host = FakeHost {
+        disturbed: VecDeque::from([true; 3]),
+        ..FakeHost::default()
+    };
+    let ran = run_fakes(&plan, &mut results, FakeWorker::default(), host);
+    let retries = crate::machine::load::MAX_RETRIES;
+    assert_eq!(ran.host.waits, retries);
+    let serial = "ft    parallel_compute measure serial work 1000";
+    let runs = ran.requests.iter().filter(|r| *r == serial).count();
+    assert_eq!(runs as u32, 1 + retries);
+    let point = results.point("parallel_compute", "ft", 0).unwrap();
+    assert!(point.disturbed() && point.disturbed_samples() == point.samples.len());
+    // The next point found a quiet machine again.
+    assert!(
+        !results
+            .point("parallel_compute", "ft", 1)
+            .unwrap()
+            .disturbed()
+    );
+}
+
+#[test]
+fn a_missing_module_skips_the_label_and_the_others_run() {
+    let plan = plan(&["parallel_compute"], 1);
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    let fake = FakeWorker {
+        missing_module_on: Some("gil".into()),
+        ..FakeWorker::default()
+    };
+    let ran = run_fakes(&plan, &mut results, fake, FakeHost::default());
+    assert_eq!(ran.outcome, Outcome::Completed);
+    assert!(results.errors.is_empty(), "{:?}", results.errors);
+    assert_eq!(results.skipped.len(), 1);
+    let skipped = &results.skipped[0];
+    assert_eq!(
+        (skipped.label.as_str(), skipped.thread_count),
+        ("gil", None)
+    );
+    assert!(
+        skipped.reason.contains("No module named 'numpy'"),
+        "{}",
+        skipped.reason
+    );
+    assert!(results.points().iter().all(|p| p.label == "ft"));
+    assert_eq!(results.points().len(), 3);
+    assert!(
+        ran.told
+            .iter()
+            .any(|t| t.starts_with("gil parallel_compute: calibration failed")),
+        "{:#?}",
+        ran.told
+    );
 }

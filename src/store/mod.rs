@@ -275,7 +275,7 @@ fn split(text: &str) -> Vec<String> {
 impl RunRow {
     fn of(results: &ResultsFile, results_path: Option<&Path>) -> Self {
         let points = results
-            .points
+            .points()
             .iter()
             .map(|point| PointRow {
                 test: point.test.clone(),

@@ -20,10 +20,8 @@ fn run(machine: &str, created: &str, slower: u64) -> ResultsFile {
     results.created = created.to_string();
     results.system.machine = Some(machine.to_string());
     for label in ["ft", "gil"] {
-        results
-            .points
-            .push(test_point("parallel_compute", label, 0, &[1000, 1010, 990]));
-        results.points.push(test_point(
+        results.add_point(test_point("parallel_compute", label, 0, &[1000, 1010, 990]));
+        results.add_point(test_point(
             "parallel_compute",
             label,
             2,
@@ -112,7 +110,7 @@ fn a_run_is_recorded_once_and_read_back_whole() {
         assert_eq!(runs[0].results_path.as_deref(), Some("/tmp/a.json"));
         let loaded = store.load(first.id).unwrap();
         assert_eq!(loaded.run_id, a.run_id);
-        assert_eq!(loaded.points.len(), 4);
+        assert_eq!(loaded.points().len(), 4);
         assert!(matches!(
             store.load(first.id + 100),
             Err(Error::NoSuchRun { .. })

@@ -269,24 +269,32 @@ pub mod native {
         )
     }
 
-    /// Whether the native kernel bounds what Python can do on `test` (compute and memory
-    /// bandwidth), so that its curve is a ceiling. For `lock_contention` and
-    /// `ref_counting_shared` a tight Rust mutex or atomic contends harder than Python does:
-    /// there it is only a reference.
-    pub fn is_ceiling(test: &str) -> bool {
-        matches!(test, "parallel_compute" | "memory_bandwidth")
+    /// What the native kernel of a test means for Python's numbers.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role {
+        /// It bounds what Python can do (compute, memory bandwidth): its curve is a ceiling.
+        Ceiling,
+        /// A tight Rust mutex or atomic contends harder than Python does (`lock_contention`,
+        /// `ref_counting_shared`): its curve is only a reference.
+        Reference,
+    }
+
+    /// The role of `test`'s native kernel, `None` for a test without one.
+    pub fn role(test: &str) -> Option<Role> {
+        match test {
+            "parallel_compute" | "memory_bandwidth" => Some(Role::Ceiling),
+            _ if supports(test) => Some(Role::Reference),
+            _ => None,
+        }
     }
 }
 
-/// Whether a test's parallel units are worker processes (a process pool), not threads.
-pub fn uses_processes(test: &str) -> bool {
-    test.ends_with("@processes")
-        || test == "np_column_compute_mp"
-        || find(test).is_some_and(|w| {
-            w.params
-                .iter()
-                .any(|(key, value)| *key == "executor" && *value == "process")
-        })
+/// Whether a test of a file written before ftbench recorded its parallel units ran worker
+/// processes: the rule ftbench then applied to the test's name (the migration of
+/// [`crate::results::ResultsFile::record_test_info`]; new files record it).
+pub fn used_processes(test: &str) -> bool {
+    test.ends_with("@processes") || find(test).is_some_and(Workload::uses_processes)
 }
 
 /// The parameters `user.py` understands, as `'static` keys.
@@ -302,6 +310,15 @@ const USER_PARAMS: &[&str] = &[
 ];
 
 impl Workload {
+    /// Whether the test's parallel units are worker processes (a process pool), not threads.
+    pub fn uses_processes(&self) -> bool {
+        self.name == "np_column_compute_mp"
+            || self
+                .params
+                .iter()
+                .any(|(key, value)| *key == "executor" && *value == "process")
+    }
+
     /// A recorded user test again (`--resume` of a `scale` run); `None` for a parameter
     /// `user.py` does not know.
     pub fn user_from_record(test: &UserTest) -> Option<&'static Self> {
