@@ -44,7 +44,7 @@ pub fn headline(results: &Analysis<'_>) -> Vec<String> {
 /// Free-threaded builds run as such (not with the GIL forced on).
 fn free_threaded_builds<'a>(results: &'a Analysis<'_>) -> Vec<&'a VariantRecord> {
     results
-        .variants
+        .variants()
         .iter()
         .filter(|v| {
             v.info.free_threaded && v.gil_mode != GilMode::ForceOn && !results.is_native(&v.label)
@@ -57,12 +57,12 @@ fn counterpart<'a>(results: &'a Analysis<'_>, build: &VariantRecord) -> Option<&
     let python = |v: &&VariantRecord| !results.is_native(&v.label) && v.label != build.label;
     let version = |v: &VariantRecord| (v.info.version_info[0], v.info.version_info[1]);
     results
-        .variants
+        .variants()
         .iter()
         .filter(python)
         .find(|v| !v.info.free_threaded && version(v) == version(build))
         .or_else(|| {
-            results.variants.iter().filter(python).find(|v| {
+            results.variants().iter().filter(python).find(|v| {
                 v.gil_mode == GilMode::ForceOn
                     && (v.path == build.path || v.run_path == build.run_path)
             })
@@ -123,9 +123,9 @@ fn single_thread_cost(
             .iter()
             .filter(|t| results.group_of(t).scales())
             .filter_map(|t| {
-                let a = results.point(t, f, 0)?;
-                let b = results.point(t, g, 0)?;
-                Some((results.throughputs(a), results.throughputs(b)))
+                let a = results.file.point(t, f, 0)?;
+                let b = results.file.point(t, g, 0)?;
+                Some((results.file.throughputs(a), results.file.throughputs(b)))
             })
             .filter(|(a, b)| !a.is_empty() && !b.is_empty())
             .collect();
@@ -184,7 +184,7 @@ type BuildFlag = fn(&VariantRecord) -> bool;
 fn build_differences(results: &Analysis<'_>) -> Option<String> {
     let mut builds: Vec<&VariantRecord> = Vec::new();
     for v in results
-        .variants
+        .variants()
         .iter()
         .filter(|v| !results.is_native(&v.label))
     {
@@ -277,7 +277,7 @@ fn best_speedups(results: &Analysis<'_>) -> Option<String> {
         return None;
     }
     // Seed-schema files do not say how many CPUs the machine had.
-    let cpus = if results.system.logical_cores > 0 {
+    let cpus = if results.system().logical_cores > 0 {
         format!(
             " ({} usable CPU(s), so at most {}x)",
             results.cpus(),

@@ -1,7 +1,8 @@
 //! The analysis: everything derived from a results file's raw samples, in one place.
 //!
-//! An [`Analysis`] is a view of one [`ResultsFile`]: it derefs to the file for its data (points,
-//! labels, settings) and answers the derived questions itself, each derived once and remembered
+//! An [`Analysis`] is a view of one [`ResultsFile`]: it tells the file's facts (labels, tests and
+//! what each is, settings, the machine), never its raw points or samples, which only this module
+//! reads; and it answers the derived questions itself, each derived once and remembered
 //! in an [`AnalysisCache`]: a test's curve per label ([`Series`]: speedups with intervals,
 //! efficiency, Karp-Flatt, parallelism, memory, [`Verdict`]), a regular test's entry and the
 //! suite's summary, a thread test's entry. Renderers (`report`), the dashboard and `compare`
@@ -134,13 +135,114 @@ pub struct Analysis<'a> {
     cache: Cache<'a>,
 }
 
-/// An analysis reads like the file it analyses (`analysis.labels()`, `analysis.points`), so
-/// renderers take one argument; the derived answers are its own methods.
-impl std::ops::Deref for Analysis<'_> {
-    type Target = ResultsFile;
+/// What the file says about itself, for those who show it: its facts, never its raw points
+/// or samples (the analysis reads those, within this module, through `file`). Renderers take
+/// one argument, the analysis; the derived answers are its other methods.
+impl<'a> Analysis<'a> {
+    pub fn system(&self) -> &'a crate::machine::sysinfo::SystemInfo {
+        &self.file.system
+    }
 
-    fn deref(&self) -> &ResultsFile {
+    pub fn variants(&self) -> &'a [crate::results::VariantRecord] {
+        &self.file.variants
+    }
+
+    pub fn settings(&self) -> &'a crate::results::Settings {
+        &self.file.settings
+    }
+
+    /// When the run was created, as the file says it.
+    pub fn created(&self) -> &'a str {
+        &self.file.created
+    }
+
+    pub fn command_line(&self) -> &'a [String] {
+        &self.file.command_line
+    }
+
+    pub fn ftbench_version(&self) -> &'a str {
+        &self.file.ftbench_version
+    }
+
+    pub fn harness(&self) -> Option<&'a crate::results::HarnessCost> {
+        self.file.harness.as_ref()
+    }
+
+    pub fn profiles(&self) -> &'a [crate::results::ProfileRecord] {
+        &self.file.profiles
+    }
+
+    /// What the run itself warned about while measuring.
+    pub fn run_warnings(&self) -> &'a [String] {
+        &self.file.warnings
+    }
+
+    pub fn skipped(&self) -> &'a [crate::results::Missing] {
+        &self.file.skipped
+    }
+
+    pub fn errors(&self) -> &'a [crate::results::Missing] {
+        &self.file.errors
+    }
+
+    /// Whether (test, label) was measured at `thread_count`.
+    pub fn measured(&self, test: &str, label: &str, thread_count: u32) -> bool {
+        self.file.point(test, label, thread_count).is_some()
+    }
+
+    /// Whether other work disturbed (test, label) at `thread_count`.
+    pub fn disturbed(&self, test: &str, label: &str, thread_count: u32) -> bool {
         self.file
+            .point(test, label, thread_count)
+            .is_some_and(Point::disturbed)
+    }
+
+    pub fn labels(&self) -> Vec<String> {
+        self.file.labels()
+    }
+
+    pub fn tests(&self) -> Vec<String> {
+        self.file.tests()
+    }
+
+    pub fn info(&self, test: &str) -> std::borrow::Cow<'a, crate::results::TestInfo> {
+        self.file.info(test)
+    }
+
+    pub fn group_of(&self, test: &str) -> crate::workloads::Group {
+        self.file.group_of(test)
+    }
+
+    pub fn metric_of(&self, test: &str) -> String {
+        self.file.metric_of(test)
+    }
+
+    pub fn unit_scale_of(&self, test: &str) -> f64 {
+        self.file.unit_scale_of(test)
+    }
+
+    pub fn is_native(&self, label: &str) -> bool {
+        self.file.is_native(label)
+    }
+
+    pub fn native_label(&self) -> Option<&'a str> {
+        self.file.native_label()
+    }
+
+    pub fn baseline(&self) -> Option<String> {
+        self.file.baseline()
+    }
+
+    pub fn regular_tests(&self) -> Vec<String> {
+        self.file.regular_tests()
+    }
+
+    pub fn regular_heading(&self) -> &'static str {
+        self.file.regular_heading()
+    }
+
+    pub fn regular_noun(&self) -> &'static str {
+        self.file.regular_noun()
     }
 }
 
@@ -181,7 +283,7 @@ impl<'a> Analysis<'a> {
     /// The curve of `label` on `test`, from the raw samples; derived once, then remembered until
     /// its points grow.
     pub fn series(&self, test: &str, label: &str) -> Option<Series> {
-        let fresh = self.points_of(test, label).len();
+        let fresh = self.file.points_of(test, label).len();
         remembered(&self.cache().series, (test, label), fresh, || {
             self.derive_series(test, label)
         })
@@ -211,7 +313,7 @@ impl<'a> Analysis<'a> {
 
     fn derive_series(&self, test: &str, label: &str) -> Option<Series> {
         let unit_scale = self.unit_scale_of(test);
-        let all = self.points_of(test, label);
+        let all = self.file.points_of(test, label);
         let serial_point = all.iter().find(|p| p.thread_count == 0).copied();
         let serial_values = serial_point.map(|p| throughputs(p, unit_scale));
         let points: Vec<&Point> = all.into_iter().filter(|p| p.thread_count > 0).collect();
@@ -219,10 +321,9 @@ impl<'a> Analysis<'a> {
             return None;
         }
         let expects_gil = self
-            .variants
+            .variants()
             .iter()
-            .find(|v| v.label == label)
-            .is_some_and(|v| v.expects_gil);
+            .any(|v| v.label == label && v.expects_gil);
         let serial_rss = serial_point.and_then(Point::rss_kb);
         // A lone thread's pace: the serial run's, or the 1-thread point's where it was slower
         // (a team thread is not the main thread), so the fastest part of a point is compared
@@ -300,7 +401,8 @@ impl<'a> Analysis<'a> {
             });
         // Which points are oversubscribed depends on the CPU count: a file that does not
         // record it (the seed study's) gets no model rather than a guess.
-        let cpus_known = self.system.available_parallelism > 0 || !self.settings.cpus.is_empty();
+        let cpus_known =
+            self.system().available_parallelism > 0 || !self.settings().cpus.is_empty();
         let model = (!points.is_empty()).then(|| {
             model_of(
                 &points,
@@ -321,10 +423,10 @@ impl<'a> Analysis<'a> {
     /// The CPUs the run's threads could use: `--cpus` where it was given (recorded in the
     /// settings), else the machine's usable CPUs. Points above it are oversubscribed.
     pub fn cpus(&self) -> usize {
-        if self.settings.cpus.is_empty() {
-            self.system.usable_cpus()
+        if self.settings().cpus.is_empty() {
+            self.system().usable_cpus()
         } else {
-            self.settings.cpus.len()
+            self.settings().cpus.len()
         }
     }
 
@@ -373,7 +475,7 @@ impl<'a> Analysis<'a> {
     /// How much slower than its fastest CPU the run's CPUs could be, by the probe of the run's
     /// machine check: the slowest CPU alone, or any CPU while all were busy (1.0 without one).
     fn machine_slowdown(&self) -> f64 {
-        let Some(check) = &self.system.check else {
+        let Some(check) = &self.system().check else {
             return 1.0;
         };
         check
@@ -391,7 +493,7 @@ impl<'a> Analysis<'a> {
     /// Seconds per single run of a regular test: a sample times a calibrated batch of
     /// `work_units` runs (the batch size stays in the raw samples).
     fn durations(&self, test: &str, label: &str) -> Option<Vec<f64>> {
-        self.point(test, label, 0).map(|p| {
+        self.file.point(test, label, 0).map(|p| {
             p.samples
                 .iter()
                 .map(|s| s.wall_ns as f64 / 1e9 / s.work_units.max(1) as f64)
@@ -401,7 +503,8 @@ impl<'a> Analysis<'a> {
 
     /// Each worker process's peak memory for a serial point, in MiB.
     fn peaks_mb(&self, test: &str, label: &str) -> Vec<f64> {
-        self.point(test, label, 0)
+        self.file
+            .point(test, label, 0)
             .map(Point::process_peaks_mb)
             .unwrap_or_default()
     }
@@ -411,8 +514,8 @@ impl<'a> Analysis<'a> {
         // Its speedup also moves when the baseline's point arrives.
         let baseline_points = self
             .baseline()
-            .map_or(0, |b| self.points_of(test, &b).len());
-        let fresh = (self.points_of(test, label).len(), baseline_points);
+            .map_or(0, |b| self.file.points_of(test, &b).len());
+        let fresh = (self.file.points_of(test, label).len(), baseline_points);
         remembered(&self.cache().regular, (test, label), fresh, || {
             self.derive_regular(test, label)
         })
@@ -447,7 +550,7 @@ impl<'a> Analysis<'a> {
     pub fn pep_779_ratio(&self, label: &str, ratio: Estimate) -> Option<Estimate> {
         let baseline = self.baseline()?;
         let free_threaded = |l: &str| {
-            self.variants
+            self.variants()
                 .iter()
                 .find(|v| v.label == l)
                 .map(|v| v.info.free_threaded)
@@ -469,7 +572,7 @@ impl<'a> Analysis<'a> {
             .regular_tests()
             .iter()
             .flat_map(|test| self.labels().into_iter().map(move |l| (test.clone(), l)))
-            .map(|(test, l)| self.points_of(&test, &l).len())
+            .map(|(test, l)| self.file.points_of(&test, &l).len())
             .sum();
         let cache = self.cache();
         let mut summaries = cache
@@ -548,26 +651,27 @@ impl<'a> Analysis<'a> {
     /// ran with the GIL in another state than its build's (a module turned it back on in a
     /// free-threaded build), unless the file says to keep those (`--include-gil-benchmarks`).
     pub fn counts_in_means(&self, test: &str, label: &str) -> bool {
-        self.settings.include_gil_benchmarks || !self.ran_with_wrong_gil(test, label)
+        self.settings().include_gil_benchmarks || !self.ran_with_wrong_gil(test, label)
     }
 
     /// Whether `label` ran `test` with the GIL in another state than its build's in any sample.
     pub fn ran_with_wrong_gil(&self, test: &str, label: &str) -> bool {
-        self.points_of(test, label)
+        self.file
+            .points_of(test, label)
             .iter()
             .any(|p| p.gil_mismatches > 0)
     }
 
     /// A thread test's per-thread cost and phase percentiles for `label`.
     pub fn thread_entry(&self, test: &str, label: &str) -> Option<ThreadEntry> {
-        let fresh = self.points_of(test, label).len();
+        let fresh = self.file.points_of(test, label).len();
         remembered(&self.cache().threads, (test, label), fresh, || {
             self.derive_thread_entry(test, label)
         })
     }
 
     fn derive_thread_entry(&self, test: &str, label: &str) -> Option<ThreadEntry> {
-        let point = self.point(test, label, 0)?;
+        let point = self.file.point(test, label, 0)?;
         let threads = point.samples.first()?.work_units.max(1);
         let micros: Vec<f64> = point
             .samples

@@ -660,7 +660,7 @@ mod validation {
                 continue;
             }
             for label in analysis.labels() {
-                let points = analysis.points_of(&test, &label);
+                let points = analysis.file.points_of(&test, &label);
                 let unit_scale = analysis.unit_scale_of(&test);
                 let measured = |p: &&crate::results::Point| Measured {
                     threads: p.thread_count,

@@ -31,7 +31,7 @@ pub fn section(analysis: &Analysis) -> Value {
         let mut per_label = Map::new();
         for label in analysis.labels() {
             let with_accounting = |mut value: Value| {
-                if let Some(point) = analysis.point(&test, &label, 0) {
+                if let Some(point) = analysis.file.point(&test, &label, 0) {
                     add_accounting(&mut value, point);
                 }
                 value

@@ -130,6 +130,7 @@ impl fmt::Display for Warning {
 /// Every warning of a results file, in the order a report shows them.
 pub fn all(results: &Analysis<'_>) -> Vec<Warning> {
     let mut warnings: Vec<Warning> = results
+        .file
         .points()
         .iter()
         .filter(|p| p.gil_mismatches > 0)
@@ -142,12 +143,13 @@ pub fn all(results: &Analysis<'_>) -> Vec<Warning> {
         })
         .collect();
     let disturbed: Vec<(String, usize, usize)> = results
+        .file
         .points()
         .iter()
         .filter(|p| p.disturbed())
         .map(|p| {
             (
-                results.point_name(p),
+                results.file.point_name(p),
                 p.disturbed_samples(),
                 p.samples.len(),
             )
@@ -158,20 +160,27 @@ pub fn all(results: &Analysis<'_>) -> Vec<Warning> {
     }
     warnings.extend(native_below_python(results));
     let noisy: Vec<String> = results
+        .file
         .points()
         .iter()
         .filter(|p| p.throughput.is_noisy())
-        .map(|p| results.point_name(p))
+        .map(|p| results.file.point_name(p))
         .collect();
     if !noisy.is_empty() {
         warnings.push(Warning::Noisy {
             points: noisy,
-            of: results.points().len(),
+            of: results.file.points().len(),
             advice: noise_advice(results),
         });
     }
     warnings.extend(missing(results));
-    warnings.extend(results.warnings.iter().cloned().map(Warning::Recorded));
+    warnings.extend(
+        results
+            .run_warnings()
+            .iter()
+            .cloned()
+            .map(Warning::Recorded),
+    );
     warnings
 }
 
@@ -179,10 +188,10 @@ pub fn all(results: &Analysis<'_>) -> Vec<Warning> {
 /// or a file imported from elsewhere.
 fn noise_advice(results: &Analysis<'_>) -> &'static str {
     let imported = results
-        .variants
+        .variants()
         .iter()
         .all(|v| v.source == crate::interpreter::InterpreterSource::Imported);
-    if results.settings.pyperformance.is_some() {
+    if results.settings().pyperformance.is_some() {
         "close other programs, or run `ftbench pyperformance --rigorous`"
     } else if imported {
         "measure them again with more values (pyperf's --rigorous) on a quiet machine"
@@ -196,10 +205,10 @@ fn noise_advice(results: &Analysis<'_>) -> &'static str {
 pub fn missing(results: &Analysis<'_>) -> Vec<Warning> {
     let mut groups: Vec<Warning> = Vec::new();
     for (failed, missing) in results
-        .skipped
+        .skipped()
         .iter()
         .map(|m| (false, m))
-        .chain(results.errors.iter().map(|m| (true, m)))
+        .chain(results.errors().iter().map(|m| (true, m)))
     {
         let reason = missing.reason.lines().next().unwrap_or_default();
         let same = groups.iter_mut().find(|w| {

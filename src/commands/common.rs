@@ -6,10 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::analysis::Analysis;
 use crate::cli::MeasureArgs;
 use crate::output::Printer;
-use crate::report;
+use crate::report::{self, ReportModel};
 use crate::results::{self, ResultsFile};
 use crate::runner::Outcome;
 use crate::store::{self, Location, Store};
@@ -86,12 +85,13 @@ pub fn beside(results: &std::path::Path, what: &str) -> std::path::PathBuf {
 /// Render the whole report in memory, then write it: a rendering error writes nothing. The
 /// flame graphs a `--profile` run recorded are read from beside `results_path`.
 pub fn write_report(
-    results: &Analysis,
+    model: &ReportModel,
     results_path: &std::path::Path,
     dir: &std::path::Path,
     printer: &Printer,
 ) -> Result<()> {
-    let mut report = report::Report::render(results).context("failed to render the report")?;
+    let results = model.analysis;
+    let mut report = report::Report::render(model).context("failed to render the report")?;
     let base = results_path
         .parent()
         .unwrap_or_else(|| std::path::Path::new(""));
@@ -133,7 +133,7 @@ impl<'a> Keep<'a> {
 /// After a run: record it in the history store and write its report, unless told not to.
 pub fn record_and_report(
     keep: &Keep<'_>,
-    results: &Analysis,
+    (results, model): (&ResultsFile, &ReportModel),
     output: &std::path::Path,
     printer: &Printer,
 ) -> Result<()> {
@@ -156,7 +156,7 @@ pub fn record_and_report(
         }
     }
     if !keep.no_report {
-        write_report(results, output, &report_dir(output), printer)?;
+        write_report(model, output, &report_dir(output), printer)?;
     }
     Ok(())
 }
@@ -164,15 +164,15 @@ pub fn record_and_report(
 /// The exit status of a run: 0, 1 when a point failed, 130 / 143 when a signal stopped it.
 pub fn exit_code(
     outcome: Outcome,
-    results: &ResultsFile,
+    failed: &[results::Missing],
     output: &std::path::Path,
     printer: &Printer,
 ) -> ExitCode {
     match outcome {
-        Outcome::Completed if !results.errors.is_empty() => {
+        Outcome::Completed if !failed.is_empty() => {
             printer.error(&format!(
                 "{} point(s) failed (listed above and under `errors` in {})",
-                results.errors.len(),
+                failed.len(),
                 output.display()
             ));
             ExitCode::FAILURE

@@ -211,7 +211,7 @@ pub(super) fn list_runs(
             run.results_path.clone().unwrap_or_default(),
         ]);
     }
-    printer.stdout(&report::table::grid_aligned(&rows, 6))?;
+    printer.stdout(&report::grid::grid_aligned(&rows, 6))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -235,7 +235,7 @@ pub(super) fn show_trend(
             out,
             "\n=== {test} on {label} at {} ===\n{}",
             crate::format::threads(threads),
-            report::table::grid_aligned(&trend_rows(&trend), 3)
+            report::grid::grid_aligned(&trend_rows(&trend), 3)
         );
         trends.push(serde_json::json!({
             "thread_count": threads,
@@ -280,7 +280,7 @@ fn list_machines(store: &dyn Store, json: bool, printer: &Printer) -> Result<Exi
             describe_fingerprint(&m.fingerprint),
         ]);
     }
-    printer.stdout(&report::table::grid_aligned(&rows, 1))?;
+    printer.stdout(&report::grid::grid_aligned(&rows, 1))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,7 +8,8 @@ use crate::analysis::{self, Analysis, AnalysisCache};
 use crate::cli::ImportPyperfArgs;
 use crate::interpreter::{self, GilMode};
 use crate::output::Printer;
-use crate::report;
+use crate::report::terminal::Layout;
+use crate::report::{self, Exporter as _};
 use crate::results::{self, ResultsFile, VariantRecord, pyperf};
 
 /// `ftbench import pyperf`: a pyperf / pyperformance file becomes one label's regular tests.
@@ -90,10 +91,9 @@ pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Resul
     let cache = AnalysisCache::default();
     analysis::seed::write(&output, &mut results, &cache)
         .with_context(|| format!("failed to write `{}`", output.display()))?;
-    printer.stdout(&report::terminal::render(
-        &Analysis::with_cache(&results, &cache),
-        report::terminal::Layout::for_stdout(args.wide),
-    ))?;
+    let analysis = Analysis::with_cache(&results, &cache);
+    let model = report::ReportModel::of(&analysis);
+    printer.stdout(&report::contents::Terminal(Layout::for_stdout(args.wide)).export(&model)?)?;
     printer.info(&format!(
         "Imported {} benchmark(s) from {} as `{}` into {}",
         benchmarks.len(),

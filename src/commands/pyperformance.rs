@@ -15,6 +15,8 @@ use crate::cli::PyperformanceArgs;
 use crate::interpreter::Variant;
 use crate::machine::load::{Counters, Patience};
 use crate::output::Printer;
+use crate::report::terminal::Layout;
+use crate::report::{self, Exporter as _};
 use crate::results::{
     self, Missing, PyperformanceSettings, ResultsFile, Settings, SingleRun, TestInfo,
     VariantRecord, guard,
@@ -22,7 +24,7 @@ use crate::results::{
 use crate::runner::Outcome as RunOutcome;
 use crate::runner::pyperformance::{self as pp, Benchmark, Install};
 use crate::workloads::Group;
-use crate::{config, interrupt, report};
+use crate::{config, interrupt};
 
 /// A run to do: the file so far, where it goes, the interpreters.
 struct Session {
@@ -88,10 +90,8 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
         .with_context(|| format!("failed to write `{}`", output.display()))?;
     let results = &session.results;
     let analysis = Analysis::with_cache(results, &cache);
-    printer.stdout(&report::terminal::render(
-        &analysis,
-        report::terminal::Layout::for_stdout(args.wide),
-    ))?;
+    let model = report::ReportModel::of(&analysis);
+    printer.stdout(&report::contents::Terminal(Layout::for_stdout(args.wide)).export(&model)?)?;
     for warning in &results.warnings {
         printer.warn(warning);
     }
@@ -113,7 +113,7 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
             store: args.store.as_deref(),
             no_report: args.no_report,
         };
-        record_and_report(&keep, &analysis, &output, printer)?;
+        record_and_report(&keep, (results, &model), &output, printer)?;
     }
     let outcome = match (outcome, interrupt::requested()) {
         (RunOutcome::Completed, Some(stop)) => RunOutcome::Stopped(stop),
@@ -127,7 +127,7 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
         ));
         return Ok(ExitCode::from(stop.exit_code()));
     }
-    Ok(exit_code(outcome, results, &output, printer))
+    Ok(exit_code(outcome, &results.errors, &output, printer))
 }
 
 /// A new run from the command line: interpreters found, output free, nothing written yet.

@@ -95,7 +95,7 @@ pub(super) fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
                 flags.join(", "),
             ]);
         }
-        out.push_str(&report::table::grid_aligned(&rows, 4));
+        out.push_str(&report::grid::grid_aligned(&rows, 4));
         out.push('\n');
     }
     printer.stdout(out.trim_end())?;

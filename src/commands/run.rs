@@ -13,10 +13,12 @@ use crate::cli::{MeasureArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::interrupt;
 use crate::output::Printer;
+use crate::report::terminal::Layout;
+use crate::report::{self, Exporter as _};
 use crate::results::{self, ResultsFile, VariantRecord};
 use crate::runner::Sink as _;
 use crate::runner::{self, Outcome, Plan, PythonWorker};
-use crate::{report, workloads};
+use crate::workloads;
 
 pub(super) fn run(args: &RunArgs, printer: &Printer) -> Result<ExitCode> {
     if args.list_tests {
@@ -146,15 +148,20 @@ pub(super) fn execute(
     }
     sink.save(&mut results)?;
     let analysis = Analysis::with_cache(&results, &sink.cache);
-    printer.stdout(&report::terminal::render(
-        &analysis,
-        report::terminal::Layout::for_stdout(measure.wide),
-    ))?;
+    let model = report::ReportModel::of(&analysis);
+    printer
+        .stdout(&report::contents::Terminal(Layout::for_stdout(measure.wide)).export(&model)?)?;
     warn_marked_points(&results, printer);
     say_precision(&results, printer);
     say_harness(&results, printer);
     printer.info(&format!("Results written to {}", config.output.display()));
-    finish(outcome, measure, &analysis, &config.output, printer)
+    finish(
+        outcome,
+        measure,
+        (&results, &model),
+        &config.output,
+        printer,
+    )
 }
 
 /// After the measuring: record and report a completed run, and the exit status. A signal after
@@ -163,7 +170,7 @@ pub(super) fn execute(
 fn finish(
     mut outcome: Outcome,
     measure: &MeasureArgs,
-    analysis: &Analysis,
+    (results, model): (&ResultsFile, &report::ReportModel),
     output: &std::path::Path,
     printer: &Printer,
 ) -> Result<ExitCode> {
@@ -173,7 +180,7 @@ fn finish(
         outcome = Outcome::Stopped(stop);
     }
     if outcome == Outcome::Completed {
-        record_and_report(&Keep::of(measure), analysis, output, printer)?;
+        record_and_report(&Keep::of(measure), (results, model), output, printer)?;
         reported = true;
         if let Some(stop) = interrupt::requested() {
             outcome = Outcome::Stopped(stop);
@@ -184,7 +191,7 @@ fn finish(
             stop, output, reported, printer,
         ));
     }
-    Ok(exit_code(outcome, analysis, output, printer))
+    Ok(exit_code(outcome, model.analysis.errors(), output, printer))
 }
 
 /// What the harness itself cost.

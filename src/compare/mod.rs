@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use crate::analysis::compare::thread_name;
 pub use crate::analysis::compare::{FileComparison, PointComparison, compare, parse_label_map};
-use crate::report::table::{Table, faster_slower};
+use crate::report::grid::Table;
+use crate::report::table::faster_slower;
 use crate::stats::{self, Verdict};
 
 impl FileComparison {

@@ -3,7 +3,8 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::plot::{self, Figure};
+use super::contents::{Drawn, ReportModel};
+use super::plot;
 use super::table;
 use crate::analysis::Analysis;
 
@@ -24,7 +25,7 @@ struct ProfileRow {
 
 fn profile_rows(results: &Analysis<'_>) -> Vec<ProfileRow> {
     results
-        .profiles
+        .profiles()
         .iter()
         .map(|p| ProfileRow {
             test: p.test.clone(),
@@ -69,18 +70,11 @@ struct FigureContext<'a> {
     svg: &'a str,
 }
 
-/// Warnings a reader must see before trusting the numbers, as the analysis finds them.
-pub fn warnings(results: &Analysis<'_>) -> Vec<String> {
-    crate::analysis::warnings::all(results)
-        .iter()
-        .map(ToString::to_string)
-        .collect()
-}
-
-/// Render the report from the results and their figures' SVG texts.
-pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<String> {
+/// Render the report from the model and its figures, drawn as SVG.
+pub fn render(model: &ReportModel<'_>, figures: &[Drawn]) -> Result<String> {
+    let results = model.analysis;
     let variants = variant_rows(results);
-    let system = &results.system;
+    let system = &results.system();
     let system_rows = vec![
         ("CPU", system.cpu_model.clone()),
         (
@@ -114,10 +108,10 @@ pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<St
     ];
     let figure_context: Vec<FigureContext> = figures
         .iter()
-        .map(|(f, svg)| FigureContext {
-            name: &f.name,
-            title: &f.title,
-            svg: svg.trim_start_matches(|c| c != '<'),
+        .map(|d| FigureContext {
+            name: &d.figure.name,
+            title: &d.figure.title,
+            svg: d.svg.trim_start_matches(|c| c != '<'),
         })
         .collect();
     let summary = if results.regular_tests().is_empty() {
@@ -136,17 +130,17 @@ pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<St
     template
         .render(minijinja::context! {
             labels => results.labels(),
-            headline => crate::analysis::headline::headline(results),
+            headline => model.headline,
             native_ceilings => native_ceilings,
             native_references => native_references,
             has_native => results.native_label().is_some(),
-            created => results.created,
-            command => results.command_line.join(" "),
-            ftbench_version => results.ftbench_version,
+            created => results.created(),
+            command => results.command_line().join(" "),
+            ftbench_version => results.ftbench_version(),
             system => system,
             system_rows => system_rows,
             variants => variants,
-            warnings => warnings(results),
+            warnings => model.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
             figures => figure_context,
             tables => table::tables(results),
             summary => summary,
@@ -156,16 +150,16 @@ pub fn render(results: &Analysis<'_>, figures: &[(Figure, String)]) -> Result<St
             regular_baseline => (!results.regular_tests().is_empty()).then(|| results.baseline()).flatten(),
             advice => advice,
             usable_cpus => results.cpus(),
-            harness => results.harness.as_ref().map(|h| format!("{:.2}% of one core ({:.2} s of CPU in {:.0} s)", h.cpu_share * 100.0, h.cpu_s, h.wall_s)),
+            harness => results.harness().as_ref().map(|h| format!("{:.2}% of one core ({:.2} s of CPU in {:.0} s)", h.cpu_share * 100.0, h.cpu_s, h.wall_s)),
         })
         .context("failed to render the HTML report")
 }
 
 /// The interpreters table: one row per label, with its colour in the figures.
 fn variant_rows(results: &Analysis<'_>) -> Vec<VariantRow> {
-    let colours = plot::label_colours(results);
+    let colours = plot::label_colours(results.variants());
     results
-        .variants
+        .variants()
         .iter()
         .enumerate()
         .map(|(i, v)| {
@@ -196,7 +190,7 @@ fn native_roles(results: &Analysis<'_>) -> (Vec<String>, Vec<String>) {
     results
         .tests()
         .into_iter()
-        .filter(|t| results.point(t, native, 1).is_some())
+        .filter(|t| results.measured(t, native, 1))
         .partition(|t| results.native_is_ceiling(t))
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::contents::ReportModel;
 use super::table;
 use crate::analysis::Analysis;
 use crate::output::markdown_escape as escape;
@@ -26,29 +27,28 @@ fn baselines(results: &Analysis<'_>) -> String {
 }
 
 /// Render the Markdown report.
-pub fn render(results: &Analysis<'_>) -> String {
+pub fn render(model: &ReportModel<'_>) -> String {
+    let results = model.analysis;
     let mut out = String::from("## ftbench results\n\n");
     let _ = writeln!(
         out,
         "{} on {} ({} logical cores), {}. {}± is the half-width of the 95% interval of the median (n/a: a single sample, no interval).\n",
         escape(&results.labels().join(", ")),
-        escape(&results.system.cpu_model),
-        results.system.logical_cores,
-        escape(&results.created),
+        escape(&results.system().cpu_model),
+        results.system().logical_cores,
+        escape(results.created()),
         baselines(results)
     );
-    let headline = crate::analysis::headline::headline(results);
-    if !headline.is_empty() {
+    if !model.headline.is_empty() {
         out.push_str("### In short\n\n");
-        for sentence in &headline {
+        for sentence in &model.headline {
             let _ = writeln!(out, "- {}", escape(sentence));
         }
         out.push('\n');
     }
-    let warnings = crate::analysis::warnings::all(results);
-    if !warnings.is_empty() {
+    if !model.warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
-        for warning in &warnings {
+        for warning in &model.warnings {
             let _ = writeln!(out, "> - {}", escape(&warning.to_string()));
         }
         out.push('\n');
@@ -84,7 +84,7 @@ pub fn render(results: &Analysis<'_>) -> String {
         out.push('\n');
     }
     // In HTML, not a code span: a backtick in the command line cannot close it.
-    let command_line = crate::output::escape(&results.command_line.join(" "))
+    let command_line = crate::output::escape(&results.command_line().join(" "))
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;");

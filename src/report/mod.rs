@@ -1,7 +1,9 @@
 //! Turning a results file into what people read. Renderers are pure: results in, text out.
 
+pub mod contents;
 pub mod csv;
 pub mod fleet;
+pub mod grid;
 pub mod html;
 pub mod markdown;
 pub mod plot;
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::analysis::Analysis;
+pub use contents::{Exporter, ReportModel};
 
 // Names and numbers as people read them live in `format`, shared with the runner.
 pub use crate::format::{human, seconds, slug, stable_hash};
@@ -31,26 +34,33 @@ pub struct Report {
 
 impl Report {
     /// Render `report.html`, `report.md`, `results.csv` and every figure as SVG and PNG.
-    pub fn render(results: &Analysis<'_>) -> Result<Self> {
+    pub fn render(model: &ReportModel<'_>) -> Result<Self> {
         let start = Instant::now();
         let mut files = Vec::new();
-        let mut svgs = Vec::new();
-        for figure in plot::figures(results) {
-            let svg = figure.svg(results)?;
-            let png = figure.png(results)?;
+        let figures = contents::Figures.export(model)?;
+        for drawn in &figures {
+            let name = &drawn.figure.name;
             files.push((
-                PathBuf::from(format!("figures/{}.svg", figure.name)),
-                svg.clone().into_bytes(),
+                PathBuf::from(format!("figures/{name}.svg")),
+                drawn.svg.clone().into_bytes(),
             ));
-            files.push((PathBuf::from(format!("figures/{}.png", figure.name)), png));
-            svgs.push((figure, svg));
+            files.push((
+                PathBuf::from(format!("figures/{name}.png")),
+                drawn.png.clone(),
+            ));
         }
         files.push((
             "report.html".into(),
-            html::render(results, &svgs)?.into_bytes(),
+            contents::Html(&figures).export(model)?.into_bytes(),
         ));
-        files.push(("report.md".into(), markdown::render(results).into_bytes()));
-        files.push(("results.csv".into(), csv::render(results).into_bytes()));
+        files.push((
+            "report.md".into(),
+            contents::Markdown.export(model)?.into_bytes(),
+        ));
+        files.push((
+            "results.csv".into(),
+            contents::Csv.export(model)?.into_bytes(),
+        ));
         Ok(Self {
             files,
             render_time: start.elapsed(),
@@ -112,7 +122,7 @@ impl Report {
 /// Every flame graph file a results file names, merged graphs first.
 fn profile_files(results: &Analysis<'_>) -> Vec<String> {
     results
-        .profiles
+        .profiles()
         .iter()
         .flat_map(|p| {
             std::iter::once(p.file.clone()).chain(p.threads.iter().map(|t| t.file.clone()))

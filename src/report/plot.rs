@@ -50,10 +50,9 @@ const GREY: RGBColor = RGBColor(150, 150, 150);
 /// variants orange/red, GIL builds green/purple/brown. Within a family a stable hash of the label
 /// picks the shade (the next free one if an earlier label of the file took it), so a label keeps
 /// its colour from report to report.
-pub fn label_colours(results: &crate::results::ResultsFile) -> Vec<RGBColor> {
+pub fn label_colours(variants: &[crate::results::VariantRecord]) -> Vec<RGBColor> {
     let mut used: Vec<RGBColor> = Vec::new();
-    results
-        .variants
+    variants
         .iter()
         .map(|v| {
             if v.source == crate::interpreter::InterpreterSource::Native {
@@ -332,7 +331,7 @@ fn curve<DB: DrawingBackend>(
     test: &str,
 ) -> DrawResult<DB> {
     let label = &results.labels()[index];
-    let colour = label_colours(results)[index];
+    let colour = label_colours(results.variants())[index];
     if results.is_native(label) {
         chart
             .draw_series(DashedLineSeries::new(
@@ -533,7 +532,7 @@ fn speedup_panel<DB: DrawingBackend>(
         .iter()
         .flat_map(|(_, s)| s.points.iter().filter_map(|p| p.speedup.map(|v| v.high)))
         .fold(1.0f64, f64::max);
-    let cores = results.system.logical_cores as u32;
+    let cores = results.system().logical_cores as u32;
     let y_max = with_legend_room(
         (max_speedup * 1.05).max(1.1),
         series.len() + 1,
@@ -572,7 +571,7 @@ fn speedup_panel<DB: DrawingBackend>(
         BLACK.mix(0.15),
     ))?;
     for (index, s) in &series {
-        let colour = label_colours(results)[*index];
+        let colour = label_colours(results.variants())[*index];
         let points: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -747,7 +746,7 @@ fn throughput_panel<DB: DrawingBackend>(
         axis_label(*v, super::human)
     })?;
     for (index, s) in &series {
-        let colour = label_colours(results)[*index];
+        let colour = label_colours(results.variants())[*index];
         let points: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -1015,7 +1014,12 @@ fn draw_regular<DB: DrawingBackend>(
             format: super::seconds,
             reference: None,
         };
-        draw_bars(&top, &durations, &labels, &label_colours(results))?;
+        draw_bars(
+            &top,
+            &durations,
+            &labels,
+            &label_colours(results.variants()),
+        )?;
         bottom
     } else {
         area.clone()
@@ -1053,7 +1057,12 @@ fn draw_regular<DB: DrawingBackend>(
         format: |v| format!("{v:.2}x"),
         reference: Some(1.0),
     };
-    draw_bars(&speedup_area, &speedups, &labels, &label_colours(results))
+    draw_bars(
+        &speedup_area,
+        &speedups,
+        &labels,
+        &label_colours(results.variants()),
+    )
 }
 
 fn draw_refcount<DB: DrawingBackend>(
@@ -1095,7 +1104,7 @@ fn draw_refcount<DB: DrawingBackend>(
         format: super::human,
         reference: None,
     };
-    draw_bars(area, &bars, &labels, &label_colours(results))
+    draw_bars(area, &bars, &labels, &label_colours(results.variants()))
 }
 
 fn draw_pools<DB: DrawingBackend>(
@@ -1186,7 +1195,7 @@ fn draw_threads<DB: DrawingBackend>(
             format: |v| format!("{v:.0}"),
             reference: None,
         };
-        draw_bars(panel, &bars, &labels, &label_colours(results))?;
+        draw_bars(panel, &bars, &labels, &label_colours(results.variants()))?;
     }
     Ok(())
 }
@@ -1227,7 +1236,7 @@ mod colour_tests {
             Settings::default(),
             vec![ft.clone(), forced.clone(), gil.clone(), native.clone()],
         );
-        let colours = label_colours(&one);
+        let colours = label_colours(&one.variants);
         assert!(FREE_THREADED.contains(&colours[0]));
         assert!(GIL_FORCED.contains(&colours[1]));
         assert!(GIL_BUILD.contains(&colours[2]));
@@ -1237,7 +1246,7 @@ mod colour_tests {
             Settings::default(),
             vec![gil, variant("3.12.1", false, true), native, ft],
         );
-        let again = label_colours(&other);
+        let again = label_colours(&other.variants);
         assert_eq!(again[0], colours[2]);
         assert_eq!(again[2], BLACK);
         assert_eq!(again[3], colours[0]);

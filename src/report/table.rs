@@ -1,145 +1,16 @@
 //! The report's tables as data: the seed's pivot tables (per test, thread counts down, metric /
 //! speedup / efficiency per label across, then the scaling factors), the regular tests with the
-//! seed's summary statistics, and thread costs. Renderers (terminal text, Markdown, HTML) lay
-//! them out.
+//! seed's summary statistics, and thread costs, with the sentences that go with them (the
+//! verdicts, how many threads). A [`Table`] itself and its layouts are `grid`'s.
 
 use std::fmt::Write;
 
-use serde::Serialize;
-
+use super::grid::Table;
 use super::{human, seconds};
 use crate::analysis::model::Model;
 use crate::analysis::{Analysis, PointMetrics, Series, Verdict, telling_point};
 use crate::stats::Estimate;
 use crate::workloads::Group;
-
-/// One table: a title, header groups spanning label columns, a header, rows, and notes below.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Table {
-    pub title: String,
-    /// `(text, columns spanned)` over the header; empty when the table has no groups.
-    pub groups: Vec<(String, usize)>,
-    pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    pub notes: Vec<String>,
-}
-
-/// Lay out rows of cells in columns, the first left-aligned, the rest right-aligned.
-pub fn grid(rows: &[Vec<String>]) -> String {
-    grid_aligned(rows, 1)
-}
-
-/// Lay out rows of cells in columns, the first `left` columns left-aligned.
-pub fn grid_aligned(rows: &[Vec<String>], left: usize) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|cell| cell.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            // Padded by hand: `{:<w$}` panics for widths above 65 535, and a cell is data.
-            let pad = " ".repeat(widths[c].saturating_sub(cell.chars().count()));
-            if c > 0 {
-                line.push_str("  ");
-            }
-            if c < left.max(1) {
-                line.push_str(cell);
-                line.push_str(&pad);
-            } else {
-                line.push_str(&pad);
-                line.push_str(cell);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-impl Table {
-    /// The table as aligned plain text with every column, its notes below.
-    pub fn to_text(&self) -> String {
-        let mut out = self.body_text();
-        for note in &self.notes {
-            out.push_str(note);
-            out.push('\n');
-        }
-        out
-    }
-
-    /// The title and the aligned columns, without the notes.
-    pub fn body_text(&self) -> String {
-        format!("\n=== {} ===\n{}", self.title, self.grid_text())
-    }
-
-    /// The aligned columns alone: the header groups, the header and the rows.
-    pub fn grid_text(&self) -> String {
-        let mut rows = Vec::new();
-        if !self.groups.is_empty() {
-            let mut group_row = Vec::new();
-            for (text, span) in &self.groups {
-                group_row.push(text.clone());
-                group_row.extend(std::iter::repeat_n(String::new(), span.saturating_sub(1)));
-            }
-            rows.push(group_row);
-        }
-        rows.push(self.header.clone());
-        rows.extend(self.rows.iter().cloned());
-        grid(&rows)
-    }
-
-    /// The table in GitHub-flavoured Markdown; header groups are folded into the header cells.
-    pub fn to_markdown(&self) -> String {
-        let mut header = self.header.clone();
-        let mut column = 0;
-        for (text, span) in &self.groups {
-            for cell in header.iter_mut().skip(column).take(*span) {
-                if !text.is_empty() {
-                    *cell = format!("{text} · {cell}");
-                }
-            }
-            column += span;
-        }
-        let escape = |cell: &String| crate::output::markdown_escape(cell);
-        let mut out = format!("### {}\n\n", crate::output::markdown_escape(&self.title));
-        let _ = writeln!(
-            out,
-            "| {} |",
-            header.iter().map(escape).collect::<Vec<_>>().join(" | ")
-        );
-        let _ = writeln!(
-            out,
-            "|{}",
-            header
-                .iter()
-                .enumerate()
-                .map(|(i, _)| if i == 0 { " --- |" } else { " ---: |" })
-                .collect::<String>()
-        );
-        for row in &self.rows {
-            let _ = writeln!(
-                out,
-                "| {} |",
-                row.iter().map(escape).collect::<Vec<_>>().join(" | ")
-            );
-        }
-        if !self.notes.is_empty() {
-            out.push('\n');
-            for note in &self.notes {
-                let _ = writeln!(out, "{}  ", crate::output::markdown_escape(note));
-            }
-        }
-        out
-    }
-}
 
 /// Every table of a results file, in report order.
 pub fn tables(results: &Analysis<'_>) -> Vec<Table> {
@@ -151,7 +22,7 @@ pub fn tables(results: &Analysis<'_>) -> Vec<Table> {
 
 /// Everything the terminal shows at the end of a run: the tables, the seed's summary block for
 /// the regular tests, and what was not measured.
-pub fn render(results: &Analysis<'_>) -> String {
+pub fn render(results: &Analysis<'_>, missing: &[crate::analysis::warnings::Warning]) -> String {
     let mut out = String::new();
     for table in pivot_tables(results) {
         out.push_str(&table.to_text());
@@ -164,7 +35,7 @@ pub fn render(results: &Analysis<'_>) -> String {
     for table in thread_tables(results) {
         out.push_str(&table.to_text());
     }
-    for line in crate::analysis::warnings::missing(results) {
+    for line in missing {
         let _ = writeln!(out, "\n{line}");
     }
     out
@@ -690,7 +561,7 @@ fn regular_notes(results: &Analysis<'_>, rows: &[Vec<String>]) -> Vec<String> {
     if rows.iter().flatten().any(|cell| cell.ends_with(" GIL!")) {
         notes.push(format!(
             "(GIL!: ran with the GIL in another state than its build's, a module turned it back on; {})",
-            if results.settings.include_gil_benchmarks {
+            if results.settings().include_gil_benchmarks {
                 "kept in the geometric means by --include-gil-benchmarks"
             } else {
                 "left out of the geometric means"
@@ -905,7 +776,7 @@ pub fn thread_tables(results: &Analysis<'_>) -> Vec<Table> {
 /// of the workload's CPU samples and CPU µs per thread, per test and label.
 fn thread_cost_table(results: &Analysis<'_>) -> Option<Table> {
     let profiled: Vec<_> = results
-        .profiles
+        .profiles()
         .iter()
         .filter(|p| !p.costs.is_empty())
         .collect();
@@ -970,22 +841,5 @@ mod tests {
             "2.01 [1.87, 2.08]"
         );
         assert_eq!(ratio_with_ci(Estimate::exact(1.038)), "1.04");
-    }
-}
-
-#[cfg(test)]
-mod width_tests {
-    use super::*;
-
-    #[test]
-    fn a_cell_wider_than_any_format_width_is_laid_out_without_panicking() {
-        let huge = "x".repeat(70_000);
-        let rows = vec![
-            vec!["label".to_string(), "value".to_string()],
-            vec![huge.clone(), "1".to_string()],
-        ];
-        let text = grid(&rows);
-        assert!(text.lines().nth(1).unwrap().starts_with(&huge));
-        assert_eq!(text.lines().next().unwrap().len(), 70_000 + 2 + 5);
     }
 }

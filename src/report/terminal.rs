@@ -10,9 +10,11 @@
 
 use std::fmt::Write as _;
 
-use super::table::{self, Table};
+use super::contents::ReportModel;
+use super::grid::Table;
+use super::table;
+use crate::analysis::Analysis;
 use crate::analysis::model::Model;
-use crate::analysis::{Analysis, headline};
 use crate::output::wrap;
 
 /// How the terminal output is laid out.
@@ -35,18 +37,19 @@ impl Layout {
 }
 
 /// Everything the terminal shows for a results file.
-pub fn render(results: &Analysis<'_>, layout: Layout) -> String {
+pub fn render(model: &ReportModel<'_>, layout: Layout) -> String {
     let mut out = if layout.wide {
-        table::render(results)
+        table::render(model.analysis, &model.missing)
     } else {
-        compact(results, layout.width)
+        compact(model, layout.width)
     };
-    out.push_str(&headline_text(results, layout));
+    out.push_str(&headline_text(&model.headline, layout));
     out
 }
 
 /// The default: tables that fit `width`.
-fn compact(results: &Analysis<'_>, width: usize) -> String {
+fn compact(model: &ReportModel<'_>, width: usize) -> String {
+    let results = model.analysis;
     let mut out = String::new();
     let pivots = compact_pivot_tables(results);
     if !pivots.is_empty() {
@@ -84,7 +87,7 @@ fn compact(results: &Analysis<'_>, width: usize) -> String {
     for table in table::thread_tables(results) {
         out.push_str(&fit(&table, width));
     }
-    for line in crate::analysis::warnings::missing(results) {
+    for line in &model.missing {
         out.push('\n');
         out.push_str(&wrap(&line.to_string(), width, 2));
     }
@@ -98,8 +101,7 @@ fn compact(results: &Analysis<'_>, width: usize) -> String {
 }
 
 /// The headline under its title, wrapped (and unwrapped with `--wide`).
-fn headline_text(results: &Analysis<'_>, layout: Layout) -> String {
-    let sentences = headline::headline(results);
+fn headline_text(sentences: &[String], layout: Layout) -> String {
     if sentences.is_empty() {
         return String::new();
     }
@@ -108,7 +110,7 @@ fn headline_text(results: &Analysis<'_>, layout: Layout) -> String {
         if layout.wide {
             let _ = writeln!(out, "{sentence}");
         } else {
-            out.push_str(&wrap(&sentence, layout.width, 2));
+            out.push_str(&wrap(sentence, layout.width, 2));
         }
     }
     out
@@ -138,9 +140,7 @@ fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
         }
         let mut serial_row = vec!["serial".to_string()];
         for (label, s) in &series {
-            let busy = results
-                .point(&test, label, 0)
-                .is_some_and(crate::results::Point::disturbed);
+            let busy = results.disturbed(&test, label, 0);
             serial_row.push(s.serial.as_ref().map_or("-".to_string(), |v| {
                 format!(
                     "{}{}",

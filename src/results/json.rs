@@ -329,9 +329,14 @@ mod fuzz {
         if let Ok(file) = parse(Path::new("fuzz.json"), bytes) {
             let analysis = crate::analysis::Analysis::of(&file);
             let _ = crate::analysis::seed::section(&analysis);
-            let _ = crate::report::table::render(&analysis);
+            let model = crate::report::ReportModel::of(&analysis);
+            let layout = crate::report::terminal::Layout {
+                width: 100,
+                wide: true,
+            };
+            let _ = crate::report::terminal::render(&model, layout);
             let _ = crate::report::csv::render(&analysis);
-            let _ = crate::report::markdown::render(&analysis);
+            let _ = crate::report::markdown::render(&model);
         }
     }
 
