@@ -177,6 +177,16 @@ pub enum Workers {
     Processes,
 }
 
+impl Workers {
+    fn of(processes: bool) -> Self {
+        if processes {
+            Self::Processes
+        } else {
+            Self::Threads
+        }
+    }
+}
+
 pub use crate::workloads::native::Role as NativeRole;
 
 impl TestInfo {
@@ -201,11 +211,7 @@ impl TestInfo {
             group: workload.group,
             metric: workload.metric.to_string(),
             unit_scale: workload.unit_scale,
-            workers: Some(if workload.uses_processes() {
-                Workers::Processes
-            } else {
-                Workers::Threads
-            }),
+            workers: Some(Workers::of(workload.uses_processes())),
             native: workloads::native::role(workload.name),
         }
     }
@@ -229,13 +235,20 @@ impl TestInfo {
     /// applied when it wrote them (the test's name).
     fn migrate(&mut self) {
         if self.workers.is_none() {
-            self.workers = Some(if workloads::used_processes(&self.name) {
-                Workers::Processes
-            } else {
-                Workers::Threads
-            });
+            self.workers = Some(Workers::of(workloads::used_processes(&self.name)));
             self.native = workloads::native::role(&self.name);
         }
+    }
+
+    /// A test that a file from before ftbench recorded test facts names without them (an
+    /// import, a user test): its parallel units and native role by the rules of then.
+    fn by_old_rules(name: &str, group: Group, metric: &str) -> Self {
+        let mut info = Self {
+            workers: None,
+            ..Self::external(name, "", group, metric)
+        };
+        info.migrate();
+        info
     }
 }
 
@@ -904,14 +917,7 @@ impl ResultsFile {
         match self.settings.test_info(test) {
             Some(info) => std::borrow::Cow::Borrowed(info),
             None => std::borrow::Cow::Owned(workloads::find(test).map_or_else(
-                || {
-                    // A test of a file without its facts (a user test of an old file): what
-                    // its name says.
-                    let mut info = TestInfo::external(test, "", Group::Scaling, "throughput");
-                    info.workers = None;
-                    info.migrate();
-                    info
-                },
+                || TestInfo::by_old_rules(test, Group::Scaling, "throughput"),
                 TestInfo::of,
             )),
         }
@@ -940,11 +946,10 @@ impl ResultsFile {
             if self.settings.test_info(&name).is_some() {
                 continue;
             }
-            let mut info = match self.external_tests.iter().find(|t| t.name == name) {
-                Some(external) => TestInfo::external(&name, "", external.group, &external.metric),
+            let info = match self.external_tests.iter().find(|t| t.name == name) {
+                Some(external) => TestInfo::by_old_rules(&name, external.group, &external.metric),
                 None => self.info(&name).into_owned(),
             };
-            info.migrate();
             self.settings.test_info.push(info);
         }
         self.external_tests.clear();
@@ -1101,8 +1106,20 @@ mod info_tests {
             .settings
             .test_info
             .push(serde_json::from_str(json).unwrap());
-        results.settings.tests = vec!["memory_bandwidth".into(), "b:f@processes".into()];
+        results.settings.tests = vec![
+            "memory_bandwidth".into(),
+            "b:f@processes".into(),
+            "b:g@processes".into(),
+        ];
+        // Old files described user tests in `external_tests`: the name rule still holds there.
+        results.external_tests.push(ExternalTest {
+            name: "b:g@processes".into(),
+            group: Group::Scaling,
+            metric: "calls_per_sec".into(),
+        });
         results.record_test_info();
+        assert!(results.info("b:g@processes").uses_processes());
+        assert_eq!(results.metric_of("b:g@processes"), "calls_per_sec");
         let old = results.info("memory_bandwidth");
         assert_eq!(
             (old.workers, old.native),
