@@ -44,11 +44,11 @@ pub enum Outcome {
     Stopped(Stop),
 }
 
-/// What became of one step of the schedule: a calibration (`T`: its work size) or a point
-/// (`T`: the [`Point`]).
+/// What became of a pair's calibration, the first step of each (test, variant): its work size,
+/// or why there is none. A point's step ends in a [`Point`] or an [`Ended`].
 #[derive(Debug)]
-pub enum Step<T> {
-    Done(T),
+pub enum Step {
+    Done(u64),
     /// Not measured, for a reason that is no fault of the test (numpy missing).
     Skipped(String),
     Failed(Failure),
@@ -221,14 +221,21 @@ fn measure_pair(
     }
     parts.observer.pair(workload, variant);
     let work_size = match calibrate(plan, pair, results, parts) {
-        Step::Done(work_size) => work_size,
+        Step::Done(work_size) => Some(work_size),
         Step::Stopped(stop) => return Ok(Some(stop)),
-        step => {
-            record_calibration(pair, step, results, parts.observer);
-            sink.save(results)?;
-            parts.observer.advance(pair.points.len() as u64);
-            return Ok(None);
+        Step::Skipped(reason) => {
+            record_skipped(pair, reason, results, parts.observer);
+            None
         }
+        Step::Failed(failure) => {
+            record_calibration_failure(pair, &failure, results, parts.observer);
+            None
+        }
+    };
+    let Some(work_size) = work_size else {
+        sink.save(results)?;
+        parts.observer.advance(pair.points.len() as u64);
+        return Ok(None);
     };
     parts.observer.advance(pair.done() as u64);
     let mut pending: Vec<(u32, Vec<PointSample>)> =
@@ -256,18 +263,15 @@ fn measure_pair(
                 .iter()
                 .position(|(n, _)| *n == thread_count)
                 .expect("the round visits pending points");
-            let step = measure_round(&job, round, slowdown, &mut pending[at].1, last_round, parts);
-            if matches!(step, Ok(None)) {
-                continue;
-            }
+            let finished =
+                match measure_round(&job, round, slowdown, &mut pending[at].1, last_round, parts) {
+                    Ok(None) => continue,
+                    Ok(Some(point)) => Ok(point),
+                    Err(Ended::Failed(failure)) => Err(failure),
+                    Err(Ended::Stopped(signal)) => return Ok(Some(signal)),
+                };
             pending.remove(at);
-            let step = match step {
-                Ok(Some(point)) => Step::Done(point),
-                Ok(None) => unreachable!("kept pending above"),
-                Err(Ended::Failed(failure)) => Step::Failed(failure),
-                Err(Ended::Stopped(signal)) => return Ok(Some(signal)),
-            };
-            record_point(&job, step, results, parts.observer);
+            record_point(&job, finished, results, parts.observer);
             sink.save(results)?;
             if let Some(point) = results.point(workload.name, &variant.label, thread_count) {
                 let speedup = sink.speedup(results, workload.name, &variant.label, thread_count);
@@ -305,51 +309,54 @@ fn measure_round(
     finish_point(job.workload, job.variant, job.thread_count, samples).map(Some)
 }
 
-/// Keep what became of a pair's calibration in `results`, and tell the observer.
-fn record_calibration(
+/// A pair given up before its calibration: why, for `results` and the observer.
+fn pair_missing(pair: &Pair, reason: String) -> Missing {
+    Missing {
+        test: pair.workload.name.to_string(),
+        label: pair.variant.label.clone(),
+        thread_count: None,
+        reason,
+    }
+}
+
+/// Keep a pair that does not run here (numpy missing) in `results`, and tell the observer.
+fn record_skipped(pair: &Pair, reason: String, results: &mut ResultsFile, observer: &dyn Observer) {
+    observer.event(
+        pair.workload,
+        pair.variant,
+        Event::Skipped { reason: &reason },
+    );
+    results.skipped.push(pair_missing(pair, reason));
+}
+
+/// Keep a pair whose calibration failed in `results` (a missing module as skipped), and tell
+/// the observer.
+fn record_calibration_failure(
     pair: &Pair,
-    step: Step<u64>,
+    failure: &Failure,
     results: &mut ResultsFile,
     observer: &dyn Observer,
 ) {
-    let Pair {
-        workload, variant, ..
-    } = *pair;
-    let missing = |reason: String| Missing {
-        test: workload.name.to_string(),
-        label: variant.label.clone(),
-        thread_count: None,
-        reason,
-    };
-    match step {
-        Step::Skipped(reason) => {
-            observer.event(workload, variant, Event::Skipped { reason: &reason });
-            results.skipped.push(missing(reason));
-        }
-        Step::Failed(failure) => {
-            let reason = format!("calibration failed: {}", failure.reason);
-            // The same mistake in the user's code fails every label alike: say it once.
-            let same_as = results
-                .errors
-                .iter()
-                .chain(&results.skipped)
-                .find(|m| m.test == workload.name && m.thread_count.is_none() && m.reason == reason)
-                .map(|m| m.label.clone());
-            observer.event(
-                workload,
-                variant,
-                Event::CalibrationFailed {
-                    reason: &reason,
-                    same_as: same_as.as_deref(),
-                },
-            );
-            if failure.kind == FailureKind::MissingDependency {
-                results.skipped.push(missing(reason));
-            } else {
-                results.errors.push(missing(reason));
-            }
-        }
-        Step::Done(_) | Step::Stopped(_) => {}
+    let reason = format!("calibration failed: {}", failure.reason);
+    // The same mistake in the user's code fails every label alike: say it once.
+    let same_as = results
+        .errors
+        .iter()
+        .chain(&results.skipped)
+        .find(|m| m.test == pair.workload.name && m.thread_count.is_none() && m.reason == reason)
+        .map(|m| m.label.clone());
+    observer.event(
+        pair.workload,
+        pair.variant,
+        Event::CalibrationFailed {
+            reason: &reason,
+            same_as: same_as.as_deref(),
+        },
+    );
+    if failure.kind == FailureKind::MissingDependency {
+        results.skipped.push(pair_missing(pair, reason));
+    } else {
+        results.errors.push(pair_missing(pair, reason));
     }
 }
 
@@ -357,7 +364,7 @@ fn record_calibration(
 /// wrong; the measured point itself is told once it is saved.
 fn record_point(
     job: &PointJob,
-    step: Step<Point>,
+    finished: Result<Point, Failure>,
     results: &mut ResultsFile,
     observer: &dyn Observer,
 ) {
@@ -367,15 +374,15 @@ fn record_point(
         thread_count,
         ..
     } = *job;
-    match step {
-        Step::Done(point) => {
+    match finished {
+        Ok(point) => {
             if let Some(warning) = short_samples(workload, &point) {
                 observer.event(workload, variant, Event::Warning(&warning));
                 results.warnings.push(warning);
             }
             results.add_point(point);
         }
-        Step::Failed(Failure { reason, .. }) | Step::Skipped(reason) => {
+        Err(Failure { reason, .. }) => {
             observer.event(
                 workload,
                 variant,
@@ -391,12 +398,11 @@ fn record_point(
                 reason,
             });
         }
-        Step::Stopped(_) => {}
     }
 }
 
 /// The work size for a pair, calibrating it if the results do not fix it yet.
-fn calibrate(plan: &Plan, pair: &Pair, results: &mut ResultsFile, parts: &mut Parts) -> Step<u64> {
+fn calibrate(plan: &Plan, pair: &Pair, results: &mut ResultsFile, parts: &mut Parts) -> Step {
     let Pair {
         workload, variant, ..
     } = *pair;
