@@ -202,7 +202,7 @@ fn noise_advice(results: &Analysis<'_>) -> &'static str {
 
 /// One warning per point that was skipped or failed, with its reason; labels that failed the
 /// same way share one.
-pub fn missing(results: &Analysis<'_>) -> Vec<Warning> {
+fn missing(results: &Analysis<'_>) -> Vec<Warning> {
     let mut groups: Vec<Warning> = Vec::new();
     for (failed, missing) in results
         .skipped()

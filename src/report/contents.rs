@@ -19,8 +19,6 @@ pub struct ReportModel<'a> {
     /// Warnings a reader must see before trusting the numbers (what was not measured among
     /// them).
     pub warnings: Vec<Warning>,
-    /// What was not measured: skipped and failed tests, grouped.
-    pub missing: Vec<Warning>,
 }
 
 impl<'a> ReportModel<'a> {
@@ -29,8 +27,15 @@ impl<'a> ReportModel<'a> {
             analysis,
             headline: crate::analysis::headline::headline(analysis),
             warnings: warnings::all(analysis),
-            missing: warnings::missing(analysis),
         }
+    }
+
+    /// What was not measured, among the warnings: skipped and failed tests, grouped.
+    pub fn missing(&self) -> Vec<&Warning> {
+        self.warnings
+            .iter()
+            .filter(|w| matches!(w, Warning::Missing { .. }))
+            .collect()
     }
 }
 

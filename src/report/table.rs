@@ -22,7 +22,7 @@ pub fn tables(results: &Analysis<'_>) -> Vec<Table> {
 
 /// Everything the terminal shows at the end of a run: the tables, the seed's summary block for
 /// the regular tests, and what was not measured.
-pub fn render(results: &Analysis<'_>, missing: &[crate::analysis::warnings::Warning]) -> String {
+pub fn render(results: &Analysis<'_>, missing: &[&crate::analysis::warnings::Warning]) -> String {
     let mut out = String::new();
     for table in pivot_tables(results) {
         out.push_str(&table.to_text());

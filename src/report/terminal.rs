@@ -39,7 +39,7 @@ impl Layout {
 /// Everything the terminal shows for a results file.
 pub fn render(model: &ReportModel<'_>, layout: Layout) -> String {
     let mut out = if layout.wide {
-        table::render(model.analysis, &model.missing)
+        table::render(model.analysis, &model.missing())
     } else {
         compact(model, layout.width)
     };
@@ -87,7 +87,7 @@ fn compact(model: &ReportModel<'_>, width: usize) -> String {
     for table in table::thread_tables(results) {
         out.push_str(&fit(&table, width));
     }
-    for line in &model.missing {
+    for line in model.missing() {
         out.push('\n');
         out.push_str(&wrap(&line.to_string(), width, 2));
     }
