@@ -191,7 +191,7 @@ fn finish(
             stop, output, reported, printer,
         ));
     }
-    Ok(exit_code(outcome, model.analysis.errors(), output, printer))
+    Ok(exit_code(outcome, &results.errors, output, printer))
 }
 
 /// What the harness itself cost.

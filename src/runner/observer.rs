@@ -203,6 +203,6 @@ impl Terminal<'_> {
 }
 
 /// The first line of a (possibly multi-line) reason.
-pub fn first_line(text: &str) -> &str {
+fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
 }
