@@ -92,7 +92,14 @@ pub struct PyperformanceArgs {
     /// Benchmarks and groups, pyperformance's `-b` syntax (`nbody,json_dumps`, `math`,
     /// `-go` to leave one out). Default: ftbench's selection of 21 benchmarks, about 10 minutes
     /// per interpreter on 2 cores (`--all` for pyperformance's whole default set).
-    #[arg(long, short = 'b', value_name = "LIST", conflicts_with = "all")]
+    /// (`-b -go` and `-b=-go` both work.)
+    #[arg(
+        long,
+        short = 'b',
+        value_name = "LIST",
+        conflicts_with = "all",
+        allow_hyphen_values = true
+    )]
     pub benchmarks: Option<String>,
 
     /// Every benchmark of pyperformance's default set (about 100: over an hour per interpreter).
@@ -114,6 +121,12 @@ pub struct PyperformanceArgs {
     /// A pyperformance manifest of your own benchmarks (pyperformance's `--manifest`).
     #[arg(long, value_name = "PATH")]
     pub manifest: Option<PathBuf>,
+
+    /// Seconds one benchmark on one interpreter may take, its venv included, before it is
+    /// killed with every process it started and recorded as failed [default: 3600; with
+    /// --resume, the file's].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
 
     /// Keep benchmarks that turned the GIL back on in a free-threaded build in its geometric
     /// mean (they are marked either way).
@@ -182,6 +195,12 @@ impl PyperformanceMode {
 }
 
 impl PyperformanceArgs {
+    /// A benchmark's deadline in seconds.
+    pub fn timeout(&self) -> u64 {
+        self.timeout
+            .unwrap_or(crate::results::PyperformanceSettings::DEFAULT_TIMEOUT_S)
+    }
+
     pub fn mode(&self) -> PyperformanceMode {
         if self.debug_single_value {
             PyperformanceMode::DebugSingleValue

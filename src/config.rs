@@ -97,6 +97,12 @@ fn check_thread_count(n: i64, text: &str, force: bool) -> Result<u32> {
     if n <= 0 {
         bail!("invalid thread count `{text}`: it must be at least 1");
     }
+    if n > i64::from(crate::results::MAX_FORCED_THREADS) {
+        bail!(
+            "thread count `{text}` is too large: the most ftbench runs is {}",
+            crate::results::MAX_FORCED_THREADS
+        );
+    }
     if n > i64::from(MAX_THREADS) && !force {
         bail!("thread count `{text}` is above {MAX_THREADS}; pass --force if you really mean it");
     }
@@ -242,7 +248,7 @@ impl RunConfig {
             if measure.force {
                 guard::Existing::Replace
             } else {
-                guard::Existing::Refuse
+                guard::Existing::Refuse(guard::Command::Run)
             },
         )?;
         Ok(Self {
@@ -267,6 +273,13 @@ impl RunConfig {
     fn resume(path: &std::path::Path, args: &RunArgs, printer: &Printer) -> Result<Self> {
         guard::check_output(path, guard::Existing::Continue)?;
         let mut previous = results::load(path)?;
+        if previous.settings.pyperformance.is_some() {
+            bail!(
+                "`{}` was written by `ftbench pyperformance`; complete it with `ftbench pyperformance --resume {}`",
+                path.display(),
+                path.display()
+            );
+        }
         let force = args.measure.force;
         let invalid = || {
             format!(

@@ -62,6 +62,7 @@ pub fn running_under_ci() -> bool {
 /// Run the command line and turn its outcome into an exit code, printing any error chain once.
 #[must_use]
 pub fn main(cli: Cli) -> ExitCode {
+    secrets::hide_own_environment();
     let printer = Printer::new(cli.quiet);
     match commands::dispatch(cli, &printer) {
         Ok(code) => code,
@@ -75,7 +76,15 @@ pub fn main(cli: Cli) -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             printer.error(&format!("{err:#}"));
-            ExitCode::FAILURE
+            // A step stopped by Ctrl-C or SIGTERM exits as the signal says (130, 143), like a
+            // run stopped between points.
+            match err
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<process::Stopped>())
+            {
+                Some(process::Stopped::Signal(stop)) => ExitCode::from(stop.exit_code()),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -12,12 +12,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// carriage returns, newlines inside a name) become visible escapes like `\u{1b}`, so a label
 /// cannot clear the screen, retitle the window or fake a line.
 pub fn escape(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(hidden) {
         return text.to_string();
     }
     text.chars()
         .map(|c| {
-            if c.is_control() {
+            if hidden(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
@@ -26,19 +26,33 @@ pub fn escape(text: &str) -> String {
         .collect()
 }
 
+/// A character that must not reach a terminal, a Markdown or an HTML page as it is: control
+/// characters, and the bidirectional controls (U+202A–U+202E, U+2066–U+2069, the marks
+/// U+200E, U+200F and U+061C) that make a name read backwards or hide what follows it
+/// ("Trojan Source", CVE-2021-42574).
+fn hidden(c: char) -> bool {
+    c.is_control() || bidirectional(c)
+}
+
+/// A bidirectional control character (see [`escape`]).
+pub fn bidirectional(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
 /// Like [`escape`], but keeps line breaks and tabs: for whole messages and tables, whose own
 /// lines are ftbench's. Every string from a file is [`escape`]d where it is put into one.
 pub fn escape_keeping_lines(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    let kept = |c: char| hidden(c) && c != '\n' && c != '\t';
+    if !text.chars().any(kept) {
         return std::borrow::Cow::Borrowed(text);
     }
     std::borrow::Cow::Owned(
         text.chars()
             .map(|c| {
-                if c.is_control() && c != '\n' && c != '\t' {
+                if kept(c) {
                     c.escape_default().to_string()
                 } else {
                     c.to_string()
@@ -296,5 +310,10 @@ mod tests {
         assert_eq!(escape_keeping_lines("a\nb\u{1b}c\td"), "a\nb\\u{1b}c\td");
         // C1 controls (a single-byte CSI in some terminals) too.
         assert_eq!(escape("\u{9b}2J"), "\\u{9b}2J");
+        // Bidirectional controls that make a name read backwards.
+        assert_eq!(escape("3.13t\u{202E}lig+"), "3.13t\\u{202e}lig+");
+        assert_eq!(escape("a\u{2066}b\u{2069}"), "a\\u{2066}b\\u{2069}");
+        assert_eq!(escape_keeping_lines("x\u{200F}\ny"), "x\\u{200f}\ny");
+        assert!(!markdown_escape("\u{202E}x").contains('\u{202E}'));
     }
 }

@@ -185,6 +185,55 @@ mod tests {
     }
 
     #[test]
+    fn a_capped_copy_keeps_the_head_and_the_tail() {
+        let input: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
+        let mut out = Vec::new();
+        copy_capped(input.as_slice(), &mut out, 1000).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("0\n1\n2\n"), "{}", &text[..20]);
+        assert!(text.ends_with("99998\n99999\n"));
+        assert!(text.contains("bytes of output left out here"));
+        assert!(text.len() < 1200, "{}", text.len());
+        // Under the cap, the copy is exact.
+        let mut out = Vec::new();
+        copy_capped(&b"short\n"[..], &mut out, 1000).unwrap();
+        assert_eq!(out, b"short\n");
+    }
+
+    #[test]
+    fn a_logged_child_is_killed_at_its_deadline_with_what_it_detached() {
+        adopt_orphans();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let pidfile = dir.path().join("pid");
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(format!(
+            "echo started; setsid sh -c 'echo $$ > {}; exec sleep 60' & sleep 60",
+            pidfile.display()
+        ));
+        let start = Instant::now();
+        let ended = run_logged(&mut command, &log, Duration::from_millis(700), 1 << 20).unwrap();
+        assert!(matches!(ended, Ended::TimedOut), "{ended:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(fs_err::read_to_string(&log).unwrap().contains("started"));
+        let pid: i32 = fs_err::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The detached child is gone (no /proc entry, or a zombie nobody waits for).
+        let alive = fs_err::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "));
+        assert!(!alive, "the setsid child {pid} survived");
+    }
+
+    #[test]
     fn a_hung_child_is_killed_at_its_deadline() {
         let mut command = Command::new("sh");
         command.args(["-c", "echo started >&2; sleep 30"]);
@@ -241,6 +290,123 @@ pub fn run_stoppable(
                 .into())
         }
     }
+}
+
+/// How a child run by [`run_logged`] ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// It exited by itself.
+    Exited(ExitStatus),
+    /// It outlived its deadline: it, its process group and everything it left behind were killed.
+    TimedOut,
+}
+
+/// [`run_stoppable`] with a deadline, its stdout and stderr appended together to `log`, at most
+/// `cap` bytes of them: the first half and the last half are kept, and a line between them says
+/// how much was left out. Nothing it prints is held in memory beyond the tail's half. At the
+/// deadline, or at Ctrl-C, its process group is killed, and so is whatever it detached
+/// (`setsid`) once that is re-parented to ftbench ([`adopt_orphans`] must have been called).
+pub fn run_logged(
+    command: &mut Command,
+    log: &std::path::Path,
+    deadline: Duration,
+    cap: u64,
+) -> anyhow::Result<Ended> {
+    let file = fs_err::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let (reader, writer) = std::io::pipe()?;
+    command
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer);
+    command.process_group(0);
+    crate::secrets::keep_secrets(command);
+    // Everything the child starts inherits this mark, so that what it detaches can be told
+    // from other children of ftbench once it is re-parented here.
+    let mark = format!(
+        "{}-{}",
+        std::process::id(),
+        TREES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    command.env(TREE_VARIABLE, &mark);
+    let spawned = command.spawn();
+    // The command keeps its copies of the pipe's writing end until they are replaced: the log
+    // would never see its end while they are open.
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = spawned?;
+    let (done, finished) = std::sync::mpsc::channel();
+    let copier = std::thread::spawn(move || {
+        let result = copy_capped(reader, file.into_parts().0, cap);
+        let _ = done.send(());
+        result
+    });
+    let until = Instant::now() + deadline;
+    let stop = std::cell::Cell::new(None);
+    let status = wait_until(&mut child, until, || {
+        stop.set(crate::interrupt::requested());
+        stop.get().is_some()
+    })?;
+    kill_group(&child);
+    if status.is_none() {
+        let _ = child.wait();
+    }
+    end_marked_orphans(&mark);
+    // What holds the pipe now escaped both the group and ftbench's adoption: its output is
+    // not waited for.
+    if finished.recv_timeout(STDERR_GRACE * 4).is_ok() {
+        copier
+            .join()
+            .map_err(|_| anyhow::anyhow!("the log's copier panicked"))??;
+    }
+    if let Some(signal) = stop.get() {
+        return Err(Stopped::Signal(signal).into());
+    }
+    Ok(status.map_or(Ended::TimedOut, Ended::Exited))
+}
+
+/// Copy `from` to `to` until it ends, keeping at most `cap` bytes: the first half as it comes,
+/// the last half in a ring that is written at the end after a line that says what was dropped.
+fn copy_capped(mut from: impl Read, mut to: impl std::io::Write, cap: u64) -> std::io::Result<()> {
+    let head_cap = usize::try_from(cap / 2).unwrap_or(usize::MAX);
+    let tail_cap = usize::try_from(cap - cap / 2).unwrap_or(usize::MAX);
+    let mut head = 0usize;
+    let mut tail = std::collections::VecDeque::new();
+    let mut dropped = 0u64;
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        let mut bytes = &chunk[..n];
+        if head < head_cap {
+            let take = bytes.len().min(head_cap - head);
+            to.write_all(&bytes[..take])?;
+            head += take;
+            bytes = &bytes[take..];
+        }
+        tail.extend(bytes);
+        if tail.len() > tail_cap {
+            let excess = tail.len() - tail_cap;
+            tail.drain(..excess);
+            dropped += excess as u64;
+        }
+    }
+    if dropped > 0 {
+        write!(
+            to,
+            "\n[ftbench: {dropped} bytes of output left out here; the log keeps the first and last {} KiB]\n",
+            tail_cap >> 10
+        )?;
+    }
+    let (front, back) = tail.as_slices();
+    to.write_all(front)?;
+    to.write_all(back)?;
+    to.flush()
 }
 
 /// What a child run by [`run_captured`] printed, and how it ended.
@@ -321,6 +487,38 @@ fn own_children() -> Vec<i32> {
             })
         })
         .collect()
+}
+
+/// How many [`run_logged`] children this process started: each one's mark is its own.
+static TREES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The variable that marks the processes one [`run_logged`] child started. A program that
+/// starts its children with an environment of its own choosing must pass it on (pyperf's
+/// `--inherit-environ`).
+pub const TREE_VARIABLE: &str = "FTBENCH_TREE";
+
+/// End the processes re-parented to ftbench whose environment holds `mark` as
+/// [`TREE_VARIABLE`] (and whatever they leave as they die), leaving other children alone.
+fn end_marked_orphans(mark: &str) {
+    let needle = format!("{TREE_VARIABLE}={mark}\0");
+    for _ in 0..64 {
+        let marked: Vec<i32> = own_children()
+            .into_iter()
+            .filter(|pid| {
+                fs_err::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            })
+            .collect();
+        if marked.is_empty() {
+            break;
+        }
+        for pid in marked {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
 }
 
 /// End every process that a finished worker left behind and ftbench adopted ([`adopt_orphans`]):

@@ -4,6 +4,16 @@
 
 use std::process::Command;
 
+/// Keep benchmark code from reading ftbench's own environment (`/proc/<ppid>/environ`, with
+/// `PGPASSWORD` or a store URL in it): a process that is not dumpable can be read through
+/// `/proc` only by one allowed to trace any process (root, `CAP_SYS_PTRACE`), not by the
+/// user's other processes. Children are dumpable again after `exec`, so workers stay
+/// profilable. On other systems, nothing happens.
+pub fn hide_own_environment() {
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_dumpable(false);
+}
+
 /// The URL with its password (if any) replaced by `***`, for messages and files: in the
 /// user-info part (the driver accepts an unencoded `/`, `?` or `@` there, so the user info
 /// ends at the last `@` before the host) and in a `password=` query parameter.
@@ -83,6 +93,13 @@ pub fn password_on_command_line() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn ftbench_hides_its_environment_from_other_processes() {
+        hide_own_environment();
+        assert_eq!(nix::sys::prctl::get_dumpable(), Ok(false));
+    }
 
     #[test]
     fn command_lines_are_recorded_without_passwords() {

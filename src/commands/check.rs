@@ -23,7 +23,8 @@ pub(super) fn check_command(args: &crate::cli::CheckArgs, printer: &Printer) -> 
     let threads = if args.threads.is_empty() {
         crate::config::default_threads(cpus.len())
     } else {
-        crate::config::parse_threads(&args.threads, false)?
+        // A readiness check runs nothing: any count ftbench could run with --force is asked about.
+        crate::config::parse_threads(&args.threads, true)?
     };
     if !args.json {
         printer.info(&format!(

@@ -130,6 +130,27 @@ impl<'a> Keep<'a> {
     }
 }
 
+impl Keep<'_> {
+    /// Refuse, before anything is measured, a store that can never record the run: a path that
+    /// exists and is not a regular file (`--store /dev/null`, a folder). Everything else about
+    /// a store (a `PostgreSQL` server, a read-only disk) is found out when the run is recorded,
+    /// which only warns: the results file is the first copy.
+    pub fn check_store(&self) -> Result<()> {
+        if self.no_store {
+            return Ok(());
+        }
+        if let Location::Sqlite(path) = Location::from_arg(self.store)
+            && fs_err::metadata(&path).is_ok_and(|meta| !meta.is_file())
+        {
+            anyhow::bail!(
+                "the history store `{}` is not a regular file, so the run could not be recorded there; choose another --store, or pass --no-store",
+                path.display()
+            );
+        }
+        Ok(())
+    }
+}
+
 /// After a run: record it in the history store and write its report, unless told not to.
 pub fn record_and_report(
     keep: &Keep<'_>,

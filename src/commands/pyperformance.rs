@@ -35,6 +35,9 @@ struct Session {
 
 pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Result<ExitCode> {
     interrupt::install().context("failed to install signal handlers")?;
+    // A benchmark that detaches a process (`setsid`) leaves it to ftbench, which ends it.
+    crate::process::adopt_orphans();
+    keep(args).check_store()?;
     let mut session = match &args.resume {
         Some(path) => resume(path, args, printer)?,
         None => fresh(args)?,
@@ -108,12 +111,7 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
     warn_marked_points(results, printer);
     printer.info(&format!("Results written to {}", output.display()));
     if outcome == RunOutcome::Completed && interrupt::requested().is_none() {
-        let keep = Keep {
-            no_store: args.no_store,
-            store: args.store.as_deref(),
-            no_report: args.no_report,
-        };
-        record_and_report(&keep, (results, &model), &output, printer)?;
+        record_and_report(&keep(args), (results, &model), &output, printer)?;
     }
     let outcome = match (outcome, interrupt::requested()) {
         (RunOutcome::Completed, Some(stop)) => RunOutcome::Stopped(stop),
@@ -128,6 +126,15 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
         return Ok(ExitCode::from(stop.exit_code()));
     }
     Ok(exit_code(outcome, &results.errors, &output, printer))
+}
+
+/// What to keep of the run: the store and the report, as the flags say.
+fn keep(args: &PyperformanceArgs) -> Keep<'_> {
+    Keep {
+        no_store: args.no_store,
+        store: args.store.as_deref(),
+        no_report: args.no_report,
+    }
 }
 
 /// A new run from the command line: interpreters found, output free, nothing written yet.
@@ -151,13 +158,17 @@ fn fresh(args: &PyperformanceArgs) -> Result<Session> {
         (None, true) => "default".to_string(),
         (None, false) => pp::DEFAULT_SELECTION.join(","),
     };
+    PyperformanceSettings::check_selection(&selection).map_err(anyhow::Error::msg)?;
     let output = args.output.clone().unwrap_or_else(|| {
         PathBuf::from("ftbench-results").join(format!(
             "pyperformance-{}.json",
             results::utc_stamp_for_file()
         ))
     });
-    guard::check_output(&output, guard::Existing::Refuse)?;
+    guard::check_output(
+        &output,
+        guard::Existing::Refuse(guard::Command::Pyperformance),
+    )?;
     let settings = Settings {
         baseline: Some(baseline),
         allow_load: args.allow_load,
@@ -168,6 +179,7 @@ fn fresh(args: &PyperformanceArgs) -> Result<Session> {
             selection,
             manifest,
             wall_s: std::collections::BTreeMap::new(),
+            timeout_s: args.timeout(),
         }),
         ..Settings::default()
     };
@@ -219,6 +231,9 @@ fn resume(path: &Path, args: &PyperformanceArgs, printer: &Printer) -> Result<Se
         printer,
     )?;
     previous.begin_resume(false);
+    if let (Some(timeout), Some(run)) = (args.timeout, previous.settings.pyperformance.as_mut()) {
+        run.timeout_s = timeout;
+    }
     Ok(Session {
         results: previous,
         output: path.to_path_buf(),
@@ -322,6 +337,13 @@ fn plan(
             });
         }
         for benchmark in &plan.benchmarks {
+            // A name the results file could not hold is refused before anything runs.
+            results::check_name("benchmark name", &benchmark.name).map_err(|reason| {
+                anyhow::anyhow!(
+                    "the selection `{}` cannot run: {reason}",
+                    crate::output::escape(&settings.selection)
+                )
+            })?;
             if !all.iter().any(|b| b.name == benchmark.name) {
                 all.push(benchmark.clone());
             }
@@ -412,6 +434,7 @@ fn measure(
             &settings.mode,
             settings.manifest.as_deref(),
             &log,
+            std::time::Duration::from_secs(settings.timeout_s),
         );
         let disturbed = before
             .until(&Counters::read())

@@ -70,6 +70,7 @@ pub(super) fn execute(
     measure: &MeasureArgs,
     printer: &Printer,
 ) -> Result<ExitCode> {
+    Keep::of(measure).check_store()?;
     let opening = measuring_line(&config);
     let mut results = if let Some(previous) = config.resumed {
         previous

@@ -112,12 +112,14 @@ fn load_items(window: Duration) -> (Vec<Item>, Option<f64>) {
     let mut items = Vec::new();
     let usable = load::usable_cpus();
     // Load right now: the kernel's 1-minute average and the PSI 10-second CPU pressure.
-    let loadavg: Option<f64> = read("/proc/loadavg")
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()));
+    // A figure that is not a non-negative number (`nan`) is unknown, never "ok".
+    let real = |v: &str| v.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+    let loadavg: Option<f64> =
+        read("/proc/loadavg").and_then(|s| s.split_whitespace().next().and_then(real));
     let pressure: Option<f64> = read("/proc/pressure/cpu").and_then(|s| {
         s.split_whitespace()
             .find_map(|f| f.strip_prefix("avg10="))
-            .and_then(|v| v.parse().ok())
+            .and_then(real)
     });
     items.push(match loadavg {
         Some(avg) => item(
@@ -218,13 +220,21 @@ fn machine_items(system: &SystemInfo, max_threads: u32, usable: usize) -> Vec<It
         ),
     });
     items.push(match system.cgroup_cpu_limit {
-        Some(limit) if limit < system.logical_cores as f64 => item(
+        Some(limit) if limit > 0.0 && limit < system.logical_cores as f64 => item(
             "cgroup CPU quota",
             Status::Problem,
             format!("{limit:.1} of {} CPUs", system.logical_cores),
             Some("threads beyond the quota are throttled, not parallel: raise the container's CPU limit (docker --cpus, Kubernetes limits.cpu)"),
         ),
-        Some(limit) => item("cgroup CPU quota", Status::Ok, format!("{limit:.1} CPUs"), None),
+        Some(limit) if limit.is_finite() && limit > 0.0 => {
+            item("cgroup CPU quota", Status::Ok, format!("{limit:.1} CPUs"), None)
+        }
+        Some(limit) => item(
+            "cgroup CPU quota",
+            Status::Unknown,
+            format!("unreadable ({limit})"),
+            None,
+        ),
         None => item("cgroup CPU quota", Status::Ok, "none".into(), None),
     });
     items.push(if max_threads as usize > usable {

@@ -110,12 +110,8 @@ impl SystemInfo {
             cpu_governor: read_trimmed("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
             smt: read_trimmed("/sys/devices/system/cpu/smt/control"),
             numa_nodes: numa_nodes.filter(|&n| n > 0),
-            cgroup_cpu_limit: read_trimmed("/sys/fs/cgroup/cpu.max").and_then(|text| {
-                let mut parts = text.split_whitespace();
-                let quota: f64 = parts.next()?.parse().ok()?;
-                let period: f64 = parts.next()?.parse().ok()?;
-                Some(quota / period)
-            }),
+            cgroup_cpu_limit: read_trimmed("/sys/fs/cgroup/cpu.max")
+                .and_then(|text| cgroup_cpu_limit(&text)),
             check: None,
         }
     }
@@ -157,5 +153,40 @@ impl SystemInfo {
             let _ = writeln!(out, "{k}{pad}  {v}");
             out
         })
+    }
+}
+
+/// CPUs a cgroup's `cpu.max` (`QUOTA PERIOD`, or `max PERIOD` for none) allows; `None` for no
+/// limit or for text that is no limit a kernel writes (`0 0`, `NaN 1`, a negative quota).
+pub fn cgroup_cpu_limit(text: &str) -> Option<f64> {
+    let mut parts = text.split_whitespace();
+    let positive = |part: Option<&str>| {
+        part?
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
+    let quota = positive(parts.next())?;
+    let period = positive(parts.next())?;
+    Some(quota / period)
+}
+
+#[cfg(test)]
+mod cgroup_tests {
+    #[test]
+    fn only_a_real_quota_is_a_limit() {
+        assert_eq!(super::cgroup_cpu_limit("200000 100000"), Some(2.0));
+        for broken in [
+            "max 100000",
+            "0 0",
+            "NaN 1",
+            "1 NaN",
+            "-5 1",
+            "inf 1",
+            "",
+            "100",
+        ] {
+            assert_eq!(super::cgroup_cpu_limit(broken), None, "{broken}");
+        }
     }
 }

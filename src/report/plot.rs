@@ -200,7 +200,10 @@ pub(super) fn xml_safe(svg: &str) -> String {
 }
 
 fn forbidden_in_xml(c: char) -> bool {
-    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{fffe}' | '\u{ffff}')
+        // Not forbidden by XML, but they would turn a label around inside the report's page.
+        || crate::output::bidirectional(c)
 }
 
 /// Rasterise an SVG document to PNG bytes (RGBA), with the embedded font for every family.

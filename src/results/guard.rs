@@ -12,11 +12,14 @@ pub enum Error {
     )]
     NotRegular { path: PathBuf },
     #[error(
-        "`{}` already exists; pass --force to replace it, or complete it with `ftbench run --resume {}`",
+        "`{}` already exists; {}",
         path.display(),
-        path.display()
+        match command {
+            Command::Run => format!("pass --force to replace it, or complete it with `ftbench run --resume {}`", path.display()),
+            Command::Pyperformance => format!("choose another -o, or complete it with `ftbench pyperformance --resume {}`", path.display()),
+        }
     )]
-    Exists { path: PathBuf },
+    Exists { path: PathBuf, command: Command },
     #[error("`{}` is not a directory", path.display())]
     NotADirectory { path: PathBuf },
     #[error(
@@ -33,11 +36,21 @@ pub enum Error {
     },
 }
 
+/// The command that writes a new results file, for the advice on one that exists: each has its
+/// own way to replace or complete it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// `run` and `scale`: `--force` replaces, `run --resume` completes.
+    Run,
+    /// `pyperformance`: no `--force`; `pyperformance --resume` completes.
+    Pyperformance,
+}
+
 /// What to do when the output file exists already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Existing {
     /// A new run: an existing file is someone's results, refuse it.
-    Refuse,
+    Refuse(Command),
     /// `--force`: replace it.
     Replace,
     /// `--resume` or an import that adds to it: it must be there and be a regular file.
@@ -52,9 +65,10 @@ pub fn check_output(path: &Path, existing: Existing) -> Result<(), Error> {
                 path: path.to_path_buf(),
             });
         }
-        if existing == Existing::Refuse {
+        if let Existing::Refuse(command) = existing {
             return Err(Error::Exists {
                 path: path.to_path_buf(),
+                command,
             });
         }
     }
@@ -165,15 +179,26 @@ mod tests {
             Err(Error::NotRegular { .. })
         ));
         let file = dir.path().join("r.json");
-        assert!(check_output(&file, Existing::Refuse).is_ok());
+        assert!(check_output(&file, Existing::Refuse(Command::Run)).is_ok());
         fs_err::write(&file, "{}").unwrap();
-        let err = check_output(&file, Existing::Refuse)
+        let err = check_output(&file, Existing::Refuse(Command::Run))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("--force") && err.contains("--resume"), "{err}");
+        assert!(
+            err.contains("--force") && err.contains("ftbench run --resume"),
+            "{err}"
+        );
+        // pyperformance has no --force, and its files resume with pyperformance.
+        let err = check_output(&file, Existing::Refuse(Command::Pyperformance))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("--force") && err.contains("ftbench pyperformance --resume"),
+            "{err}"
+        );
         assert!(check_output(&file, Existing::Replace).is_ok());
         assert!(matches!(
-            check_output(&file.join("below"), Existing::Refuse),
+            check_output(&file.join("below"), Existing::Refuse(Command::Run)),
             Err(Error::NotADirectory { .. })
         ));
     }

@@ -79,9 +79,17 @@ fn check_names(file: &ResultsFile) -> Result<(), String> {
 
 /// Load and validate a results file.
 pub fn load(path: &Path) -> Result<ResultsFile, Error> {
-    let text = fs_err::read(path).map_err(|err| Error::Read {
-        path: path.to_path_buf(),
-        err,
+    // The size is checked before a byte is read: a 3 GiB sparse file, `/dev/zero` or a FIFO is
+    // refused at once instead of filling memory.
+    let text = crate::files::read_bounded(path, MAX_FILE_BYTES).map_err(|err| match err {
+        crate::files::ReadError::Io(err) => Error::Read {
+            path: path.to_path_buf(),
+            err,
+        },
+        refused => Error::Invalid {
+            path: path.to_path_buf(),
+            message: refused.to_string(),
+        },
     })?;
     parse(path, &text)
 }
@@ -181,6 +189,7 @@ fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
         )));
     }
     check_names(&file).map_err(invalid)?;
+    check_settings(&mut file.settings).map_err(invalid)?;
     let mut seen = std::collections::HashSet::with_capacity(file.points.len());
     let mut tests = std::collections::HashSet::new();
     for (index, point) in file.points.iter_mut().enumerate() {
@@ -200,6 +209,13 @@ fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
                 "{}: {} samples, more than the {MAX_SAMPLES} ftbench reads",
                 at(),
                 point.samples.len()
+            )));
+        }
+        if point.thread_count > super::MAX_FORCED_THREADS {
+            return Err(invalid(format!(
+                "{}: more than the {} threads ftbench runs",
+                at(),
+                super::MAX_FORCED_THREADS
             )));
         }
         if let Some(i) = point.samples.iter().position(|s| s.wall_ns == 0) {
@@ -227,6 +243,27 @@ fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
         )));
     }
     Ok(file)
+}
+
+/// Settings that cannot be: a test's scale that is not a positive number, a CPU named twice
+/// (made distinct: a CPU list is a set), a pyperformance run whose mode, selection, manifest,
+/// deadline or wall times no ftbench writes.
+fn check_settings(settings: &mut super::Settings) -> Result<(), String> {
+    for info in &settings.test_info {
+        if !(info.unit_scale.is_finite() && info.unit_scale > 0.0) {
+            return Err(format!(
+                "the test `{}` has unit_scale {}; it must be a positive number",
+                crate::output::escape(&info.name),
+                info.unit_scale
+            ));
+        }
+    }
+    settings.cpus.sort_unstable();
+    settings.cpus.dedup();
+    if let Some(run) = &settings.pyperformance {
+        run.check()?;
+    }
+    Ok(())
 }
 
 /// Whether a stored summary is the one its samples give: same count and median, an interval
@@ -543,6 +580,92 @@ mod tests {
         let big = vec![b' '; usize::try_from(MAX_FILE_BYTES).unwrap() + 1];
         let err = parse(Path::new("f.json"), &big).unwrap_err().to_string();
         assert!(err.contains("MiB ftbench reads"), "{err}");
+    }
+
+    #[test]
+    fn numbers_and_settings_that_cannot_be_are_refused() {
+        let parsed = |value: &serde_json::Value| {
+            parse(Path::new("f.json"), &serde_json::to_vec(value).unwrap())
+        };
+        assert!(parsed(&valid_value()).is_ok());
+        let mut value = valid_value();
+        value["points"][1]["thread_count"] = serde_json::json!(4_294_967_295_u64);
+        assert!(
+            error_of(&value).contains("more than the 1048576 threads"),
+            "{}",
+            error_of(&value)
+        );
+        for scale in [0.0, -1.0] {
+            let mut value = valid_value();
+            value["settings"]["test_info"] = serde_json::json!([{
+                "name": "parallel_compute", "module": "parallel_compute", "group": "scaling", "metric": "ops_per_sec",
+                "unit_scale": scale
+            }]);
+            assert!(
+                error_of(&value).contains("unit_scale"),
+                "{}",
+                error_of(&value)
+            );
+        }
+        // A CPU named twice is one CPU.
+        let mut value = valid_value();
+        value["settings"]["cpus"] = serde_json::json!([1, 0, 1, 0, 1]);
+        assert_eq!(parsed(&value).unwrap().settings.cpus, [0, 1]);
+        // pyperformance settings no ftbench writes.
+        let pyperformance = serde_json::json!({
+            "version": "1.14.0", "mode": "fast", "selection": "nbody",
+            "manifest": "/abs/MANIFEST", "wall_s": {"a": 12.5}
+        });
+        let mut value = valid_value();
+        value["settings"]["pyperformance"] = pyperformance.clone();
+        let file = parsed(&value).unwrap();
+        assert_eq!(
+            file.settings.pyperformance.unwrap().timeout_s,
+            crate::results::PyperformanceSettings::DEFAULT_TIMEOUT_S
+        );
+        for (key, bad, said) in [
+            ("mode", serde_json::json!("evil"), "mode `evil`"),
+            ("selection", serde_json::json!(""), "names no benchmark"),
+            ("selection", serde_json::json!(",,,"), "names no benchmark"),
+            (
+                "manifest",
+                serde_json::json!("MANIFEST"),
+                "not an absolute path",
+            ),
+            ("wall_s", serde_json::json!({"a": 1e300}), "not a duration"),
+            ("wall_s", serde_json::json!({"a": -1.0}), "not a duration"),
+            ("timeout_s", serde_json::json!(0), "timeout_s of 0"),
+        ] {
+            let mut value = valid_value();
+            value["settings"]["pyperformance"] = pyperformance.clone();
+            value["settings"]["pyperformance"][key] = bad;
+            assert!(
+                error_of(&value).contains(said),
+                "{key}: {}",
+                error_of(&value)
+            );
+        }
+    }
+
+    #[test]
+    fn the_derived_section_is_skipped_not_parsed() {
+        let mut value = valid_value();
+        value["results"] = serde_json::Value::Array(vec![serde_json::json!(0); 200_000]);
+        let file = parse(Path::new("f.json"), &serde_json::to_vec(&value).unwrap()).unwrap();
+        assert!(file.results.is_null());
+        // Nor is a file that is not one read: a device that never ends, or a sparse giant.
+        let err = load(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let sparse = dir.path().join("big.json");
+        fs_err::File::create(&sparse)
+            .unwrap()
+            .set_len(3 << 30)
+            .unwrap();
+        let start = std::time::Instant::now();
+        let err = load(&sparse).unwrap_err().to_string();
+        assert!(err.contains("MiB ftbench reads"), "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]

@@ -133,6 +133,73 @@ pub struct PyperformanceSettings {
     /// over resumed sessions).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub wall_s: std::collections::BTreeMap<String, f64>,
+    /// How long one benchmark on one interpreter may take (its venv included) before it is
+    /// killed with every process it started and recorded as failed, in seconds.
+    #[serde(default = "PyperformanceSettings::default_timeout_s")]
+    pub timeout_s: u64,
+}
+
+impl PyperformanceSettings {
+    /// The modes pyperformance has (pyperformance's flags without their dashes).
+    pub const MODES: [&str; 4] = ["debug-single-value", "fast", "default", "rigorous"];
+    /// A benchmark's deadline unless `--timeout` says otherwise: generous, since a rigorous
+    /// run of a slow benchmark with its requirements to build takes many minutes.
+    pub const DEFAULT_TIMEOUT_S: u64 = 3600;
+    /// The longest wall time a file may record for one label (a year).
+    const MAX_WALL_S: f64 = 365.0 * 24.0 * 3600.0;
+
+    fn default_timeout_s() -> u64 {
+        Self::DEFAULT_TIMEOUT_S
+    }
+
+    /// A selection names at least one benchmark or group: `,,,` or an empty text would make
+    /// pyperformance run its whole default set.
+    pub fn check_selection(selection: &str) -> Result<(), String> {
+        if selection.split(',').all(|part| part.trim().is_empty()) {
+            return Err(format!(
+                "the benchmark selection `{}` names no benchmark",
+                crate::output::escape(selection)
+            ));
+        }
+        Ok(())
+    }
+
+    /// What a file may say of a pyperformance run, checked on load: a mode pyperformance has,
+    /// a selection that names something, an absolute manifest (pyperformance opens a relative
+    /// one from its venv's folder, not from where the file was written), a deadline, and wall
+    /// times that are durations.
+    pub fn check(&self) -> Result<(), String> {
+        if !Self::MODES.contains(&self.mode.as_str()) {
+            return Err(format!(
+                "pyperformance mode `{}` is none of {}",
+                crate::output::escape(&self.mode),
+                Self::MODES.join(", ")
+            ));
+        }
+        Self::check_selection(&self.selection)?;
+        if let Some(manifest) = &self.manifest
+            && !manifest.is_absolute()
+        {
+            return Err(format!(
+                "the pyperformance manifest `{}` is not an absolute path",
+                crate::output::escape(&manifest.to_string_lossy())
+            ));
+        }
+        if self.timeout_s == 0 {
+            return Err("a pyperformance timeout_s of 0".to_string());
+        }
+        if let Some((label, s)) = self
+            .wall_s
+            .iter()
+            .find(|(_, s)| !(s.is_finite() && (0.0..=Self::MAX_WALL_S).contains(*s)))
+        {
+            return Err(format!(
+                "the pyperformance wall time of `{}` is {s} s, not a duration",
+                crate::output::escape(label)
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Settings {
@@ -255,6 +322,9 @@ impl TestInfo {
 /// The most threads a point may ask for without `--force`; a seed-schema file's thread counts
 /// are read up to it.
 pub const MAX_THREADS: u32 = 4096;
+/// The most threads a point may have at all, `--force` or not: a file saying 4294967295 threads
+/// is broken, not a big machine.
+pub const MAX_FORCED_THREADS: u32 = 1 << 20;
 
 /// A user's function as a test, as recorded in the settings (defined with the tests).
 pub use crate::workloads::UserTest;
@@ -580,14 +650,25 @@ pub struct ResultsFile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<ProfileRecord>,
     /// The seed study's schema, derived from `points` by the analysis at every write
-    /// (`analysis::seed`).
-    #[serde(default)]
+    /// (`analysis::seed`). Skipped on load, never held as a tree: it is derived data, and a
+    /// JSON tree of a 99 MiB `results` array took 3.8 GB.
+    #[serde(
+        default,
+        deserialize_with = "skip_derived",
+        skip_serializing_if = "Value::is_null"
+    )]
     pub results: Value,
     /// Where each (test, label)'s points are, built on first use and dropped by every method
     /// that changes `points` (the field is private: nothing else can). Every lookup is a hash
     /// probe, so reading a file stays linear in its size.
     #[serde(skip)]
     index: PointIndexCache,
+}
+
+/// Read past a derived section without keeping it.
+fn skip_derived<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(Value::Null)
 }
 
 /// Positions of points by test and label, with the tests in report order.

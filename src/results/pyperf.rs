@@ -27,6 +27,10 @@ pub enum Error {
     Empty { path: PathBuf },
     #[error("`{}`: a benchmark has no name", path.display())]
     Unnamed { path: PathBuf },
+    #[error("`{}`: {reason}", path.display())]
+    BadName { path: PathBuf, reason: String },
+    #[error("`{}` is not read: {what}", path.display())]
+    TooLarge { path: PathBuf, what: String },
 }
 
 #[derive(Deserialize)]
@@ -95,13 +99,29 @@ pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
         path: path.to_path_buf(),
         err,
     };
-    let mut text = fs_err::read(path).map_err(read_error)?;
+    let limit = super::json::MAX_FILE_BYTES;
+    let too_large = |what: String| Error::TooLarge {
+        path: path.to_path_buf(),
+        what,
+    };
+    let mut text = crate::files::read_bounded(path, limit).map_err(|err| match err {
+        crate::files::ReadError::Io(err) => read_error(err),
+        refused => too_large(refused.to_string()),
+    })?;
     if path.extension().is_some_and(|e| e == "gz") {
         use std::io::Read as _;
+        // A gzip bomb (485 KB that unpack to 531 MB) stops at the limit, not at memory's end.
         let mut unpacked = Vec::new();
         flate2::read::GzDecoder::new(text.as_slice())
+            .take(limit + 1)
             .read_to_end(&mut unpacked)
             .map_err(read_error)?;
+        if unpacked.len() as u64 > limit {
+            return Err(too_large(format!(
+                "unpacks to more than the {} MiB ftbench reads",
+                limit >> 20
+            )));
+        }
         text = unpacked;
     }
     let file: File = serde_json::from_slice(&text).map_err(|err| Error::NotPyperf {
@@ -133,6 +153,12 @@ pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
             .ok_or_else(|| Error::Unnamed {
                 path: path.to_path_buf(),
             })?;
+        // Checked where it enters: a name ftbench would refuse on reading the results file back
+        // must never be written into one.
+        super::check_name("benchmark name", &name).map_err(|reason| Error::BadName {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         let seconds: Vec<f64> = benchmark
             .runs
             .iter()

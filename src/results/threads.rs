@@ -130,7 +130,8 @@ fn imbalance(threads: &[ThreadTime]) -> f64 {
     let median = if cpu.len() % 2 == 1 {
         cpu[cpu.len() / 2] as f64
     } else {
-        (cpu[cpu.len() / 2 - 1] + cpu[cpu.len() / 2]) as f64 / 2.0
+        // As floats: the sum of two u64 near the top would wrap (release) or panic (debug).
+        f64::midpoint(cpu[cpu.len() / 2 - 1] as f64, cpu[cpu.len() / 2] as f64)
     };
     if median <= 0.0 {
         1.0
@@ -213,6 +214,17 @@ pub mod tests {
         assert_eq!(TimeShares::of(1, 1, &[]), None);
         // Two units a thread: the fastest part's pace is its CPU time over 2.
         assert!((slow.fastest_ns_per_unit - 8.9e6 / 2.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn an_imbalance_of_huge_cpu_times_does_not_wrap() {
+        let huge = |cpu_ns| ThreadTime {
+            cpu_ns,
+            ..thread(1.0, 0.0, 0.0)
+        };
+        let parts = [huge(u64::MAX - 1), huge(u64::MAX - 1), huge(u64::MAX)];
+        let ratio = imbalance(&parts);
+        assert!((ratio - 1.0).abs() < 1e-9, "{ratio}");
     }
 
     #[test]

@@ -13,11 +13,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::interpreter::GilMode;
+use crate::process::Ended;
 use crate::results::pyperf;
 
 /// The pyperformance release ftbench installs and records.
@@ -58,6 +60,13 @@ const PLAN_PY: &str = include_str!("../workloads/pyperformance/plan.py");
 const PROBE_PY: &str = include_str!("../workloads/pyperformance/gil_probe.py");
 /// The variable that tells the probe where to write.
 const PROBE_VARIABLE: &str = "FTBENCH_GIL_PROBE";
+/// The `.pth` line: the probe module is imported only where ftbench set the variable (`os` is
+/// loaded before any `.pth` file runs), so every other use of the venv pays one lookup.
+const PROBE_PTH: &[u8] =
+    b"import os; os.environ.get('FTBENCH_GIL_PROBE') and __import__('ftbench_gil_probe')\n";
+/// The most of a probe file read (its last lines): a benchmark that starts millions of
+/// processes must not make ftbench read without end.
+const PROBE_MAX_BYTES: u64 = 16 << 20;
 /// Environment variables pip needs to reach the user's package index inside pyperformance's
 /// venvs (pyperformance passes only HOME and PATH on unless told).
 const PASSED_PREFIXES: [&str; 1] = ["PIP_"];
@@ -144,28 +153,33 @@ pub struct GilState {
 }
 
 impl GilState {
-    /// Read the probe's lines; `None` when no process reported (the probe did not load).
+    /// Read the probe's lines; `None` when no process reported (the probe did not load). A
+    /// process writes a line at start and another at the moment an import turns the GIL on (a
+    /// fork child only the second): processes are told apart by pid.
     fn read(path: &Path) -> Option<Self> {
         #[derive(Deserialize)]
         struct Line {
+            pid: u64,
             gil_enabled: bool,
             #[serde(default)]
             enabled_by: Vec<String>,
         }
-        let text = fs_err::read_to_string(path).ok()?;
+        let text = crate::files::read_tail(path, PROBE_MAX_BYTES).ok()?;
         let mut state = Self::default();
+        let mut seen: std::collections::HashMap<u64, bool> = std::collections::HashMap::new();
         for line in text
             .lines()
             .filter_map(|l| serde_json::from_str::<Line>(l).ok())
         {
-            state.processes += 1;
-            state.enabled += usize::from(line.gil_enabled);
+            *seen.entry(line.pid).or_default() |= line.gil_enabled;
             for module in line.enabled_by {
                 if !state.enabled_by.contains(&module) {
                     state.enabled_by.push(module);
                 }
             }
         }
+        state.processes = seen.len();
+        state.enabled = seen.values().filter(|on| **on).count();
         (state.processes > 0).then_some(state)
     }
 
@@ -188,24 +202,28 @@ fn command(program: &Path) -> Command {
     command
 }
 
-/// Run `command` to its end (stopped by Ctrl-C), its output appended to `log`.
-fn run_logged(command: &mut Command, log: &Path) -> Result<bool> {
-    let file = fs_err::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
-    let (file, _) = file.into_parts();
-    command
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file);
-    let status = crate::process::run_stoppable(command, || Ok(()))?;
-    Ok(status.success())
+/// The most of one command's output a log keeps (its first and last halves): a benchmark that
+/// prints without end fills neither the disk nor ftbench's memory.
+pub const LOG_CAP_BYTES: u64 = 4 << 20;
+/// How long pip may take to make pyperformance's own venv.
+const INSTALL_DEADLINE: Duration = Duration::from_secs(30 * 60);
+/// How long pyperformance may take to list a selection's benchmarks.
+const PLAN_DEADLINE: Duration = Duration::from_secs(5 * 60);
+
+/// Run `command` to its end (stopped by Ctrl-C, killed with everything it started at
+/// `deadline`), its output appended to `log` within [`LOG_CAP_BYTES`].
+fn run_logged(command: &mut Command, log: &Path, deadline: Duration) -> Result<Ended> {
+    crate::process::run_logged(command, log, deadline, LOG_CAP_BYTES)
 }
 
-/// The last lines of a log, for an error message.
+/// Whether a logged command exited with success.
+fn succeeded(ended: &Ended) -> bool {
+    matches!(ended, Ended::Exited(status) if status.success())
+}
+
+/// The last lines of a log, for an error message (read from its end).
 fn tail(log: &Path, lines: usize) -> String {
-    let text = fs_err::read_to_string(log).unwrap_or_default();
+    let text = crate::files::read_tail(log, 64 << 10).unwrap_or_default();
     let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
@@ -239,8 +257,9 @@ pub fn install(interpreter: &Path, log: &Path) -> Result<Install> {
     let made = run_logged(
         command(interpreter).args(["-m", "venv"]).arg(&building),
         log,
+        INSTALL_DEADLINE,
     )?;
-    if !made {
+    if !succeeded(&made) {
         bail!(
             "cannot create a venv with `{}` for pyperformance:\n{}",
             interpreter.display(),
@@ -252,8 +271,9 @@ pub fn install(interpreter: &Path, log: &Path) -> Result<Install> {
             .args(crate::interpreter::install::PIP_INSTALL)
             .arg(format!("pyperformance=={VERSION}")),
         log,
+        INSTALL_DEADLINE,
     )?;
-    if !pip {
+    if !succeeded(&pip) {
         bail!(
             "pip could not install pyperformance {VERSION} for `{}` (is the package index reachable?):\n{}",
             interpreter.display(),
@@ -310,15 +330,24 @@ impl Install {
         if let Some(manifest) = manifest {
             command.arg(manifest);
         }
-        let output = command
-            .output()
-            .context("failed to run pyperformance's planner")?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let plan: Plan = serde_json::from_str(stdout.trim()).map_err(|_| {
+        // Stoppable and with a deadline like every other step: a manifest can name a FIFO.
+        let started = std::time::Instant::now();
+        let output = crate::process::run_captured(&mut command, |_| {
+            if started.elapsed() > PLAN_DEADLINE {
+                Err(format!(
+                    "pyperformance's planner took more than {} s (does the manifest name a file that never ends?)",
+                    PLAN_DEADLINE.as_secs()
+                ))
+            } else {
+                Ok(())
+            }
+        })
+        .context("failed to run pyperformance's planner")?;
+        let plan: Plan = serde_json::from_str(output.stdout.trim()).map_err(|_| {
             anyhow::anyhow!(
                 "pyperformance could not read the selection `{selection}`{}:\n{}",
                 manifest.map_or(String::new(), |m| format!(" from `{}`", m.display())),
-                String::from_utf8_lossy(&output.stderr).trim()
+                output.stderr.trim()
             )
         })?;
         if let Some(error) = &plan.error {
@@ -336,6 +365,7 @@ impl Install {
         mode: &str,
         manifest: Option<&Path>,
         log: &Path,
+        deadline: Duration,
     ) -> Result<Outcome> {
         let requirements = if benchmark.requirements.is_empty() {
             "pyperf-only".to_string()
@@ -355,6 +385,9 @@ impl Install {
             })
             .collect();
         passed.push(PROBE_VARIABLE.to_string());
+        // pyperf's workers get only the variables named: without the mark, what a worker
+        // detaches could not be told from other processes once it is ftbench's to end.
+        passed.push(crate::process::TREE_VARIABLE.to_string());
         let gil_value = gil.python_gil_value();
         if gil_value.is_some() {
             passed.push("PYTHON_GIL".to_string());
@@ -375,8 +408,11 @@ impl Install {
             command
         };
         if venv_site_packages(&home).is_empty() {
-            let created = run_logged(&mut pyperformance(&["venv", "create"]), log)?;
-            if !created {
+            let created = run_logged(&mut pyperformance(&["venv", "create"]), log, deadline)?;
+            if let Ended::TimedOut = created {
+                return Ok(Outcome::Failed(timed_out(log, deadline)));
+            }
+            if !succeeded(&created) {
                 return Ok(Outcome::Failed(failure(log, "could not create its venv")));
             }
         }
@@ -395,13 +431,18 @@ impl Install {
         if let Some(value) = gil_value {
             run.env("PYTHON_GIL", value);
         }
-        run_logged(&mut run, log)?;
+        if let Ended::TimedOut = run_logged(&mut run, log, deadline)? {
+            return Ok(Outcome::Failed(timed_out(log, deadline)));
+        }
         // pyperformance exits 1 when a benchmark failed even if it wrote others: the file
         // decides.
         if !output.exists() {
             return Ok(Outcome::Failed(failure(log, "it did not run")));
         }
-        let (benchmarks, _) = pyperf::read(&output)?;
+        let benchmarks = match pyperf::read(&output) {
+            Ok((benchmarks, _)) => benchmarks,
+            Err(err) => return Ok(Outcome::Failed(format!("{err:#}"))),
+        };
         let Some(gil) = GilState::read(&probe) else {
             return Ok(Outcome::Failed(failure(
                 log,
@@ -440,16 +481,25 @@ fn install_probe(site: &Path) -> Result<()> {
         crate::files::write_atomically(&module, PROBE_PY.as_bytes())?;
     }
     let pth = site.join("ftbench_gil_probe.pth");
-    if !pth.exists() {
-        crate::files::write_atomically(&pth, b"import ftbench_gil_probe\n")?;
+    if fs_err::read(&pth).ok().as_deref() != Some(PROBE_PTH) {
+        crate::files::write_atomically(&pth, PROBE_PTH)?;
     }
     Ok(())
+}
+
+/// Why a benchmark was stopped at its deadline.
+fn timed_out(log: &Path, deadline: Duration) -> String {
+    format!(
+        "it did not finish within its {} s deadline (--timeout): killed with every process it started (log: {})",
+        deadline.as_secs(),
+        log.display()
+    )
 }
 
 /// Why a benchmark failed, from what pyperformance and pip printed: the first error line that
 /// says something, and where the log is.
 fn failure(log: &Path, what: &str) -> String {
-    let text = fs_err::read_to_string(log).unwrap_or_default();
+    let text = crate::files::read_tail(log, 256 << 10).unwrap_or_default();
     let said = |line: &&str| {
         let line = line.trim();
         (line.starts_with("ERROR:") || line.starts_with("error:") || line.contains("Error:"))

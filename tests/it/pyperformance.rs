@@ -197,3 +197,250 @@ fn pyperformance_interleaves_checks_the_gil_and_writes_a_results_file() {
     assert!(reason.contains("(log: "), "{reason}");
     assert_eq!(broken["errors"][0]["test"], "broken");
 }
+
+/// The median of a point's values in a results file, in seconds.
+fn median_seconds(results: &serde_json::Value, test: &str) -> f64 {
+    let mut values: Vec<f64> = results["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["test"] == test)
+        .flat_map(|p| p["samples"].as_array().unwrap().iter())
+        .map(|s| s["wall_ns"].as_f64().unwrap() / 1e9)
+        .collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The median of every value in a pyperf JSON file, in seconds.
+fn pyperf_median(path: &std::path::Path) -> f64 {
+    let file = read_json(path);
+    let mut values: Vec<f64> = file["benchmarks"][0]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["values"].as_array().cloned().unwrap_or_default())
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The processes whose command line holds every one of `marks`.
+fn processes_marked(marks: &[&str]) -> Vec<String> {
+    fs_err::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| {
+            fs_err::read(e.path().join("cmdline")).is_ok_and(|c| {
+                let line = String::from_utf8_lossy(&c);
+                marks.iter().all(|m| line.contains(m))
+            })
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Issue 31's pyperformance items on a real 3.13t: the GIL probe costs nothing at start-up
+/// (`python_startup` through ftbench reads what the same venv reads without it) and sees a
+/// fork child that turns the GIL on and ends through `os._exit`; a benchmark that never ends
+/// is killed at `--timeout` with the `setsid` child it left, recorded as failed, and the run
+/// goes on; a benchmark that floods its output leaves a capped log; a planner stuck on a FIFO
+/// stops at SIGTERM and leaves nothing behind.
+#[test]
+fn pyperformance_probe_costs_nothing_and_hostile_benchmarks_end() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    let manifest = fixture("pyperformance/MANIFEST");
+    let pythons = python_args(&[format!("3.13t={}", ft.display())]);
+
+    let failed = ftbench(d)
+        .args(["pyperformance", "-b", "hang,flood,gil_fork", "--fast"])
+        .args(["--timeout", "20", "--manifest"])
+        .arg(&manifest)
+        .args(["-o", "hostile.json", "--no-store", "--no-report"])
+        .args(&pythons)
+        .timeout(std::time::Duration::from_secs(600))
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
+    let results = read_json(&d.join("hostile.json"));
+    // The hung benchmark: failed with its deadline named, and its detached child gone.
+    let reason = results["errors"][0]["reason"].as_str().unwrap();
+    assert_eq!(results["errors"][0]["test"], "hang", "{stderr}");
+    assert!(reason.contains("within its 20 s deadline"), "{reason}");
+    assert_eq!(results["settings"]["pyperformance"]["timeout_s"], 20);
+    assert_eq!(
+        processes_marked(&["ftbench-test-hang-child"]),
+        Vec::<String>::new(),
+        "the setsid child of the hung benchmark survived"
+    );
+    // The run went on after it: the flood and the fork child were measured.
+    assert!(
+        !gil_states(&results, "flood", "3.13t").is_empty(),
+        "{stderr}"
+    );
+    // The flood's log keeps its head and its tail, within the cap.
+    let log = d.join("hostile-logs/flood-3.13t.log");
+    let size = fs_err::metadata(&log).unwrap().len();
+    assert!(size < 5 << 20, "the flood's log holds {size} bytes");
+    let text = String::from_utf8_lossy(&fs_err::read(&log).unwrap()).into_owned();
+    assert!(
+        text.contains("bytes of output left out here"),
+        "no cut mark"
+    );
+    assert!(text.contains("the flood's last line") || text.contains("Mean +- std dev"));
+    // A fork child that turned the GIL on and never ran atexit hooks was seen.
+    assert!(
+        gil_states(&results, "gil_fork", "3.13t").iter().all(|s| *s),
+        "{stderr}"
+    );
+    let marked = results["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["test"] == "gil_fork")
+        .unwrap();
+    assert_eq!(
+        marked["samples"][0]["extra"]["gil_enabled_by"][0],
+        "markupsafe._speedups"
+    );
+
+    // python_startup through ftbench against pyperformance itself in the same venv, without
+    // the probe's variable: within 5% (measured again once: the VM has slow spells).
+    let tool = glob_one(&d.join("cache/pyperformance"), "tool/bin/python");
+    let home = tool
+        .parent()
+        .and_then(|p| p.parent())
+        .and_then(|p| p.parent())
+        .unwrap()
+        .join("venvs/pyperf-only");
+    let mut ratios = Vec::new();
+    for attempt in 0..2 {
+        let output = format!("startup-{attempt}.json");
+        ftbench(d)
+            .args(["pyperformance", "-b", "python_startup", "--fast"])
+            .args(["-o", &output, "--no-store", "--no-report"])
+            .args(&pythons)
+            .assert()
+            .success();
+        let through = median_seconds(&read_json(&d.join(&output)), "python_startup");
+        let direct_file = d.join(format!("direct-{attempt}.json"));
+        let status = std::process::Command::new(&tool)
+            .current_dir(&home)
+            .args([
+                "-m",
+                "pyperformance",
+                "run",
+                "-b",
+                "python_startup",
+                "--fast",
+            ])
+            .arg("--python")
+            .arg(&ft)
+            .arg("-o")
+            .arg(&direct_file)
+            .env_remove("FTBENCH_GIL_PROBE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let direct = pyperf_median(&direct_file);
+        ratios.push(through / direct);
+        if through / direct <= 1.05 {
+            break;
+        }
+    }
+    assert!(
+        ratios.iter().any(|r| *r <= 1.05),
+        "python_startup through ftbench / without the probe: {ratios:?}"
+    );
+
+    // A planner stuck on a FIFO named as a benchmark's metafile stops at SIGTERM.
+    let fifo = d.join("stuck.toml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    fs_err::write(
+        d.join("FIFO_MANIFEST"),
+        format!(
+            "[benchmarks]\n\nname\tmetafile\nstuck\t{}\n",
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    let mut child = crate::common::ftbench_process(d)
+        .args([
+            "pyperformance",
+            "-b",
+            "stuck",
+            "--manifest",
+            "FIFO_MANIFEST",
+        ])
+        .args(["-o", "stuck.json", "--no-store", "--no-report"])
+        .args(&pythons)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The planner's command line: `python …/plan.py stuck …/FIFO_MANIFEST`.
+    let manifest_text = d.join("FIFO_MANIFEST").display().to_string();
+    let planner = ["plan.py", manifest_text.as_str()];
+    let started = std::time::Instant::now();
+    while processes_marked(&planner).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the planner never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let stopped = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(stopped.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(
+        processes_marked(&planner),
+        Vec::<String>::new(),
+        "plan.py survived"
+    );
+}
+
+/// The one path under `root` that ends with `suffix`.
+fn glob_one(root: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if dir.ends_with(suffix) {
+            return dir;
+        }
+        if let Ok(entries) = fs_err::read_dir(&dir) {
+            stack.extend(
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| {
+                        e.file_type()
+                            .is_ok_and(|t| !t.is_symlink() || e.path().ends_with("bin/python"))
+                    })
+                    .map(|e| e.path()),
+            );
+        }
+    }
+    panic!("nothing under {} ends with {suffix}", root.display());
+}
