@@ -20,7 +20,13 @@ pub enum ReadError {
 /// Read a whole regular file of at most `limit` bytes. The size is checked before anything is
 /// read, and the reading stops one byte past the limit (a file that grows meanwhile).
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let file = fs_err::File::open(path)?;
+    use fs_err::os::unix::fs::OpenOptionsExt as _;
+    // Opening a FIFO for reading waits for a writer: it is opened without waiting, and what was
+    // opened is checked (not the name, which could change in between).
+    let file = fs_err::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(ReadError::NotRegular);
@@ -124,6 +130,13 @@ mod tests {
         ));
         assert!(matches!(
             read_bounded(Path::new("/dev/zero"), 1 << 20),
+            Err(ReadError::NotRegular)
+        ));
+        // A FIFO with no writer: refused at once, not waited on.
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(matches!(
+            read_bounded(&fifo, 1 << 20),
             Err(ReadError::NotRegular)
         ));
         assert!(matches!(

@@ -187,3 +187,26 @@ pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
     };
     Ok((imported, source))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_no_results_file_could_hold_is_refused_where_it_enters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let file = |name: &str| {
+            serde_json::json!({"benchmarks": [{
+                "metadata": {"name": name, "unit": "second"},
+                "runs": [{"values": [0.5, 0.6]}]
+            }]})
+            .to_string()
+        };
+        fs_err::write(&path, file("nbody")).unwrap();
+        assert_eq!(read(&path).unwrap().0[0].name, "nbody");
+        fs_err::write(&path, file(&"x".repeat(325))).unwrap();
+        let err = read(&path).unwrap_err().to_string();
+        assert!(err.contains("has 325 characters; the most is 256"), "{err}");
+    }
+}

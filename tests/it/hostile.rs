@@ -931,3 +931,143 @@ fn a_label_too_long_for_a_table_is_refused_by_name() {
         assert!(stderr.len() < 2000, "the error repeats the whole label");
     }
 }
+
+/// Issue 31's advice and input items, end to end: a store that can never record is refused
+/// before anything is measured; `run --resume` of a pyperformance file names the right command;
+/// `pyperformance -o EXISTING` suggests no `--force`; `-b -go` parses; `check --threads 4097`
+/// asks no `--force`; results files that are devices, sparse giants or gzip bombs are refused
+/// at once, naming the file.
+#[test]
+fn advice_names_the_right_thing_and_hostile_files_are_refused_at_once() {
+    let dir = temp();
+    let d = dir.path();
+    let fifo = d.join("store");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = std::time::Instant::now();
+    let output = ftbench(d)
+        .args(["run", "--no-native", "--tests", "parallel_compute"])
+        .args([
+            "--threads",
+            "1",
+            "--python",
+            "python3",
+            "-o",
+            "r.json",
+            "--store",
+        ])
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("is not a regular file") && stderr.contains("--no-store"),
+        "{stderr}"
+    );
+    assert!(!d.join("r.json").exists(), "nothing was measured");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // A pyperformance file: resumed by pyperformance, and no --force it does not have.
+    let pyperformance = fixture("pyperformance/results.json");
+    fs_err::copy(&pyperformance, d.join("pp.json")).unwrap();
+    let output = ftbench(d)
+        .args(["run", "--resume", "pp.json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("written by `ftbench pyperformance`")
+            && stderr.contains("ftbench pyperformance --resume pp.json"),
+        "{stderr}"
+    );
+    let output = ftbench(d)
+        .args([
+            "pyperformance",
+            "-b",
+            "-go",
+            "-p",
+            "python3",
+            "-o",
+            "pp.json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("already exists")
+            && !stderr.contains("--force")
+            && stderr.contains("ftbench pyperformance --resume pp.json"),
+        "{stderr}"
+    );
+    let output = ftbench(d)
+        .args([
+            "pyperformance",
+            "-b",
+            ",,,",
+            "-p",
+            "python3",
+            "-o",
+            "new.json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("names no benchmark"), "{stderr}");
+    let output = ftbench(d)
+        .args(["check", "--threads", "4097", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("--force"), "{stderr}");
+
+    // Files no reader should hold in memory: refused before they are read.
+    let sparse = d.join("sparse.json");
+    fs_err::File::create(&sparse)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    for file in [sparse.as_path(), fifo.as_path()] {
+        let started = std::time::Instant::now();
+        for command in [&["report"][..], &["history", "add"], &["compare", "r.json"]] {
+            let output = ftbench(d).args(command).arg(file).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(!output.status.success(), "{command:?}");
+            assert!(
+                stderr.contains(&*file.display().to_string()) || stderr.contains("r.json"),
+                "{command:?}: {stderr}"
+            );
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+    // A gzip bomb: 1 GiB of zeros in about a megabyte.
+    let bomb = d.join("bomb.json.gz");
+    {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(
+            fs_err::File::create(&bomb).unwrap(),
+            flate2::Compression::best(),
+        );
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..1024 {
+            encoder.write_all(&zeros).unwrap();
+        }
+        encoder.finish().unwrap();
+    }
+    let output = ftbench(d)
+        .args(["import", "pyperf"])
+        .arg(&bomb)
+        .args(["--label", "x", "-o", "imported.json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unpacks to more than the 256 MiB"),
+        "{stderr}"
+    );
+}
