@@ -295,6 +295,12 @@ pub struct ScaleArgs {
     #[arg(long)]
     pub check_results: bool,
 
+    /// A checkout of the code before the change (pure Python): a second label, `base`, runs the
+    /// same FILE:FUNCTION with PATH first on `sys.path`, the working tree is `head`, and the two
+    /// take turns round by round (gate with `--fail-if 'regression > 10%'`).
+    #[arg(long, value_name = "PATH")]
+    pub base: Option<PathBuf>,
+
     /// Environment variables the isolated workers get from ftbench's environment.
     /// `PYTHONPATH` entries join `sys.path` (the workers run `python -I`); the user
     /// site-packages are on the path too, as for `python FILE`.
@@ -637,6 +643,54 @@ pub struct MeasureArgs {
     /// time went, memory) however wide they get. Default: tables that fit the terminal.
     #[arg(long)]
     pub wide: bool,
+
+    /// A gate: fail (exit 1) when EXPR holds with 95% confidence (repeatable). `speedup@N < X`,
+    /// `efficiency@N < X` (also `<=`, `>`, `>=`), `regression > P%` (against --against),
+    /// `gil`, `race` (with scale --check-results); `... for TEST` limits one to a test. A gate
+    /// the noise cannot decide is undecided (exit 3, see --undecided).
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
+
+    /// The label the others are gated against (`regression`), e.g. `--python base=…/python
+    /// --python head=…/python --against base`; the labels of a test take turns round by round.
+    #[arg(long, value_name = "LABEL")]
+    pub against: Option<String>,
+
+    /// With --fail-if: how long the whole run may take, measuring more while a gate is
+    /// undecided (`120s`, `2m`, or seconds). Default: no more than the first pass.
+    #[arg(long, value_name = "DURATION", requires = "fail_if")]
+    pub budget: Option<String>,
+
+    /// With --fail-if: what an undecided gate does to the exit status: `exit` (3, the
+    /// default), `pass` (0) or `fail` (1).
+    #[arg(long, value_enum, default_value_t = Undecided::Exit)]
+    pub undecided: Undecided,
+
+    /// With --fail-if: write the gates as JUnit XML (one testcase per gate) for GitLab,
+    /// Jenkins and other CI systems.
+    #[arg(long, value_name = "FILE", requires = "fail_if")]
+    pub junit: Option<PathBuf>,
+
+    /// With --fail-if: print the gates as JSON on stdout (the tables go to stderr).
+    #[arg(long = "gates-json", requires = "fail_if")]
+    pub gates_json: bool,
+}
+
+/// A command line that cannot run: exit 2, as clap's own usage errors (a gate expression that
+/// does not parse, a --budget that is no duration).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// What an undecided gate does to the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Undecided {
+    /// Exit 3: CI can tell "too noisy to say" from a failure.
+    Exit,
+    /// Exit 0 (when no gate failed).
+    Pass,
+    /// Exit 1.
+    Fail,
 }
 
 #[derive(Debug, Args)]

@@ -89,6 +89,9 @@ pub struct RunConfig {
     pub output: PathBuf,
     /// The results file to continue (`--resume`), already loaded.
     pub resumed: Option<ResultsFile>,
+    /// The label a gate's `regression` compares with when `--against` does not name one
+    /// (`scale --base`: `base`).
+    pub against: Option<String>,
 }
 
 /// A thread count within bounds: at least 1, at most [`MAX_THREADS`] unless forced, and a `u32`.
@@ -238,6 +241,7 @@ impl RunConfig {
             cpus,
             include_gil_benchmarks: false,
             pyperformance: None,
+            interleave_labels: false,
         };
         validate(&settings, measure.force)?;
         let output = measure.output.clone().unwrap_or_else(|| {
@@ -257,6 +261,7 @@ impl RunConfig {
             settings,
             output,
             resumed: None,
+            against: None,
         })
     }
 
@@ -324,6 +329,7 @@ impl RunConfig {
             settings: previous.settings.clone(),
             output: path.to_path_buf(),
             resumed: Some(previous),
+            against: None,
         })
     }
 }

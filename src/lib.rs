@@ -78,6 +78,9 @@ pub fn main(cli: Cli) -> ExitCode {
             printer.error(&format!("{err:#}"));
             // A step stopped by Ctrl-C or SIGTERM exits as the signal says (130, 143), like a
             // run stopped between points.
+            if err.chain().any(|cause| cause.is::<cli::UsageError>()) {
+                return ExitCode::from(2);
+            }
             match err
                 .chain()
                 .find_map(|cause| cause.downcast_ref::<process::Stopped>())

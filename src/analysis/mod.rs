@@ -14,6 +14,7 @@
 
 pub mod compare;
 pub mod fleet;
+pub mod gate;
 pub mod headline;
 pub mod model;
 pub mod seed;
@@ -283,7 +284,13 @@ impl<'a> Analysis<'a> {
     /// The curve of `label` on `test`, from the raw samples; derived once, then remembered until
     /// its points grow.
     pub fn series(&self, test: &str, label: &str) -> Option<Series> {
-        let fresh = self.file.points_of(test, label).len();
+        // Samples, not points: a gate's further pass adds samples to the points it has.
+        let fresh: usize = self
+            .file
+            .points_of(test, label)
+            .iter()
+            .map(|p| p.samples.len())
+            .sum();
         remembered(&self.cache().series, (test, label), fresh, || {
             self.derive_series(test, label)
         })

@@ -4,6 +4,7 @@
 mod check;
 mod common;
 mod compare;
+mod gate;
 mod history;
 mod import;
 mod publish;

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use super::common::{
     Keep, beside, exit_code, machine_check, record_and_report, warn_marked_points,
 };
+use super::gate;
 use crate::analysis::{self, Analysis, AnalysisCache};
 use crate::cli::{MeasureArgs, RunArgs};
 use crate::config::RunConfig;
@@ -71,6 +72,19 @@ pub(super) fn execute(
     printer: &Printer,
 ) -> Result<ExitCode> {
     Keep::of(measure).check_store()?;
+    let started = std::time::Instant::now();
+    let labels: Vec<String> = config.variants.iter().map(|v| v.label.clone()).collect();
+    let gating = gate::prepare(
+        measure,
+        (&labels, config.against.as_deref()),
+        &config.settings.threads,
+        started,
+    )?;
+    let mut config = config;
+    if gating.is_some() {
+        // A gate compares labels: they take turns round by round, with one work size.
+        config.settings.interleave_labels = true;
+    }
     let opening = measuring_line(&config);
     let mut results = if let Some(previous) = config.resumed {
         previous
@@ -112,10 +126,10 @@ pub(super) fn execute(
         variants: config.variants,
         tests: config.tests,
         settings: config.settings,
+        again: false,
     };
     let mut worker = PythonWorker::new(std::time::Duration::from_secs(plan.settings.timeout_s))
         .context("failed to write the worker scripts to a temporary directory")?;
-    let started = std::time::Instant::now();
     let cpu_before = runner::native::process_cpu_seconds();
     let mut workers = runner::native::Workers {
         python: &mut worker,
@@ -125,7 +139,39 @@ pub(super) fn execute(
     let mut sink = ResultsWriter::new(&config.output);
     // The regular suite's summary bootstraps every test at once: refreshed by the last write.
     sink.cache.freeze_summaries(true);
-    let outcome = runner::run(&plan, &mut results, &mut workers, &mut sink, printer)?;
+    let mut outcome = runner::run(&plan, &mut results, &mut workers, &mut sink, printer)?;
+    // Gates the first pass left undecided get more processes per point while the budget
+    // lasts; the samples join the points they measure.
+    let mut gates = Vec::new();
+    if let Some(gating) = &gating
+        && outcome == Outcome::Completed
+    {
+        let mut pass = started.elapsed();
+        loop {
+            gates = gating.decide(&results);
+            if !gating.wants_more(&gates, pass) {
+                break;
+            }
+            printer.info(&format!(
+                "gates: {}; measuring more within --budget",
+                crate::report::gates::tally(&gates)
+            ));
+            let again = Plan {
+                again: true,
+                ..plan.clone()
+            };
+            let pass_started = std::time::Instant::now();
+            outcome = runner::run(&again, &mut results, &mut workers, &mut sink, printer)?;
+            pass = pass_started.elapsed();
+            if outcome != Outcome::Completed {
+                break;
+            }
+        }
+        // The points grew in samples, not in number: every derived number is derived again.
+        sink.cache = AnalysisCache::default();
+        sink.cache.freeze_summaries(true);
+        results.gates.clone_from(&gates);
+    }
     sink.cache.freeze_summaries(false);
     let wall_s = started.elapsed().as_secs_f64();
     // The native kernels run in this process; their CPU is measurement, not overhead.
@@ -150,19 +196,39 @@ pub(super) fn execute(
     sink.save(&mut results)?;
     let analysis = Analysis::with_cache(&results, &sink.cache);
     let model = report::ReportModel::of(&analysis);
-    printer
-        .stdout(&report::contents::Terminal(Layout::for_stdout(measure.wide)).export(&model)?)?;
+    let tables = report::contents::Terminal(Layout::for_stdout(measure.wide)).export(&model)?;
+    if measure.gates_json {
+        // stdout belongs to the gates' JSON.
+        printer.info(tables.trim_end());
+    } else {
+        printer.stdout(&tables)?;
+    }
     warn_marked_points(&results, printer);
     say_precision(&results, printer);
     say_harness(&results, printer);
     printer.info(&format!("Results written to {}", config.output.display()));
-    finish(
+    if gating.is_some() && !gates.is_empty() {
+        gate::publish(
+            &gates,
+            &model.headline,
+            measure,
+            started.elapsed().as_secs_f64(),
+            printer,
+        )?;
+    }
+    let code = finish(
         outcome,
         measure,
         (&results, &model),
         &config.output,
         printer,
-    )
+    )?;
+    // A failed or undecided gate decides the status of a run that measured everything.
+    let gated = gating
+        .as_ref()
+        .filter(|_| outcome == Outcome::Completed)
+        .and_then(|gating| gating.exit_code(&gates));
+    Ok(gated.unwrap_or(code))
 }
 
 /// After the measuring: record and report a completed run, and the exit status. A signal after

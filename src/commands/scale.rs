@@ -108,5 +108,34 @@ pub(super) fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
         native: false,
     })?;
     config.settings.user_tests = tests.iter().map(|t| t.user_record()).collect();
+    if let Some(base) = &args.base {
+        with_base(&mut config, base)?;
+    }
     execute(config, &args.measure, printer)
+}
+
+/// `--base PATH`: the interpreter runs as two labels that take turns, `base` with PATH first on
+/// `sys.path` and `head` with the working tree; gates compare head against base.
+fn with_base(config: &mut RunConfig, base: &std::path::Path) -> Result<()> {
+    let base = match fs_err::metadata(base) {
+        Ok(meta) if meta.is_dir() => fs_err::canonicalize(base)?,
+        _ => anyhow::bail!(
+            "--base `{}` is not a folder (a checkout of the code before the change)",
+            base.display()
+        ),
+    };
+    let [variant] = config.variants.as_slice() else {
+        anyhow::bail!(
+            "--base compares two versions of the code on one interpreter; give one --python (two venvs: --python base=… --python head=… --against base)"
+        );
+    };
+    let mut before = variant.clone();
+    before.label = "base".to_string();
+    before.sys_path_first = Some(base);
+    let mut after = variant.clone();
+    after.label = "head".to_string();
+    config.variants = vec![before, after];
+    config.against = Some("base".to_string());
+    config.settings.baseline = Some("base".to_string());
+    Ok(())
 }

@@ -169,6 +169,8 @@ pub struct Variant {
     /// The executable that runs the workloads: the interpreter itself, or a venv made from it
     /// by `--install-deps`.
     pub run_path: PathBuf,
+    /// A folder the workers put first on `sys.path` (`scale --base`: the code before a change).
+    pub sys_path_first: Option<PathBuf>,
 }
 
 impl Variant {
@@ -179,6 +181,7 @@ impl Variant {
             interpreter,
             gil,
             run_path,
+            sys_path_first: None,
         }
     }
 
@@ -200,9 +203,15 @@ impl Variant {
     pub fn command(&self, script: &Path) -> Command {
         let mut command = python_command(&self.run_path, self.gil);
         command.arg(script);
+        if let Some(first) = &self.sys_path_first {
+            command.env(SYS_PATH_FIRST, first);
+        }
         command
     }
 }
+
+/// The variable that tells a worker which folder goes first on `sys.path` (read by `user.py`).
+pub const SYS_PATH_FIRST: &str = "FTBENCH_SYS_PATH_FIRST";
 
 /// The variant that stands for ftbench's native kernels: no interpreter and no GIL.
 pub fn native_variant() -> Variant {

@@ -3,6 +3,7 @@
 pub mod contents;
 pub mod csv;
 pub mod fleet;
+pub mod gates;
 pub mod grid;
 pub mod html;
 pub mod markdown;

@@ -2,6 +2,7 @@
 //! study's schema (`results.scaling_tests[test][label].scaling_data[...]`), derived from the
 //! samples each time the file is written.
 
+pub mod gate;
 pub mod guard;
 mod json;
 pub mod pyperf;
@@ -115,6 +116,10 @@ pub struct Settings {
     /// How `ftbench pyperformance` ran, for files it wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pyperformance: Option<PyperformanceSettings>,
+    /// The labels of a test take turns round by round (A B, then B A) with one work size, as
+    /// a gate's two versions of the code do, instead of one label's curve after another's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interleave_labels: bool,
 }
 
 /// What `ftbench pyperformance` ran: enough to resume it and to say what the numbers are.
@@ -646,6 +651,9 @@ pub struct ResultsFile {
     /// Each time the file was resumed: when, where and by which ftbench.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumes: Vec<Resume>,
+    /// What each `--fail-if` gate decided, in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<gate::GateRecord>,
     /// Flame graphs recorded with `--profile` (not measurements).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<ProfileRecord>,
@@ -806,6 +814,7 @@ impl ResultsFile {
             harness: None,
             resumes: Vec::new(),
             profiles: Vec::new(),
+            gates: Vec::new(),
             results: Value::Null,
             index: PointIndexCache::default(),
         }
@@ -832,6 +841,35 @@ impl ResultsFile {
     /// Add a measured point.
     pub fn add_point(&mut self, point: Point) {
         self.points.push(point);
+        self.forget_index();
+    }
+
+    /// Add `point`, or, where the file holds its (test, label, thread count) already, add its
+    /// samples to that point as further worker processes (numbered after the point's own) and
+    /// summarise it again. `unit_scale` is the test's metric units per unit of work.
+    pub fn merge_point(&mut self, point: Point, unit_scale: f64) {
+        let Some(at) = self.points.iter().position(|p| {
+            p.test == point.test && p.label == point.label && p.thread_count == point.thread_count
+        }) else {
+            self.add_point(point);
+            return;
+        };
+        let held = &mut self.points[at];
+        let next = held
+            .samples
+            .iter()
+            .map(|s| s.process + 1)
+            .max()
+            .unwrap_or(0);
+        let first_new = point.samples.iter().map(|s| s.process).min().unwrap_or(0);
+        held.samples.extend(point.samples.into_iter().map(|mut s| {
+            s.process = next + (s.process - first_new);
+            s
+        }));
+        held.gil_mismatches += point.gil_mismatches;
+        if let Some(summary) = crate::stats::Summary::from_samples(&throughputs(held, unit_scale)) {
+            held.throughput = summary;
+        }
         self.forget_index();
     }
 

@@ -35,6 +35,10 @@ pub struct Plan {
     pub variants: Vec<Variant>,
     pub tests: Vec<&'static Workload>,
     pub settings: Settings,
+    /// Measure the points the results already hold once more (`settings.processes` more
+    /// worker processes each) and add the samples to them: a gate that the first pass left
+    /// undecided gets more evidence.
+    pub again: bool,
 }
 
 /// How a run ended.
@@ -190,8 +194,8 @@ pub fn run_on(
     // We write after every point, because a later point may hang, crash or be interrupted, and
     // an hour of finished points must survive that.
     let ended = sink.save(results).and_then(|()| {
-        for pair in &pairs {
-            if let Some(stop) = measure_pair(plan, pair, results, parts, sink)? {
+        for group in groups(plan, &pairs) {
+            if let Some(stop) = measure_group(plan, group, results, parts, sink)? {
                 sink.save(results)?;
                 return Ok(Outcome::Stopped(stop));
             }
@@ -202,44 +206,85 @@ pub fn run_on(
     ended
 }
 
-/// Calibrate one (test, variant) and measure its pending points in rounds. `Some` when a
-/// signal stopped it.
-fn measure_pair(
+/// The pairs measured together: each pair alone, or with `interleave_labels` every label of a
+/// test, so that their worker processes take turns round by round.
+fn groups<'p, 'a>(plan: &Plan, pairs: &'p [Pair<'a>]) -> Vec<&'p [Pair<'a>]> {
+    if !plan.settings.interleave_labels {
+        return pairs.chunks(1).collect();
+    }
+    pairs
+        .chunk_by(|a, b| std::ptr::eq(a.workload, b.workload))
+        .collect()
+}
+
+/// A pair ready to measure: its work size and the points still to measure, each with the
+/// samples of its rounds so far.
+struct Ready<'p, 'a> {
+    pair: &'p Pair<'a>,
+    work_size: u64,
+}
+
+/// Calibrate the pairs of a group and measure their pending points in rounds: each round
+/// visits every pending point of every pair once (a worker process each), odd rounds in
+/// reverse (A B, then B A), so that a slow spell of the machine falls on every label and
+/// thread count alike. Pairs measured together share the first one's work size: the same work
+/// splits the same way on every label. `Some` when a signal stopped it.
+fn measure_group(
     plan: &Plan,
-    pair: &Pair,
+    group: &[Pair],
     results: &mut ResultsFile,
     parts: &mut Parts,
     sink: &mut dyn Sink,
 ) -> Result<Option<Stop>> {
-    let Pair {
-        workload, variant, ..
-    } = *pair;
-    parts.host.next_pair();
-    if !pair.runs {
-        parts.observer.advance(pair.points.len() as u64);
-        return Ok(None);
+    let mut ready: Vec<Ready> = Vec::new();
+    for pair in group {
+        parts.host.next_pair();
+        if !pair.runs {
+            parts.observer.advance(pair.points.len() as u64);
+            continue;
+        }
+        parts.observer.pair(pair.workload, pair.variant);
+        let shared = ready.first().map(|r| r.work_size);
+        let step = match shared {
+            Some(work_size)
+                if schedule::known_work_size(pair.workload, pair.variant, results).is_none() =>
+            {
+                results.calibrations.push(Calibration {
+                    test: pair.workload.name.to_string(),
+                    label: pair.variant.label.clone(),
+                    work_size,
+                    wall_ns: 0,
+                });
+                Step::Done(work_size)
+            }
+            _ => calibrate(plan, pair, results, parts),
+        };
+        let work_size = match step {
+            Step::Done(work_size) => Some(work_size),
+            Step::Stopped(stop) => return Ok(Some(stop)),
+            Step::Skipped(reason) => {
+                record_skipped(pair, reason, results, parts.observer);
+                None
+            }
+            Step::Failed(failure) => {
+                record_calibration_failure(pair, &failure, results, parts.observer);
+                None
+            }
+        };
+        let Some(work_size) = work_size else {
+            sink.save(results)?;
+            parts.observer.advance(pair.points.len() as u64);
+            continue;
+        };
+        parts.observer.advance(pair.done() as u64);
+        ready.push(Ready { pair, work_size });
     }
-    parts.observer.pair(workload, variant);
-    let work_size = match calibrate(plan, pair, results, parts) {
-        Step::Done(work_size) => Some(work_size),
-        Step::Stopped(stop) => return Ok(Some(stop)),
-        Step::Skipped(reason) => {
-            record_skipped(pair, reason, results, parts.observer);
-            None
-        }
-        Step::Failed(failure) => {
-            record_calibration_failure(pair, &failure, results, parts.observer);
-            None
-        }
-    };
-    let Some(work_size) = work_size else {
-        sink.save(results)?;
-        parts.observer.advance(pair.points.len() as u64);
-        return Ok(None);
-    };
-    parts.observer.advance(pair.done() as u64);
-    let mut pending: Vec<(u32, Vec<PointSample>)> =
-        pair.pending.iter().map(|n| (*n, Vec::new())).collect();
+    // Every pending point of the group, with its samples so far.
+    let mut pending: Vec<(usize, u32, Vec<PointSample>)> = ready
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.pair.pending.iter().map(move |n| (i, *n, Vec::new())))
+        .collect();
     let cpus = crate::machine::cpus::or_allowed(&plan.settings.cpus);
     for round in 0..plan.settings.processes {
         let last_round = round + 1 == plan.settings.processes;
@@ -247,24 +292,25 @@ fn measure_pair(
         // processes: a verdict weighs what the machine did then.
         let slowdown = pending
             .iter()
-            .any(|(n, _)| *n >= 2)
+            .any(|(_, n, _)| *n >= 2)
             .then(|| parts.host.slowdown(&cpus))
             .flatten();
-        let order: Vec<u32> = pending.iter().map(|(n, _)| *n).collect();
-        for thread_count in schedule::round_order(&order, round) {
+        let keys: Vec<(usize, u32)> = pending.iter().map(|(i, n, _)| (*i, *n)).collect();
+        for (index, thread_count) in schedule::round_order(&keys, round) {
+            let Ready { pair, work_size } = &ready[index];
             let job = PointJob {
                 plan,
-                workload,
-                variant,
+                workload: pair.workload,
+                variant: pair.variant,
                 thread_count,
-                work_size,
+                work_size: *work_size,
             };
             let at = pending
                 .iter()
-                .position(|(n, _)| *n == thread_count)
+                .position(|(i, n, _)| *i == index && *n == thread_count)
                 .expect("the round visits pending points");
             let finished =
-                match measure_round(&job, round, slowdown, &mut pending[at].1, last_round, parts) {
+                match measure_round(&job, round, slowdown, &mut pending[at].2, last_round, parts) {
                     Ok(None) => continue,
                     Ok(Some(point)) => Ok(point),
                     Err(Ended::Failed(failure)) => Err(failure),
@@ -273,11 +319,14 @@ fn measure_pair(
             pending.remove(at);
             record_point(&job, finished, results, parts.observer);
             sink.save(results)?;
-            if let Some(point) = results.point(workload.name, &variant.label, thread_count) {
-                let speedup = sink.speedup(results, workload.name, &variant.label, thread_count);
-                parts
-                    .observer
-                    .event(workload, variant, Event::Measured { point, speedup });
+            let (test, label) = (pair.workload.name, &pair.variant.label);
+            if let Some(point) = results.point(test, label, thread_count) {
+                let speedup = sink.speedup(results, test, label, thread_count);
+                parts.observer.event(
+                    pair.workload,
+                    pair.variant,
+                    Event::Measured { point, speedup },
+                );
             }
             parts.observer.advance(1);
         }
@@ -380,7 +429,7 @@ fn record_point(
                 observer.event(workload, variant, Event::Warning(&warning));
                 results.warnings.push(warning);
             }
-            results.add_point(point);
+            results.merge_point(point, workload.unit_scale);
         }
         Err(Failure { reason, .. }) => {
             observer.event(

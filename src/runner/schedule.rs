@@ -44,7 +44,9 @@ pub fn pairs<'a>(plan: &'a Plan, results: &ResultsFile) -> Vec<Pair<'a>> {
             let pending = points
                 .iter()
                 .copied()
-                .filter(|n| results.point(workload.name, &variant.label, *n).is_none())
+                .filter(|n| {
+                    results.point(workload.name, &variant.label, *n).is_none() != plan.again
+                })
                 .collect();
             pairs.push(Pair {
                 workload,
@@ -73,7 +75,7 @@ pub fn points_of(workload: &Workload, settings: &Settings) -> Vec<u32> {
 /// the machine (frequent on shared VMs) spreads over all points of the curve instead of bending
 /// it. Odd rounds run in reverse order (ABBA), which cancels a linear drift between the serial
 /// baseline and the threaded points.
-pub fn round_order(pending: &[u32], round: u32) -> Vec<u32> {
+pub fn round_order<T: Copy>(pending: &[T], round: u32) -> Vec<T> {
     let mut order = pending.to_vec();
     if round % 2 == 1 {
         order.reverse();

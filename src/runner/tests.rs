@@ -183,6 +183,7 @@ fn plan(tests: &[&str], processes: u32) -> Plan {
             .map(|t| crate::workloads::find(t).expect("a built-in test"))
             .collect(),
         settings,
+        again: false,
     }
 }
 

@@ -94,6 +94,11 @@ def load(path):
     directory = os.path.dirname(os.path.abspath(path))
     if directory not in sys.path:
         sys.path.insert(0, directory)
+    # `scale --base`: the code before the change comes first, ahead of the file's own folder
+    # (the working tree), so that the same FILE:FUNCTION imports the base's modules.
+    first = os.environ.get("FTBENCH_SYS_PATH_FIRST")
+    if first:
+        sys.path.insert(0, first)
     spec = importlib.util.spec_from_file_location("ftbench_user_module", path)
     if spec is None or spec.loader is None:
         raise UserError("%s is not a Python file" % path)
