@@ -296,7 +296,7 @@ pub struct ScaleArgs {
     pub check_results: bool,
 
     /// A checkout of the code before the change (pure Python): a second label, `base`, runs the
-    /// same FILE:FUNCTION with PATH first on `sys.path`, the working tree is `head`, and the two
+    /// same `FILE:FUNCTION` with PATH first on `sys.path`, the working tree is `head`, and the two
     /// take turns round by round (gate with `--fail-if 'regression > 10%'`).
     #[arg(long, value_name = "PATH")]
     pub base: Option<PathBuf>,
@@ -666,7 +666,7 @@ pub struct MeasureArgs {
     #[arg(long, value_enum, default_value_t = Undecided::Exit)]
     pub undecided: Undecided,
 
-    /// With --fail-if: write the gates as JUnit XML (one testcase per gate) for GitLab,
+    /// With --fail-if: write the gates as `JUnit` XML (one testcase per gate) for GitLab,
     /// Jenkins and other CI systems.
     #[arg(long, value_name = "FILE", requires = "fail_if")]
     pub junit: Option<PathBuf>,

@@ -78,7 +78,10 @@ pub fn main(cli: Cli) -> ExitCode {
             printer.error(&format!("{err:#}"));
             // A step stopped by Ctrl-C or SIGTERM exits as the signal says (130, 143), like a
             // run stopped between points.
-            if err.chain().any(|cause| cause.is::<cli::UsageError>()) {
+            if err
+                .chain()
+                .any(<dyn std::error::Error>::is::<cli::UsageError>)
+            {
                 return ExitCode::from(2);
             }
             match err

@@ -346,7 +346,7 @@ fn gil_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
                         .as_ref()
                         .and_then(|e| e["gil_enabled_by"].as_array().cloned())
                         .unwrap_or_default();
-                    for module in named.iter().filter_map(|m| m.as_str()) {
+                    for module in named.iter().filter_map(|m| m.as_str()).map(module_of) {
                         if !modules.iter().any(|m| m == module) {
                             modules.push(module.to_string());
                         }
@@ -404,6 +404,14 @@ fn gil_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
     findings
 }
 
+/// The module a record names: pyperformance's probe records the name, `run` and `scale` keep
+/// CPython's whole warning ("…has been enabled to load module 'gilext', which…").
+fn module_of(text: &str) -> &str {
+    text.split_once("to load module '")
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map_or(text, |(module, _)| module)
+}
+
 fn race_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
     let tests = tests_of(analysis, gate);
     let mut findings: Vec<Finding> = analysis
@@ -442,4 +450,46 @@ fn race_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
         });
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_module_is_read_from_cpythons_warning() {
+        assert_eq!(
+            super::module_of(
+                "The global interpreter lock (GIL) has been enabled to load module 'gilext', which has not declared that it can run safely without the GIL."
+            ),
+            "gilext"
+        );
+        assert_eq!(
+            super::module_of("markupsafe._speedups"),
+            "markupsafe._speedups"
+        );
+    }
+
+    #[test]
+    fn an_interval_decides_only_wholly_on_one_side() {
+        use super::{Estimate, Outcome, decide};
+        assert_eq!(
+            decide(Estimate::new(0.5, 0.45, 0.55), true, 0.6),
+            Outcome::Failed
+        );
+        assert_eq!(
+            decide(Estimate::new(0.7, 0.65, 0.75), true, 0.6),
+            Outcome::Passed
+        );
+        assert_eq!(
+            decide(Estimate::new(0.6, 0.55, 0.65), true, 0.6),
+            Outcome::Undecided
+        );
+        assert_eq!(
+            decide(Estimate::new(2.0, 1.8, 2.2), false, 1.5),
+            Outcome::Failed
+        );
+        assert_eq!(
+            decide(Estimate::new(1.2, 1.1, 1.4), false, 1.5),
+            Outcome::Passed
+        );
+    }
 }

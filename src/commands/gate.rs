@@ -1,7 +1,7 @@
 //! `--fail-if`: gates for CI on `run` and `scale`. Parsed and checked before anything runs (a
 //! bad expression is a usage error, exit 2); decided from the run's intervals; measured more
 //! while one is undecided and `--budget` allows; recorded in the results file (`gates`); shown
-//! on the terminal, in `$GITHUB_STEP_SUMMARY`, as GitHub annotations, as JUnit XML and as JSON.
+//! on the terminal, in `$GITHUB_STEP_SUMMARY`, as GitHub annotations, as `JUnit` XML and as JSON.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -22,6 +22,8 @@ pub const UNDECIDED_EXIT: u8 = 3;
 pub struct Gating {
     pub gates: Vec<Gate>,
     pub against: Option<String>,
+    /// When the run started.
+    pub started: Instant,
     /// When the run must be done by, measuring more for undecided gates.
     pub deadline: Option<Instant>,
     pub undecided: Undecided,
@@ -122,24 +124,49 @@ pub fn prepare(
     Ok(Some(Gating {
         gates,
         against: against.map(str::to_string),
+        started,
         deadline,
         undecided: measure.undecided,
     }))
 }
 
+/// [`prepare`] for a run's configuration; with gates, the labels of a test take turns round by
+/// round with one work size (a gate compares them).
+pub fn prepare_run(
+    measure: &MeasureArgs,
+    config: &mut crate::config::RunConfig,
+    started: Instant,
+) -> Result<Option<Gating>, UsageError> {
+    let labels: Vec<String> = config.variants.iter().map(|v| v.label.clone()).collect();
+    let gating = prepare(
+        measure,
+        (&labels, config.against.as_deref()),
+        &config.settings.threads,
+        started,
+    )?;
+    if gating.is_some() {
+        config.settings.interleave_labels = true;
+    }
+    Ok(gating)
+}
+
 impl Gating {
+    /// How long the run has taken so far.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Decide every gate from the results as they stand.
     pub fn decide(&self, results: &ResultsFile) -> Vec<GateRecord> {
         analysis::gate::evaluate(&Analysis::of(results), &self.gates, self.against.as_deref())
     }
 
-    /// Whether to measure more: a gate is undecided, none failed, and the budget has room for
-    /// another pass as long as the last one (`pass` took that long).
+    /// Whether to measure more: a gate is undecided (each gate gets its own answer, whether
+    /// or not another failed), and the budget has room for another pass as long as the last
+    /// one (`pass` took that long).
     pub fn wants_more(&self, records: &[GateRecord], pass: Duration) -> bool {
         let undecided = records.iter().any(|r| r.outcome == Outcome::Undecided);
-        let failed = records.iter().any(|r| r.outcome == Outcome::Failed);
         undecided
-            && !failed
             && self
                 .deadline
                 .is_some_and(|deadline| Instant::now() + pass <= deadline)
@@ -163,12 +190,11 @@ impl Gating {
 }
 
 /// Show the gates: the terminal's table (stderr when `--gates-json` holds stdout), the step
-/// summary and annotations under GitHub Actions, the JUnit file.
+/// summary and annotations under GitHub Actions, the `JUnit` file.
 pub fn publish(
     records: &[GateRecord],
     headline: &[String],
     measure: &MeasureArgs,
-    seconds: f64,
     printer: &Printer,
 ) -> Result<()> {
     let table = crate::report::gates::terminal(records, crate::output::width());
@@ -200,11 +226,8 @@ pub fn publish(
         }
     }
     if let Some(path) = &measure.junit {
-        crate::files::write_atomically(
-            path,
-            crate::report::gates::junit(records, seconds).as_bytes(),
-        )
-        .with_context(|| format!("cannot write the JUnit file `{}`", path.display()))?;
+        crate::files::write_atomically(path, crate::report::gates::junit(records).as_bytes())
+            .with_context(|| format!("cannot write the JUnit file `{}`", path.display()))?;
     }
     Ok(())
 }

@@ -73,36 +73,10 @@ pub(super) fn execute(
 ) -> Result<ExitCode> {
     Keep::of(measure).check_store()?;
     let started = std::time::Instant::now();
-    let labels: Vec<String> = config.variants.iter().map(|v| v.label.clone()).collect();
-    let gating = gate::prepare(
-        measure,
-        (&labels, config.against.as_deref()),
-        &config.settings.threads,
-        started,
-    )?;
     let mut config = config;
-    if gating.is_some() {
-        // A gate compares labels: they take turns round by round, with one work size.
-        config.settings.interleave_labels = true;
-    }
+    let gating = gate::prepare_run(measure, &mut config, started)?;
     let opening = measuring_line(&config);
-    let mut results = if let Some(previous) = config.resumed {
-        previous
-    } else {
-        let mut results = new_results(&config);
-        results.system.machine.clone_from(&measure.machine);
-        results
-    };
-    // A resumed file from before test facts were recorded: its user tests' facts come from the
-    // configuration (loading recorded the built-in ones).
-    for workload in &config.tests {
-        if results.settings.test_info(workload.name).is_none() {
-            results
-                .settings
-                .test_info
-                .push(results::TestInfo::of(workload));
-        }
-    }
+    let mut results = starting_results(&mut config, measure);
     if let Some(parent) = config.output.parent()
         && !parent.as_os_str().is_empty()
     {
@@ -140,38 +114,21 @@ pub(super) fn execute(
     // The regular suite's summary bootstraps every test at once: refreshed by the last write.
     sink.cache.freeze_summaries(true);
     let mut outcome = runner::run(&plan, &mut results, &mut workers, &mut sink, printer)?;
-    // Gates the first pass left undecided get more processes per point while the budget
-    // lasts; the samples join the points they measure.
-    let mut gates = Vec::new();
-    if let Some(gating) = &gating
-        && outcome == Outcome::Completed
-    {
-        let mut pass = started.elapsed();
-        loop {
-            gates = gating.decide(&results);
-            if !gating.wants_more(&gates, pass) {
-                break;
-            }
-            printer.info(&format!(
-                "gates: {}; measuring more within --budget",
-                crate::report::gates::tally(&gates)
-            ));
-            let again = Plan {
-                again: true,
-                ..plan.clone()
-            };
-            let pass_started = std::time::Instant::now();
-            outcome = runner::run(&again, &mut results, &mut workers, &mut sink, printer)?;
-            pass = pass_started.elapsed();
-            if outcome != Outcome::Completed {
-                break;
-            }
+    let gates = match &gating {
+        Some(gating) if outcome == Outcome::Completed => {
+            let (again, gates) = decide_gates(
+                gating,
+                &plan,
+                &mut results,
+                (&mut workers, &mut sink),
+                printer,
+            )?;
+            outcome = again;
+            results.gates.clone_from(&gates);
+            gates
         }
-        // The points grew in samples, not in number: every derived number is derived again.
-        sink.cache = AnalysisCache::default();
-        sink.cache.freeze_summaries(true);
-        results.gates.clone_from(&gates);
-    }
+        _ => Vec::new(),
+    };
     sink.cache.freeze_summaries(false);
     let wall_s = started.elapsed().as_secs_f64();
     // The native kernels run in this process; their CPU is measurement, not overhead.
@@ -196,25 +153,10 @@ pub(super) fn execute(
     sink.save(&mut results)?;
     let analysis = Analysis::with_cache(&results, &sink.cache);
     let model = report::ReportModel::of(&analysis);
-    let tables = report::contents::Terminal(Layout::for_stdout(measure.wide)).export(&model)?;
-    if measure.gates_json {
-        // stdout belongs to the gates' JSON.
-        printer.info(tables.trim_end());
-    } else {
-        printer.stdout(&tables)?;
-    }
-    warn_marked_points(&results, printer);
-    say_precision(&results, printer);
-    say_harness(&results, printer);
+    show(&results, &model, measure, printer)?;
     printer.info(&format!("Results written to {}", config.output.display()));
-    if gating.is_some() && !gates.is_empty() {
-        gate::publish(
-            &gates,
-            &model.headline,
-            measure,
-            started.elapsed().as_secs_f64(),
-            printer,
-        )?;
+    if !gates.is_empty() {
+        gate::publish(&gates, &model.headline, measure, printer)?;
     }
     let code = finish(
         outcome,
@@ -224,11 +166,90 @@ pub(super) fn execute(
         printer,
     )?;
     // A failed or undecided gate decides the status of a run that measured everything.
-    let gated = gating
+    let gate_status = gating
         .as_ref()
         .filter(|_| outcome == Outcome::Completed)
         .and_then(|gating| gating.exit_code(&gates));
-    Ok(gated.unwrap_or(code))
+    Ok(gate_status.unwrap_or(code))
+}
+
+/// The file the run starts from: the resumed one, or a new one for the configuration.
+fn starting_results(config: &mut RunConfig, measure: &MeasureArgs) -> ResultsFile {
+    let mut results = if let Some(previous) = config.resumed.take() {
+        previous
+    } else {
+        let mut results = new_results(config);
+        results.system.machine.clone_from(&measure.machine);
+        results
+    };
+    // A resumed file from before test facts were recorded: its user tests' facts come from the
+    // configuration (loading recorded the built-in ones).
+    for workload in &config.tests {
+        if results.settings.test_info(workload.name).is_none() {
+            results
+                .settings
+                .test_info
+                .push(results::TestInfo::of(workload));
+        }
+    }
+    results
+}
+
+/// The run's tables (on stderr when the gates' JSON holds stdout) and what to know about them.
+fn show(
+    results: &ResultsFile,
+    model: &report::ReportModel,
+    measure: &MeasureArgs,
+    printer: &Printer,
+) -> Result<()> {
+    let tables = report::contents::Terminal(Layout::for_stdout(measure.wide)).export(model)?;
+    if measure.gates_json {
+        printer.info(tables.trim_end());
+    } else {
+        printer.stdout(&tables)?;
+    }
+    warn_marked_points(results, printer);
+    say_precision(results, printer);
+    say_harness(results, printer);
+    Ok(())
+}
+
+/// Decide the gates, measuring more (further passes over every point, their samples added) while
+/// one is undecided and the budget allows. The outcome of the last pass, and the gates.
+fn decide_gates(
+    gating: &gate::Gating,
+    plan: &Plan,
+    results: &mut ResultsFile,
+    (workers, sink): (&mut runner::native::Workers, &mut ResultsWriter),
+    printer: &Printer,
+) -> Result<(Outcome, Vec<results::gate::GateRecord>)> {
+    let mut outcome = Outcome::Completed;
+    let mut pass = std::time::Duration::ZERO;
+    let mut first = true;
+    loop {
+        let gates = gating.decide(results);
+        // The first pass's length is unknown here: a further pass takes about as long, so
+        // the first one counts as the whole run so far.
+        let budget_pass = if first { gating.elapsed() } else { pass };
+        first = false;
+        if outcome != Outcome::Completed || !gating.wants_more(&gates, budget_pass) {
+            // The points grew in samples, not in number: every derived number is derived
+            // again for the file.
+            sink.cache = AnalysisCache::default();
+            return Ok((outcome, gates));
+        }
+        printer.info(&format!(
+            "gates: {}; measuring more within --budget",
+            crate::report::gates::tally(&gates)
+        ));
+        let again = Plan {
+            again: true,
+            ..plan.clone()
+        };
+        let started = std::time::Instant::now();
+        outcome = runner::run(&again, results, workers, sink, printer)?;
+        pass = started.elapsed();
+    }
 }
 
 /// After the measuring: record and report a completed run, and the exit status. A signal after

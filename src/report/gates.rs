@@ -1,5 +1,5 @@
 //! What CI systems read of the gates: a table for the terminal, a Markdown step summary
-//! (`$GITHUB_STEP_SUMMARY`), workflow-command annotations (`::error`, `::warning`), JUnit XML
+//! (`$GITHUB_STEP_SUMMARY`), workflow-command annotations (`::error`, `::warning`), `JUnit` XML
 //! and JSON. Each returns text and does no IO.
 
 use std::fmt::Write as _;
@@ -151,9 +151,9 @@ fn xml(text: &str) -> String {
     out
 }
 
-/// The gates as JUnit XML: one testsuite, one testcase per gate; a failed gate is a
-/// `<failure>`, an undecided one `<skipped>` with its reason (JUnit has no third outcome).
-pub fn junit(records: &[GateRecord], seconds: f64) -> String {
+/// The gates as `JUnit` XML: one testsuite, one testcase per gate; a failed gate is a
+/// `<failure>`, an undecided one `<skipped>` with its reason (`JUnit` has no third outcome).
+pub fn junit(records: &[GateRecord]) -> String {
     let failures = records
         .iter()
         .filter(|r| r.outcome == Outcome::Failed)
@@ -165,12 +165,12 @@ pub fn junit(records: &[GateRecord], seconds: f64) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"ftbench\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{seconds:.3}\">",
+        "<testsuites name=\"ftbench\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
         records.len()
     );
     let _ = writeln!(
         out,
-        "  <testsuite name=\"ftbench gates\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" errors=\"0\" time=\"{seconds:.3}\">",
+        "  <testsuite name=\"ftbench gates\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" errors=\"0\">",
         records.len()
     );
     for record in records {
@@ -260,7 +260,7 @@ mod tests {
             record("gil", Outcome::Passed, "ok"),
             record("regression > 10%", Outcome::Undecided, "noisy \"here\""),
         ];
-        let text = junit(&records, 12.5);
+        let text = junit(&records);
         assert!(
             text.contains("tests=\"3\" failures=\"1\" skipped=\"1\""),
             "{text}"

@@ -85,12 +85,12 @@ pub struct ParseError {
 
 impl Gate {
     /// Parse one `--fail-if` expression.
-    pub fn parse(text: &str) -> Result<Self, ParseError> {
+    pub fn parse(given: &str) -> Result<Self, ParseError> {
         let error = |problem: String| ParseError {
-            expression: crate::output::escape(text),
+            expression: crate::output::escape(given),
             problem,
         };
-        let trimmed = text.trim();
+        let trimmed = given.trim();
         let (body, test) = match trimmed.rsplit_once(" for ") {
             Some((body, test)) if !test.trim().is_empty() => {
                 let test = test.trim().to_string();

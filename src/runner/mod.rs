@@ -245,7 +245,7 @@ fn measure_group(
         }
         parts.observer.pair(pair.workload, pair.variant);
         let shared = ready.first().map(|r| r.work_size);
-        let step = match shared {
+        let calibrated = match shared {
             Some(work_size)
                 if schedule::known_work_size(pair.workload, pair.variant, results).is_none() =>
             {
@@ -259,7 +259,7 @@ fn measure_group(
             }
             _ => calibrate(plan, pair, results, parts),
         };
-        let work_size = match step {
+        let work_size = match calibrated {
             Step::Done(work_size) => Some(work_size),
             Step::Stopped(stop) => return Ok(Some(stop)),
             Step::Skipped(reason) => {

@@ -175,6 +175,7 @@ fn plan(tests: &[&str], processes: u32) -> Plan {
         cpus: Vec::new(),
         include_gil_benchmarks: false,
         pyperformance: None,
+        interleave_labels: false,
     };
     Plan {
         variants: vec![variant("ft", true), variant("gil", false)],
@@ -424,6 +425,54 @@ fn rounds_alternate_direction_across_a_curve() {
     insta::assert_snapshot!(log.join("\n"));
     assert_eq!(results.points().len(), 6);
     assert!(results.points().iter().all(|p| p.samples.len() == 3));
+}
+
+#[test]
+fn interleaved_labels_take_turns_with_one_work_size_and_a_second_pass_adds_samples() {
+    // A gate's two labels: one calibration, then each round visits every point of both labels,
+    // every other round reversed (A B, then B A), so drift between them cancels.
+    let mut plan = plan(&["parallel_compute"], 2);
+    plan.settings.interleave_labels = true;
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    let log = measure(&plan, &mut results);
+    assert_eq!(
+        log,
+        [
+            "ft    parallel_compute calibrate",
+            "ft    parallel_compute measure serial work 1000",
+            "ft    parallel_compute measure 1 thread work 1000",
+            "ft    parallel_compute measure 2 threads work 1000",
+            "gil   parallel_compute measure serial work 1000",
+            "gil   parallel_compute measure 1 thread work 1000",
+            "gil   parallel_compute measure 2 threads work 1000",
+            "gil   parallel_compute measure 2 threads work 1000",
+            "gil   parallel_compute measure 1 thread work 1000",
+            "gil   parallel_compute measure serial work 1000",
+            "ft    parallel_compute measure 2 threads work 1000",
+            "ft    parallel_compute measure 1 thread work 1000",
+            "ft    parallel_compute measure serial work 1000",
+        ]
+    );
+    assert_eq!(
+        results
+            .calibration("parallel_compute", "gil")
+            .unwrap()
+            .work_size,
+        1000
+    );
+    // Again: no calibration, every point measured by two more processes, numbered after its own.
+    let again = Plan {
+        again: true,
+        ..plan.clone()
+    };
+    let log = measure(&again, &mut results);
+    assert_eq!(log.len(), 12, "{log:?}");
+    assert!(log.iter().all(|l| !l.contains("calibrate")));
+    assert_eq!(results.points().len(), 6);
+    for point in results.points() {
+        let processes: Vec<u32> = point.samples.iter().map(|s| s.process).collect();
+        assert_eq!(processes, [0, 1, 2, 3], "{point:?}");
+    }
 }
 
 #[test]

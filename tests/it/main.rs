@@ -21,6 +21,9 @@ mod cpus;
 mod faults;
 /// A fleet: machines sharing a PostgreSQL store, the dashboard.
 mod fleet;
+/// Gates for CI (`--fail-if`): two versions of the user's code, outcomes, exit codes, what CI
+/// systems read.
+mod gates;
 /// Results files from someone else, hostile workers and outputs: security and data safety.
 mod hostile;
 /// `ftbench python install` from a python.org-layout mirror.

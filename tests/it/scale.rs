@@ -306,39 +306,7 @@ fn an_extension_that_turns_the_gil_on_is_named() {
     let ft = require!(ft_python());
     let dir = temp();
     let d = dir.path();
-    // A C extension with single-phase init and no Py_mod_gil slot: importing it on a
-    // free-threaded build turns the GIL back on, and CPython says so in a RuntimeWarning.
-    fs_err::write(
-        d.join("gilext.c"),
-        "#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"gilext\", NULL, -1, NULL};\nPyMODINIT_FUNC PyInit_gilext(void) { return PyModule_Create(&m); }\n",
-    )
-    .unwrap();
-    let config = ft.with_file_name(format!(
-        "{}-config",
-        ft.file_name().unwrap().to_string_lossy()
-    ));
-    let includes = std::process::Command::new(&config)
-        .arg("--includes")
-        .output()
-        .unwrap();
-    let suffix = std::process::Command::new(&ft)
-        .args([
-            "-c",
-            "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))",
-        ])
-        .output()
-        .unwrap();
-    let built = std::process::Command::new("gcc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(d.join(format!(
-            "gilext{}",
-            String::from_utf8_lossy(&suffix.stdout).trim()
-        )))
-        .arg(d.join("gilext.c"))
-        .args(String::from_utf8_lossy(&includes.stdout).split_whitespace())
-        .status()
-        .unwrap();
-    assert!(built.success(), "gcc could not build the test extension");
+    crate::common::build_gil_extension(d, &ft);
     fs_err::write(
         d.join("uses_ext.py"),
         "import gilext\n\ndef work():\n    return sum(range(100))\n",

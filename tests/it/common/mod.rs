@@ -304,3 +304,40 @@ pub fn tiny_run(dir: &Path, ft: &Path, output: &str) {
         .assert()
         .success();
 }
+
+/// Build `gilext` into `dir` for `ft`: a C extension with single-phase init and no `Py_mod_gil`
+/// slot, so importing it on a free-threaded build turns the GIL back on (CPython says so in a
+/// `RuntimeWarning`).
+pub fn build_gil_extension(dir: &Path, ft: &Path) {
+    fs_err::write(
+        dir.join("gilext.c"),
+        "#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"gilext\", NULL, -1, NULL};\nPyMODINIT_FUNC PyInit_gilext(void) { return PyModule_Create(&m); }\n",
+    )
+    .unwrap();
+    let config = ft.with_file_name(format!(
+        "{}-config",
+        ft.file_name().unwrap().to_string_lossy()
+    ));
+    let includes = std::process::Command::new(&config)
+        .arg("--includes")
+        .output()
+        .unwrap();
+    let suffix = std::process::Command::new(ft)
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))",
+        ])
+        .output()
+        .unwrap();
+    let built = std::process::Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(dir.join(format!(
+            "gilext{}",
+            String::from_utf8_lossy(&suffix.stdout).trim()
+        )))
+        .arg(dir.join("gilext.c"))
+        .args(String::from_utf8_lossy(&includes.stdout).split_whitespace())
+        .status()
+        .unwrap();
+    assert!(built.success(), "gcc could not build the test extension");
+}
