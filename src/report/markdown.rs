@@ -46,6 +46,13 @@ pub fn render(model: &ReportModel<'_>) -> String {
         }
         out.push('\n');
     }
+    if !results.gates().is_empty() {
+        // The gates as CI saw them, without the summary's own heading.
+        let summary = super::gates::step_summary(results.gates(), &[]);
+        out.push_str("### Gates\n");
+        out.push_str(summary.trim_start_matches("## ftbench gates\n"));
+        out.push('\n');
+    }
     if !model.warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
         for warning in &model.warnings {

@@ -44,5 +44,8 @@ mod run;
 mod scale;
 /// The regular and thread suites, and pyperf imports.
 mod suites;
+/// The Python package: the wheel with the binary inside, installed by pip and uvx; the CI
+/// workflow users copy, linted.
+mod wheel;
 /// Verdicts per point: each from a purpose-built workload, and the report's "why" section.
 mod why;
