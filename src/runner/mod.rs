@@ -477,6 +477,18 @@ fn calibrate(plan: &Plan, pair: &Pair, results: &mut ResultsFile, parts: &mut Pa
                     "the worker finished without a calibration".to_string(),
                 ));
             };
+            // A calibrated size (not one the test fixes: wall_ns 0) splits evenly where it can.
+            let work_size = if wall_ns > 0 {
+                even_work_size(workload, &plan.settings, work_size)
+            } else {
+                work_size
+            };
+            if let Some(warning) = uneven_split(workload, &plan.settings, work_size) {
+                parts
+                    .observer
+                    .event(workload, variant, Event::Warning(&warning));
+                results.warnings.push(warning);
+            }
             results.calibrations.push(Calibration {
                 test: workload.name.to_string(),
                 label: variant.label.clone(),
@@ -490,6 +502,57 @@ fn calibrate(plan: &Plan, pair: &Pair, results: &mut ResultsFile, parts: &mut Pa
         }
         Err(err) => Step::Failed(Failure::of_worker(&err)),
     }
+}
+
+/// Whether a test's work is split among its threads (strong scaling of a test that scales).
+fn splits_work(workload: &Workload, settings: &Settings) -> bool {
+    workload.group.scales() && settings.scaling == results::Scaling::Strong
+}
+
+/// A strong-scaling work size rounded up to a multiple of every measured thread count, where
+/// that costs at most doubling it: 7 calls split 4 + 3 let two threads reach at most 1.75x,
+/// a loss that is neither the code's nor the machine's.
+fn even_work_size(workload: &Workload, settings: &Settings, work_size: u64) -> u64 {
+    if !splits_work(workload, settings) {
+        return work_size;
+    }
+    let lcm = settings.threads.iter().fold(1u64, |lcm, &n| {
+        let n = u64::from(n.max(1));
+        let (mut a, mut b) = (lcm, n);
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        lcm / a * n
+    });
+    if lcm <= 2 * work_size.max(1) {
+        work_size.div_ceil(lcm) * lcm
+    } else {
+        work_size
+    }
+}
+
+/// What an uneven split of a strong-scaling work size costs, where it costs 1% or more at some
+/// thread count: said once, so that the loss is not read as the code's or the machine's.
+fn uneven_split(workload: &Workload, settings: &Settings, work_size: u64) -> Option<String> {
+    if !splits_work(workload, settings) || work_size == 0 {
+        return None;
+    }
+    let worst = settings
+        .threads
+        .iter()
+        .map(|&n| {
+            let largest = work_size.div_ceil(u64::from(n.max(1)));
+            (n, work_size as f64 / largest as f64)
+        })
+        .filter(|&(n, reach)| reach < 0.99 * f64::from(n))
+        .min_by(|a, b| (a.1 / f64::from(a.0)).total_cmp(&(b.1 / f64::from(b.0))))?;
+    Some(format!(
+        "{}: {work_size} units of work do not split evenly over {} threads: their largest part is {}, so they can reach at most {:.2}x (give a size every thread count divides, --strong N)",
+        workload.name,
+        worst.0,
+        work_size.div_ceil(u64::from(worst.0)),
+        worst.1
+    ))
 }
 
 /// One point of the plan: what to measure, on which variant, at how many threads, how much work.
@@ -547,7 +610,10 @@ fn measure_undisturbed(
         }
         parts.host.before_process();
         let mut samples = measure_process(job, process, parts)?;
-        if !parts.host.disturbed(needed) {
+        // Other work shows in the load counters over the process's life, or, for samples
+        // shorter than the counters' tick, in the threads' own run-queue time.
+        let busy = parts.host.disturbed(needed) || crowded(&samples, job);
+        if !busy {
             // Threads that ran equal parts for unequal times without blocking or waiting for a
             // CPU: the CPUs were not equally fast just then (a VM's vCPU drifts for seconds).
             // Measured again once; if it stays so, the samples are marked.
@@ -574,6 +640,20 @@ fn measure_undisturbed(
             observer.event(workload, variant, Event::Waiting { thread_count, text });
         });
     }
+}
+
+/// Whether a sample's threads waited for a CPU for [`results::threads::CPU_WAIT_SHARE`] of
+/// their time or more at a point with a CPU for each of them: other work took the CPUs, even
+/// where the machine's load counters (which tick every few milliseconds) saw nothing in a
+/// 20 ms sample. One such sample makes the process disturbed: it is measured again.
+fn crowded(samples: &[PointSample], job: &PointJob) -> bool {
+    let cpus = crate::machine::cpus::or_allowed(&job.plan.settings.cpus).len();
+    job.thread_count >= 2
+        && job.thread_count as usize <= cpus
+        && samples
+            .iter()
+            .filter_map(PointSample::time_shares)
+            .any(|t| t.cpu_wait.unwrap_or(0.0) >= results::threads::CPU_WAIT_SHARE)
 }
 
 /// How often a process whose threads ran on unequal CPUs is measured again.

@@ -35,6 +35,9 @@ struct FakeWorker {
     signal: Rc<Cell<Option<Stop>>>,
     /// This label's interpreter lacks a module the test imports.
     missing_module_on: Option<String>,
+    /// The first process of this (label, threads) has threads that waited for a CPU for
+    /// 40% of their time (another process ran beside it).
+    crowded_at: Option<(String, u32)>,
 }
 
 impl Worker for FakeWorker {
@@ -119,7 +122,21 @@ impl Worker for FakeWorker {
                 involuntary_switches: None,
                 max_rss_kb: None,
                 rss_kb: None,
-                threads: None,
+                threads: (self.crowded_at.as_ref()
+                    == Some(&(variant.label.clone(), request.threads))
+                    && *count == 1)
+                    .then(|| {
+                        (0..request.threads)
+                            .map(|_| crate::results::ThreadTime {
+                                offset_ns: 0,
+                                wall_ns,
+                                cpu_ns: wall_ns * 6 / 10,
+                                runq_ns: Some(wall_ns * 4 / 10),
+                                switches: None,
+                                cpus: None,
+                            })
+                            .collect()
+                    }),
             })
             .collect();
         Ok(WorkerOutput {
@@ -473,6 +490,56 @@ fn interleaved_labels_take_turns_with_one_work_size_and_a_second_pass_adds_sampl
         let processes: Vec<u32> = point.samples.iter().map(|s| s.process).collect();
         assert_eq!(processes, [0, 1, 2, 3], "{point:?}");
     }
+}
+
+#[test]
+fn a_process_whose_threads_waited_for_a_cpu_is_measured_again() {
+    // Another process ran beside the first worker process of `ft` at 2 threads for a second:
+    // the load counters saw nothing (the fake host says quiet), the threads' run-queue time
+    // did. That process is measured again, and the point keeps only the clean one.
+    let plan = plan(&["parallel_compute"], 1);
+    let mut results = ResultsFile::new(plan.settings.clone(), Vec::new());
+    let fake = FakeWorker {
+        crowded_at: Some(("ft".into(), 2)),
+        ..FakeWorker::default()
+    };
+    let ran = run_fakes(&plan, &mut results, fake, FakeHost::default());
+    let twice = ran
+        .requests
+        .iter()
+        .filter(|l| l.starts_with("ft ") && l.contains("measure 2 threads"))
+        .count();
+    assert_eq!(twice, 2, "{:?}", ran.requests);
+    assert_eq!(ran.host.waits, 1);
+    let point = results.point("parallel_compute", "ft", 2).unwrap();
+    assert_eq!(point.samples.len(), 1);
+    assert!(!point.disturbed());
+}
+
+#[test]
+fn a_strong_work_size_splits_evenly_or_says_what_the_split_costs() {
+    let plan = plan(&["parallel_compute"], 1);
+    let workload = crate::workloads::find("parallel_compute").unwrap();
+    let mut settings = plan.settings.clone();
+    settings.threads = vec![1, 2, 3, 4];
+    // 7 calls over 1..4 threads: rounded up to 12, which each count divides.
+    assert_eq!(super::even_work_size(workload, &settings, 7), 12);
+    assert_eq!(super::uneven_split(workload, &settings, 12), None);
+    // Too small to round (the least common multiple of 1..16 is 720720): said, with its cost.
+    settings.threads = (1..=16).collect();
+    assert_eq!(super::even_work_size(workload, &settings, 7), 7);
+    let warning = super::uneven_split(workload, &settings, 7).unwrap();
+    assert!(warning.contains("do not split evenly over"), "{warning}");
+    // A size the user fixed: as given, with what its split costs.
+    settings.threads = vec![1, 2];
+    let warning = super::uneven_split(workload, &settings, 7).unwrap();
+    assert!(
+        warning.contains("7 units of work do not split evenly over 2 threads: their largest part is 4, so they can reach at most 1.75x"),
+        "{warning}"
+    );
+    // Weak scaling splits nothing.
+    settings.scaling = crate::results::Scaling::Weak;
+    assert_eq!(super::uneven_split(workload, &settings, 7), None);
 }
 
 #[test]
