@@ -360,7 +360,7 @@ fn gil_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
                     label: Some((*label).to_string()),
                     thread_count: Some(point.thread_count),
                     reason: format!(
-                        "{} ran on {} with the GIL on in {on} of {} sample(s){}; `ftbench audit` names what turns it on",
+                        "{} ran on {} with the GIL on in {on} of {} sample(s){}",
                         crate::output::escape(&test),
                         crate::output::escape(label),
                         point.samples.len(),
@@ -471,25 +471,19 @@ mod tests {
     #[test]
     fn an_interval_decides_only_wholly_on_one_side() {
         use super::{Estimate, Outcome, decide};
-        assert_eq!(
-            decide(Estimate::new(0.5, 0.45, 0.55), true, 0.6),
-            Outcome::Failed
-        );
-        assert_eq!(
-            decide(Estimate::new(0.7, 0.65, 0.75), true, 0.6),
-            Outcome::Passed
-        );
-        assert_eq!(
-            decide(Estimate::new(0.6, 0.55, 0.65), true, 0.6),
-            Outcome::Undecided
-        );
-        assert_eq!(
-            decide(Estimate::new(2.0, 1.8, 2.2), false, 1.5),
-            Outcome::Failed
-        );
-        assert_eq!(
-            decide(Estimate::new(1.2, 1.1, 1.4), false, 1.5),
-            Outcome::Passed
-        );
+        for ((value, low, high), fails_below, threshold, expected) in [
+            ((0.5, 0.45, 0.55), true, 0.6, Outcome::Failed),
+            ((0.7, 0.65, 0.75), true, 0.6, Outcome::Passed),
+            ((0.6, 0.55, 0.65), true, 0.6, Outcome::Undecided),
+            ((2.0, 1.8, 2.2), false, 1.5, Outcome::Failed),
+            ((1.2, 1.1, 1.4), false, 1.5, Outcome::Passed),
+        ] {
+            let estimate = Estimate::new(value, low, high);
+            assert_eq!(
+                decide(estimate, fails_below, threshold),
+                expected,
+                "{estimate:?}"
+            );
+        }
     }
 }

@@ -302,13 +302,7 @@ fn outputs_that_are_devices_or_existing_results_are_refused() {
     let d = dir.path();
     // A FIFO stands in for /dev/null: the test never touches the real /dev.
     let fifo = d.join("device");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::common::mkfifo(&fifo);
     let run = |output: &Path, extra: &[&str]| {
         ftbench(d)
             .args([
@@ -942,13 +936,7 @@ fn advice_names_the_right_thing_and_hostile_files_are_refused_at_once() {
     let dir = temp();
     let d = dir.path();
     let fifo = d.join("store");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::common::mkfifo(&fifo);
     let started = std::time::Instant::now();
     let output = ftbench(d)
         .args(["run", "--no-native", "--tests", "parallel_compute"])

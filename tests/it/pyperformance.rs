@@ -366,13 +366,7 @@ fn pyperformance_probe_costs_nothing_and_hostile_benchmarks_end() {
 
     // A planner stuck on a FIFO named as a benchmark's metafile stops at SIGTERM.
     let fifo = d.join("stuck.toml");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::common::mkfifo(&fifo);
     fs_err::write(
         d.join("FIFO_MANIFEST"),
         format!(

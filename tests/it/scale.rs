@@ -118,11 +118,7 @@ fn mistakes_in_the_users_code_get_clear_errors() {
     // A folder or a FIFO where the file should be says what it is.
     fs_err::create_dir(d.join("folder.py")).unwrap();
     fails_with(d, &ft, "folder.py:work", &[], "`folder.py` is a folder");
-    let fifo = std::process::Command::new("mkfifo")
-        .arg(d.join("pipe.py"))
-        .status()
-        .unwrap();
-    assert!(fifo.success());
+    crate::common::mkfifo(&d.join("pipe.py"));
     fails_with(
         d,
         &ft,

@@ -341,3 +341,12 @@ pub fn build_gil_extension(dir: &Path, ft: &Path) {
         .unwrap();
     assert!(built.success(), "gcc could not build the test extension");
 }
+
+/// Make a FIFO at `path`: a file that never ends and that opening for reading waits on.
+pub fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
