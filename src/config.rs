@@ -278,6 +278,12 @@ impl RunConfig {
     fn resume(path: &std::path::Path, args: &RunArgs, printer: &Printer) -> Result<Self> {
         guard::check_output(path, guard::Existing::Continue)?;
         let mut previous = results::load(path)?;
+        if previous.settings.interleave_labels {
+            bail!(
+                "`{}` is a gated run (--fail-if); a gate is not resumed: run it again",
+                path.display()
+            );
+        }
         if previous.settings.pyperformance.is_some() {
             bail!(
                 "`{}` was written by `ftbench pyperformance`; complete it with `ftbench pyperformance --resume {}`",

@@ -1,4 +1,5 @@
-//! Turning a results file into what people read. Renderers are pure: results in, text out.
+//! Turning a results file into what people read. Renderers are pure (results in, text out);
+//! [`Report::write`] is the one place that writes their files.
 
 pub mod contents;
 pub mod csv;

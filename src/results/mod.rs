@@ -59,7 +59,6 @@ pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
 /// Bumped whenever a reader of the old schema would misread the new one.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The settings a run used; `--resume` reuses them.
 /// How work is divided between threads.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
@@ -71,6 +70,7 @@ pub enum Scaling {
     Weak,
 }
 
+/// The settings a run used; `--resume` reuses them.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub tests: Vec<String>,

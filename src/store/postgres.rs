@@ -338,13 +338,13 @@ impl PgStore {
         let mut client = self.client.borrow_mut();
         let exists: bool = client
             .query_one("SELECT to_regclass('ftbench_schema') IS NOT NULL", &[])
-            .map_err(&fail)?
-            .get(0);
+            .and_then(|row| row.try_get(0))
+            .map_err(&fail)?;
         let version: Option<i64> = if exists {
             client
                 .query_opt("SELECT version FROM ftbench_schema", &[])
+                .and_then(|row| row.map(|row| row.try_get(0)).transpose())
                 .map_err(&fail)?
-                .map(|row| row.get(0))
         } else {
             None
         };
@@ -391,8 +391,8 @@ impl PgStore {
             .map_err(&fail)?;
         let version: Option<i64> = tx
             .query_opt("SELECT version FROM ftbench_schema", &[])
-            .map_err(&fail)?
-            .map(|row| row.get(0));
+            .and_then(|row| row.map(|row| row.try_get(0)).transpose())
+            .map_err(&fail)?;
         let version = if let Some(version) = version {
             version
         } else {
@@ -427,24 +427,27 @@ impl PgStore {
     }
 }
 
-fn summary(row: &postgres::Row) -> RunSummary {
-    RunSummary {
-        id: row.get(0),
-        key: row.get(1),
-        created: row.get(2),
-        machine: row.get(3),
-        hostname: row.get(4),
-        cpu_model: row.get(5),
-        logical_cores: row.get(6),
-        labels: split(row.get(7)),
-        tests: split(row.get(8)),
-        results_path: row.get(9),
-        points: row.get(10),
-        quick: row.get(11),
-        threads: serde_json::from_str(row.get(12)).unwrap_or_default(),
-        failed: row.get(13),
-        resumed: row.get(14),
-    }
+/// A run's summary from its row. Every column is read with `try_get`: a store many machines
+/// write to may hold what this ftbench did not write (a NULL, another type), which is an
+/// error to report, never a panic.
+fn summary(row: &postgres::Row) -> Result<RunSummary, postgres::Error> {
+    Ok(RunSummary {
+        id: row.try_get(0)?,
+        key: row.try_get(1)?,
+        created: row.try_get(2)?,
+        machine: row.try_get(3)?,
+        hostname: row.try_get(4)?,
+        cpu_model: row.try_get(5)?,
+        logical_cores: row.try_get(6)?,
+        labels: split(row.try_get(7)?),
+        tests: split(row.try_get(8)?),
+        results_path: row.try_get(9)?,
+        points: row.try_get(10)?,
+        quick: row.try_get(11)?,
+        threads: serde_json::from_str(row.try_get(12)?).unwrap_or_default(),
+        failed: row.try_get(13)?,
+        resumed: row.try_get(14)?,
+    })
 }
 
 impl Store for PgStore {
@@ -488,12 +491,12 @@ impl Store for PgStore {
         let Some(inserted) = inserted else {
             let id: i64 = tx
                 .query_one("SELECT id FROM runs WHERE run_key = $1", &[&row.key])
-                .map_err(&fail)?
-                .get(0);
+                .and_then(|row| row.try_get(0))
+                .map_err(&fail)?;
             tx.commit().map_err(&fail)?;
             return Ok(Recorded { id, new: false });
         };
-        let id: i64 = inserted.get(0);
+        let id: i64 = inserted.try_get(0).map_err(&fail)?;
         tx.execute(
             "INSERT INTO documents (run_id, document) VALUES ($1, $2)",
             &[&id, &row.document],
@@ -547,7 +550,10 @@ impl Store for PgStore {
                 &[&machine],
             )
             .map_err(self.fail())?;
-        Ok(rows.iter().map(summary).collect())
+        rows.iter()
+            .map(summary)
+            .collect::<Result<_, _>>()
+            .map_err(self.fail())
     }
 
     fn machines(&self) -> Result<Vec<MachineSummary>, Error> {
@@ -562,16 +568,18 @@ impl Store for PgStore {
                 &[],
             )
             .map_err(self.fail())?;
-        Ok(rows
-            .iter()
-            .map(|row| MachineSummary {
-                machine: row.get(0),
-                runs: row.get(1),
-                first_seen: row.get(2),
-                last_seen: row.get(3),
-                fingerprint: serde_json::from_str(row.get(4)).unwrap_or_default(),
+        rows.iter()
+            .map(|row| {
+                Ok(MachineSummary {
+                    machine: row.try_get(0)?,
+                    runs: row.try_get(1)?,
+                    first_seen: row.try_get(2)?,
+                    last_seen: row.try_get(3)?,
+                    fingerprint: serde_json::from_str(row.try_get(4)?).unwrap_or_default(),
+                })
             })
-            .collect())
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(self.fail())
     }
 
     fn load(&self, id: i64) -> Result<ResultsFile, Error> {
@@ -584,7 +592,7 @@ impl Store for PgStore {
                 store: self.name.clone(),
                 id,
             })?;
-        parse_document(self.name.clone(), id, row.get(0))
+        parse_document(self.name.clone(), id, row.try_get(0).map_err(self.fail())?)
     }
 
     fn trend(
@@ -607,20 +615,22 @@ impl Store for PgStore {
                 &[&test, &label, &i64::from(thread_count), &machine],
             )
             .map_err(self.fail())?;
-        Ok(rows
-            .iter()
-            .map(|row| TrendPoint {
-                run_id: row.get(0),
-                created: row.get(1),
-                machine: row.get(2),
-                hostname: row.get(3),
-                median: row.get(4),
-                ci_low: row.get(5),
-                ci_high: row.get(6),
-                samples: serde_json::from_str(row.get(7)).unwrap_or_default(),
-                disturbed: row.get(8),
+        rows.iter()
+            .map(|row| {
+                Ok(TrendPoint {
+                    run_id: row.try_get(0)?,
+                    created: row.try_get(1)?,
+                    machine: row.try_get(2)?,
+                    hostname: row.try_get(3)?,
+                    median: row.try_get(4)?,
+                    ci_low: row.try_get(5)?,
+                    ci_high: row.try_get(6)?,
+                    samples: serde_json::from_str(row.try_get(7)?).unwrap_or_default(),
+                    disturbed: row.try_get(8)?,
+                })
             })
-            .collect())
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(self.fail())
     }
 
     fn thread_counts(&self, test: &str, label: &str) -> Result<Vec<u32>, Error> {
@@ -633,9 +643,14 @@ impl Store for PgStore {
                 &[&test, &label],
             )
             .map_err(self.fail())?;
-        Ok(rows
+        let counts: Vec<i64> = rows
             .iter()
-            .filter_map(|row| u32::try_from(row.get::<_, i64>(0)).ok())
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(self.fail())?;
+        Ok(counts
+            .into_iter()
+            .filter_map(|n| u32::try_from(n).ok())
             .collect())
     }
 
@@ -648,7 +663,10 @@ impl Store for PgStore {
                 &[&test],
             )
             .map_err(self.fail())?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
+        rows.iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(self.fail())
     }
 }
 

@@ -322,3 +322,24 @@ fn reading_a_store_writes_nothing() {
         .to_string();
     assert!(err.contains("without ftbench's tables"), "{err}");
 }
+
+/// A `PostgreSQL` store is shared by many machines and may hold rows this ftbench did not write:
+/// a NULL where it expects text is an error that names the store, never a panic.
+#[test]
+fn a_null_in_a_shared_store_is_an_error_not_a_panic() {
+    let Some(url) = postgres_url("null_row") else {
+        return;
+    };
+    let mut store = open(&Location::Postgres(url.clone()), Access::Write).unwrap();
+    store
+        .record(&run("a", "2026-11-01T10:00:00Z", 0), None)
+        .unwrap();
+    let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "ALTER TABLE runs ALTER COLUMN hostname DROP NOT NULL; UPDATE runs SET hostname = NULL",
+        )
+        .unwrap();
+    let err = store.runs(None).unwrap_err().to_string();
+    assert!(err.contains(&store.name()), "{err}");
+}
