@@ -60,10 +60,11 @@ const PLAN_PY: &str = include_str!("../workloads/pyperformance/plan.py");
 const PROBE_PY: &str = include_str!("../workloads/pyperformance/gil_probe.py");
 /// The variable that tells the probe where to write.
 const PROBE_VARIABLE: &str = "FTBENCH_GIL_PROBE";
-/// The `.pth` line: the probe module is imported only where ftbench set the variable (`os` is
-/// loaded before any `.pth` file runs), so every other use of the venv pays one lookup.
-const PROBE_PTH: &[u8] =
-    b"import os; os.environ.get('FTBENCH_GIL_PROBE') and __import__('ftbench_gil_probe')\n";
+/// The probe's code, compiled by the venv's own Python (a `marshal` of the code object): the
+/// `.pth` line runs it without the import system (no search of `sys.path`, no `.pyc` that
+/// `PYTHONDONTWRITEBYTECODE` may keep from being written), so a process pays one `open` and one
+/// `marshal.loads` of a small file, and only where ftbench set the variable.
+const PROBE_CODE: &str = "ftbench_gil_probe.code";
 /// The most of a probe file read (its last lines): a benchmark that starts millions of
 /// processes must not make ftbench read without end.
 const PROBE_MAX_BYTES: u64 = 16 << 20;
@@ -476,13 +477,47 @@ fn venv_site_packages(home: &Path) -> Vec<PathBuf> {
 
 /// Put the GIL probe into a venv (again where an older ftbench left another one).
 fn install_probe(site: &Path) -> Result<()> {
+    // The source (for whoever reads the venv), its code compiled by the venv's Python, and a
+    // `.pth` line that runs that code only where ftbench set the variable (`os` is loaded
+    // before any `.pth` file runs).
     let module = site.join("ftbench_gil_probe.py");
-    if fs_err::read_to_string(&module).ok().as_deref() != Some(PROBE_PY) {
+    let code = site.join(PROBE_CODE);
+    if fs_err::read_to_string(&module).ok().as_deref() != Some(PROBE_PY) || !code.is_file() {
         crate::files::write_atomically(&module, PROBE_PY.as_bytes())?;
+        let python = site
+            .ancestors()
+            .nth(3)
+            .map(|venv| venv.join("bin").join("python"))
+            .filter(|p| p.exists())
+            .with_context(|| format!("no venv Python above `{}`", site.display()))?;
+        let compiled = command(&python)
+            .args([
+                "-I",
+                "-c",
+                "import marshal, sys\n\
+                 source = open(sys.argv[1], encoding='utf-8').read()\n\
+                 code = compile(source, sys.argv[1], 'exec')\n\
+                 open(sys.argv[2], 'wb').write(marshal.dumps(code))",
+            ])
+            .arg(&module)
+            .arg(&code)
+            .output()
+            .context("failed to compile ftbench's GIL probe")?;
+        if !compiled.status.success() {
+            bail!(
+                "`{}` could not compile ftbench's GIL probe: {}",
+                python.display(),
+                String::from_utf8_lossy(&compiled.stderr).trim()
+            );
+        }
     }
+    let code_literal = serde_json::to_string(&code.to_string_lossy())?;
+    let pth_line = format!(
+        "import os; os.environ.get('{PROBE_VARIABLE}') and exec(__import__('marshal').loads(open({code_literal}, 'rb').read()), {{'__name__': 'ftbench_gil_probe'}})\n"
+    );
     let pth = site.join("ftbench_gil_probe.pth");
-    if fs_err::read(&pth).ok().as_deref() != Some(PROBE_PTH) {
-        crate::files::write_atomically(&pth, PROBE_PTH)?;
+    if fs_err::read(&pth).ok().as_deref() != Some(pth_line.as_bytes()) {
+        crate::files::write_atomically(&pth, pth_line.as_bytes())?;
     }
     Ok(())
 }
