@@ -501,24 +501,10 @@ pub const TREE_VARIABLE: &str = "FTBENCH_TREE";
 /// [`TREE_VARIABLE`] (and whatever they leave as they die), leaving other children alone.
 fn end_marked_orphans(mark: &str) {
     let needle = format!("{TREE_VARIABLE}={mark}\0");
-    for _ in 0..64 {
-        let marked: Vec<i32> = own_children()
-            .into_iter()
-            .filter(|pid| {
-                fs_err::read(format!("/proc/{pid}/environ"))
-                    .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            })
-            .collect();
-        if marked.is_empty() {
-            break;
-        }
-        for pid in marked {
-            let pid = nix::unistd::Pid::from_raw(pid);
-            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
-        }
-    }
+    end_children_where(|pid| {
+        fs_err::read(format!("/proc/{pid}/environ"))
+            .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    });
 }
 
 /// End every process that a finished worker left behind and ftbench adopted ([`adopt_orphans`]):
@@ -526,14 +512,20 @@ fn end_marked_orphans(mark: &str) {
 /// ftbench as they die. Call it only when ftbench has no child of its own running (between
 /// workers). Returns how many were ended.
 pub fn end_orphans() -> usize {
+    end_children_where(|_| true)
+}
+
+/// Kill (with their process groups) and reap the children of ftbench that `chosen` picks, and
+/// those re-parented to ftbench as they die; how many were ended.
+fn end_children_where(chosen: impl Fn(i32) -> bool) -> usize {
     let mut ended = 0;
     // Bounded: each round ends one generation of a fork tree.
     for _ in 0..64 {
-        let orphans = own_children();
-        if orphans.is_empty() {
+        let children: Vec<i32> = own_children().into_iter().filter(|p| chosen(*p)).collect();
+        if children.is_empty() {
             break;
         }
-        for pid in orphans {
+        for pid in children {
             let pid = nix::unistd::Pid::from_raw(pid);
             let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);

@@ -383,14 +383,9 @@ fn gil_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
         }
     }
     if findings.is_empty() {
-        findings.push(Finding {
-            outcome: Outcome::Passed,
-            estimate: None,
-            threshold: None,
-            test: gate.test.clone(),
-            label: None,
-            thread_count: None,
-            reason: if free_threaded.is_empty() {
+        findings.push(nothing_found(
+            gate,
+            if free_threaded.is_empty() {
                 "no label is a free-threaded build, so none could turn the GIL back on".to_string()
             } else {
                 format!(
@@ -398,8 +393,7 @@ fn gil_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
                     free_threaded.join(", ")
                 )
             },
-            margin: f64::INFINITY,
-        });
+        ));
     }
     findings
 }
@@ -410,6 +404,20 @@ fn module_of(text: &str) -> &str {
     text.split_once("to load module '")
         .and_then(|(_, rest)| rest.split_once('\''))
         .map_or(text, |(module, _)| module)
+}
+
+/// A `gil` or `race` gate that found nothing to fail on: passed, for `reason`.
+fn nothing_found(gate: &Gate, reason: String) -> Finding {
+    Finding {
+        outcome: Outcome::Passed,
+        estimate: None,
+        threshold: None,
+        test: gate.test.clone(),
+        label: None,
+        thread_count: None,
+        reason,
+        margin: f64::INFINITY,
+    }
 }
 
 fn race_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
@@ -438,16 +446,10 @@ fn race_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
         })
         .collect();
     if findings.is_empty() {
-        findings.push(Finding {
-            outcome: Outcome::Passed,
-            estimate: None,
-            threshold: None,
-            test: gate.test.clone(),
-            label: None,
-            thread_count: None,
-            reason: "every checked call returned what the serial call returned".to_string(),
-            margin: f64::INFINITY,
-        });
+        findings.push(nothing_found(
+            gate,
+            "every checked call returned what the serial call returned".to_string(),
+        ));
     }
     findings
 }
