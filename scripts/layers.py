@@ -30,6 +30,7 @@ LAYERS = [
     "cli",
     "config",
     "runner",
+    "audit",
     "analysis",
     "report",
     "compare",

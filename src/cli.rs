@@ -61,6 +61,49 @@ pub enum Command {
     /// interpreter and per set of benchmark requirements. Results go into a results file that
     /// `report`, `compare`, `history` and `publish` read.
     Pyperformance(PyperformanceArgs),
+    /// Which installed distributions turn the GIL back on in a free-threaded build?
+    ///
+    /// Each top-level module of each distribution is imported in a fresh process of its own (a
+    /// deadline, a temporary working folder, every process it starts ended with it), and the
+    /// extension module whose creation turned the GIL on is named, even when it is a
+    /// dependency's. Imports that raise, crash, hang or exit get verdicts of their own.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Distributions to audit (any spelling: `MarkupSafe`, `markupsafe`). Default: every one the
+    /// environment has.
+    #[arg(value_name = "DISTRIBUTION")]
+    pub distributions: Vec<String>,
+
+    /// Audit the distributions a requirements file names (versions, extras and markers are
+    /// ignored: what is installed is audited).
+    #[arg(long, short = 'r', value_name = "PATH")]
+    pub requirements: Vec<PathBuf>,
+
+    /// A free-threaded interpreter whose environment to audit: a version (`3.13t`), a path (a
+    /// venv's `bin/python` audits that venv), with an optional `LABEL=` prefix. Repeat to see
+    /// the verdicts side by side. Default: every free-threaded interpreter ftbench finds.
+    #[arg(long = "python", short = 'p', value_name = "SPEC")]
+    pub pythons: Vec<String>,
+
+    /// Print the audit as JSON on stdout (the table goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit 1 when any distribution turns the GIL on (for CI).
+    #[arg(long)]
+    pub fail_on_gil: bool,
+
+    /// Seconds one import may take before its process (and every process it started) is
+    /// killed and recorded as timed out.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// How many imports run at once [default: the CPUs this process may use].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: Option<u64>,
 }
 
 /// How long pyperformance measures each benchmark (pyperf's modes).

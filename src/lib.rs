@@ -11,10 +11,11 @@
 //! high: helpers (`files`, `dirs`, `output`, `secrets`, `stats`, `interrupt`, `process`), the
 //! tests (`workloads`) and how numbers are written (`format`), the machine (`machine`) and the
 //! interpreters (`interpreter`), the results schema (`results`), the command line and the
-//! settings (`cli`, `config`), the measuring (`runner`), every derived number (`analysis`), what
+//! settings (`cli`, `config`), the measuring (`runner`), the environment audit (`audit`), every derived number (`analysis`), what
 //! shows them (`report`, `compare`), the history (`store`), and the subcommands (`commands`).
 
 mod analysis;
+mod audit;
 mod cli;
 mod commands;
 mod compare;

@@ -368,7 +368,7 @@ fn gil_findings(analysis: &Analysis, gate: &Gate) -> Vec<Finding> {
                             String::new()
                         } else {
                             format!(
-                                ": importing {} turned it back on",
+                                ": importing {} turned it back on (`ftbench audit` names every such dependency)",
                                 modules
                                     .iter()
                                     .map(|m| crate::output::escape(m))

@@ -165,7 +165,7 @@ impl Verdict {
                 "Each added thread adds at least 80% of a thread's work: more threads help, up to the number of CPUs."
             }
             Self::Gil => {
-                "The GIL was on, so threads took turns: use a free-threaded build (3.13t or later), and if an extension turned the GIL back on, ask for a release that declares free-threading support (`Py_mod_gil`); `PYTHON_GIL=0` forces it off at your own risk."
+                "The GIL was on, so threads took turns: use a free-threaded build (3.13t or later), and if an extension turned the GIL back on (`ftbench audit` names every one an environment holds), ask for a release that declares free-threading support (`Py_mod_gil`); `PYTHON_GIL=0` forces it off at your own risk."
             }
             Self::Waits => {
                 "Threads spent their time blocked (a lock, I/O, a queue, a join): hold locks for less time, give each thread its own state, or batch work between waits."

@@ -1,6 +1,7 @@
 //! One file per subcommand, each reading top to bottom: config → discover → run → results →
 //! report. `dispatch` only routes.
 
+mod audit;
 mod check;
 mod common;
 mod compare;
@@ -41,5 +42,6 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Store(StoreCommand::Copy(args)) => store::copy(&args, printer),
         Command::Publish(args) => publish::publish(&args, printer),
         Command::Pyperformance(args) => pyperformance::pyperformance(&args, printer),
+        Command::Audit(args) => audit::audit(&args, printer),
     }
 }

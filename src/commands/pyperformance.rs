@@ -538,7 +538,7 @@ fn record(
                 format!("importing {}", gil.enabled_by.join(", "))
             };
             format!(
-                "{benchmark} ran on {} with the GIL on: {by} turned it back on in {} of {} process(es); marked GIL!{}",
+                "{benchmark} ran on {} with the GIL on: {by} turned it back on in {} of {} process(es) (`ftbench audit` names each distribution that does); marked GIL!{}",
                 variant.label,
                 gil.enabled,
                 gil.processes,

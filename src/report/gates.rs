@@ -97,14 +97,14 @@ pub fn step_summary(records: &[GateRecord], headline: &[String]) -> String {
 }
 
 /// GitHub's workflow-command escaping of a message.
-fn command_data(text: &str) -> String {
+pub(super) fn command_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// GitHub's workflow-command escaping of a property value.
-fn command_property(text: &str) -> String {
+pub(super) fn command_property(text: &str) -> String {
     command_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 

@@ -1,6 +1,7 @@
 //! Turning a results file into what people read. Renderers are pure (results in, text out);
 //! [`Report::write`] is the one place that writes their files.
 
+pub mod audit;
 pub mod contents;
 pub mod csv;
 pub mod fleet;

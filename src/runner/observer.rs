@@ -195,8 +195,14 @@ impl Terminal<'_> {
                 point.samples.len(),
                 if variant.expects_gil() { "a GIL build" } else { "free-threading" },
             ));
-            for culprit in culprits {
+            for culprit in &culprits {
                 self.printer.warn(&format!("Python says: {culprit}"));
+            }
+            if !culprits.is_empty() {
+                self.printer.warn(&format!(
+                    "every distribution of that environment that does so: ftbench audit --python {}",
+                    crate::output::escape(&variant.run_path.display().to_string())
+                ));
             }
         }
     }

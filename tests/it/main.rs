@@ -10,6 +10,8 @@
 //! Integration tests: the `ftbench` binary on real interpreters (the provisioned 3.13 / 3.13t
 //! pair) and on fake ones (shell scripts posing as Python).
 
+/// `ftbench audit`: which distributions turn the GIL on, hostile imports as data.
+mod audit;
 /// Shared helpers: the binary, test interpreters, fake interpreters, temp dirs.
 mod common;
 /// Comparisons, the history store and its errors.
