@@ -215,20 +215,31 @@ fn an_audit_names_what_turns_the_gil_on_and_survives_hostile_imports() {
         "the audit wrote bytecode into the environment"
     );
 
-    // Without --fail-on-gil the same finding exits 0; a name not installed is said so.
+    // Without --fail-on-gil the same finding exits 0; a name not installed is said so; two
+    // environments stand side by side.
     let output = ftbench(d)
         .args(["audit", "markupsafe", "no-such-distribution"])
         .arg("--python")
-        .arg(python.as_os_str())
+        .arg(format!("venv={}", python.display()))
+        .arg("--python")
+        .arg(format!("base={}", ft.display()))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.contains("1 of 1 distribution(s) turn the GIL on"),
+        stdout.contains("venv: 1 of 1 distribution(s) turn the GIL on"),
         "{stdout}"
     );
     assert!(stdout.contains("1 not installed"), "{stdout}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("MarkupSafe"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        row.contains("GIL ON: markupsafe._speedups") && row.contains("not installed"),
+        "{row}"
+    );
 }
 
 /// What cannot be audited is refused before anything runs, naming the bad part.
