@@ -310,7 +310,9 @@ fn where_it_does_not_scale(results: &Analysis<'_>, label: &str) -> Option<String
         };
         match point.verdict {
             Some(Verdict::Scales) => scales += 1,
-            Some(v @ (Verdict::Contends | Verdict::Waits | Verdict::Gil)) => code.push((test, v)),
+            Some(v @ (Verdict::Contends | Verdict::Waits | Verdict::Gil | Verdict::Overhead)) => {
+                code.push((test, v));
+            }
             Some(v @ (Verdict::Disturbed | Verdict::Unequal)) => machine.push((test, v)),
             Some(Verdict::Oversubscribed) | None => {}
         }

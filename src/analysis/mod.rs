@@ -16,6 +16,7 @@ pub mod compare;
 pub mod fleet;
 pub mod gate;
 pub mod headline;
+pub mod mechanism;
 pub mod model;
 pub mod seed;
 pub mod verdict;

@@ -66,6 +66,9 @@ pub enum Verdict {
     Oversubscribed,
     Disturbed,
     Unequal,
+    /// Processes that do not scale: they share nothing, so they cannot contend; what grows is
+    /// the pool's own cost.
+    Overhead,
 }
 
 /// What a verdict is judged from.
@@ -116,6 +119,11 @@ impl Verdict {
         if threads as usize > evidence.usable_cpus {
             return Some(Self::Oversubscribed);
         }
+        if evidence.processes {
+            // Processes share no object, lock or reference count: whatever slowed them is the
+            // pool's start-up, memory and messages, never contention.
+            return Some(Self::Overhead);
+        }
         if let Some(time) = evidence.time.filter(|_| !evidence.processes) {
             let cpu_wait = time.cpu_wait.unwrap_or(0.0);
             if cpu_wait >= CPU_WAIT_SHARE && cpu_wait >= time.blocked {
@@ -155,6 +163,7 @@ impl Verdict {
             Self::Oversubscribed => "oversubscribed",
             Self::Disturbed => "disturbed",
             Self::Unequal => "unequal",
+            Self::Overhead => "overhead",
         }
     }
 
@@ -178,6 +187,9 @@ impl Verdict {
             }
             Self::Disturbed => {
                 "Other work on the machine took CPUs this point needed (threads waited for a CPU): measure again on a quiet machine (`ftbench check` says what is busy)."
+            }
+            Self::Overhead => {
+                "Processes share nothing, so they do not contend: what grows with them is the pool's own cost, starting each process (fork or spawn, imports), the memory each copies, and pickling tasks and results through pipes; give each task more work, or use threads on a free-threaded build."
             }
             Self::Unequal => {
                 "The machine, not the code: threads given equal parts ran at the serial pace but some took longer than others, with none blocked or waiting for a CPU, as on CPUs of unequal speed (a VM's vCPUs, efficiency cores, turbo); `ftbench check` measures each CPU, and `--cpus` keeps the run on CPUs of one speed; if your own parts are not equal work, split them evenly."
@@ -253,12 +265,12 @@ mod tests {
             judge(two_threads(0.85, [(10.0, 0.0, 0.0), (11.7, 0.0, 0.0)])),
             Some(Verdict::Scales)
         );
-        // A process pool's evidence keeps the older rule (parallelism 1.0 of 2: waits).
+        // A process pool that does not scale is its own overhead, never contention.
         let pool = Evidence {
             processes: true,
             ..two_threads(0.5, [(10.0, 0.0, 0.0), (14.3, 0.0, 0.0)])
         };
-        assert_eq!(judge(pool), Some(Verdict::Waits));
+        assert_eq!(judge(pool), Some(Verdict::Overhead));
         // 16 threads that never block, one CPU slower: not `waits` (the 16-core pure loop).
         let mut parts: Vec<_> = (0..15).map(|_| thread(10.0, 0.0, 0.0)).collect();
         parts.push(thread(17.0, 0.0, 0.0));
@@ -318,7 +330,7 @@ mod tests {
             usable_cpus: 16,
             ..evidence(8, 0.7, 7.4)
         };
-        assert_eq!(judge(pool), Some(Verdict::Contends));
+        assert_eq!(judge(pool), Some(Verdict::Overhead));
         let numpy = Evidence {
             gil: true,
             usable_cpus: 16,
@@ -359,6 +371,7 @@ mod tests {
             Verdict::Oversubscribed,
             Verdict::Disturbed,
             Verdict::Unequal,
+            Verdict::Overhead,
         ] {
             assert_eq!(
                 serde_json::to_value(verdict).unwrap(),

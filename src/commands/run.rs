@@ -409,14 +409,22 @@ pub(super) fn profile(
     printer: &Printer,
 ) -> Vec<results::ProfileRecord> {
     let base = output.parent().unwrap_or_else(|| std::path::Path::new(""));
-    runner::profile_points(
+    let records = runner::profile_points(
         plan,
         results,
         worker,
         measure.profile_threads,
         (&beside(output, "profiles"), base),
         printer,
-    )
+    );
+    for (test, label, line) in crate::analysis::mechanism::lines(&records) {
+        printer.info(&format!(
+            "What grew: {} on {}: {line}",
+            crate::output::escape(&test),
+            crate::output::escape(&label)
+        ));
+    }
+    records
 }
 
 pub(super) fn list_tests(printer: &Printer) -> Result<ExitCode> {

@@ -21,6 +21,9 @@ struct ProfileRow {
     file: String,
     /// `(tid, file)` per thread.
     per_thread: Vec<(u32, String)>,
+    /// What grew against one thread, and the differential and single-thread graphs.
+    mechanism: Option<String>,
+    differential: Option<(String, String)>,
 }
 
 fn profile_rows(results: &Analysis<'_>) -> Vec<ProfileRow> {
@@ -39,6 +42,16 @@ fn profile_rows(results: &Analysis<'_>) -> Vec<ProfileRow> {
                 .iter()
                 .map(|t| (t.tid, super::profile_name(&t.file)))
                 .collect(),
+            mechanism: p
+                .differential
+                .as_ref()
+                .map(crate::analysis::mechanism::sentence),
+            differential: p.differential.as_ref().map(|d| {
+                (
+                    super::profile_name(&d.file),
+                    super::profile_name(&d.serial_file),
+                )
+            }),
         })
         .collect()
 }

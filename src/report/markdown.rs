@@ -90,6 +90,20 @@ pub fn render(model: &ReportModel<'_>) -> String {
         }
         out.push('\n');
     }
+    let mechanisms = crate::analysis::mechanism::lines(results.profiles());
+    if !mechanisms.is_empty() {
+        out.push_str("### What grew when the threads were added (--profile)\n\n");
+        for (test, label, line) in &mechanisms {
+            let _ = writeln!(
+                out,
+                "- **{}** on {}: {}",
+                escape(test),
+                escape(label),
+                escape(line)
+            );
+        }
+        out.push('\n');
+    }
     // In HTML, not a code span: a backtick in the command line cannot close it.
     let command_line = crate::output::escape(&results.command_line().join(" "))
         .replace('&', "&amp;")

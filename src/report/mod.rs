@@ -128,7 +128,13 @@ fn profile_files(results: &Analysis<'_>) -> Vec<String> {
         .profiles()
         .iter()
         .flat_map(|p| {
-            std::iter::once(p.file.clone()).chain(p.threads.iter().map(|t| t.file.clone()))
+            std::iter::once(p.file.clone())
+                .chain(p.threads.iter().map(|t| t.file.clone()))
+                .chain(
+                    p.differential
+                        .iter()
+                        .flat_map(|d| [d.file.clone(), d.serial_file.clone()]),
+                )
         })
         .collect()
 }

@@ -404,6 +404,13 @@ pub fn why_text(results: &Analysis<'_>) -> String {
     for verdict in distinct_verdicts(&lines) {
         let _ = writeln!(out, "{}: {}", verdict.as_str(), verdict.advice());
     }
+    let mechanisms = crate::analysis::mechanism::lines(results.profiles());
+    if !mechanisms.is_empty() {
+        out.push_str("\nWhat grew when the threads were added (--profile):\n");
+        for (test, label, line) in mechanisms {
+            let _ = writeln!(out, "  {test} on {label}: {line}");
+        }
+    }
     let advice = thread_advice(results);
     if !advice.is_empty() {
         out.push_str("\nHow many threads:\n");

@@ -590,6 +590,57 @@ pub struct ProfileRecord {
     /// Thread lifecycle tests: where start-up time goes, by native cost group.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub costs: Vec<CostGroup>,
+    /// A scaling test at more than one thread: what grew against one thread of the same work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differential: Option<DifferentialRecord>,
+}
+
+/// A differential profile: the single-thread run and the multi-thread run of the same work,
+/// each function's CPU per operation compared (`runner::mechanism`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DifferentialRecord {
+    pub thread_count: u32,
+    /// CPU per operation on one thread and at `thread_count` threads, in nanoseconds.
+    pub serial_ns_per_op: f64,
+    pub ns_per_op: f64,
+    /// `ns_per_op / serial_ns_per_op`.
+    pub growth: f64,
+    /// Each mechanism's CPU per operation in both runs and its share of the growth, largest
+    /// first.
+    pub mechanisms: Vec<MechanismShare>,
+    /// The share of the growth no mechanism explains.
+    pub unattributed: f64,
+    /// The functions whose own CPU per operation grew most.
+    pub top_self: Vec<SymbolGrowth>,
+    /// The functions whose CPU per operation, callees included, grew most.
+    pub top_inclusive: Vec<SymbolGrowth>,
+    /// The single-thread flame graph and the differential one (red: grew), relative to the
+    /// results file's directory.
+    pub serial_file: String,
+    pub file: String,
+    /// Whether the interpreter had debug information, so that functions inlined into the
+    /// evaluation loop (`Py_INCREF`'s atomics) could be named.
+    pub debug_info: bool,
+}
+
+/// One mechanism in a differential profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MechanismShare {
+    pub name: String,
+    pub serial_ns_per_op: f64,
+    pub ns_per_op: f64,
+    /// Its part of the whole growth (negative when it shrank).
+    pub share: f64,
+    /// The frames that named it whose cost grew most.
+    pub symbols: Vec<String>,
+}
+
+/// One function's CPU per operation on one thread and on many.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolGrowth {
+    pub symbol: String,
+    pub serial_ns_per_op: f64,
+    pub ns_per_op: f64,
 }
 
 /// CPU time of one native cost group of thread start-up (`runner::profile::THREAD_COST_GROUPS`).

@@ -2,6 +2,7 @@
 //! processes, verify checksums and GIL state, and write the results file after each point.
 
 pub mod host;
+pub mod mechanism;
 pub mod native;
 pub mod observer;
 pub mod profile;
@@ -859,6 +860,11 @@ pub fn profile_points(
     let mut records = Vec::new();
     for workload in &plan.tests {
         for variant in &plan.variants {
+            // The native kernels are ftbench's own code, not an interpreter: a Python worker
+            // cannot run them.
+            if variant.interpreter.source == crate::interpreter::InterpreterSource::Native {
+                continue;
+            }
             let Some(calibration) = results.calibration(workload.name, &variant.label) else {
                 continue;
             };
@@ -878,12 +884,15 @@ pub fn profile_points(
             };
             let recorded = record_profile(&job, worker, (dir, base));
             match recorded {
-                Ok(record) => {
+                Ok((record, problem)) => {
                     printer.info(&format!(
                         "Profile of {name}: {:.0} ms of CPU, {}",
                         record.cpu_ns as f64 / 1e6,
                         base.join(&record.file).display()
                     ));
+                    if let Some(problem) = problem {
+                        printer.warn(&format!("--profile: {name}: {problem}"));
+                    }
                     records.push(record);
                 }
                 Err(err) => printer.warn(&format!("--profile: {name}: {err:#}")),
@@ -896,12 +905,14 @@ pub fn profile_points(
     records
 }
 
-/// One profiled worker run and its graphs.
+/// One profiled worker run and its graphs; for a scaling test at more than one thread, a
+/// second run of the same work on one thread and the differential between them (a problem
+/// there is said, and the first profile kept).
 fn record_profile(
     job: &PointJob,
     worker: &mut PythonWorker,
     (dir, base): (&Path, &Path),
-) -> anyhow::Result<results::ProfileRecord> {
+) -> anyhow::Result<(results::ProfileRecord, Option<String>)> {
     let PointJob {
         plan,
         workload,
@@ -909,13 +920,69 @@ fn record_profile(
         thread_count,
         work_size,
     } = *job;
+    let call_graph = profile::CallGraph::for_variant(variant);
+    let (folded, operations) = record_once(job, worker)?;
+    // A thread lifecycle sample starts `work_size` threads; warm-ups count too.
+    let threads_started = (workload.group == Group::Threads)
+        .then(|| work_size * u64::from(plan.settings.warmup + plan.settings.samples));
+    let mut record = profile::write_graphs(
+        &folded,
+        (workload.name, &variant.label, thread_count),
+        threads_started,
+        call_graph,
+        dir,
+        base,
+    )?;
+    if !workload.group.scales() || thread_count < 2 || interrupt::requested().is_some() {
+        return Ok((record, None));
+    }
+    let one = PointJob {
+        thread_count: 1,
+        ..*job
+    };
+    let compared = record_once(&one, worker).and_then(|(serial, serial_operations)| {
+        let mut differential = mechanism::differential(
+            (&serial.merged, serial_operations),
+            (&folded.merged, operations),
+            thread_count,
+        );
+        differential.debug_info = folded.debug_info.unwrap_or(false);
+        profile::write_differential(
+            &mut differential,
+            (&serial, serial_operations),
+            (&folded, operations),
+            (workload.name, &variant.label),
+            (dir, base),
+        )?;
+        Ok(differential)
+    });
+    match compared {
+        Ok(differential) => {
+            record.differential = Some(differential);
+            Ok((record, None))
+        }
+        Err(err) => Ok((
+            record,
+            Some(format!(
+                "no differential profile against one thread: {err:#}"
+            )),
+        )),
+    }
+}
+
+/// One worker run of `job` under `perf record`: its folded stacks and the operations it did
+/// (warm-ups included, as the recording is).
+fn record_once(
+    job: &PointJob,
+    worker: &mut PythonWorker,
+) -> anyhow::Result<(profile::Folded, u64)> {
     let scratch = tempfile::Builder::new()
         .prefix("ftbench-profile")
         .tempdir()?;
-    let call_graph = profile::CallGraph::for_variant(variant);
+    let variant = job.variant;
     worker.profile = Some(profile::Recording {
         data: scratch.path().join("perf.data"),
-        call_graph,
+        call_graph: profile::CallGraph::for_variant(variant),
         python_names: variant.interpreter.info.version_info >= [3, 12, 0]
             && cfg!(target_os = "linux"),
     });
@@ -924,21 +991,11 @@ fn record_profile(
     let ran = ran?;
     let folded = profile::fold(
         &scratch.path().join("perf.data"),
-        std::time::Duration::from_secs(plan.settings.timeout_s),
+        std::time::Duration::from_secs(job.plan.settings.timeout_s),
     );
     // `-X perf` left the worker's symbol map in /tmp (`perf script` has read it): ours to
     // remove.
     let _ = fs_err::remove_file(format!("/tmp/perf-{}.map", ran.hello.pid));
-    let folded = folded?;
-    // A thread lifecycle sample starts `work_size` threads; warm-ups count too.
-    let threads_started = (workload.group == Group::Threads)
-        .then(|| work_size * u64::from(plan.settings.warmup + plan.settings.samples));
-    profile::write_graphs(
-        &folded,
-        (workload.name, &variant.label, thread_count),
-        threads_started,
-        call_graph,
-        dir,
-        base,
-    )
+    let operations = ran.samples.iter().map(|s| s.work_units).sum();
+    Ok((folded?, operations))
 }

@@ -12,7 +12,8 @@
 //! `perf script` output is folded and drawn by the `inferno` crate: one merged graph and one per
 //! thread that ran most of the samples.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -140,6 +141,9 @@ pub struct Folded {
     pub threads: Vec<(u32, u64, Vec<String>)>,
     /// CPU time of all samples, in nanoseconds (perf weighs a cpu-clock sample by its period).
     pub cpu_ns: u64,
+    /// Whether the interpreter's debug information named inlined functions (`None`: no frame
+    /// of a binary on disk was sampled).
+    pub debug_info: Option<bool>,
 }
 
 /// How long `perf record -- true` may take to say whether perf works here.
@@ -176,6 +180,8 @@ pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
     if !output.status.success() {
         bail!("`perf script` failed: {}", output.stderr.trim());
     }
+    let mut inliner = Inliner::default();
+    let script = inliner.expand(&output.stdout);
     // One fold, with tids: each stack starts with `comm-pid/tid`. The merged graph is the same
     // stacks with `comm` as their root, counts summed.
     let mut options = inferno::collapse::perf::Options::default();
@@ -184,7 +190,7 @@ pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
     let mut folded = Vec::new();
     inferno::collapse::Collapse::collapse(
         &mut inferno::collapse::perf::Folder::from(options),
-        output.stdout.as_bytes(),
+        script.as_bytes(),
         &mut folded,
     )
     .context("failed to fold the stacks")?;
@@ -227,7 +233,139 @@ pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
         merged,
         threads,
         cpu_ns,
+        debug_info: inliner.debug_info,
     })
+}
+
+/// The functions inlined into sampled frames, from each binary's DWARF information: `perf`
+/// names `_PyEval_EvalFrameDefault+0x76ac`, where the code is `Py_INCREF`'s atomic add.
+#[derive(Default)]
+pub struct Inliner {
+    binaries: HashMap<String, Option<Binary>>,
+    /// `(binary, symbol, offset, leaf)` → inlined functions, innermost first.
+    known: HashMap<(String, String, u64, bool), Vec<String>>,
+    /// Whether a binary of the recording had debug information (`None`: none was asked).
+    pub debug_info: Option<bool>,
+}
+
+struct Binary {
+    loader: addr2line::Loader,
+    symbols: HashMap<String, u64>,
+}
+
+/// How many stacks' frames are looked up, at most: a pathological recording is folded without
+/// inlined frames beyond it rather than slowly.
+const MOST_LOOKUPS: usize = 200_000;
+
+impl Inliner {
+    /// `perf script`'s text with a line added before each frame for every function inlined at
+    /// its address (innermost first, as a call chain reads), in the same format, so that the
+    /// fold and the flame graphs show them as frames.
+    pub fn expand(&mut self, script: &str) -> String {
+        let mut out = String::with_capacity(script.len() + script.len() / 4);
+        let mut leaf = true;
+        let mut lookups = 0;
+        for line in script.lines() {
+            let frame = line.starts_with(['\t', ' ']) && !line.trim().is_empty();
+            if frame && lookups < MOST_LOOKUPS {
+                lookups += 1;
+                if let Some((address, symbol, offset, binary)) = parse_frame(line) {
+                    for name in self.inlined(binary, symbol, offset, leaf) {
+                        let _ = writeln!(out, "\t{address} {name} ({binary})");
+                    }
+                }
+            }
+            leaf = !frame;
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
+    fn inlined(&mut self, binary: &str, symbol: &str, offset: u64, leaf: bool) -> Vec<String> {
+        let key = (binary.to_string(), symbol.to_string(), offset, leaf);
+        if let Some(known) = self.known.get(&key) {
+            return known.clone();
+        }
+        let names = self.look_up(binary, symbol, offset, leaf);
+        self.known.insert(key, names.clone());
+        names
+    }
+
+    fn look_up(&mut self, binary: &str, symbol: &str, offset: u64, leaf: bool) -> Vec<String> {
+        // perf's maps of JIT or `-X perf` trampolines (`/tmp/perf-PID.map`) are no binaries.
+        if !binary.starts_with('/')
+            || Path::new(binary)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("map"))
+        {
+            return Vec::new();
+        }
+        let loaded = self
+            .binaries
+            .entry(binary.to_string())
+            .or_insert_with(|| Binary::load(binary));
+        let Some(loaded) = loaded else {
+            return Vec::new();
+        };
+        let Some(start) = loaded.symbols.get(symbol) else {
+            return Vec::new();
+        };
+        // A caller's address is where its call returns to: the call itself is the byte before.
+        let address = start + offset - u64::from(!leaf && offset > 0);
+        let mut names = Vec::new();
+        if let Ok(mut frames) = loaded.loader.find_frames(address) {
+            while let Ok(Some(frame)) = frames.next() {
+                let name = frame
+                    .function
+                    .as_ref()
+                    .and_then(|f| f.raw_name().ok().map(std::borrow::Cow::into_owned));
+                names.push(name.unwrap_or_else(|| "??".to_string()));
+            }
+        }
+        // The last frame is the function perf named.
+        names.pop();
+        let has_debug = !names.is_empty()
+            || loaded
+                .loader
+                .find_location(address)
+                .ok()
+                .flatten()
+                .is_some();
+        self.debug_info = Some(self.debug_info.unwrap_or(false) || has_debug);
+        names
+    }
+}
+
+impl Binary {
+    fn load(path: &str) -> Option<Self> {
+        use object::{Object as _, ObjectSymbol as _};
+        let bytes = fs_err::read(path).ok()?;
+        let file = object::File::parse(&*bytes).ok()?;
+        let symbols = file
+            .symbols()
+            .chain(file.dynamic_symbols())
+            .filter(object::ObjectSymbol::is_definition)
+            .filter_map(|s| Some((s.name().ok()?.to_string(), s.address())))
+            .collect();
+        let loader = addr2line::Loader::new(path).ok()?;
+        Some(Self { loader, symbols })
+    }
+}
+
+/// A `perf script` call-chain line: `\t    5607e1d7b77c _PyEval_EvalFrameDefault+0x76ac (/x/python)`
+/// → (address, symbol, offset, binary).
+fn parse_frame(line: &str) -> Option<(&str, &str, u64, &str)> {
+    let (address, rest) = line.trim_start().split_once(' ')?;
+    let (symbol_offset, binary) = rest.rsplit_once(" (")?;
+    let binary = binary.strip_suffix(')')?;
+    let (symbol, offset) = symbol_offset.rsplit_once("+0x")?;
+    Some((
+        address,
+        symbol,
+        u64::from_str_radix(offset, 16).ok()?,
+        binary,
+    ))
 }
 
 /// Native cost groups of a thread's life, matched on frame names: each sample goes to the group
@@ -467,7 +605,89 @@ pub fn write_graphs(
         cpu_ns: folded.cpu_ns,
         file: relative(&merged),
         threads,
+        differential: None,
     })
+}
+
+/// Draw the single-thread graph and the differential graph (the multi-thread run against it,
+/// per operation: red grew, blue shrank) of one point into `dir`, and fill in their paths.
+pub fn write_differential(
+    record: &mut crate::results::DifferentialRecord,
+    serial: (&Folded, u64),
+    threaded: (&Folded, u64),
+    point: (&str, &str),
+    (dir, base): (&Path, &Path),
+) -> Result<()> {
+    let (test, label) = point;
+    let stem = format!(
+        "{}-{}",
+        crate::format::slug(test),
+        crate::format::slug(label)
+    );
+    let relative = |path: &Path| {
+        path.strip_prefix(base)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let serial_path = dir.join(format!("{stem}-1t.svg"));
+    crate::results::write_atomically(
+        &serial_path,
+        &flamegraph(
+            &serial.0.merged,
+            "All threads, one thread",
+            &format!(
+                "{test} on {label} at 1 thread: {:.0} ms of CPU in one worker process, start-up included",
+                serial.0.cpu_ns as f64 / 1e6
+            ),
+        )?,
+    )?;
+    // The single-thread counts scaled to the multi-thread run's operations: the same work.
+    let scale = threaded.1.max(1) as f64 / serial.1.max(1) as f64;
+    let before: String = serial
+        .0
+        .merged
+        .iter()
+        .filter_map(|line| {
+            let (stack, count) = line.rsplit_once(' ')?;
+            let count: f64 = count.parse().ok()?;
+            Some(format!("{stack} {}\n", (count * scale).round() as u64))
+        })
+        .collect();
+    let after = threaded.0.merged.join("\n") + "\n";
+    let mut lines = Vec::new();
+    inferno::differential::from_readers(
+        inferno::differential::Options::default(),
+        before.as_bytes(),
+        after.as_bytes(),
+        &mut lines,
+    )
+    .context("failed to compare the two profiles")?;
+    let lines: Vec<String> = String::from_utf8_lossy(&lines)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let path = dir.join(format!("{stem}-{}t-vs-1t.svg", record.thread_count));
+    crate::results::write_atomically(
+        &path,
+        &flamegraph(
+            &lines,
+            &format!(
+                "What grew at {} against one thread (red), per operation",
+                crate::format::threads(record.thread_count)
+            ),
+            &format!(
+                "{test} on {label}: CPU per operation {:.0} ns at 1 thread, {:.0} ns at {} ({:.2}x)",
+                record.serial_ns_per_op,
+                record.ns_per_op,
+                crate::format::threads(record.thread_count),
+                record.growth
+            ),
+        )?,
+    )?;
+    record.serial_file = relative(&serial_path);
+    record.file = relative(&path);
+    Ok(())
 }
 
 #[cfg(test)]

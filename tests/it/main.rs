@@ -34,6 +34,8 @@ mod install;
 mod interpreters;
 /// Other work on the machine: disturbed points, waiting, parallelism, `ftbench check`.
 mod load;
+/// `--profile`'s differential: the mechanism that grew when the threads were added.
+mod mechanism;
 /// A model of each curve (the Universal Scalability Law): fits, predictions, reasons.
 mod model;
 /// `ftbench pyperformance`: interleaving, the GIL per benchmark, failures, resume.
