@@ -59,7 +59,11 @@ pub fn sentence(differential: &DifferentialRecord) -> String {
                     .mechanisms
                     .iter()
                     .skip(1)
-                    .filter(|m| m.share >= 0.1)
+                    .filter(|m| {
+                        m.share >= 0.1
+                            && m.ns_per_op - m.serial_ns_per_op
+                                >= SIGNIFICANT * differential.serial_ns_per_op
+                    })
                     .map(|m| format!("{:.0}% in {}", m.share * 100.0, m.name))
                     .collect();
                 if !others.is_empty() {
@@ -94,13 +98,32 @@ pub fn sentence(differential: &DifferentialRecord) -> String {
     text
 }
 
+/// The line of a process pool's differential: processes share nothing, so no mechanism of
+/// the interpreter is shared either; what grows is the pool's own cost.
+pub fn process_sentence(differential: &DifferentialRecord) -> String {
+    let threads = crate::format::workers(true, differential.thread_count);
+    format!(
+        "CPU per operation at {threads} is {:.2}x one process's: processes share no object, lock or reference count, so what grows is the pool's own cost (starting processes, the memory each copies, pickling through pipes) and the machine's",
+        differential.growth
+    )
+}
+
 /// The mechanism line of each profile that has a differential: `(test, label, sentence)`.
-pub fn lines(profiles: &[ProfileRecord]) -> Vec<(String, String, String)> {
+/// `processes` says which tests run in processes.
+pub fn lines(
+    profiles: &[ProfileRecord],
+    processes: impl Fn(&str) -> bool,
+) -> Vec<(String, String, String)> {
     profiles
         .iter()
         .filter_map(|p| {
             let differential = p.differential.as_ref()?;
-            Some((p.test.clone(), p.label.clone(), sentence(differential)))
+            let line = if processes(&p.test) {
+                process_sentence(differential)
+            } else {
+                sentence(differential)
+            };
+            Some((p.test.clone(), p.label.clone(), line))
         })
         .collect()
 }

@@ -417,7 +417,9 @@ pub(super) fn profile(
         (&beside(output, "profiles"), base),
         printer,
     );
-    for (test, label, line) in crate::analysis::mechanism::lines(&records) {
+    for (test, label, line) in
+        crate::analysis::mechanism::lines(&records, |t| results.info(t).uses_processes())
+    {
         printer.info(&format!(
             "What grew: {} on {}: {line}",
             crate::output::escape(&test),

@@ -42,10 +42,13 @@ fn profile_rows(results: &Analysis<'_>) -> Vec<ProfileRow> {
                 .iter()
                 .map(|t| (t.tid, super::profile_name(&t.file)))
                 .collect(),
-            mechanism: p
-                .differential
-                .as_ref()
-                .map(crate::analysis::mechanism::sentence),
+            mechanism: p.differential.as_ref().map(|d| {
+                if results.info(&p.test).uses_processes() {
+                    crate::analysis::mechanism::process_sentence(d)
+                } else {
+                    crate::analysis::mechanism::sentence(d)
+                }
+            }),
             differential: p.differential.as_ref().map(|d| {
                 (
                     super::profile_name(&d.file),

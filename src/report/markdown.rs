@@ -90,7 +90,8 @@ pub fn render(model: &ReportModel<'_>) -> String {
         }
         out.push('\n');
     }
-    let mechanisms = crate::analysis::mechanism::lines(results.profiles());
+    let mechanisms =
+        crate::analysis::mechanism::lines(results.profiles(), |t| results.info(t).uses_processes());
     if !mechanisms.is_empty() {
         out.push_str("### What grew when the threads were added (--profile)\n\n");
         for (test, label, line) in &mechanisms {

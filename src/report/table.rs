@@ -404,7 +404,8 @@ pub fn why_text(results: &Analysis<'_>) -> String {
     for verdict in distinct_verdicts(&lines) {
         let _ = writeln!(out, "{}: {}", verdict.as_str(), verdict.advice());
     }
-    let mechanisms = crate::analysis::mechanism::lines(results.profiles());
+    let mechanisms =
+        crate::analysis::mechanism::lines(results.profiles(), |t| results.info(t).uses_processes());
     if !mechanisms.is_empty() {
         out.push_str("\nWhat grew when the threads were added (--profile):\n");
         for (test, label, line) in mechanisms {
