@@ -42,19 +42,11 @@ fn fit(text: &str, width: usize) -> String {
 
 /// Lay out rows whose last column takes what `width` leaves.
 fn layout(rows: &[Vec<String>], width: usize) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths = super::grid::column_widths(rows);
+    let columns = widths.len();
     if columns == 0 {
         return String::new();
     }
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|cell| cell.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
     let fixed: usize = widths[..columns - 1].iter().map(|w| w + 2).sum();
     let last = width.saturating_sub(fixed).max(12);
     let mut out = String::new();

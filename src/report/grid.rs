@@ -21,10 +21,10 @@ pub fn grid(rows: &[Vec<String>]) -> String {
     grid_aligned(rows, 1)
 }
 
-/// Lay out rows of cells in columns, the first `left` columns left-aligned.
-pub fn grid_aligned(rows: &[Vec<String>], left: usize) -> String {
+/// The width of each column: its widest cell, in characters.
+pub fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
+    (0..columns)
         .map(|c| {
             rows.iter()
                 .filter_map(|r| r.get(c))
@@ -32,7 +32,12 @@ pub fn grid_aligned(rows: &[Vec<String>], left: usize) -> String {
                 .max()
                 .unwrap_or(0)
         })
-        .collect();
+        .collect()
+}
+
+/// Lay out rows of cells in columns, the first `left` columns left-aligned.
+pub fn grid_aligned(rows: &[Vec<String>], left: usize) -> String {
+    let widths = column_widths(rows);
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();
