@@ -1,15 +1,17 @@
 //! The native reference: the shapes of four scaling tests written in Rust and run by ftbench
-//! itself, with the same thread counts and the same strong-scaling split. Its threads are
-//! released by one barrier, where the Python teams open one gate per thread (`worker.py`): the
-//! starts differ in that (issue 32 asks for gates here too). For compute and memory bandwidth
-//! they show how far the hardware lets this work scale (a ceiling: the test's
-//! [`crate::results::NativeRole`], read through `ResultsFile::info`); for locks and shared
-//! counters they are a reference only.
+//! itself, with the same thread counts and the same strong-scaling split. Its threads start the
+//! way the Python teams' do (`worker.py`): each waits at a gate of its own, and the gates are
+//! opened one after the other, so the wake-ups happen in parallel (a barrier wakes its waiters
+//! one by one through one lock: ~0.3 ms between the first and the last on 16 cores). For
+//! compute and memory bandwidth they show how far the hardware lets this work scale (a
+//! ceiling: the test's [`crate::results::NativeRole`], read through `ResultsFile::info`); for
+//! locks and shared counters they are a reference only.
 //!
 //! [`NativeWorker`] answers the same requests as a Python worker, in-process.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Barrier, Mutex};
 use std::time::Instant;
 
@@ -170,17 +172,31 @@ impl ThreadMark {
     }
 }
 
-/// Run `ranges` on one thread each, released together; the section is first start to last end.
-/// Returns its wall time, the checksum and the CPU time of its threads (ns).
+/// One gate per thread: the thread waits on its own receiver; `true` starts a part, `false`
+/// (or a closed gate) ends the thread.
+fn gates(threads: usize) -> (Vec<Sender<bool>>, Vec<Receiver<bool>>) {
+    (0..threads).map(|_| std::sync::mpsc::channel()).unzip()
+}
+
+/// Open every gate with `go`, one after the other.
+fn open(gates: &[Sender<bool>], go: bool) {
+    for gate in gates {
+        // A thread that ended has dropped its receiver: nothing to open.
+        let _ = gate.send(go);
+    }
+}
+
+/// Run `ranges` on one thread each, released together by their gates; the section is first
+/// start to last end. Returns its wall time, the checksum and the CPU time of its threads (ns).
 fn run_threads(kernel: Kernel, state: &State, ranges: &[(u64, u64)]) -> (u64, u64, u64) {
-    let barrier = Barrier::new(ranges.len());
+    let (senders, receivers) = gates(ranges.len());
     let results: Vec<(Instant, Instant, u64, u64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges
             .iter()
-            .map(|&(start, count)| {
-                let barrier = &barrier;
+            .zip(receivers)
+            .map(|(&(start, count), gate)| {
                 scope.spawn(move || {
-                    barrier.wait();
+                    let _ = gate.recv();
                     let begin = Instant::now();
                     let cpu = thread_cpu_ns();
                     let part = kernel(state, start, count);
@@ -189,6 +205,7 @@ fn run_threads(kernel: Kernel, state: &State, ranges: &[(u64, u64)]) -> (u64, u6
                 })
             })
             .collect();
+        open(&senders, true);
         handles
             .into_iter()
             .map(|h| h.join().expect("native kernels do not panic"))
@@ -298,7 +315,7 @@ fn thread_times(parts: &[Slot], first: Instant) -> Vec<ThreadTime> {
 }
 
 /// Measure every sample of a request with one team of threads, started once and released
-/// together for each sample by a barrier.
+/// for each sample by their gates (the end of a sample is a barrier, as in `worker.py`).
 ///
 /// Threads started afresh for every sample (as before) begin on their creator's CPU and are
 /// moved by the scheduler only after a while: in 10 ms `--quick` samples two new threads ran
@@ -314,27 +331,25 @@ fn measure_with_team(
 ) -> Result<Vec<RawSample>, Error> {
     let total: u64 = ranges.iter().map(|r| r.1).sum();
     let threads = ranges.len();
-    let start = Barrier::new(threads + 1);
+    let (senders, receivers) = gates(threads);
     let end = Barrier::new(threads + 1);
-    let stop = std::sync::atomic::AtomicBool::new(false);
     // Each thread's begin, end, checksum part, CPU ns and marks of the sample just run.
     let slots: Vec<Mutex<Slot>> = (0..threads)
         .map(|_| Mutex::new((Instant::now(), Instant::now(), 0, 0, None)))
         .collect();
     let cpus = &request.cpus;
     std::thread::scope(|scope| {
-        for (slot, &(from, count)) in slots.iter().zip(ranges) {
-            let (start, end, stop) = (&start, &end, &stop);
+        for ((slot, &(from, count)), gate) in slots.iter().zip(ranges).zip(receivers) {
+            let end = &end;
             scope.spawn(move || {
                 // `--cpus`: checked usable before the run; a failure leaves the thread unpinned.
                 if !cpus.is_empty() {
                     let _ = crate::machine::cpus::pin_current_thread(cpus);
                 }
                 loop {
-                    // Before the barrier, as in worker.py: a late start's wait for a CPU counts.
+                    // Before the gate, as in worker.py: a late start's wait for a CPU counts.
                     let mark = ThreadMark::read();
-                    start.wait();
-                    if stop.load(Ordering::Acquire) {
+                    if gate.recv() != Ok(true) {
                         return;
                     }
                     let begin = Instant::now();
@@ -348,10 +363,7 @@ fn measure_with_team(
                 }
             });
         }
-        let release = || {
-            stop.store(true, Ordering::Release);
-            start.wait();
-        };
+        let release = || open(&senders, false);
         let mut samples = Vec::new();
         for index in 0..request.warmup + request.samples {
             if crate::interrupt::requested().is_some() {
@@ -360,7 +372,7 @@ fn measure_with_team(
             }
             *state.lock.lock().expect("no kernel panicked") = 0;
             let before = crate::machine::load::Counters::read();
-            start.wait();
+            open(&senders, true);
             end.wait();
             let counts = before.raw_until(&crate::machine::load::Counters::read());
             let parts: Vec<Slot> = slots
