@@ -1,7 +1,8 @@
 //! `ftbench publish`: a fleet's store as a static dashboard.
 //!
 //! The figures come from the points table (every run's samples), not from re-reading each run's
-//! document: only the latest run of each machine is loaded whole (for its curves). A file is
+//! document: only each machine's newest run, and its newest run of each scaling test, are
+//! loaded whole (for their curves). A file is
 //! written only when its bytes changed, so publishing again after new runs rewrites only the
 //! figures those runs touch (and the index).
 
@@ -20,7 +21,7 @@ use crate::cli::PublishArgs;
 use crate::output::Printer;
 use crate::results::ResultsFile;
 use crate::stats::Estimate;
-use crate::store::{Store, TrendPoint};
+use crate::store::{MachineSummary, RunSummary, Store, TrendPoint};
 
 pub(super) fn publish(args: &PublishArgs, printer: &Printer) -> Result<ExitCode> {
     let store = open_existing_store(args.store.as_deref())?;
@@ -93,6 +94,72 @@ fn check_out(out: &std::path::Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// The runs a dashboard loads whole: each machine's newest, and for each scaling test the
+/// newest of its runs that measured it (a test a machine ran yesterday but not today stays on
+/// the dashboard). Each run is loaded once.
+struct Loaded {
+    runs: Vec<(i64, ResultsFile)>,
+    /// Per machine: the index of its newest run.
+    newest: Vec<usize>,
+    /// Per machine: each scaling test it measured and the index of its newest run with it.
+    by_test: Vec<Vec<(String, usize)>>,
+}
+
+impl Loaded {
+    fn index(&mut self, store: &dyn Store, id: i64) -> Result<usize> {
+        if let Some(index) = self.runs.iter().position(|(run, _)| *run == id) {
+            return Ok(index);
+        }
+        self.runs.push((id, store.load(id)?));
+        Ok(self.runs.len() - 1)
+    }
+
+    fn of(store: &dyn Store, summaries: &[MachineSummary], runs: &[RunSummary]) -> Result<Self> {
+        let mut loaded = Self {
+            runs: Vec::new(),
+            newest: Vec::new(),
+            by_test: Vec::new(),
+        };
+        for summary in summaries {
+            let mut mine: Vec<&RunSummary> = runs
+                .iter()
+                .filter(|r| r.machine == summary.machine)
+                .collect();
+            mine.sort_by(|a, b| (b.created.as_str(), b.id).cmp(&(a.created.as_str(), a.id)));
+            let newest = mine.first().expect("a listed machine has a run").id;
+            let newest = loaded.index(store, newest)?;
+            loaded.newest.push(newest);
+            let mut tests: Vec<(String, usize)> = Vec::new();
+            for run in mine {
+                if run
+                    .tests
+                    .iter()
+                    .all(|t| tests.iter().any(|(known, _)| known == t))
+                {
+                    continue;
+                }
+                let index = loaded.index(store, run.id)?;
+                let results = &loaded.runs[index].1;
+                for test in results.tests() {
+                    if results.group_of(&test).scales() && !tests.iter().any(|(t, _)| *t == test) {
+                        tests.push((test, index));
+                    }
+                }
+            }
+            loaded.by_test.push(tests);
+        }
+        Ok(loaded)
+    }
+
+    /// The run a machine's curve of `test` comes from.
+    fn run_of(&self, machine: usize, test: &str) -> Option<usize> {
+        self.by_test[machine]
+            .iter()
+            .find(|(t, _)| t == test)
+            .map(|(_, index)| *index)
+    }
+}
+
 /// What the dashboard shows, from the store.
 pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
     let mut summaries = store.machines()?;
@@ -100,28 +167,21 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
         (a.first_seen.as_str(), a.machine.as_str()).cmp(&(b.first_seen.as_str(), &b.machine))
     });
     let runs = store.runs(None)?;
-    let mut latest: Vec<(i64, ResultsFile)> = Vec::new();
+    let loaded = Loaded::of(store, &summaries, &runs)?;
     let mut labels: Vec<String> = Vec::new();
-    for summary in &summaries {
-        let newest = runs
-            .iter()
-            .filter(|r| r.machine == summary.machine)
-            .max_by(|a, b| (a.created.as_str(), a.id).cmp(&(b.created.as_str(), b.id)))
-            .expect("a listed machine has a run");
-        let results = store.load(newest.id)?;
+    for (_, results) in &loaded.runs {
         for label in results.labels() {
             if !labels.contains(&label) {
                 labels.push(label);
             }
         }
-        latest.push((newest.id, results));
     }
     let machines: Vec<Machine> = summaries
         .iter()
-        .zip(&latest)
-        .map(|(summary, (_, results))| Machine {
+        .zip(&loaded.newest)
+        .map(|(summary, &newest)| Machine {
             name: summary.machine.clone(),
-            cores: results.system.usable_cpus(),
+            cores: loaded.runs[newest].1.system.usable_cpus(),
             description: describe_fingerprint(&summary.fingerprint),
             runs: summary.runs,
             last_seen: summary.last_seen.clone(),
@@ -136,21 +196,25 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
         })
         .collect();
     let mut tests: Vec<String> = Vec::new();
-    for (_, results) in &latest {
-        for test in results.tests() {
-            if results.group_of(&test).scales() && !tests.contains(&test) {
-                tests.push(test);
+    for machine_tests in &loaded.by_test {
+        for (test, _) in machine_tests {
+            if !tests.contains(test) {
+                tests.push(test.clone());
             }
         }
     }
-    // One analysis cache per latest run: each series is derived once.
-    let caches: Vec<AnalysisCache> = latest.iter().map(|_| AnalysisCache::default()).collect();
+    // One analysis cache per loaded run: each series is derived once.
+    let caches: Vec<AnalysisCache> = loaded
+        .runs
+        .iter()
+        .map(|_| AnalysisCache::default())
+        .collect();
     let mut fleet_tests = Vec::new();
     for test in tests {
         let mut test_labels = Vec::new();
         for label in &labels {
             if let Some(entry) =
-                label_entry(store, &machines, &latest, &caches, &test, label, threads)?
+                label_entry(store, &machines, (&loaded, &caches), &test, label, threads)?
             {
                 test_labels.push(entry);
             }
@@ -162,7 +226,7 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
             });
         }
     }
-    let latest: Vec<ResultsFile> = latest.into_iter().map(|(_, results)| results).collect();
+    let newest: Vec<&ResultsFile> = loaded.newest.iter().map(|&i| &loaded.runs[i].1).collect();
     Ok(Fleet {
         store: store.name(),
         // The store's state, not the clock: publishing an unchanged store changes no file.
@@ -171,29 +235,31 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
             .map(|s| s.last_seen.clone())
             .max()
             .unwrap_or_default(),
-        regular: regular_trends(store, &machines, &latest)?,
+        regular: regular_trends(store, &machines, &newest)?,
         machines,
         labels,
         tests: fleet_tests,
     })
 }
 
-/// One test on one label: the latest curve of every machine that measured it, and each
-/// machine's speedup at one thread count over its runs.
+/// One test on one label: the latest curve of every machine that measured it (from its newest
+/// run with the test), and each machine's speedup at one thread count over its runs.
 fn label_entry(
     store: &dyn Store,
     machines: &[Machine],
-    latest: &[(i64, ResultsFile)],
-    caches: &[AnalysisCache],
+    (loaded, caches): (&Loaded, &[AnalysisCache]),
     test: &str,
     label: &str,
     threads: Option<u32>,
 ) -> Result<Option<FleetLabel>> {
     let mut curves = Vec::new();
     let mut trends = Vec::new();
-    for (machine, (run_id, results)) in latest.iter().enumerate() {
-        let Some(series) = Analysis::with_cache(results, &caches[machine]).series(test, label)
-        else {
+    for (machine, about) in machines.iter().enumerate() {
+        let Some(index) = loaded.run_of(machine, test) else {
+            continue;
+        };
+        let (run_id, results) = &loaded.runs[index];
+        let Some(series) = Analysis::with_cache(results, &caches[index]).series(test, label) else {
             continue;
         };
         let points: Vec<(u32, Estimate)> = series
@@ -205,7 +271,7 @@ fn label_entry(
             continue;
         };
         // By default the highest thread count the machine has CPUs for.
-        let cores = machines[machine].cores as u32;
+        let cores = about.cores as u32;
         let followed = threads.unwrap_or_else(|| {
             points
                 .iter()
@@ -214,7 +280,7 @@ fn label_entry(
                 .max()
                 .unwrap_or(lowest)
         });
-        let name = Some(machines[machine].name.as_str());
+        let name = Some(about.name.as_str());
         let (serial, parallel) = (
             store.trend(test, label, 0, name)?,
             store.trend(test, label, followed, name)?,
@@ -244,7 +310,7 @@ fn label_entry(
 fn regular_trends(
     store: &dyn Store,
     machines: &[Machine],
-    latest: &[ResultsFile],
+    latest: &[&ResultsFile],
 ) -> Result<Vec<RegularTrend>> {
     let Some(reference) = latest.iter().find(|r| !r.regular_tests().is_empty()) else {
         return Ok(Vec::new());

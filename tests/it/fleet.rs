@@ -315,3 +315,41 @@ fn a_hostile_file_in_the_fleet_cannot_break_out_of_the_dashboard() {
         }
     }
 }
+
+/// A machine that measured a test yesterday but not today keeps it on the dashboard: each
+/// machine's newest run of each test, not only its newest run.
+#[test]
+fn the_dashboard_shows_every_test_a_machine_has_run() {
+    let ft = require!(ft_python());
+    let dir = temp();
+    let d = dir.path();
+    let python = format!("ft={}", ft.display());
+    for (test, output) in [
+        ("parallel_compute", "first.json"),
+        ("lock_contention", "second.json"),
+    ] {
+        ftbench(d)
+            .args(["run", "--quick", "--tests", test, "--threads", "1,2"])
+            .args(["--target-ms", "20", "--processes", "2", "--no-report"])
+            .arg(format!("--python={python}"))
+            .args(["--store", "fleet.sqlite", "--machine", "m", "-o", output])
+            .assert()
+            .success();
+    }
+    let site = d.join("site");
+    ftbench(d)
+        .args(["publish", "--store", "fleet.sqlite", "--out"])
+        .arg(&site)
+        .assert()
+        .success();
+    for test in ["parallel_compute", "lock_contention"] {
+        assert!(
+            site.join(format!("{test}-ft.svg")).is_file(),
+            "{test}'s figure is missing: {:?}",
+            fs_err::read_dir(&site)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect::<Vec<_>>()
+        );
+    }
+}
