@@ -48,8 +48,36 @@ pub struct FileComparison {
     /// more about the machines than about Python, so speedups over each side's own serial
     /// point are compared instead, and serial points are left out.
     pub different_machines: bool,
-    /// What `value` and the ratios are of: `throughput` or `speedup`.
-    pub measure: &'static str,
+    /// What `value` and the ratios are of.
+    pub measure: Measure,
+}
+
+/// What two runs' points are compared in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// The tests' own throughputs (the same machine).
+    Throughput,
+    /// Speedups over each side's own serial point (different machines).
+    Speedup,
+}
+
+impl Measure {
+    /// Speedups between different machines, throughputs on one.
+    fn of(different_machines: bool) -> Self {
+        if different_machines {
+            Self::Speedup
+        } else {
+            Self::Throughput
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Throughput => "throughput",
+            Self::Speedup => "speedup",
+        }
+    }
 }
 
 /// Whether two results files come from different machines.
@@ -64,10 +92,10 @@ pub fn different_machines(a: &ResultsFile, b: &ResultsFile) -> bool {
 fn compared_values(
     file: &ResultsFile,
     point: &crate::results::Point,
-    speedups: bool,
+    measure: Measure,
 ) -> Option<Vec<f64>> {
     let values = file.throughputs(point);
-    if !speedups {
+    if measure == Measure::Throughput {
         return Some(values);
     }
     let serial = file.point(&point.test, &point.label, 0)?.throughput.median;
@@ -136,8 +164,9 @@ pub fn compare(
     }
     // Every step is a hash lookup, so big files compare in linear time.
     let mut metrics: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
-    let speedups = different_machines(base, other);
-    let jobs = matched_points(base, other, &pairs, speedups);
+    let different = different_machines(base, other);
+    let measure = Measure::of(different);
+    let jobs = matched_points(base, other, &pairs, measure);
     let matched = 2 * jobs.len();
     // The statistics of each pair are independent: spread them over the cores.
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -150,8 +179,8 @@ pub fn compare(
                     part.iter()
                         .map(|(point, partner, _, _)| {
                             Comparison::of(
-                                &compared_values(base, point, speedups).unwrap_or_default(),
-                                &compared_values(other, partner, speedups).unwrap_or_default(),
+                                &compared_values(base, point, measure).unwrap_or_default(),
+                                &compared_values(other, partner, measure).unwrap_or_default(),
                             )
                         })
                         .collect::<Vec<_>>()
@@ -181,9 +210,9 @@ pub fn compare(
                     serial: point.thread_count == 0,
                     label: (*base_label).clone(),
                     other_label: (*other_label).clone(),
-                    value: median_of(base, point, speedups),
-                    other_value: median_of(other, partner, speedups),
-                    metric: if speedups {
+                    value: median_of(base, point, measure),
+                    other_value: median_of(other, partner, measure),
+                    metric: if measure == Measure::Speedup {
                         "speedup".to_string()
                     } else {
                         metrics
@@ -211,15 +240,15 @@ pub fn compare(
             p.thread_count,
         )
     });
-    let labels = label_summaries(base, other, &jobs, &points, speedups);
+    let labels = label_summaries(base, other, &jobs, &points, measure);
     FileComparison {
         base: base_name.to_string(),
         other: other_name.to_string(),
         points,
         labels,
         unmatched: base.points().len() + other.points().len() - matched,
-        different_machines: speedups,
-        measure: if speedups { "speedup" } else { "throughput" },
+        different_machines: different,
+        measure,
     }
 }
 
@@ -251,13 +280,13 @@ fn matched_points<'a>(
     base: &'a ResultsFile,
     other: &'a ResultsFile,
     pairs: &'a [(String, String)],
-    speedups: bool,
+    measure: Measure,
 ) -> Vec<Job<'a>> {
     let mut jobs = Vec::new();
     for (base_label, other_label) in pairs {
         for point in base.points().iter().filter(|p| &p.label == base_label) {
             if let Some(partner) = other.point(&point.test, other_label, point.thread_count)
-                && (!speedups
+                && (measure == Measure::Throughput
                     || (point.thread_count > 0
                         && other.point(&point.test, other_label, 0).is_some()
                         && base.point(&point.test, base_label, 0).is_some()))
@@ -270,8 +299,8 @@ fn matched_points<'a>(
 }
 
 /// The median of what is compared for one point.
-fn median_of(file: &ResultsFile, point: &crate::results::Point, speedups: bool) -> f64 {
-    if !speedups {
+fn median_of(file: &ResultsFile, point: &crate::results::Point, measure: Measure) -> f64 {
+    if measure == Measure::Throughput {
         return point.throughput.median;
     }
     file.point(&point.test, &point.label, 0)
@@ -294,7 +323,7 @@ fn label_summaries(
     other: &ResultsFile,
     jobs: &[Job<'_>],
     points: &[PointComparison],
-    speedups: bool,
+    measure: Measure,
 ) -> Vec<LabelSummary> {
     let mut pairs: Vec<(&String, &String)> = Vec::new();
     for (_, _, a, b) in jobs {
@@ -317,8 +346,8 @@ fn label_summaries(
                 })
                 .map(|(p, q, _, _)| {
                     (
-                        compared_values(other, q, speedups).unwrap_or_default(),
-                        compared_values(base, p, speedups).unwrap_or_default(),
+                        compared_values(other, q, measure).unwrap_or_default(),
+                        compared_values(base, p, measure).unwrap_or_default(),
                     )
                 })
                 .collect();

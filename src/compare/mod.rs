@@ -89,7 +89,7 @@ impl FileComparison {
             "ratio = {} / {} ({}, higher is faster); faster or slower only when Mann-Whitney p < {}, the 95% interval excludes 1 and the change is at least {:.0}%.",
             self.other,
             self.base,
-            self.measure,
+            self.measure.as_str(),
             stats::ALPHA,
             stats::MIN_EFFECT * 100.0
         ));
@@ -192,7 +192,7 @@ mod tests {
             labels: Vec::new(),
             unmatched: 0,
             different_machines: false,
-            measure: "throughput",
+            measure: crate::analysis::compare::Measure::Throughput,
         };
         let gate = |include_native| -> Vec<String> {
             comparison
