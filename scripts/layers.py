@@ -1,6 +1,8 @@
 """Check that ftbench's modules import downwards only: each top-level module of `src/` may use
 the modules listed before it in LAYERS (and itself), never one after it, so the pipeline reads
-top to bottom and has no import cycles. Run by .ci/run; prints each import that goes upwards.
+top to bottom and has no import cycles; and within each folder, no file uses a file that uses it
+back (directly or through others). Run by .ci/run; prints each import that goes upwards and
+each circle.
 
 Test code may reach any layer (a test of the whole pipeline): a file's `#[cfg(test)]` part and
 files named `tests.rs` are not checked. Every module lib.rs declares must have its layer here.
@@ -86,16 +88,107 @@ def main():
                                     target,
                                 )
                             )
+    problems.extend(file_cycles(src))
     for problem in problems:
         print(problem)
     if problems:
         print(
-            "%d import(s) go upwards; the layers, low to high: %s"
-            % (len(problems), ", ".join(LAYERS))
+            "%d problem(s): imports that go upwards, or files in a circle; the layers, low to "
+            "high: %s" % (len(problems), ", ".join(LAYERS))
         )
         return 1
-    print("layers: %d modules, every import goes downwards" % len(LAYERS))
+    print(
+        "layers: %d modules, every import goes downwards; no files of a folder use each other "
+        "in a circle" % len(LAYERS)
+    )
     return 0
+
+
+PATH = r"(?:\{([^}]*)\}|(\w+))"
+
+
+def named(match):
+    """The names a `path::{a, b}` or `path::a` match names."""
+    group, single = match.groups()
+    return [single] if single else re.findall(r"(?:^|,)\s*(\w+)", group)
+
+
+def folder_graph(src, folder):
+    """Which files of a folder module use which other files of it: `super::x`, `crate::m::x`,
+    and in mod.rs `x::` for a child `x` (its `mod` and `pub use` lines declare, not use)."""
+    files = sorted(n[:-3] for n in os.listdir(folder) if n.endswith(".rs") and n != "tests.rs")
+    top = os.path.relpath(folder, src).split(os.sep)[0]
+    children = set(files) - {"mod"}
+    graph = {f: set() for f in files}
+    own = re.compile(r"\bcrate::%s::%s" % (re.escape(top), PATH))
+    for f in files:
+        for _, line in code_lines(os.path.join(folder, f + ".rs")):
+            stripped = line.strip()
+            # mod.rs declares its children and re-exports what they define: not a use.
+            declares = re.match(r"(pub(\(crate\))? )?mod \w+;|pub(\(crate\))? use ", stripped)
+            if f == "mod" and declares:
+                continue
+            targets = set()
+            for match in re.finditer(r"\bsuper::" + PATH, line):
+                targets.update(n if n in children else "mod" for n in named(match))
+            if os.path.dirname(folder) == os.path.normpath(src):
+                for match in own.finditer(line):
+                    targets.update(n if n in children else "mod" for n in named(match))
+            if f == "mod":
+                targets.update(c for c in children if re.search(r"(?<![\w:])%s::" % c, line))
+            targets.discard(f)
+            graph[f] |= targets & set(files)
+    return graph
+
+
+def file_cycles(src):
+    """A problem for each circle of files within a folder (a file that uses a file that uses it
+    back, directly or through others)."""
+    problems = []
+    for root, _, names in sorted(os.walk(src)):
+        if os.path.normpath(root) == os.path.normpath(src) or "mod.rs" not in names:
+            continue
+        graph = folder_graph(src, root)
+        for component in strongly_connected(graph):
+            if len(component) > 1:
+                problems.append(
+                    "%s: these files use each other in a circle: %s"
+                    % (
+                        os.path.relpath(root, os.path.dirname(src)),
+                        ", ".join(sorted(c + ".rs" for c in component)),
+                    )
+                )
+    return problems
+
+
+def strongly_connected(graph):
+    """Tarjan's strongly connected components of `graph` (node -> set of nodes)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on.add(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            out.append(component)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return out
 
 
 if __name__ == "__main__":

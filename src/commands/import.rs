@@ -93,7 +93,7 @@ pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Resul
         .with_context(|| format!("failed to write `{}`", output.display()))?;
     let analysis = Analysis::with_cache(&results, &cache);
     let model = report::ReportModel::of(&analysis);
-    printer.stdout(&report::contents::Terminal(Layout::for_stdout(args.wide)).export(&model)?)?;
+    printer.stdout(&report::terminal::Terminal(Layout::for_stdout(args.wide)).export(&model)?)?;
     printer.info(&format!(
         "Imported {} benchmark(s) from {} as `{}` into {}",
         benchmarks.len(),

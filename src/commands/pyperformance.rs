@@ -94,7 +94,7 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
     let results = &session.results;
     let analysis = Analysis::with_cache(results, &cache);
     let model = report::ReportModel::of(&analysis);
-    printer.stdout(&report::contents::Terminal(Layout::for_stdout(args.wide)).export(&model)?)?;
+    printer.stdout(&report::terminal::Terminal(Layout::for_stdout(args.wide)).export(&model)?)?;
     for warning in &results.warnings {
         printer.warn(warning);
     }

@@ -7,8 +7,8 @@ use anyhow::Result;
 use super::common::{report_dir, write_report};
 use crate::analysis::Analysis;
 use crate::output::Printer;
-use crate::report::contents::Terminal;
 use crate::report::terminal::Layout;
+use crate::report::terminal::Terminal;
 use crate::report::{Exporter as _, ReportModel};
 use crate::results;
 

@@ -204,7 +204,7 @@ fn show(
     measure: &MeasureArgs,
     printer: &Printer,
 ) -> Result<()> {
-    let tables = report::contents::Terminal(Layout::for_stdout(measure.wide)).export(model)?;
+    let tables = report::terminal::Terminal(Layout::for_stdout(measure.wide)).export(model)?;
     if measure.gates_json {
         printer.info(tables.trim_end());
     } else {

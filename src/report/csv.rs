@@ -155,6 +155,16 @@ fn thread_rows(entry: &ThreadEntry) -> Vec<Row> {
     rows
 }
 
+/// `results.csv`.
+pub struct Csv;
+
+impl super::model::Exporter for Csv {
+    type Output = String;
+    fn export(&self, model: &super::model::ReportModel<'_>) -> anyhow::Result<String> {
+        Ok(render(model.analysis))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::field;

@@ -86,17 +86,17 @@ pub const GENERATOR: &str = "<meta name=\"generator\" content=\"ftbench publish\
 /// with label `b`, test `pc` with label `a-b`) get a short hash of what they show (`key`), so
 /// no machine's figure replaces another's.
 fn unique_name(names: &mut std::collections::HashSet<String>, name: &str, key: &str) -> String {
-    let plain = format!("{}.svg", super::slug(name));
+    let plain = format!("{}.svg", crate::format::slug(name));
     if names.insert(plain.clone()) {
         return plain;
     }
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let mut candidate = format!("{}-{:08x}.svg", super::slug(name), hash as u32);
+    let mut candidate = format!("{}-{:08x}.svg", crate::format::slug(name), hash as u32);
     let mut n = 2;
     while !names.insert(candidate.clone()) {
-        candidate = format!("{}-{:08x}-{n}.svg", super::slug(name), hash as u32);
+        candidate = format!("{}-{:08x}-{n}.svg", crate::format::slug(name), hash as u32);
         n += 1;
     }
     candidate

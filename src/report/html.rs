@@ -3,8 +3,9 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::contents::{Drawn, ReportModel};
+use super::model::{Exporter, ReportModel};
 use super::plot;
+use super::plot::Drawn;
 use super::table;
 use crate::analysis::Analysis;
 
@@ -36,11 +37,11 @@ fn profile_rows(results: &Analysis<'_>) -> Vec<ProfileRow> {
             threads: crate::format::threads(p.thread_count),
             cpu_ms: format!("{:.0}", p.cpu_ns as f64 / 1e6),
             call_graph: p.call_graph.clone(),
-            file: super::profile_name(&p.file),
+            file: super::profiles::profile_name(&p.file),
             per_thread: p
                 .threads
                 .iter()
-                .map(|t| (t.tid, super::profile_name(&t.file)))
+                .map(|t| (t.tid, super::profiles::profile_name(&t.file)))
                 .collect(),
             mechanism: p.differential.as_ref().map(|d| {
                 if results.info(&p.test).uses_processes() {
@@ -51,8 +52,8 @@ fn profile_rows(results: &Analysis<'_>) -> Vec<ProfileRow> {
             }),
             differential: p.differential.as_ref().map(|d| {
                 (
-                    super::profile_name(&d.file),
-                    super::profile_name(&d.serial_file),
+                    super::profiles::profile_name(&d.file),
+                    super::profiles::profile_name(&d.serial_file),
                 )
             }),
         })
@@ -244,4 +245,14 @@ pub fn environment() -> minijinja::Environment<'static> {
         _ => minijinja::escape_formatter(out, state, value),
     });
     env
+}
+
+/// `report.html`, with the figures drawn for it.
+pub struct Html<'f>(pub &'f [Drawn]);
+
+impl Exporter for Html<'_> {
+    type Output = String;
+    fn export(&self, model: &ReportModel<'_>) -> Result<String> {
+        render(model, self.0)
+    }
 }

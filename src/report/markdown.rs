@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::contents::ReportModel;
+use super::model::{Exporter, ReportModel};
 use super::table;
 use crate::analysis::Analysis;
 use crate::output::markdown_escape as escape;
@@ -60,9 +60,28 @@ pub fn render(model: &ReportModel<'_>) -> String {
         }
         out.push('\n');
     }
-    for t in table::tables(results) {
+    // The terminal's fitted layout first (one table per test: a row per thread count, a column
+    // per label with its speedup, interval and verdict), every column below, folded.
+    let fitted: Vec<super::grid::Table> = super::terminal::compact_pivot_tables(results)
+        .into_iter()
+        .chain(super::terminal::compact_regular_table(results))
+        .collect();
+    for t in &fitted {
         out.push_str(&t.to_markdown());
         out.push('\n');
+    }
+    let full = table::tables(results);
+    if !full.is_empty() {
+        if !fitted.is_empty() {
+            out.push_str("<details><summary>Every column: throughput, efficiency, parallelism, where the time went, memory</summary>\n\n");
+        }
+        for t in &full {
+            out.push_str(&t.to_markdown());
+            out.push('\n');
+        }
+        if !fitted.is_empty() {
+            out.push_str("</details>\n\n");
+        }
     }
     let why = table::why_lines(results);
     if !why.is_empty() {
@@ -112,6 +131,16 @@ pub fn render(model: &ReportModel<'_>) -> String {
         .replace('>', "&gt;");
     let _ = writeln!(out, "<sub><code>{command_line}</code></sub>");
     out
+}
+
+/// `report.md`.
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    type Output = String;
+    fn export(&self, model: &ReportModel<'_>) -> anyhow::Result<String> {
+        Ok(render(model))
+    }
 }
 
 #[cfg(test)]

@@ -2,14 +2,15 @@
 //! [`Report::write`] is the one place that writes their files.
 
 pub mod audit;
-pub mod contents;
 pub mod csv;
 pub mod fleet;
 pub mod gates;
 pub mod grid;
 pub mod html;
 pub mod markdown;
+pub mod model;
 pub mod plot;
+pub mod profiles;
 pub mod table;
 pub mod terminal;
 
@@ -19,13 +20,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::analysis::Analysis;
-pub use contents::{Exporter, ReportModel};
+pub use model::{Exporter, ReportModel};
 
 // Names and numbers as people read them live in `format`, shared with the runner.
-pub use crate::format::{human, seconds, slug, stable_hash};
-
-/// The phases of a thread's life that `thread_lifecycle` measures, in order.
-pub const PHASES: [&str; 4] = ["construct", "start", "body", "join"];
+pub use crate::format::human;
 
 /// Every file of a report, rendered in memory: nothing is written until all of it rendered.
 #[derive(Debug, Clone)]
@@ -40,7 +38,7 @@ impl Report {
     pub fn render(model: &ReportModel<'_>) -> Result<Self> {
         let start = Instant::now();
         let mut files = Vec::new();
-        let figures = contents::Figures.export(model)?;
+        let figures = plot::Figures.export(model)?;
         for drawn in &figures {
             let name = &drawn.figure.name;
             files.push((
@@ -54,16 +52,13 @@ impl Report {
         }
         files.push((
             "report.html".into(),
-            contents::Html(&figures).export(model)?.into_bytes(),
+            html::Html(&figures).export(model)?.into_bytes(),
         ));
         files.push((
             "report.md".into(),
-            contents::Markdown.export(model)?.into_bytes(),
+            markdown::Markdown.export(model)?.into_bytes(),
         ));
-        files.push((
-            "results.csv".into(),
-            contents::Csv.export(model)?.into_bytes(),
-        ));
+        files.push(("results.csv".into(), csv::Csv.export(model)?.into_bytes()));
         Ok(Self {
             files,
             render_time: start.elapsed(),
@@ -76,11 +71,12 @@ impl Report {
     /// graphs that cannot be read are returned, to be named in a warning.
     pub fn attach_profiles(&mut self, results: &Analysis<'_>, base: &Path) -> Vec<String> {
         let mut missing = Vec::new();
-        for file in profile_files(results) {
-            match read_profile(base, &file) {
-                Some(bytes) => self
-                    .files
-                    .push((PathBuf::from("profiles").join(profile_name(&file)), bytes)),
+        for file in profiles::profile_files(results) {
+            match profiles::read_profile(base, &file) {
+                Some(bytes) => self.files.push((
+                    PathBuf::from("profiles").join(profiles::profile_name(&file)),
+                    bytes,
+                )),
                 None => missing.push(file),
             }
         }
@@ -122,53 +118,11 @@ impl Report {
     }
 }
 
-/// Every flame graph file a results file names, merged graphs first.
-fn profile_files(results: &Analysis<'_>) -> Vec<String> {
-    results
-        .profiles()
-        .iter()
-        .flat_map(|p| {
-            std::iter::once(p.file.clone())
-                .chain(p.threads.iter().map(|t| t.file.clone()))
-                .chain(
-                    p.differential
-                        .iter()
-                        .flat_map(|d| [d.file.clone(), d.serial_file.clone()]),
-                )
-        })
-        .collect()
-}
-
-/// Where a recorded flame graph goes in the report: `profiles/NAME`, NAME a slug of its file
-/// name.
-pub fn profile_name(file: &str) -> String {
-    let name = Path::new(file)
-        .file_stem()
-        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-    format!("{}.svg", slug(&name))
-}
-
-/// The bytes of a recorded flame graph, if `file` is a relative `.svg` path below `base` that
-/// is a regular file of at most 64 MiB.
-fn read_profile(base: &Path, file: &str) -> Option<Vec<u8>> {
-    let relative = Path::new(file);
-    let plain = relative
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)));
-    if !plain || relative.extension().is_none_or(|e| e != "svg") {
-        return None;
-    }
-    let path = base.join(relative);
-    let meta = fs_err::symlink_metadata(&path).ok()?;
-    if !meta.is_file() || meta.len() > 64 << 20 {
-        return None;
-    }
-    fs_err::read(&path).ok()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{Report, human, profile_name, read_profile, seconds, slug};
+    use super::Report;
+    use super::profiles::{profile_name, read_profile};
+    use crate::format::{human, seconds, slug};
 
     #[test]
     fn slugs_are_safe_file_names() {

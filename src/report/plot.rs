@@ -12,7 +12,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::PHASES;
+use super::model::PHASES;
 use crate::analysis::Analysis;
 use crate::stats::Estimate;
 use crate::workloads::Group;
@@ -63,7 +63,7 @@ pub fn label_colours(variants: &[crate::results::VariantRecord]) -> Vec<RGBColor
                 (true, true) => &GIL_FORCED,
                 _ => &GIL_BUILD,
             };
-            let hash = super::stable_hash(&v.label);
+            let hash = crate::format::stable_hash(&v.label);
             let start = (hash % family.len() as u64) as usize;
             let colour = (0..family.len())
                 .map(|k| family[(start + k) % family.len()])
@@ -158,7 +158,7 @@ pub fn figures(results: &Analysis<'_>) -> Vec<Figure> {
     }
     for test in tests.iter().filter(|t| results.group_of(t).scales()) {
         figures.push(Figure {
-            name: super::slug(&format!("scaling-{test}")),
+            name: crate::format::slug(&format!("scaling-{test}")),
             title: format!("{test}: speedup and throughput vs threads, with 95% intervals"),
             kind: FigureKind::ScalingDetail(test.clone()),
         });
@@ -746,7 +746,7 @@ fn throughput_panel<DB: DrawingBackend>(
         area.dim_in_pixel().1,
     );
     let mut chart = threads_chart(area, caption, max_threads, y_max.max(1.0), axes, &|v| {
-        axis_label(*v, super::human)
+        axis_label(*v, crate::format::human)
     })?;
     for (index, s) in &series {
         let colour = label_colours(results.variants())[*index];
@@ -1014,7 +1014,7 @@ fn draw_regular<DB: DrawingBackend>(
             groups: groups.clone(),
             values,
             intervals,
-            format: super::seconds,
+            format: crate::format::seconds,
             reference: None,
         };
         draw_bars(
@@ -1104,7 +1104,7 @@ fn draw_refcount<DB: DrawingBackend>(
         groups: vec!["shared object".into(), "thread-local objects".into()],
         values,
         intervals,
-        format: super::human,
+        format: crate::format::human,
         reference: None,
     };
     draw_bars(area, &bars, &labels, &label_colours(results.variants()))
@@ -1201,6 +1201,32 @@ fn draw_threads<DB: DrawingBackend>(
         draw_bars(panel, &bars, &labels, &label_colours(results.variants()))?;
     }
     Ok(())
+}
+
+/// A figure drawn both ways: SVG for the HTML report, PNG for everything else.
+pub struct Drawn {
+    pub figure: Figure,
+    pub svg: String,
+    pub png: Vec<u8>,
+}
+
+/// Every figure of the report.
+pub struct Figures;
+
+impl super::model::Exporter for Figures {
+    type Output = Vec<Drawn>;
+    fn export(&self, model: &super::model::ReportModel<'_>) -> anyhow::Result<Vec<Drawn>> {
+        figures(model.analysis)
+            .into_iter()
+            .map(|figure| {
+                Ok(Drawn {
+                    svg: figure.svg(model.analysis)?,
+                    png: figure.png(model.analysis)?,
+                    figure,
+                })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -1301,9 +1327,9 @@ mod layout_tests {
         let legend_share = (16.0 + 17.0 * 3.0) / (560.0 - 90.0);
         assert!(2.0 / top <= 1.0 - legend_share, "{top}");
         assert!(top < 3.0, "{top}: not more room than needed");
-        assert_eq!(axis_label(0.0, super::super::seconds), "0");
-        assert_eq!(axis_label(0.0, super::super::human), "0");
-        assert_eq!(axis_label(0.5, super::super::seconds), "500 ms");
+        assert_eq!(axis_label(0.0, crate::format::seconds), "0");
+        assert_eq!(axis_label(0.0, crate::format::human), "0");
+        assert_eq!(axis_label(0.5, crate::format::seconds), "500 ms");
     }
 
     #[test]

@@ -6,9 +6,9 @@
 use std::fmt::Write;
 
 use super::grid::Table;
-use super::{human, seconds};
 use crate::analysis::model::Model;
 use crate::analysis::{Analysis, PointMetrics, Series, Verdict, telling_point};
+use crate::format::{human, seconds};
 use crate::stats::Estimate;
 use crate::workloads::Group;
 
@@ -143,17 +143,18 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
                 .iter()
                 .any(|p| p.time.is_some() && p.thread_count > 1)
         });
-        let mut columns = vec![metric.as_str(), "speedup", "efficiency"];
+        let mut columns = vec![Column::Throughput, Column::Speedup, Column::Efficiency];
         if with_parallelism {
-            columns.push("parallelism");
+            columns.push(Column::Parallelism);
         }
         if with_time {
-            columns.push("time %");
+            columns.push(Column::Time);
         }
         if with_verdict {
-            columns.push("verdict");
+            columns.push(Column::Verdict);
         }
-        let (groups, header) = group_header(&columns, &labels, "thread_count");
+        let names: Vec<&str> = columns.iter().map(|c| c.name(&metric)).collect();
+        let (groups, header) = group_header(&names, &labels, "thread_count");
         let mut rows = Vec::new();
         let mut serial_row = vec!["serial".to_string()];
         for (_, s) in &series {
@@ -173,7 +174,7 @@ pub fn pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
             for column in &columns {
                 for (_, s) in &series {
                     let point = s.points.iter().find(|p| p.thread_count == n);
-                    row.push(point.map_or("-".to_string(), |p| pivot_cell(p, column, &metric)));
+                    row.push(point.map_or("-".to_string(), |p| pivot_cell(p, *column)));
                 }
             }
             rows.push(row);
@@ -301,14 +302,41 @@ pub fn thread_advice(results: &Analysis<'_>) -> Vec<String> {
 /// What the `time %` column's five numbers are.
 const TIME_NOTE: &str = "time %: of the threads' time, running / waiting for a CPU / blocked / started late / idle after finishing early";
 
-/// One cell of a pivot table: `column` of point `p` (`metric` is the throughput column).
-fn pivot_cell(p: &PointMetrics, column: &str, metric: &str) -> String {
+/// A column group of a pivot table (one column per label each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    /// The test's own metric (`ops_per_sec`), with GIL! and BUSY! marks.
+    Throughput,
+    Speedup,
+    Efficiency,
+    Parallelism,
+    /// Where the threads' time went ([`TIME_NOTE`]).
+    Time,
+    Verdict,
+}
+
+impl Column {
+    /// The group's heading; the throughput column is headed by the test's metric.
+    fn name(self, metric: &str) -> &str {
+        match self {
+            Self::Throughput => metric,
+            Self::Speedup => "speedup",
+            Self::Efficiency => "efficiency",
+            Self::Parallelism => "parallelism",
+            Self::Time => "time %",
+            Self::Verdict => "verdict",
+        }
+    }
+}
+
+/// One cell of a pivot table: `column` of point `p`.
+fn pivot_cell(p: &PointMetrics, column: Column) -> String {
     let fixed = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
     match column {
-        "speedup" => p.speedup.map_or("-".to_string(), ratio_with_ci),
-        "efficiency" => fixed(p.efficiency),
-        "parallelism" => fixed(p.parallelism),
-        "time %" => match (&p.time, p.thread_count) {
+        Column::Speedup => p.speedup.map_or("-".to_string(), ratio_with_ci),
+        Column::Efficiency => fixed(p.efficiency),
+        Column::Parallelism => fixed(p.parallelism),
+        Column::Time => match (&p.time, p.thread_count) {
             (Some(t), 2..) => {
                 let pct = |v: f64| format!("{:.0}", (v * 100.0).clamp(0.0, 100.0));
                 format!(
@@ -322,11 +350,10 @@ fn pivot_cell(p: &PointMetrics, column: &str, metric: &str) -> String {
             }
             _ => "-".to_string(),
         },
-        "verdict" => p
+        Column::Verdict => p
             .verdict
             .map_or("-".to_string(), |v| v.as_str().to_string()),
-        _ => {
-            debug_assert_eq!(column, metric);
+        Column::Throughput => {
             let gil = if p.gil_mismatches > 0 { " GIL!" } else { "" };
             let busy = if p.disturbed_samples > 0 {
                 " BUSY!"
@@ -760,7 +787,7 @@ pub fn thread_tables(results: &Analysis<'_>) -> Vec<Table> {
                 continue;
             };
             let mut row = vec![label.clone()];
-            for phase in super::PHASES {
+            for phase in super::model::PHASES {
                 let p = entry.phase(phase).copied().unwrap_or_default();
                 let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
                 row.push(format!("{} / {} / {}", f(p.p50), f(p.p95), f(p.p99)));
@@ -768,7 +795,7 @@ pub fn thread_tables(results: &Analysis<'_>) -> Vec<Table> {
             rows.push(row);
         }
         let mut header = vec!["label".to_string()];
-        header.extend(super::PHASES.iter().map(|p| (*p).to_string()));
+        header.extend(super::model::PHASES.iter().map(|p| (*p).to_string()));
         tables.push(Table {
             title: format!("Phases of {test}, p50 / p95 / p99 in µs"),
             groups: Vec::new(),

@@ -10,8 +10,8 @@
 
 use std::fmt::Write as _;
 
-use super::contents::ReportModel;
 use super::grid::Table;
+use super::model::{Exporter, ReportModel};
 use super::table;
 use crate::analysis::Analysis;
 use crate::analysis::model::Model;
@@ -118,7 +118,7 @@ fn headline_text(sentences: &[String], layout: Layout) -> String {
 
 /// Per scaling test: one row per thread count; per label the speedup with its interval and the
 /// verdict (the serial row holds the serial throughput).
-fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
+pub(super) fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
     let mut tables = Vec::new();
     for (test, series) in table::scaling_series(results) {
         let with_verdict = series
@@ -144,7 +144,7 @@ fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
             serial_row.push(s.serial.as_ref().map_or("-".to_string(), |v| {
                 format!(
                     "{}{}",
-                    table::with_ci(&super::human(v.median), v),
+                    table::with_ci(&crate::format::human(v.median), v),
                     if busy { " BUSY!" } else { "" }
                 )
             }));
@@ -199,7 +199,7 @@ fn compact_pivot_tables(results: &Analysis<'_>) -> Vec<Table> {
 }
 
 /// The regular tests: per label the time per run and the speedup against the baseline.
-fn compact_regular_table(results: &Analysis<'_>) -> Option<Table> {
+pub(super) fn compact_regular_table(results: &Analysis<'_>) -> Option<Table> {
     let mut full = table::regular_table(results)?;
     // The full table's columns are grouped by measure (duration, speedup, memory), each over
     // every label: regroup them by label, without memory.
@@ -359,6 +359,16 @@ fn row_by_row(table: &Table, width: usize) -> String {
         }
     }
     out
+}
+
+/// What the terminal shows: tables fitted to a width, or all of them with `--wide`.
+pub struct Terminal(pub Layout);
+
+impl Exporter for Terminal {
+    type Output = String;
+    fn export(&self, model: &ReportModel<'_>) -> anyhow::Result<String> {
+        Ok(render(model, self.0))
+    }
 }
 
 #[cfg(test)]
