@@ -412,7 +412,7 @@ pub(super) fn profile(
     let records = runner::profile_points(
         plan,
         results,
-        worker,
+        (worker, &crate::interrupt::requested),
         measure.profile_threads,
         (&beside(output, "profiles"), base),
         printer,

@@ -18,7 +18,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::interpreter::Variant;
-use crate::interrupt::{self, Stop};
+use crate::interrupt::Stop;
 use crate::machine::load;
 use crate::output::Printer;
 use crate::results::{self, Calibration, Missing, Point, PointSample, ResultsFile, Settings};
@@ -470,7 +470,11 @@ fn calibrate(plan: &Plan, pair: &Pair, results: &mut ResultsFile, parts: &mut Pa
         return Step::Stopped(stop);
     }
     let request = request(workload, &plan.settings, Mode::Calibrate, 1, 0);
-    match parts.worker.run(variant, &request) {
+    let host = &*parts.host;
+    match parts
+        .worker
+        .run(variant, &request, &|| host.stop_requested().is_some())
+    {
         Ok(output) => {
             let Some((work_size, wall_ns)) = output.calibration else {
                 return Step::Failed(Failure::new(
@@ -679,7 +683,9 @@ fn measure_process(
     parts: &mut Parts,
 ) -> Result<Vec<PointSample>, Ended> {
     let variant = job.variant;
-    let output = match parts.worker.run(variant, &job.request()) {
+    let host = &*parts.host;
+    let stop = || host.stop_requested().is_some();
+    let output = match parts.worker.run(variant, &job.request(), &stop) {
         Ok(output) => output,
         Err(worker::Error::Interrupted) => {
             return Err(Ended::Stopped(
@@ -846,7 +852,7 @@ fn finish_point(
 pub fn profile_points(
     plan: &Plan,
     results: &ResultsFile,
-    worker: &mut PythonWorker,
+    (worker, stop): (&mut PythonWorker, &dyn Fn() -> Option<Stop>),
     threads: Option<u32>,
     (dir, base): (&Path, &Path),
     printer: &Printer,
@@ -882,7 +888,7 @@ pub fn profile_points(
                 thread_count,
                 work_size: calibration.work_size,
             };
-            let recorded = record_profile(&job, worker, (dir, base));
+            let recorded = record_profile(&job, (worker, stop), (dir, base));
             match recorded {
                 Ok((record, problem)) => {
                     printer.info(&format!(
@@ -897,7 +903,7 @@ pub fn profile_points(
                 }
                 Err(err) => printer.warn(&format!("--profile: {name}: {err:#}")),
             }
-            if interrupt::requested().is_some() {
+            if stop().is_some() {
                 return records;
             }
         }
@@ -910,7 +916,7 @@ pub fn profile_points(
 /// there is said, and the first profile kept).
 fn record_profile(
     job: &PointJob,
-    worker: &mut PythonWorker,
+    (worker, stop): (&mut PythonWorker, &dyn Fn() -> Option<Stop>),
     (dir, base): (&Path, &Path),
 ) -> anyhow::Result<(results::ProfileRecord, Option<String>)> {
     let PointJob {
@@ -921,7 +927,7 @@ fn record_profile(
         work_size,
     } = *job;
     let call_graph = profile::CallGraph::for_variant(variant);
-    let (folded, operations) = record_once(job, worker)?;
+    let (folded, operations) = record_once(job, worker, stop)?;
     // A thread lifecycle sample starts `work_size` threads; warm-ups count too.
     let threads_started = (workload.group == Group::Threads)
         .then(|| work_size * u64::from(plan.settings.warmup + plan.settings.samples));
@@ -933,14 +939,14 @@ fn record_profile(
         dir,
         base,
     )?;
-    if !workload.group.scales() || thread_count < 2 || interrupt::requested().is_some() {
+    if !workload.group.scales() || thread_count < 2 || stop().is_some() {
         return Ok((record, None));
     }
     let one = PointJob {
         thread_count: 1,
         ..*job
     };
-    let compared = record_once(&one, worker).and_then(|(serial, serial_operations)| {
+    let compared = record_once(&one, worker, stop).and_then(|(serial, serial_operations)| {
         let mut differential = mechanism::differential(
             (&serial.merged, serial_operations),
             (&folded.merged, operations),
@@ -975,6 +981,7 @@ fn record_profile(
 fn record_once(
     job: &PointJob,
     worker: &mut PythonWorker,
+    stop: &dyn Fn() -> Option<Stop>,
 ) -> anyhow::Result<(profile::Folded, u64)> {
     let scratch = tempfile::Builder::new()
         .prefix("ftbench-profile")
@@ -986,7 +993,7 @@ fn record_once(
         python_names: variant.interpreter.info.version_info >= [3, 12, 0]
             && cfg!(target_os = "linux"),
     });
-    let ran = worker.run(variant, &job.request());
+    let ran = worker.run(variant, &job.request(), &|| stop().is_some());
     worker.profile = None;
     let ran = ran?;
     let folded = profile::fold(

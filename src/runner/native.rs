@@ -244,7 +244,12 @@ fn split(total: u64, parts: u64) -> Vec<(u64, u64)> {
 pub struct NativeWorker;
 
 impl Worker for NativeWorker {
-    fn run(&mut self, _variant: &Variant, request: &Request) -> Result<WorkerOutput, Error> {
+    fn run(
+        &mut self,
+        _variant: &Variant,
+        request: &Request,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<WorkerOutput, Error> {
         let test = request.module.as_str();
         let (kernel, expected) = kernel(test).ok_or_else(|| Error::MissingDependency {
             message: format!("no native kernel for {test}"),
@@ -286,7 +291,8 @@ impl Worker for NativeWorker {
         };
         let total: u64 = ranges.iter().map(|r| r.1).sum();
         let state = state(ranges.len(), test);
-        let samples = measure_with_team(kernel, &state, &ranges, request, expected(0, total))?;
+        let samples =
+            measure_with_team(kernel, &state, &ranges, (request, stop), expected(0, total))?;
         Ok(WorkerOutput {
             hello,
             calibration: None,
@@ -326,7 +332,7 @@ fn measure_with_team(
     kernel: Kernel,
     state: &State,
     ranges: &[(u64, u64)],
-    request: &Request,
+    (request, stop): (&Request, &dyn Fn() -> bool),
     expected: u64,
 ) -> Result<Vec<RawSample>, Error> {
     let total: u64 = ranges.iter().map(|r| r.1).sum();
@@ -366,7 +372,7 @@ fn measure_with_team(
         let release = || open(&senders, false);
         let mut samples = Vec::new();
         for index in 0..request.warmup + request.samples {
-            if crate::interrupt::requested().is_some() {
+            if stop() {
                 release();
                 return Err(Error::Interrupted);
             }
@@ -429,14 +435,19 @@ pub struct Workers<'a> {
 }
 
 impl Worker for Workers<'_> {
-    fn run(&mut self, variant: &Variant, request: &Request) -> Result<WorkerOutput, Error> {
+    fn run(
+        &mut self,
+        variant: &Variant,
+        request: &Request,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<WorkerOutput, Error> {
         if variant.interpreter.source == InterpreterSource::Native {
             let before = process_cpu_seconds();
-            let output = self.native.run(variant, request);
+            let output = self.native.run(variant, request, stop);
             self.native_cpu_s += process_cpu_seconds() - before;
             output
         } else {
-            self.python.run(variant, request)
+            self.python.run(variant, request, stop)
         }
     }
 }

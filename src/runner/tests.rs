@@ -41,7 +41,12 @@ struct FakeWorker {
 }
 
 impl Worker for FakeWorker {
-    fn run(&mut self, variant: &Variant, request: &Request) -> Result<WorkerOutput, Error> {
+    fn run(
+        &mut self,
+        variant: &Variant,
+        request: &Request,
+        _stop: &dyn Fn() -> bool,
+    ) -> Result<WorkerOutput, Error> {
         let hello = Hello {
             pid: 1,
             version: variant.interpreter.info.version.clone(),

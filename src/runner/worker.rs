@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use super::protocol::{self, PROTOCOL_VERSION, RawSample, Request, WorkerMessage};
 use crate::interpreter::Variant;
-use crate::interrupt;
 use crate::process::{self, Pipe};
 use crate::workloads::ScriptDir;
 
@@ -100,9 +99,16 @@ fn tail(stderr: &str) -> String {
     format!("; its stderr ends with:\n  {}", lines[start..].join("\n  "))
 }
 
-/// Something that answers requests for a variant.
+/// Something that answers requests for a variant. `stop` says whether the run was asked to
+/// stop (the runner's [`super::host::Host`] answers it): a worker polls it while it waits, and
+/// ends with [`Error::Interrupted`].
 pub trait Worker {
-    fn run(&mut self, variant: &Variant, request: &Request) -> Result<WorkerOutput, Error>;
+    fn run(
+        &mut self,
+        variant: &Variant,
+        request: &Request,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<WorkerOutput, Error>;
 }
 
 /// Runs `worker.py` in the variant's interpreter, with a deadline.
@@ -142,7 +148,12 @@ enum Ending {
 }
 
 impl Worker for PythonWorker {
-    fn run(&mut self, variant: &Variant, request: &Request) -> Result<WorkerOutput, Error> {
+    fn run(
+        &mut self,
+        variant: &Variant,
+        request: &Request,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<WorkerOutput, Error> {
         let mut command = variant.command(&self.scripts.worker());
         command.current_dir(self.scripts.path());
         if let Some(recording) = &self.profile {
@@ -176,7 +187,7 @@ impl Worker for PythonWorker {
         let until = Instant::now() + self.deadline;
         let mut conversation = Conversation::default();
         let ending = loop {
-            if interrupt::requested().is_some() {
+            if stop() {
                 break Ending::Interrupted;
             }
             if Instant::now() > until {
@@ -203,13 +214,13 @@ impl Worker for PythonWorker {
                     Ending::Done => until,
                     _ => until.min(Instant::now() + CRASH_GRACE),
                 };
-                process::wait_until(&mut child, wait_until, || interrupt::requested().is_some())
+                process::wait_until(&mut child, wait_until, stop)
                     .ok()
                     .flatten()
             }
             _ => None,
         };
-        let interrupted = interrupt::requested().is_some();
+        let interrupted = stop();
         process::kill_group(&child);
         if status.is_none() {
             let _ = child.wait();
