@@ -240,6 +240,32 @@ fn an_audit_names_what_turns_the_gil_on_and_survives_hostile_imports() {
         row.contains("GIL ON: markupsafe._speedups") && row.contains("not installed"),
         "{row}"
     );
+
+    // A `.pth` file that imports the speedups turns the GIL on at start-up: named, and no
+    // import is judged against a GIL that was on before it.
+    fs_err::write(
+        site.join("zz_ftbench_startup.pth"),
+        "import markupsafe._speedups\n",
+    )
+    .unwrap();
+    let output = ftbench(d)
+        .args(["audit", "numpy", "--json"])
+        .arg("--python")
+        .arg(python.as_os_str())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("start-up turns the GIL on (importing markupsafe._speedups)"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        json["interpreters"][0]["started_by"],
+        "markupsafe._speedups"
+    );
+    assert_eq!(entry(&json, "numpy")["verdict"], "on_at_start");
 }
 
 /// What cannot be audited is refused before anything runs, naming the bad part.

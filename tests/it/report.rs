@@ -289,6 +289,16 @@ fn the_seed_studys_own_results_file_becomes_a_report() {
         insta::assert_snapshot!("seed_tables", stdout);
         insta::assert_snapshot!("seed_compact", compact);
         insta::assert_snapshot!("seed_markdown", fs_err::read_to_string(report.join("report.md")).unwrap());
+        insta::assert_snapshot!("seed_csv", fs_err::read_to_string(report.join("results.csv")).unwrap());
+    });
+    // The HTML without its figures (each an SVG of its own, checked in a browser elsewhere).
+    let filters = vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r"(?s)<svg.*?</svg>", "[SVG]"),
+        (r"ftbench \d+\.\d+\.\d+", "ftbench [VERSION]"),
+    ];
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("seed_html", fs_err::read_to_string(report.join("report.html")).unwrap());
     });
 }
 
