@@ -203,6 +203,20 @@ mod tests {
     }
 
     #[test]
+    fn a_killed_group_is_waited_for_until_its_members_are_dead() {
+        let mut command = Command::new("sh");
+        // A member of the group that outlives its parent by a little while it dies.
+        command.args(["-c", "sleep 30 & sleep 30"]).process_group(0);
+        let mut child = command.spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(group_has_live_members(child.id()));
+        kill_group(&child);
+        let _ = child.wait();
+        wait_for_group_to_die(child.id(), Duration::from_secs(5));
+        assert!(!group_has_live_members(child.id()));
+    }
+
+    #[test]
     fn a_logged_child_is_killed_at_its_deadline_with_what_it_detached() {
         adopt_orphans();
         let dir = tempfile::tempdir().unwrap();
@@ -352,6 +366,9 @@ pub fn run_logged(
     if status.is_none() {
         let _ = child.wait();
     }
+    // SIGKILL is delivered, not yet acted on: a member of the group that has not died yet has
+    // not handed its detached children to ftbench, and the scan below would miss them.
+    wait_for_group_to_die(child.id(), GROUP_DEATH);
     end_marked_orphans(&mark);
     // What holds the pipe now escaped both the group and ftbench's adoption: its output is
     // not waited for.
@@ -487,6 +504,45 @@ fn own_children() -> Vec<i32> {
             })
         })
         .collect()
+}
+
+/// How long [`run_logged`] waits for a killed process group's members to die.
+const GROUP_DEATH: Duration = Duration::from_secs(2);
+
+/// Wait (at most `limit`) until no live process is left in process group `group` (zombies are
+/// dead: their children have been re-parented).
+fn wait_for_group_to_die(group: u32, limit: Duration) {
+    let until = Instant::now() + limit;
+    while group_has_live_members(group) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether a process that is not a zombie has `group` as its process group (`/proc/PID/stat`).
+fn group_has_live_members(group: u32) -> bool {
+    let Ok(entries) = fs_err::read_dir("/proc") else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|entry| {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return false;
+        };
+        let Ok(stat) = fs_err::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`: the command may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<u32>().ok());
+        state != Some("Z") && state != Some("X") && pgrp == Some(group)
+    })
 }
 
 /// How many [`run_logged`] children this process started: each one's mark is its own.

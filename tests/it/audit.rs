@@ -26,14 +26,17 @@ fn local_distribution(site: &Path, name: &str, module: &str, code: &str) {
     .unwrap();
 }
 
-/// The processes whose command line holds `needle`.
+/// The processes whose command line holds `needle`: `pid: command line`.
 fn processes_with(needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in fs_err::read_dir("/proc").unwrap().flatten() {
         if let Ok(cmdline) = fs_err::read(entry.path().join("cmdline")) {
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
             if cmdline.contains(needle) {
-                found.push(cmdline);
+                found.push(format!(
+                    "{}: {cmdline}",
+                    entry.file_name().to_string_lossy()
+                ));
             }
         }
     }
@@ -125,6 +128,11 @@ fn an_audit_names_what_turns_the_gil_on_and_survives_hostile_imports() {
         local_distribution(&site, name, module, code);
     }
     let summary = d.join("summary.md");
+    // What another run left behind is not this audit's survivor.
+    let before: Vec<String> = ["ftb_forks", "ftb_hangs"]
+        .iter()
+        .flat_map(|m| processes_with(m))
+        .collect();
     let started = std::time::Instant::now();
     let output = ftbench(d)
         .args(["audit", "--fail-on-gil", "--json", "--timeout", "8"])
@@ -206,8 +214,13 @@ fn an_audit_names_what_turns_the_gil_on_and_survives_hostile_imports() {
     assert!(summary.contains("ftb-gil-via"), "{summary}");
 
     // Nothing outlives the audit, and nothing was written beside it.
-    assert_eq!(processes_with("ftb_forks"), Vec::<String>::new());
-    assert_eq!(processes_with("ftb_hangs"), Vec::<String>::new());
+    for module in ["ftb_forks", "ftb_hangs"] {
+        let survivors: Vec<String> = processes_with(module)
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        assert_eq!(survivors, Vec::<String>::new(), "{module} left a process");
+    }
     assert!(!d.join("written-by-import.txt").exists());
     assert!(!d.join("written-after-chdir.txt").exists());
     assert!(

@@ -246,6 +246,8 @@ fn pyperformance_probe_costs_nothing_and_hostile_benchmarks_end() {
     let d = dir.path();
     let manifest = fixture("pyperformance/MANIFEST");
     let pythons = python_args(&[format!("3.13t={}", ft.display())]);
+    // What another run left behind is not this run's survivor.
+    let before = processes_marked(&["ftbench-test-hang-child"]);
 
     let failed = ftbench(d)
         .args(["pyperformance", "-b", "hang,flood,gil_fork", "--fast"])
@@ -263,8 +265,12 @@ fn pyperformance_probe_costs_nothing_and_hostile_benchmarks_end() {
     assert_eq!(results["errors"][0]["test"], "hang", "{stderr}");
     assert!(reason.contains("within its 20 s deadline"), "{reason}");
     assert_eq!(results["settings"]["pyperformance"]["timeout_s"], 20);
+    let survivors: Vec<String> = processes_marked(&["ftbench-test-hang-child"])
+        .into_iter()
+        .filter(|pid| !before.contains(pid))
+        .collect();
     assert_eq!(
-        processes_marked(&["ftbench-test-hang-child"]),
+        survivors,
         Vec::<String>::new(),
         "the setsid child of the hung benchmark survived"
     );
