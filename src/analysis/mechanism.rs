@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::results::{DifferentialRecord, ProfileRecord};
+use crate::results::{DifferentialRecord, MechanismShare, ProfileRecord};
 use crate::runner::mechanism::{MECHANISMS, NAMED_SHARE};
 
 /// Growth below this is no growth worth explaining (the 2-core VM's noise is ~5%).
@@ -11,6 +11,12 @@ const GREW: f64 = 1.1;
 /// A mechanism's own growth must be at least this share of the single-thread CPU per operation
 /// to be named: below it, one-time costs (start-up, imports) and the VM's noise can reach it.
 const SIGNIFICANT: f64 = 0.1;
+
+/// Whether a mechanism's own growth is more than noise: at least a tenth of the single-thread
+/// cost (one-time costs such as start-up and imports, and the VM's noise, stay below it).
+fn grew_enough(mechanism: &MechanismShare, differential: &DifferentialRecord) -> bool {
+    mechanism.ns_per_op - mechanism.serial_ns_per_op >= SIGNIFICANT * differential.serial_ns_per_op
+}
 
 /// One sentence, e.g. "CPU per operation grew 3.4x at 2 threads; 71% of the growth is in locks
 /// (`_PyMutex_LockTimed`, `futex`): a lock every thread takes".
@@ -26,11 +32,9 @@ pub fn sentence(differential: &DifferentialRecord) -> String {
     } else {
         let grew = format!("CPU per operation grew {growth:.1}x at {threads}");
         // A mechanism is named when it explains a good part of the growth, and that part is
-        // itself more than noise: a tenth of the single-thread cost.
-        let significant = |m: &&crate::results::MechanismShare| {
-            m.share >= NAMED_SHARE
-                && m.ns_per_op - m.serial_ns_per_op >= SIGNIFICANT * differential.serial_ns_per_op
-        };
+        // itself more than noise.
+        let significant =
+            |m: &&MechanismShare| m.share >= NAMED_SHARE && grew_enough(m, differential);
         match differential.mechanisms.first().filter(significant) {
             Some(top) => {
                 let meaning = MECHANISMS
@@ -59,11 +63,7 @@ pub fn sentence(differential: &DifferentialRecord) -> String {
                     .mechanisms
                     .iter()
                     .skip(1)
-                    .filter(|m| {
-                        m.share >= 0.1
-                            && m.ns_per_op - m.serial_ns_per_op
-                                >= SIGNIFICANT * differential.serial_ns_per_op
-                    })
+                    .filter(|m| m.share >= 0.1 && grew_enough(m, differential))
                     .map(|m| format!("{:.0}% in {}", m.share * 100.0, m.name))
                     .collect();
                 if !others.is_empty() {
@@ -100,7 +100,7 @@ pub fn sentence(differential: &DifferentialRecord) -> String {
 
 /// The line of a process pool's differential: processes share nothing, so no mechanism of
 /// the interpreter is shared either; what grows is the pool's own cost.
-pub fn process_sentence(differential: &DifferentialRecord) -> String {
+fn process_sentence(differential: &DifferentialRecord) -> String {
     let threads = crate::format::workers(true, differential.thread_count);
     format!(
         "CPU per operation at {threads} is {:.2}x one process's: processes share no object, lock or reference count, so what grows is the pool's own cost (starting processes, the memory each copies, pickling through pipes) and the machine's",
@@ -108,8 +108,18 @@ pub fn process_sentence(differential: &DifferentialRecord) -> String {
     )
 }
 
-/// The mechanism line of each profile that has a differential: `(test, label, sentence)`.
-/// `processes` says which tests run in processes.
+/// The line of one differential: a process pool's ([`process_sentence`]) or the mechanism
+/// line ([`sentence`]).
+pub fn line(differential: &DifferentialRecord, processes: bool) -> String {
+    if processes {
+        process_sentence(differential)
+    } else {
+        sentence(differential)
+    }
+}
+
+/// The line of each profile that has a differential: `(test, label, line)`. `processes` says
+/// which tests run in processes.
 pub fn lines(
     profiles: &[ProfileRecord],
     processes: impl Fn(&str) -> bool,
@@ -118,11 +128,7 @@ pub fn lines(
         .iter()
         .filter_map(|p| {
             let differential = p.differential.as_ref()?;
-            let line = if processes(&p.test) {
-                process_sentence(differential)
-            } else {
-                sentence(differential)
-            };
+            let line = line(differential, processes(&p.test));
             Some((p.test.clone(), p.label.clone(), line))
         })
         .collect()
@@ -131,7 +137,6 @@ pub fn lines(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::MechanismShare;
 
     fn record(growth: f64, shares: &[(&str, f64)], debug_info: bool) -> DifferentialRecord {
         DifferentialRecord {

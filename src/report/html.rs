@@ -44,11 +44,7 @@ fn profile_rows(results: &Analysis<'_>) -> Vec<ProfileRow> {
                 .map(|t| (t.tid, super::profiles::profile_name(&t.file)))
                 .collect(),
             mechanism: p.differential.as_ref().map(|d| {
-                if results.info(&p.test).uses_processes() {
-                    crate::analysis::mechanism::process_sentence(d)
-                } else {
-                    crate::analysis::mechanism::sentence(d)
-                }
+                crate::analysis::mechanism::line(d, results.info(&p.test).uses_processes())
             }),
             differential: p.differential.as_ref().map(|d| {
                 (

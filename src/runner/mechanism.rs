@@ -309,13 +309,8 @@ pub fn differential(
     let one = PerOperation::of(serial.0, serial.1);
     let many = PerOperation::of(threaded.0, threaded.1);
     let growth = many.total - one.total;
-    let mechanism_key = |frames: &[&str]| {
-        mechanism_of(frames)
-            .map(|(m, _)| vec![m.name.to_string()])
-            .unwrap_or_default()
-    };
-    let by_one = one.by(mechanism_key);
-    let by_many = many.by(mechanism_key);
+    // Each stack has one mechanism at most, named by one frame: a mechanism's cost is the sum
+    // of its frames'.
     let symbol_key = |frames: &[&str]| {
         mechanism_of(frames)
             .map(|(m, symbol)| vec![format!("{}\u{0}{}", m.name, symbol)])
@@ -326,8 +321,14 @@ pub fn differential(
     let mut mechanisms: Vec<MechanismShare> = MECHANISMS
         .iter()
         .map(|m| {
-            let before = by_one.get(m.name).copied().unwrap_or(0.0);
-            let after = by_many.get(m.name).copied().unwrap_or(0.0);
+            let total = |symbols: &BTreeMap<String, f64>| -> f64 {
+                symbols
+                    .iter()
+                    .filter(|(key, _)| key.split_once('\u{0}').is_some_and(|k| k.0 == m.name))
+                    .map(|(_, cost)| cost)
+                    .sum()
+            };
+            let (before, after) = (total(&symbols_one), total(&symbols_many));
             let mut symbols: Vec<(String, f64)> = symbols_many
                 .iter()
                 .filter_map(|(key, after)| {
