@@ -77,18 +77,7 @@ pub(super) fn audit(args: &AuditArgs, printer: &Printer) -> Result<ExitCode> {
 fn interpreters(specs: &[String]) -> Result<Vec<Variant>> {
     let discovery = interpreter::discover();
     let variants: Vec<Variant> = if specs.is_empty() {
-        let found: Vec<Variant> = discovery
-            .interpreters
-            .iter()
-            .filter(|i| i.info.free_threaded && i.info.implementation == "cpython")
-            .map(|i| {
-                Variant::new(
-                    Variant::default_label(&i.info, GilMode::Default),
-                    i.clone(),
-                    GilMode::Default,
-                )
-            })
-            .collect();
+        let found = discovery.free_threaded_variants();
         if found.is_empty() {
             bail!(
                 "no free-threaded Python found: install one with `ftbench python install 3.13t`, or pass --python PATH"

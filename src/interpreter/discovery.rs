@@ -283,21 +283,8 @@ impl Discovery {
     /// What `ftbench run` measures without `--python`: every free-threaded build, the newest GIL
     /// build, and the newest free-threaded build with its GIL forced on.
     pub fn default_variants(&self) -> Vec<Variant> {
-        let free_threaded: Vec<&Interpreter> = self
-            .interpreters
-            .iter()
-            .filter(|i| i.info.free_threaded && i.info.implementation == "cpython")
-            .collect();
-        let mut variants: Vec<Variant> = free_threaded
-            .iter()
-            .map(|i| {
-                Variant::new(
-                    Variant::default_label(&i.info, GilMode::Default),
-                    (*i).clone(),
-                    GilMode::Default,
-                )
-            })
-            .collect();
+        let free_threaded = self.free_threaded();
+        let mut variants = as_found(&free_threaded);
         if let Some(newest) = free_threaded.iter().max_by_key(|i| i.info.version_info) {
             variants.push(Variant::new(
                 Variant::default_label(&newest.info, GilMode::ForceOn),
@@ -320,6 +307,35 @@ impl Discovery {
         disambiguate_labels(&mut variants);
         variants
     }
+
+    /// Every free-threaded CPython found, each as it is (GIL not forced), labels made unique:
+    /// what `ftbench audit` looks at without `--python`.
+    pub fn free_threaded_variants(&self) -> Vec<Variant> {
+        let mut variants = as_found(&self.free_threaded());
+        disambiguate_labels(&mut variants);
+        variants
+    }
+
+    fn free_threaded(&self) -> Vec<&Interpreter> {
+        self.interpreters
+            .iter()
+            .filter(|i| i.info.free_threaded && i.info.implementation == "cpython")
+            .collect()
+    }
+}
+
+/// Each interpreter as a variant with its GIL as built and its default label.
+fn as_found(interpreters: &[&Interpreter]) -> Vec<Variant> {
+    interpreters
+        .iter()
+        .map(|i| {
+            Variant::new(
+                Variant::default_label(&i.info, GilMode::Default),
+                (*i).clone(),
+                GilMode::Default,
+            )
+        })
+        .collect()
 }
 
 /// Make default labels unique by appending the source where two builds share a version.
