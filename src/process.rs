@@ -489,12 +489,8 @@ fn own_children() -> Vec<i32> {
         return children;
     }
     let me = std::process::id().to_string();
-    let Ok(entries) = fs_err::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    processes()
+        .into_iter()
         .filter(|pid| {
             fs_err::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
                 status
@@ -518,19 +514,20 @@ fn wait_for_group_to_die(group: u32, limit: Duration) {
     }
 }
 
+/// Every process's pid, from `/proc` (none where it cannot be read).
+fn processes() -> Vec<i32> {
+    let Ok(entries) = fs_err::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
+}
+
 /// Whether a process that is not a zombie has `group` as its process group (`/proc/PID/stat`).
 fn group_has_live_members(group: u32) -> bool {
-    let Ok(entries) = fs_err::read_dir("/proc") else {
-        return false;
-    };
-    entries.filter_map(Result::ok).any(|entry| {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            return false;
-        };
+    processes().into_iter().any(|pid| {
         let Ok(stat) = fs_err::read_to_string(format!("/proc/{pid}/stat")) else {
             return false;
         };
