@@ -201,24 +201,12 @@ fn show(audit: &Audit, args: &AuditArgs, printer: &Printer) -> Result<()> {
     } else {
         printer.stdout(&table)?;
     }
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        use std::io::Write as _;
-        fs_err::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut file| {
-                file.write_all(crate::report::audit::step_summary(audit).as_bytes())
-            })
-            .context("cannot append the audit to $GITHUB_STEP_SUMMARY")?;
-    }
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        let annotations = crate::report::audit::annotations(audit, args.fail_on_gil);
-        if !annotations.is_empty() {
-            // Workflow commands are read from stdout.
-            printer.stdout(&annotations)?;
-        }
-    }
+    super::common::tell_github(
+        printer,
+        "the audit",
+        || crate::report::audit::step_summary(audit),
+        || crate::report::audit::annotations(audit, args.fail_on_gil),
+    )?;
     Ok(())
 }
 

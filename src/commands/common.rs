@@ -255,3 +255,30 @@ pub fn machine_check(
         },
     )
 }
+/// What GitHub Actions reads of a command: `summary` appended to `$GITHUB_STEP_SUMMARY` where
+/// that is set, and `annotations` (workflow commands, which GitHub reads from stdout) printed
+/// where `GITHUB_ACTIONS=true`. Each is made only when it is wanted; `what` names it in an error.
+pub(super) fn tell_github(
+    printer: &Printer,
+    what: &str,
+    summary: impl FnOnce() -> String,
+    annotations: impl FnOnce() -> String,
+) -> Result<()> {
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        use std::io::Write as _;
+        let summary = summary();
+        fs_err::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(summary.as_bytes()))
+            .with_context(|| format!("cannot append {what} to $GITHUB_STEP_SUMMARY"))?;
+    }
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let annotations = annotations();
+        if !annotations.is_empty() {
+            printer.stdout(&annotations)?;
+        }
+    }
+    Ok(())
+}

@@ -208,23 +208,12 @@ pub fn publish(
     } else {
         printer.stdout(&table)?;
     }
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        use std::io::Write as _;
-        let summary = crate::report::gates::step_summary(records, headline);
-        fs_err::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut file| file.write_all(summary.as_bytes()))
-            .with_context(|| "cannot append the gates to $GITHUB_STEP_SUMMARY".to_string())?;
-    }
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        let annotations = crate::report::gates::annotations(records);
-        if !annotations.is_empty() {
-            // Workflow commands are read from stdout.
-            printer.stdout(&annotations)?;
-        }
-    }
+    super::common::tell_github(
+        printer,
+        "the gates",
+        || crate::report::gates::step_summary(records, headline),
+        || crate::report::gates::annotations(records),
+    )?;
     if let Some(path) = &measure.junit {
         crate::files::write_atomically(path, crate::report::gates::junit(records).as_bytes())
             .with_context(|| format!("cannot write the JUnit file `{}`", path.display()))?;
