@@ -251,6 +251,8 @@ pub struct Inliner {
 struct Binary {
     loader: addr2line::Loader,
     symbols: HashMap<String, u64>,
+    /// It has DWARF information (`.debug_info`), which names inlined functions.
+    debug_info: bool,
 }
 
 /// How many stacks' frames are looked up, at most: a pathological recording is folded without
@@ -325,14 +327,7 @@ impl Inliner {
         }
         // The last frame is the function perf named.
         names.pop();
-        let has_debug = !names.is_empty()
-            || loaded
-                .loader
-                .find_location(address)
-                .ok()
-                .flatten()
-                .is_some();
-        self.debug_info = Some(self.debug_info.unwrap_or(false) || has_debug);
+        self.debug_info = Some(self.debug_info.unwrap_or(false) || loaded.debug_info);
         names
     }
 }
@@ -348,8 +343,13 @@ impl Binary {
             .filter(object::ObjectSymbol::is_definition)
             .filter_map(|s| Some((s.name().ok()?.to_string(), s.address())))
             .collect();
+        let debug_info = file.section_by_name(".debug_info").is_some();
         let loader = addr2line::Loader::new(path).ok()?;
-        Some(Self { loader, symbols })
+        Some(Self {
+            loader,
+            symbols,
+            debug_info,
+        })
     }
 }
 
