@@ -138,6 +138,17 @@ fn machine_says(verdict: Option<Verdict>, disturbed: usize, samples: usize) -> O
     }
 }
 
+/// A point the machine disturbed is undecided whichever side of the threshold it fell on: a
+/// failure is not the code's, and an interval too wide to decide was widened by the machine, so
+/// the reason names the machine in both cases (the figures stay in front).
+fn blame_machine(outcome: Outcome, reason: &str, machine: &str) -> (Outcome, String) {
+    let reason = match outcome {
+        Outcome::Failed => format!("{reason}, but {machine}: not the code's to answer for"),
+        _ => format!("{reason}; {machine}: not the code's to answer for"),
+    };
+    (Outcome::Undecided, reason)
+}
+
 /// Decide an interval against a threshold: failed when it lies wholly on the failing side,
 /// passed when wholly on the other, else undecided.
 fn decide(estimate: Estimate, fails_below: bool, threshold: f64) -> Outcome {
@@ -199,15 +210,14 @@ fn point_findings(
                     shown(estimate)
                 ),
             };
-            if outcome == Outcome::Failed
+            if outcome != Outcome::Passed
                 && let Some(machine) = machine_says(
                     point.verdict,
                     point.disturbed_samples + point.unequal_samples,
                     point.value.n,
                 )
             {
-                outcome = Outcome::Undecided;
-                reason = format!("{reason}, but {machine}: not the code's to answer for");
+                (outcome, reason) = blame_machine(outcome, &reason, &machine);
             }
             let margin = if fails_below {
                 estimate.low - threshold
@@ -281,7 +291,7 @@ fn regression_findings(
                         shown(ratio)
                     ),
                 };
-                if outcome == Outcome::Failed {
+                if outcome != Outcome::Passed {
                     let verdict_of = |series: &Option<super::Series>| {
                         series.as_ref().and_then(|s| {
                             s.points
@@ -304,8 +314,7 @@ fn regression_findings(
                         machine_says(verdict, disturbed, point.samples.len())
                     });
                     if let Some(machine) = machine {
-                        outcome = Outcome::Undecided;
-                        reason = format!("{reason}, but {machine}: not the code's to answer for");
+                        (outcome, reason) = blame_machine(outcome, &reason, &machine);
                     }
                 }
                 findings.push(Finding {
@@ -485,6 +494,20 @@ mod tests {
                 decide(estimate, fails_below, threshold),
                 expected,
                 "{estimate:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_machine_that_disturbed_the_point_is_named_whether_it_failed_or_was_too_noisy() {
+        use super::{Outcome, blame_machine};
+        let machine = "other work on the machine disturbed the point";
+        for (outcome, joint) in [(Outcome::Failed, ", but "), (Outcome::Undecided, "; ")] {
+            let (after, reason) = blame_machine(outcome, "efficiency 0.69", machine);
+            assert_eq!(after, Outcome::Undecided);
+            assert_eq!(
+                reason,
+                format!("efficiency 0.69{joint}{machine}: not the code's to answer for")
             );
         }
     }
