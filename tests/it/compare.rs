@@ -2,6 +2,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
+use crate::common::fairness::{self, Fairness};
 use crate::common::{ft_python, ftbench, read_json, temp};
 use crate::require;
 
@@ -89,11 +90,11 @@ fn free_threading_is_significantly_faster_and_a_run_equals_itself() {
         );
     };
     let d = d.as_path();
-    assert_eq!(
-        verdict_at(&comparison, "parallel_compute", 2),
-        "faster",
-        "{comparison:#}"
-    );
+    if verdict_at(&comparison, "parallel_compute", 2) != "faster" {
+        let failure = format!("free-threading was not faster at 2 threads: {comparison:#}");
+        fairness::judge(&ft, &failure, Fairness::parallel);
+        return;
+    }
     let point = &comparison[0]["points"][1];
     assert!(point["p_value"].as_f64().unwrap() < 0.05);
     assert!(point["ci_low"].as_f64().unwrap() > 1.0);

@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use crate::common::fairness::Fairness;
 use crate::common::{Hog, ft_python, ftbench, read_json, temp, tiny_run};
 use crate::require;
 
@@ -225,4 +226,20 @@ fn resuming_a_file_from_other_cpus_names_them_and_force_runs_here() {
         "{stderr}"
     );
     assert_eq!(crate::common::point_count(&d.join("r.json")), 2);
+}
+
+/// The probe that lets a physics test say SKIPPED must see an unfair machine: with one CPU kept
+/// busy, two Python processes reach about 1.3x of one (the probe's bar is 1.7x), and it says so.
+#[test]
+fn the_fairness_probe_sees_a_cpu_taken_by_other_work() {
+    let ft = require!(ft_python());
+    let quiet = Fairness::measure(&ft);
+    eprintln!("quiet: {quiet}");
+    let busy = {
+        let _hog = Hog::start();
+        Fairness::measure(&ft)
+    };
+    eprintln!("one CPU busy: {busy}");
+    assert!(!busy.parallel(), "{busy}");
+    assert!(!busy.contended(), "{busy}");
 }

@@ -2,6 +2,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
+use crate::common::fairness::{self, Fairness};
 use crate::common::{
     fake_python, ft_python, ftbench, gil_python, python_args, read_json, temp, tools_python,
 };
@@ -193,11 +194,31 @@ fn reachable_at_two(results: &serde_json::Value, point: Option<(&str, &str)>) ->
     2.0 * slowest.min(busy).clamp(0.5, 1.0)
 }
 
+/// What `parallel_compute` at 2 threads broke of the physics, if anything: (free-threaded,
+/// GIL-forced, native, reachable) speedups.
+fn physics_broken((ft, gil, native, reachable): (f64, f64, f64, f64)) -> Option<String> {
+    // The hardware ceiling: Rust doing the same shape of work scales on 2 cores (1.7x of 2 on
+    // equal CPUs).
+    if native < 0.85 * reachable {
+        return Some(format!(
+            "native speedup at 2 threads was {native:.2} of {reachable:.2} reachable"
+        ));
+    }
+    if ft < 0.8 * reachable {
+        return Some(format!(
+            "free-threaded speedup at 2 threads was {ft:.2} of {reachable:.2} reachable"
+        ));
+    }
+    // Free-threading beats the same build with its GIL forced on, on any 2 CPUs.
+    (ft < 1.25 * gil).then(|| format!("free-threaded {ft:.2} against GIL-forced {gil:.2}"))
+}
+
 #[test]
 fn free_threading_scales_and_the_gil_does_not() {
     // The physics on 2 cores, with generous margins: pure-Python arithmetic on 2 threads. A
     // shared VM has slow spells that can hide a whole curve; a failed check is measured once
-    // more before it counts, and both attempts are printed.
+    // more, and then judged by the fairness probe (SKIPPED only where two Python processes could
+    // not reach 2x either); both attempts are printed.
     let ft = require!(ft_python());
     let dir = temp();
     let mut last = (0.0, 0.0, 0.0, 2.0);
@@ -221,35 +242,20 @@ fn free_threading_scales_and_the_gil_does_not() {
             "attempt {attempt}: parallel_compute speedup at 2 threads: free-threaded {ft_speedup:.2}, GIL forced {gil_speedup:.2}, native ceiling {native_speedup:.2}; reachable on these CPUs {reachable:.2}"
         );
         last = (ft_speedup, gil_speedup, native_speedup, reachable);
-        if ft_speedup >= 0.8 * reachable
-            && ft_speedup >= 1.25 * gil_speedup
-            && gil_speedup <= 1.2
-            && native_speedup >= 0.85 * reachable
-        {
+        if physics_broken(last).is_none() && gil_speedup <= 1.2 {
             break;
         }
         fs_err::remove_file(dir.path().join("physics.json")).unwrap();
     }
-    let (ft_speedup, gil_speedup, native_speedup, reachable) = last;
-    // The hardware ceiling: Rust doing the same shape of work scales on 2 cores (1.7x of 2 on
-    // equal CPUs).
-    assert!(
-        native_speedup >= 0.85 * reachable,
-        "native speedup at 2 threads was {native_speedup:.2} of {reachable:.2} reachable"
-    );
-    assert!(
-        ft_speedup >= 0.8 * reachable,
-        "free-threaded speedup at 2 threads was {ft_speedup:.2} of {reachable:.2} reachable"
-    );
-    // Free-threading beats the same build with its GIL forced on, on any 2 CPUs.
-    assert!(
-        ft_speedup >= 1.25 * gil_speedup,
-        "free-threaded {ft_speedup:.2} against GIL-forced {gil_speedup:.2}"
-    );
+    // The GIL serialises the threads on any machine, fair or not.
+    let gil_speedup = last.1;
     assert!(
         gil_speedup <= 1.2,
         "GIL-forced speedup at 2 threads was {gil_speedup:.2}"
     );
+    if let Some(failure) = physics_broken(last) {
+        fairness::judge(&ft, &failure, Fairness::parallel);
+    }
 }
 
 #[test]
@@ -435,7 +441,11 @@ fn native_is_a_trustworthy_ceiling_in_quick_runs_and_only_a_reference_for_locks(
             "attempt {attempt}: native speedup {speedup:.2} of {reachable:.2} reachable, parallelism {parallelism:.2}, verdict {verdict}"
         );
     }
-    panic!("native parallel_compute did not scale to 2 threads in a quick run");
+    fairness::judge(
+        &ft,
+        "native parallel_compute did not scale to 2 threads in a quick run",
+        Fairness::parallel,
+    );
 }
 
 /// Linux keeps a process's peak RSS (`ru_maxrss`) across exec, and std spawns with `vfork`: a

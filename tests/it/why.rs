@@ -1,10 +1,23 @@
 use std::path::Path;
 
+use crate::common::fairness::{self, Fairness};
 use crate::common::{fixture, ft_python, ftbench, python_args, read_json, temp};
 use crate::require;
 
-/// (function, labels, label, threads, the verdicts it may get).
-type Case<'a> = (&'a str, &'a [String], &'a str, u64, &'a [&'a str]);
+/// (function, labels, label, threads, the verdicts it may get, whether a machine can show it).
+type Case<'a> = (
+    &'a str,
+    &'a [String],
+    &'a str,
+    u64,
+    &'a [&'a str],
+    fn(&Fairness) -> bool,
+);
+
+/// A verdict any machine shows, fair or not.
+fn any_machine(_: &Fairness) -> bool {
+    true
+}
 
 /// `ftbench scale why.py:FUNCTION` at threads 1, 2 and 4 on `labels`; the results file.
 fn scale(dir: &Path, function: &str, labels: &[String], report: bool) -> serde_json::Value {
@@ -61,17 +74,33 @@ fn each_verdict_comes_from_its_purpose_built_workload() {
     // when this VM's vCPUs drift apart in speed (they do, for minutes at a time), is judged
     // by the machine: never `contends` or `waits`, which would blame the code.
     let machine: &[&str] = &["scales", "unequal", "disturbed"];
+    // Contention shows only where two CPUs writing one cache line slow each other; a spell with
+    // both vCPUs on one host core hides it, and then the fairness probe says SKIPPED.
     let cases: [Case; 6] = [
-        ("pure_loop", &both, "ft", 2, machine),
-        ("pure_loop", &both, "ft", 4, &["oversubscribed"]),
-        ("pure_loop", &both, "gil", 2, &["gil"]),
-        ("shared_reads", &ft_label, "ft", 2, &["contends"]),
-        ("locked", &ft_label, "ft", 2, &["waits"]),
+        ("pure_loop", &both, "ft", 2, machine, any_machine),
+        (
+            "pure_loop",
+            &both,
+            "ft",
+            4,
+            &["oversubscribed"],
+            any_machine,
+        ),
+        ("pure_loop", &both, "gil", 2, &["gil"], any_machine),
+        (
+            "shared_reads",
+            &ft_label,
+            "ft",
+            2,
+            &["contends"],
+            Fairness::contended,
+        ),
+        ("locked", &ft_label, "ft", 2, &["waits"], any_machine),
         // I/O-like work scales though its threads hardly use a CPU: not a problem to report.
-        ("sleeps", &ft_label, "ft", 2, &["scales"]),
+        ("sleeps", &ft_label, "ft", 2, &["scales"], any_machine),
     ];
     let mut runs: Vec<(String, serde_json::Value)> = Vec::new();
-    for (function, labels, label, threads, verdict) in cases {
+    for (function, labels, label, threads, verdict, fair) in cases {
         let mut seen = Vec::new();
         for attempt in 0..2 {
             let fresh = attempt > 0 || !runs.iter().any(|(f, _)| f == function);
@@ -89,10 +118,12 @@ fn each_verdict_comes_from_its_purpose_built_workload() {
             eprintln!("attempt {attempt}: {function} on {label} at {threads}: {at}");
             seen.push(at["verdict"].clone());
         }
-        assert!(
-            seen.is_empty(),
-            "{function} on {label} at {threads}: expected one of {verdict:?}, got {seen:?}"
-        );
+        if !seen.is_empty() {
+            let failure = format!(
+                "{function} on {label} at {threads}: expected one of {verdict:?}, got {seen:?}"
+            );
+            fairness::judge(&ft, &failure, fair);
+        }
     }
 
     // The evidence beside the verdicts: threads that wait on a lock switch voluntarily, threads

@@ -1,3 +1,6 @@
+/// Whether the machine, right now, can show the physics a test asserts.
+pub mod fairness;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
