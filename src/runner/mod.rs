@@ -581,7 +581,30 @@ impl PointJob<'_> {
             self.work_size,
         )
     }
+
+    /// The request of a profiled run: the point's, with samples enough for the recording to
+    /// hold [`PROFILE_CPU_NS`] of work. A `--quick` point does ~60 ms of work, 30 samples at
+    /// perf's 499 Hz: one sample more or less moved a mechanism by a tenth of the growth, and
+    /// a workload that shares nothing read as contending on reference counts.
+    fn profile_request(&self) -> Request {
+        let mut request = self.request();
+        let per_sample = self.plan.settings.target_ns.max(1);
+        let needed = PROFILE_CPU_NS.div_ceil(per_sample);
+        let needed = u32::try_from(needed).unwrap_or(u32::MAX);
+        request.samples = request
+            .samples
+            .max(needed.saturating_sub(request.warmup))
+            .min(PROFILE_MAX_SAMPLES);
+        request
+    }
 }
+
+/// The work one profiled run records, in nanoseconds of the serial run's time: ~750 samples at
+/// perf's 499 Hz, so that a mechanism's growth of a tenth of the single-thread cost is three
+/// standard errors of the sampling noise (a mechanism at a third of the cost: ~250 samples).
+const PROFILE_CPU_NS: u64 = 1_500_000_000;
+/// The most samples a profiled run takes, whatever the target time (a tiny `--target-ms`).
+const PROFILE_MAX_SAMPLES: u32 = 1000;
 
 /// Why a point ended before it was measured.
 enum Ended {
@@ -920,17 +943,18 @@ fn record_profile(
     (dir, base): (&Path, &Path),
 ) -> anyhow::Result<(results::ProfileRecord, Option<String>)> {
     let PointJob {
-        plan,
+        plan: _,
         workload,
         variant,
         thread_count,
         work_size,
     } = *job;
     let call_graph = profile::CallGraph::for_variant(variant);
-    let (folded, operations) = record_once(job, worker, stop)?;
+    let (folded, operations, main) = record_once(job, worker, stop)?;
     // A thread lifecycle sample starts `work_size` threads; warm-ups count too.
+    let recorded = job.profile_request();
     let threads_started = (workload.group == Group::Threads)
-        .then(|| work_size * u64::from(plan.settings.warmup + plan.settings.samples));
+        .then(|| work_size * u64::from(recorded.warmup + recorded.samples));
     let mut record = profile::write_graphs(
         &folded,
         (workload.name, &variant.label, thread_count),
@@ -946,17 +970,15 @@ fn record_profile(
         thread_count: 1,
         ..*job
     };
-    let compared = record_once(&one, worker, stop).and_then(|(serial, serial_operations)| {
-        let mut differential = mechanism::differential(
-            (&serial.merged, serial_operations),
-            (&folded.merged, operations),
-            thread_count,
-        );
+    let compared = record_once(&one, worker, stop).and_then(|(serial, serial_ops, serial_main)| {
+        let (before, after) = (serial.work(serial_main), folded.work(main));
+        let mut differential =
+            mechanism::differential((&before, serial_ops), (&after, operations), thread_count);
         differential.debug_info = folded.debug_info.unwrap_or(false);
         profile::write_differential(
             &mut differential,
-            (&serial, serial_operations),
-            (&folded, operations),
+            (&before, serial_ops),
+            (&after, operations),
             (workload.name, &variant.label),
             (dir, base),
         )?;
@@ -976,13 +998,13 @@ fn record_profile(
     }
 }
 
-/// One worker run of `job` under `perf record`: its folded stacks and the operations it did
-/// (warm-ups included, as the recording is).
+/// One worker run of `job` under `perf record`: its folded stacks, the operations it did
+/// (warm-ups included, as the recording is) and the worker's pid (its main thread's tid).
 fn record_once(
     job: &PointJob,
     worker: &mut PythonWorker,
     stop: &dyn Fn() -> Option<Stop>,
-) -> anyhow::Result<(profile::Folded, u64)> {
+) -> anyhow::Result<(profile::Folded, u64, u32)> {
     let scratch = tempfile::Builder::new()
         .prefix("ftbench-profile")
         .tempdir()?;
@@ -993,7 +1015,8 @@ fn record_once(
         python_names: variant.interpreter.info.version_info >= [3, 12, 0]
             && cfg!(target_os = "linux"),
     });
-    let ran = worker.run(variant, &job.request(), &|| stop().is_some());
+    let request = job.profile_request();
+    let ran = worker.run(variant, &request, &|| stop().is_some());
     worker.profile = None;
     let ran = ran?;
     let folded = profile::fold(
@@ -1004,5 +1027,5 @@ fn record_once(
     // remove.
     let _ = fs_err::remove_file(format!("/tmp/perf-{}.map", ran.hello.pid));
     let operations = ran.samples.iter().map(|s| s.work_units).sum();
-    Ok((folded?, operations))
+    Ok((folded?, operations, ran.hello.pid))
 }

@@ -144,6 +144,30 @@ pub struct Folded {
     /// Whether the interpreter's debug information named inlined functions (`None`: no frame
     /// of a binary on disk was sampled).
     pub debug_info: Option<bool>,
+    /// `(tid, merged stack, count)` of every folded line, for [`Folded::work`].
+    stacks: Vec<(u32, String, u64)>,
+}
+
+impl Folded {
+    /// The merged stacks of the work: every thread but the worker process's main thread
+    /// (`main`, its pid), whose start-up, imports and sample bookkeeping are paid once per
+    /// process and would not cancel, per operation, between two short recordings. A process
+    /// pool's children keep their main threads: there the work runs in them. All stacks where
+    /// no other thread was sampled.
+    pub fn work(&self, main: u32) -> Vec<String> {
+        let mut work: BTreeMap<&str, u64> = BTreeMap::new();
+        for (tid, stack, count) in &self.stacks {
+            if *tid != main {
+                *work.entry(stack).or_default() += count;
+            }
+        }
+        if work.is_empty() {
+            return self.merged.clone();
+        }
+        work.into_iter()
+            .map(|(stack, count)| format!("{stack} {count}"))
+            .collect()
+    }
 }
 
 /// How long `perf record -- true` may take to say whether perf works here.
@@ -196,6 +220,7 @@ pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
     .context("failed to fold the stacks")?;
     let mut merged: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_thread: BTreeMap<u32, (u64, Vec<String>)> = BTreeMap::new();
+    let mut stacks = Vec::new();
     for line in String::from_utf8_lossy(&folded).lines() {
         let (Some((stack, _)), Some(count)) = (line.rsplit_once(' '), count_of(line)) else {
             continue;
@@ -212,7 +237,8 @@ pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
         } else {
             format!("{comm};{rest}")
         };
-        *merged.entry(whole).or_default() += count;
+        *merged.entry(whole.clone()).or_default() += count;
+        stacks.push((tid, whole, count));
         if !rest.is_empty() {
             let entry = by_thread.entry(tid).or_default();
             entry.0 += count;
@@ -234,6 +260,7 @@ pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
         threads,
         cpu_ns,
         debug_info: inliner.debug_info,
+        stacks,
     })
 }
 
@@ -613,8 +640,8 @@ pub fn write_graphs(
 /// per operation: red grew, blue shrank) of one point into `dir`, and fill in their paths.
 pub fn write_differential(
     record: &mut crate::results::DifferentialRecord,
-    serial: (&Folded, u64),
-    threaded: (&Folded, u64),
+    serial: (&[String], u64),
+    threaded: (&[String], u64),
     point: (&str, &str),
     (dir, base): (&Path, &Path),
 ) -> Result<()> {
@@ -634,11 +661,11 @@ pub fn write_differential(
     crate::results::write_atomically(
         &serial_path,
         &flamegraph(
-            &serial.0.merged,
-            "All threads, one thread",
+            serial.0,
+            "The work, one thread",
             &format!(
-                "{test} on {label} at 1 thread: {:.0} ms of CPU in one worker process, start-up included",
-                serial.0.cpu_ns as f64 / 1e6
+                "{test} on {label} at 1 thread: {:.0} ms of CPU, the worker's main thread left out",
+                serial.0.iter().filter_map(|l| count_of(l)).sum::<u64>() as f64 / 1e6
             ),
         )?,
     )?;
@@ -646,7 +673,6 @@ pub fn write_differential(
     let scale = threaded.1.max(1) as f64 / serial.1.max(1) as f64;
     let before: String = serial
         .0
-        .merged
         .iter()
         .filter_map(|line| {
             let (stack, count) = line.rsplit_once(' ')?;
@@ -654,7 +680,7 @@ pub fn write_differential(
             Some(format!("{stack} {}\n", (count * scale).round() as u64))
         })
         .collect();
-    let after = threaded.0.merged.join("\n") + "\n";
+    let after = threaded.0.join("\n") + "\n";
     let mut lines = Vec::new();
     inferno::differential::from_readers(
         inferno::differential::Options::default(),
@@ -693,6 +719,31 @@ pub fn write_differential(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_work_leaves_out_the_workers_main_thread_only() {
+        let stack = |tid: u32, frames: &str, count: u64| (tid, frames.to_string(), count);
+        let folded = Folded {
+            merged: vec!["python;all 9".to_string()],
+            stacks: vec![
+                // The worker (pid 100): its main thread imports, its team threads work.
+                stack(100, "python;import", 5),
+                stack(101, "python;work", 2),
+                stack(102, "python;work", 1),
+                // A pool's child process: its main thread is the work.
+                stack(200, "python;work", 1),
+            ],
+            ..Folded::default()
+        };
+        assert_eq!(folded.work(100), vec!["python;work 4".to_string()]);
+        // Nothing but the main thread sampled: every stack counts.
+        let lone = Folded {
+            merged: vec!["python;all 5".to_string()],
+            stacks: vec![stack(100, "python;all", 5)],
+            ..Folded::default()
+        };
+        assert_eq!(lone.work(100), vec!["python;all 5".to_string()]);
+    }
 
     #[test]
     fn perf_wraps_the_worker_without_changing_it() {
