@@ -1,8 +1,9 @@
 """Check that ftbench's modules import downwards only: each top-level module of `src/` may use
 the modules listed before it in LAYERS (and itself), never one after it, so the pipeline reads
 top to bottom and has no import cycles; and within each folder, no file uses a file that uses it
-back (directly or through others). Run by .ci/run; prints each import that goes upwards and
-each circle.
+back (directly or through others); and the analysis and the report hold no shared state (no
+locks, once-cells or atomics: they compute from their input and return). Run by .ci/run;
+prints each import that goes upwards, each circle and each piece of shared state.
 
 Test code may reach any layer (a test of the whole pipeline): a file's `#[cfg(test)]` part and
 files named `tests.rs` are not checked. Every module lib.rs declares must have its layer here.
@@ -89,22 +90,49 @@ def main():
                                 )
                             )
     problems.extend(file_cycles(src))
+    problems.extend(shared_state(src))
     for problem in problems:
         print(problem)
     if problems:
         print(
-            "%d problem(s): imports that go upwards, or files in a circle; the layers, low to "
-            "high: %s" % (len(problems), ", ".join(LAYERS))
+            "%d problem(s): imports that go upwards, files in a circle or shared state; the "
+            "layers, low to high: %s" % (len(problems), ", ".join(LAYERS))
         )
         return 1
     print(
         "layers: %d modules, every import goes downwards; no files of a folder use each other "
-        "in a circle" % len(LAYERS)
+        "in a circle; no shared state in %s" % (len(LAYERS), " or ".join(STATELESS))
     )
     return 0
 
 
 PATH = r"(?:\{([^}]*)\}|(\w+))"
+
+# Modules that derive and show, and keep nothing between calls: what they compute is data.
+STATELESS = ["analysis", "report"]
+STATE = re.compile(
+    r"\b(Mutex|RwLock|OnceLock|OnceCell|LazyLock|RefCell|Cell|Atomic[A-Z]\w*"
+    r"|thread_local!|static mut)\b"
+)
+
+
+def shared_state(src):
+    """A problem for each lock, once-cell, cell or atomic in the stateless modules' code."""
+    problems = []
+    for module in STATELESS:
+        for root, _, names in sorted(os.walk(os.path.join(src, module))):
+            for name in sorted(names):
+                if not name.endswith(".rs") or name == "tests.rs":
+                    continue
+                path = os.path.join(root, name)
+                for number, line in code_lines(path):
+                    for match in STATE.finditer(line):
+                        where = os.path.relpath(path, os.path.dirname(src))
+                        problems.append(
+                            "%s:%d: `%s` in %s, which keeps no state"
+                            % (where, number, match.group(1), module)
+                        )
+    return problems
 
 
 def named(match):

@@ -106,19 +106,8 @@ pub struct AuditArgs {
     pub jobs: Option<u64>,
 }
 
-/// How long pyperformance measures each benchmark (pyperf's modes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PyperformanceMode {
-    /// One value per benchmark: checks that everything runs, useless for speed.
-    DebugSingleValue,
-    /// `--fast`: fewer processes and values, rough answers quickly.
-    Fast,
-    /// pyperformance's default.
-    #[default]
-    Default,
-    /// `--rigorous`: more processes and values.
-    Rigorous,
-}
+/// How long pyperformance measures each benchmark: the results file records it.
+pub use crate::results::PyperformanceMode;
 
 #[derive(Debug, Args)]
 #[expect(
@@ -223,18 +212,6 @@ pub struct PyperformanceArgs {
     /// terminal.
     #[arg(long)]
     pub wide: bool,
-}
-
-impl PyperformanceMode {
-    /// The name recorded in the results (pyperformance's flag without its dashes).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::DebugSingleValue => "debug-single-value",
-            Self::Fast => "fast",
-            Self::Default => "default",
-            Self::Rigorous => "rigorous",
-        }
-    }
 }
 
 impl PyperformanceArgs {

@@ -9,19 +9,6 @@ pub fn threads(thread_count: u32) -> String {
     }
 }
 
-/// A point's parallel units as a phrase: worker processes for tests that run a process pool
-/// (`pool_*_processes`, `np_column_compute_mp`, `scale --mode processes`), threads otherwise.
-pub fn workers(processes: bool, count: u32) -> String {
-    if !processes {
-        return threads(count);
-    }
-    match count {
-        0 => "serial".to_string(),
-        1 => "1 process".to_string(),
-        n => format!("{n} processes"),
-    }
-}
-
 /// FNV-1a of `text`: the same on every build and platform (std's hashers are not), so what is
 /// derived from it (file names, colours) stays the same from report to report.
 pub fn stable_hash(text: &str) -> u64 {
@@ -111,9 +98,5 @@ mod tests {
         assert_eq!(super::threads(0), "serial");
         assert_eq!(super::threads(1), "1 thread");
         assert_eq!(super::threads(16), "16 threads");
-        assert_eq!(super::workers(false, 2), "2 threads");
-        assert_eq!(super::workers(true, 2), "2 processes");
-        assert_eq!(super::workers(true, 1), "1 process");
-        assert_eq!(super::workers(true, 0), "serial");
     }
 }

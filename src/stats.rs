@@ -89,6 +89,59 @@ enum Resampler {
 /// Up to this many samples, a resample's median is drawn from its exact distribution.
 const EXACT_MAX_N: usize = 64;
 
+/// The medians of n draws (n odd) with their probabilities: the median is the k-th smallest.
+fn odd_medians(sorted: &[f64], tail: &[Vec<f64>]) -> Vec<(f64, f64)> {
+    let mut weighted = Vec::new();
+    let k = sorted.len().div_ceil(2);
+    let mut below = 0.0;
+    for (j, value) in sorted.iter().enumerate() {
+        let at_most = tail[j][k];
+        weighted.push((*value, (at_most - below).max(0.0)));
+        below = at_most;
+    }
+    weighted
+}
+
+/// The medians of n draws (n even) with their probabilities, in ascending order.
+fn even_medians(sorted: &[f64], pmf: &[Vec<f64>], tail: &[Vec<f64>]) -> Vec<(f64, f64)> {
+    let n = sorted.len();
+    let mut weighted = Vec::new();
+    // The mean of the k-th and (k+1)-th smallest draws, lower L and upper U:
+    // P(L <= a, U <= b) for a <= b is P(N_a >= k + 1) + P(N_a = k) P(one of the other
+    // n - k draws, all above sorted[a], is at most sorted[b]); for a > b it is
+    // P(U <= b).
+    let k = n / 2;
+    let share = |j: usize| (j + 1) as f64 / n as f64;
+    let joint = |a: Option<usize>, b: Option<usize>| -> f64 {
+        let (Some(a), Some(b)) = (a, b) else {
+            return 0.0;
+        };
+        if a > b {
+            return tail[b][k + 1];
+        }
+        let above_a = 1.0 - share(a);
+        let one_more = if above_a > 0.0 {
+            1.0 - ((1.0 - share(b)) / above_a).powf((n - k) as f64)
+        } else {
+            0.0
+        };
+        tail[a][k + 1] + pmf[a][k] * one_more
+    };
+    for a in 0..n {
+        for b in a..n {
+            let p = joint(Some(a), Some(b))
+                - joint(a.checked_sub(1), Some(b))
+                - joint(Some(a), b.checked_sub(1))
+                + joint(a.checked_sub(1), b.checked_sub(1));
+            if p > 0.0 {
+                weighted.push((f64::midpoint(sorted[a], sorted[b]), p));
+            }
+        }
+    }
+    weighted.sort_by(|x, y| x.0.total_cmp(&y.0));
+    weighted
+}
+
 /// The exact distribution of the median of a resample: each possible median, ascending, with
 /// the probability of a median at most that value.
 #[derive(Debug, Clone)]
@@ -137,51 +190,11 @@ impl MedianDistribution {
                 tail
             })
             .collect();
-        let mut weighted: Vec<(f64, f64)> = Vec::new();
-        if n % 2 == 1 {
-            // The median is the k-th smallest draw.
-            let k = n.div_ceil(2);
-            let mut below = 0.0;
-            for (j, value) in sorted.iter().enumerate() {
-                let at_most = tail[j][k];
-                weighted.push((*value, (at_most - below).max(0.0)));
-                below = at_most;
-            }
+        let weighted = if n % 2 == 1 {
+            odd_medians(sorted, &tail)
         } else {
-            // The mean of the k-th and (k+1)-th smallest draws, lower L and upper U:
-            // P(L <= a, U <= b) for a <= b is P(N_a >= k + 1) + P(N_a = k) P(one of the other
-            // n - k draws, all above sorted[a], is at most sorted[b]); for a > b it is
-            // P(U <= b).
-            let k = n / 2;
-            let share = |j: usize| (j + 1) as f64 / n as f64;
-            let joint = |a: Option<usize>, b: Option<usize>| -> f64 {
-                let (Some(a), Some(b)) = (a, b) else {
-                    return 0.0;
-                };
-                if a > b {
-                    return tail[b][k + 1];
-                }
-                let above_a = 1.0 - share(a);
-                let one_more = if above_a > 0.0 {
-                    1.0 - ((1.0 - share(b)) / above_a).powf((n - k) as f64)
-                } else {
-                    0.0
-                };
-                tail[a][k + 1] + pmf[a][k] * one_more
-            };
-            for a in 0..n {
-                for b in a..n {
-                    let p = joint(Some(a), Some(b))
-                        - joint(a.checked_sub(1), Some(b))
-                        - joint(Some(a), b.checked_sub(1))
-                        + joint(a.checked_sub(1), b.checked_sub(1));
-                    if p > 0.0 {
-                        weighted.push((f64::midpoint(sorted[a], sorted[b]), p));
-                    }
-                }
-            }
-            weighted.sort_by(|x, y| x.0.total_cmp(&y.0));
-        }
+            even_medians(sorted, &pmf, &tail)
+        };
         let mut medians = Vec::with_capacity(weighted.len());
         let mut cumulative = Vec::with_capacity(weighted.len());
         let mut total = 0.0;

@@ -139,15 +139,13 @@ pub fn parse_label_map(entries: &[String]) -> anyhow::Result<Vec<(String, String
         .collect()
 }
 
-/// Compare `other` against `base`. Labels pair up by name, by `label_map` (`(base, other)`), or
-/// — when each side has exactly one label — with each other.
-pub fn compare(
+/// Which labels of `base` and `other` are compared: `label_map`'s pairs, else the one label of
+/// each side, else the labels both have.
+fn label_pairs(
     base: &ResultsFile,
-    base_name: &str,
     other: &ResultsFile,
-    other_name: &str,
     label_map: &[(String, String)],
-) -> FileComparison {
+) -> Vec<(String, String)> {
     let base_labels = base.labels();
     let other_labels = other.labels();
     let mut pairs: Vec<(String, String)> = label_map.to_vec();
@@ -162,16 +160,19 @@ pub fn compare(
                 .collect();
         }
     }
-    // Every step is a hash lookup, so big files compare in linear time.
-    let mut metrics: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
-    let different = different_machines(base, other);
-    let measure = Measure::of(different);
-    let jobs = matched_points(base, other, &pairs, measure);
-    let matched = 2 * jobs.len();
-    // The statistics of each pair are independent: spread them over the cores.
+    pairs
+}
+
+/// The statistics of each matched pair of points. They are independent: spread over the cores.
+fn compare_all(
+    base: &ResultsFile,
+    other: &ResultsFile,
+    jobs: &[Job<'_>],
+    measure: Measure,
+) -> Vec<Comparison> {
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let chunk = jobs.len().div_ceil(workers).max(1);
-    let comparisons: Vec<Comparison> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .chunks(chunk)
             .map(|part| {
@@ -191,7 +192,26 @@ pub fn compare(
             .into_iter()
             .flat_map(|h| h.join().expect("comparison threads do not panic"))
             .collect()
-    });
+    })
+}
+
+/// Compare `other` against `base`. Labels pair up by name, by `label_map` (`(base, other)`), or
+/// — when each side has exactly one label — with each other.
+pub fn compare(
+    base: &ResultsFile,
+    base_name: &str,
+    other: &ResultsFile,
+    other_name: &str,
+    label_map: &[(String, String)],
+) -> FileComparison {
+    let pairs = label_pairs(base, other, label_map);
+    // Every step is a hash lookup, so big files compare in linear time.
+    let mut metrics: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    let different = different_machines(base, other);
+    let measure = Measure::of(different);
+    let jobs = matched_points(base, other, &pairs, measure);
+    let matched = 2 * jobs.len();
+    let comparisons = compare_all(base, other, &jobs, measure);
     let mut points: Vec<PointComparison> = jobs
         .iter()
         .zip(comparisons)

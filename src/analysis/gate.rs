@@ -6,7 +6,7 @@
 
 use super::{Analysis, Verdict};
 use crate::results::gate::{Condition, Gate, GateRecord, Metric, Outcome};
-use crate::results::throughputs;
+use crate::results::{Point, throughputs};
 use crate::stats::{Estimate, ratio_ci};
 
 /// One candidate decision: for a (test, label, thread count).
@@ -239,6 +239,28 @@ fn point_findings(
     findings
 }
 
+/// What the machine did to either point of a head/base pair (each with its curve), if it
+/// disturbed one.
+fn machine_of_pair(
+    head: (&Point, Option<&super::Series>),
+    base: (&Point, Option<&super::Series>),
+) -> Option<String> {
+    [head, base].into_iter().find_map(|(point, series)| {
+        let verdict = series.and_then(|s| {
+            s.points
+                .iter()
+                .find(|p| p.thread_count == point.thread_count)
+                .and_then(|p| p.verdict)
+        });
+        let disturbed = point
+            .samples
+            .iter()
+            .filter(|s| s.disturbed || s.unequal)
+            .count();
+        machine_says(verdict, disturbed, point.samples.len())
+    })
+}
+
 fn regression_findings(
     analysis: &Analysis,
     gate: &Gate,
@@ -291,31 +313,13 @@ fn regression_findings(
                         shown(ratio)
                     ),
                 };
-                if outcome != Outcome::Passed {
-                    let verdict_of = |series: &Option<super::Series>| {
-                        series.as_ref().and_then(|s| {
-                            s.points
-                                .iter()
-                                .find(|p| p.thread_count == head.thread_count)
-                                .and_then(|p| p.verdict)
-                        })
-                    };
-                    let machine = [
-                        (head, verdict_of(&head_series)),
-                        (*base_point, verdict_of(&base_series)),
-                    ]
-                    .into_iter()
-                    .find_map(|(point, verdict)| {
-                        let disturbed = point
-                            .samples
-                            .iter()
-                            .filter(|s| s.disturbed || s.unequal)
-                            .count();
-                        machine_says(verdict, disturbed, point.samples.len())
-                    });
-                    if let Some(machine) = machine {
-                        (outcome, reason) = blame_machine(outcome, &reason, &machine);
-                    }
+                if outcome != Outcome::Passed
+                    && let Some(machine) = machine_of_pair(
+                        (head, head_series.as_ref()),
+                        (base_point, base_series.as_ref()),
+                    )
+                {
+                    (outcome, reason) = blame_machine(outcome, &reason, &machine);
                 }
                 findings.push(Finding {
                     outcome,

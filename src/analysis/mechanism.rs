@@ -101,7 +101,7 @@ pub fn sentence(differential: &DifferentialRecord) -> String {
 /// The line of a process pool's differential: processes share nothing, so no mechanism of
 /// the interpreter is shared either; what grows is the pool's own cost.
 fn process_sentence(differential: &DifferentialRecord) -> String {
-    let threads = crate::format::workers(true, differential.thread_count);
+    let threads = crate::results::Workers::Processes.count(differential.thread_count);
     format!(
         "CPU per operation at {threads} is {:.2}x one process's: processes share no object, lock or reference count, so what grows is the pool's own cost (starting processes, the memory each copies, pickling through pipes) and the machine's",
         differential.growth

@@ -1,16 +1,16 @@
 //! The analysis: everything derived from a results file's raw samples, in one place.
 //!
-//! An [`Analysis`] is a view of one [`ResultsFile`]: it tells the file's facts (labels, tests and
-//! what each is, settings, the machine), never its raw points or samples, which only this module
-//! reads; and it answers the derived questions itself, each derived once and remembered
-//! in an [`AnalysisCache`]: a test's curve per label ([`Series`]: speedups with intervals,
-//! efficiency, Karp-Flatt, parallelism, memory, [`Verdict`]), a regular test's entry and the
-//! suite's summary, a thread test's entry. Renderers (`report`), the dashboard and `compare`
-//! read these and compute nothing; the seed-schema `results` section of the file is serialised
-//! from them ([`seed`]). During a run the runner's owner keeps one cache for the whole run
-//! ([`Analysis::with_cache`]): entries are keyed by test and label and remember the point counts
-//! they were derived from, so a write after each point re-derives only what that point changed.
-//! criterion's analysis/report split is the model.
+//! An [`Analysis`] is a view of one [`ResultsFile`] and its [`Derived`] numbers: it tells the
+//! file's facts (labels, tests and what each is, settings, the machine), never its raw points or
+//! samples, which only this module reads; and it answers the derived questions from data
+//! computed eagerly, before anything is shown: a test's curve per label ([`Series`]: speedups
+//! with intervals, efficiency, Karp-Flatt, parallelism, memory, [`Verdict`]), a regular test's
+//! entry and the suite's summary, a thread test's entry. Renderers (`report`), the dashboard and
+//! `compare` read these and compute nothing; the seed-schema `results` section of the file is
+//! serialised from them ([`seed`]). [`Derived`] is plain owned data: a run keeps one and brings
+//! it up to date after each point ([`Derived::update`] re-derives only the entries whose samples
+//! changed), so a write after each point costs what that point changed. criterion's
+//! analysis/report split is the model.
 
 pub mod compare;
 pub mod fleet;
@@ -23,13 +23,12 @@ pub mod verdict;
 pub mod warnings;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
 use crate::results::{Point, ResultsFile, throughputs};
 use crate::stats::{self, Estimate, Summary};
+use crate::workloads::Group;
 pub use verdict::Verdict;
 
 /// The law fitted to one curve: the points within the CPUs that measured the code, not the
@@ -78,63 +77,131 @@ pub fn telling_point(series: &Series, usable_cpus: usize) -> Option<&PointMetric
 /// curves near the ideal line cross by noise alone.
 pub const CEILING_TOLERANCE: f64 = 0.05;
 
-/// Entries by (test, label), each with the point counts it was derived from.
-type Entries<F, V> = Mutex<HashMap<(String, String), (F, V)>>;
+/// Entries by (test, label), each with the sample or point counts it was derived from.
+type Entries<F, V> = HashMap<(String, String), (F, V)>;
+/// One entry derived: its (test, label), the counts it was derived from and its value.
+type Derivation<F, V> = ((String, String), (F, V));
 
-/// Derived entries remembered across calls, each with the point counts it was derived from.
-/// Points are only ever appended (see [`ResultsFile`]), so an entry stays right until its own
-/// points (or, for a regular test, the baseline's) grow.
-#[derive(Debug, Default)]
-pub struct AnalysisCache {
+/// Everything derived from one file's samples, computed eagerly by [`Derived::update`]: owned
+/// data, with the counts each entry was derived from. Points are only ever appended (see
+/// [`ResultsFile`]), so an entry stays right until its own points (or, for a regular test, the
+/// baseline's) grow, and an update re-derives only those.
+#[derive(Debug, Default, Clone)]
+pub struct Derived {
     series: Entries<usize, Option<Series>>,
     regular: Entries<(usize, usize), Option<RegularEntry>>,
-    summaries: Mutex<HashMap<String, (usize, Option<RegularSummary>)>>,
+    summaries: HashMap<String, (usize, Option<RegularSummary>)>,
     threads: Entries<usize, Option<ThreadEntry>>,
     /// While a run measures, the regular suite's summary (a bootstrap over every test) keeps
     /// the value it had, and is refreshed by the final write only.
-    frozen: AtomicBool,
+    pub frozen_summaries: bool,
 }
 
-impl AnalysisCache {
-    /// Keep the regular suite's summaries as they are (`true`) until unfrozen.
-    pub fn freeze_summaries(&self, frozen: bool) {
-        self.frozen.store(frozen, Ordering::Relaxed);
+impl Derived {
+    /// Everything derived from `file`.
+    pub fn of(file: &ResultsFile) -> Self {
+        let mut derived = Self::default();
+        derived.update(file);
+        derived
+    }
+
+    /// Bring every entry up to date with `file`: each series, regular entry and thread entry
+    /// whose samples changed is derived again (the series on every core: the bootstraps are
+    /// independent and seeded by their samples), then the regular suite's summaries.
+    pub fn update(&mut self, file: &ResultsFile) {
+        let view = Analysis::with(file, self);
+        let labels = view.labels();
+        let keys = |group: fn(Group) -> bool| -> Vec<(String, String)> {
+            view.tests()
+                .into_iter()
+                .filter(|t| group(view.group_of(t)))
+                .flat_map(|t| labels.iter().map(move |l| (t.clone(), l.clone())))
+                .collect()
+        };
+        let stale_series: Vec<((String, String), usize)> = keys(|_| true)
+            .into_iter()
+            .map(|key| {
+                // Samples, not points: a gate's further pass adds samples to the points it has.
+                let fresh = file
+                    .points_of(&key.0, &key.1)
+                    .iter()
+                    .map(|p| p.samples.len())
+                    .sum();
+                (key, fresh)
+            })
+            .filter(|(key, fresh)| self.series.get(key).is_none_or(|(f, _)| f != fresh))
+            .collect();
+        let series = view.derive_series_of(&stale_series);
+        let baseline = view.baseline();
+        let stale_regular: Vec<_> = keys(|g| matches!(g, Group::Regular | Group::Pyperformance))
+            .into_iter()
+            .map(|key| {
+                // Its speedup also moves when the baseline's point arrives.
+                let base = baseline
+                    .as_ref()
+                    .map_or(0, |b| file.points_of(&key.0, b).len());
+                let fresh = (file.points_of(&key.0, &key.1).len(), base);
+                (key, fresh)
+            })
+            .filter(|(key, fresh)| self.regular.get(key).is_none_or(|(f, _)| f != fresh))
+            .map(|(key, fresh)| {
+                let entry = view.derive_regular(&key.0, &key.1);
+                (key, (fresh, entry))
+            })
+            .collect();
+        let stale_threads: Vec<_> = keys(|g| g == Group::Threads)
+            .into_iter()
+            .map(|key| {
+                let fresh = file.points_of(&key.0, &key.1).len();
+                (key, fresh)
+            })
+            .filter(|(key, fresh)| self.threads.get(key).is_none_or(|(f, _)| f != fresh))
+            .map(|(key, fresh)| {
+                let entry = view.derive_thread_entry(&key.0, &key.1);
+                (key, (fresh, entry))
+            })
+            .collect();
+        self.series.extend(series);
+        self.regular.extend(stale_regular);
+        self.threads.extend(stale_threads);
+        let regular_points: usize = file
+            .regular_tests()
+            .iter()
+            .flat_map(|test| labels.iter().map(move |l| file.points_of(test, l).len()))
+            .sum();
+        let view = Analysis::with(file, self);
+        let summaries: Vec<_> = labels
+            .iter()
+            .filter(|l| {
+                self.summaries
+                    .get(l.as_str())
+                    .is_none_or(|(fresh, _)| *fresh != regular_points && !self.frozen_summaries)
+            })
+            .map(|l| {
+                let summary = view.derive_regular_summary(l);
+                (l.clone(), (regular_points, summary))
+            })
+            .collect();
+        self.summaries.extend(summaries);
     }
 }
 
-/// The entry for `key` if it was derived from `fresh`, else `derive`d now and remembered.
-fn remembered<F: PartialEq + Copy, V: Clone>(
-    map: &Entries<F, V>,
-    (test, label): (&str, &str),
-    fresh: F,
-    derive: impl FnOnce() -> V,
-) -> V {
-    let key = (test.to_string(), label.to_string());
-    if let Some((known, value)) = map
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&key)
-        && *known == fresh
-    {
-        return value.clone();
-    }
-    // Derived outside the lock: other threads derive other entries meanwhile.
-    let value = derive();
-    map.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(key, (fresh, value.clone()));
-    value
+/// The derived entry of (test, label), if it has one.
+fn entry<F, V: Clone>(entries: &Entries<F, Option<V>>, test: &str, label: &str) -> Option<V> {
+    entries
+        .get(&(test.to_string(), label.to_string()))
+        .and_then(|(_, value)| value.clone())
 }
 
-enum Cache<'a> {
-    Owned(Box<AnalysisCache>),
-    Shared(&'a AnalysisCache),
+enum Held<'a> {
+    Owned(Box<Derived>),
+    Borrowed(&'a Derived),
 }
 
 /// The derived view of one results file.
 pub struct Analysis<'a> {
     file: &'a ResultsFile,
-    cache: Cache<'a>,
+    derived: Held<'a>,
 }
 
 /// What the file says about itself, for those who show it: its facts, never its raw points
@@ -262,66 +329,60 @@ impl std::fmt::Debug for Analysis<'_> {
 }
 
 impl<'a> Analysis<'a> {
-    /// The whole analysis of a file, every series derived now on every core.
+    /// The whole analysis of a file, derived now.
     pub fn of(file: &'a ResultsFile) -> Self {
-        let analysis = Self {
-            file,
-            cache: Cache::Owned(Box::default()),
-        };
-        analysis.derive_all_series();
-        analysis
-    }
-
-    /// An analysis that derives lazily into `cache` (kept across a run's writes).
-    pub fn with_cache(file: &'a ResultsFile, cache: &'a AnalysisCache) -> Self {
         Self {
             file,
-            cache: Cache::Shared(cache),
+            derived: Held::Owned(Box::new(Derived::of(file))),
         }
     }
 
-    fn cache(&self) -> &AnalysisCache {
-        match &self.cache {
-            Cache::Owned(cache) => cache,
-            Cache::Shared(cache) => cache,
+    /// The analysis of `file` from numbers already derived from it ([`Derived::update`]).
+    pub fn with(file: &'a ResultsFile, derived: &'a Derived) -> Self {
+        Self {
+            file,
+            derived: Held::Borrowed(derived),
         }
     }
 
-    /// The curve of `label` on `test`, from the raw samples; derived once, then remembered until
-    /// its points grow.
+    fn derived(&self) -> &Derived {
+        match &self.derived {
+            Held::Owned(derived) => derived,
+            Held::Borrowed(derived) => derived,
+        }
+    }
+
+    /// The curve of `label` on `test`.
     pub fn series(&self, test: &str, label: &str) -> Option<Series> {
-        // Samples, not points: a gate's further pass adds samples to the points it has.
-        let fresh: usize = self
-            .file
-            .points_of(test, label)
-            .iter()
-            .map(|p| p.samples.len())
-            .sum();
-        remembered(&self.cache().series, (test, label), fresh, || {
-            self.derive_series(test, label)
-        })
+        entry(&self.derived().series, test, label)
     }
 
-    /// Derive every series now, on every core: the bootstraps are independent and seeded by
-    /// their samples, so the numbers are those [`Self::series`] would give one by one.
-    pub fn derive_all_series(&self) {
-        let labels = self.labels();
-        let keys: Vec<(String, &str)> = self
-            .tests()
-            .into_iter()
-            .flat_map(|test| labels.iter().map(move |l| (test.clone(), l.as_str())))
-            .collect();
+    /// Derive the series of `keys` on every core: the bootstraps are independent and seeded by
+    /// their samples, so the numbers are those one at a time would give.
+    fn derive_series_of<F: Copy + Send + Sync>(
+        &self,
+        keys: &[((String, String), F)],
+    ) -> Vec<Derivation<F, Option<Series>>> {
         let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let chunk = keys.len().div_ceil(workers).max(1);
         std::thread::scope(|scope| {
-            for part in keys.chunks(chunk) {
-                scope.spawn(move || {
-                    for (test, label) in part {
-                        self.series(test, label);
-                    }
-                });
-            }
-        });
+            let parts: Vec<_> = keys
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(key, fresh)| {
+                                (key.clone(), (*fresh, self.derive_series(&key.0, &key.1)))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|part| part.join().expect("deriving a series does not panic"))
+                .collect()
+        })
     }
 
     fn derive_series(&self, test: &str, label: &str) -> Option<Series> {
@@ -333,78 +394,28 @@ impl<'a> Analysis<'a> {
         if points.is_empty() && serial_point.is_none() {
             return None;
         }
-        let expects_gil = self
-            .variants()
-            .iter()
-            .any(|v| v.label == label && v.expects_gil);
-        let serial_rss = serial_point.and_then(Point::rss_kb);
-        // A lone thread's pace: the serial run's, or the 1-thread point's where it was slower
-        // (a team thread is not the main thread), so the fastest part of a point is compared
-        // with the slower of the two.
-        let serial_ns_per_unit = serial_point
-            .into_iter()
-            .chain(points.iter().copied().filter(|p| p.thread_count == 1))
-            .filter_map(|p| p.time_shares().map(|t| t.fastest_ns_per_unit))
-            .reduce(f64::max);
-        let machine_slowdown = self.machine_slowdown();
         let usable_cpus = self.cpus();
-        let metrics: Vec<PointMetrics> = points
-            .iter()
-            .map(|p| {
-                let values = throughputs(p, unit_scale);
-                let speedup = serial_values
-                    .as_ref()
-                    .filter(|s| !s.is_empty() && !values.is_empty())
-                    .map(|serial| stats::ratio_ci(&values, serial));
-                let efficiency = speedup.map(|s| s.value / f64::from(p.thread_count));
-                let parallelism = p.load_median(|l| Some(l.parallelism));
-                let time = p.time_shares();
-                // The machine's slowdown next to this point, where the runner measured it.
-                let measured: Vec<f64> = p.samples.iter().filter_map(|s| s.cpu_slowdown).collect();
-                let nearby = (!measured.is_empty()).then(|| stats::median(&measured));
-                let machine_slowdown = nearby.unwrap_or(machine_slowdown);
-                let verdict = Verdict::judge(&verdict::Evidence {
-                    thread_count: p.thread_count,
-                    efficiency,
-                    parallelism,
-                    gil: expects_gil || p.gil_mismatches > 0,
-                    processes: self.info(test).uses_processes(),
-                    disturbed: p.disturbed(),
-                    usable_cpus,
-                    time,
-                    serial_ns_per_unit,
-                    machine_slowdown,
-                });
-                PointMetrics {
-                    thread_count: p.thread_count,
-                    value: p.throughput.clone(),
-                    speedup,
-                    efficiency,
-                    karp_flatt: speedup.and_then(|s| stats::karp_flatt(s.value, p.thread_count)),
-                    gil_mismatches: p.gil_mismatches,
-                    parallelism,
-                    other_load: p.load_median(|l| l.other_load),
-                    steal: p.load_median(|l| l.steal),
-                    disturbed_samples: p.disturbed_samples(),
-                    voluntary_switches: p.load_median(|l| l.voluntary_switches.map(|v| v as f64)),
-                    involuntary_switches: p
-                        .load_median(|l| l.involuntary_switches.map(|v| v as f64)),
-                    max_rss_mb: p.max_rss_mb(),
-                    memory_per_thread_kb: serial_rss
-                        .zip(p.rss_kb())
-                        .map(|(serial, own)| (own - serial) / f64::from(p.thread_count)),
-                    time,
-                    serial_pace: time
-                        .zip(serial_ns_per_unit)
-                        .filter(|(_, s)| *s > 0.0)
-                        .map(|(t, s)| t.fastest_ns_per_unit / s),
-                    unequal_samples: p.unequal_samples(),
-                    cpu_slowdown: nearby,
-                    slowest_cpu: p.slowest_cpu(),
-                    verdict,
-                }
-            })
-            .collect();
+        let curve = Curve {
+            unit_scale,
+            serial: serial_values.as_deref(),
+            serial_rss: serial_point.and_then(Point::rss_kb),
+            expects_gil: self
+                .variants()
+                .iter()
+                .any(|v| v.label == label && v.expects_gil),
+            processes: self.info(test).uses_processes(),
+            // A lone thread's pace: the serial run's, or the 1-thread point's where it was
+            // slower (a team thread is not the main thread), so the fastest part of a point is
+            // compared with the slower of the two.
+            serial_ns_per_unit: serial_point
+                .into_iter()
+                .chain(points.iter().copied().filter(|p| p.thread_count == 1))
+                .filter_map(|p| p.time_shares().map(|t| t.fastest_ns_per_unit))
+                .reduce(f64::max),
+            machine_slowdown: self.machine_slowdown(),
+            usable_cpus,
+        };
+        let metrics: Vec<PointMetrics> = points.iter().map(|p| curve.metrics(p)).collect();
         let first = metrics.first().and_then(|m| m.speedup).map(|s| s.value);
         let best = metrics
             .iter()
@@ -524,14 +535,7 @@ impl<'a> Analysis<'a> {
 
     /// A regular test's duration, speedup and memory against the baseline for `label`.
     pub fn regular(&self, test: &str, label: &str) -> Option<RegularEntry> {
-        // Its speedup also moves when the baseline's point arrives.
-        let baseline_points = self
-            .baseline()
-            .map_or(0, |b| self.file.points_of(test, &b).len());
-        let fresh = (self.file.points_of(test, label).len(), baseline_points);
-        remembered(&self.cache().regular, (test, label), fresh, || {
-            self.derive_regular(test, label)
-        })
+        entry(&self.derived().regular, test, label)
     }
 
     fn derive_regular(&self, test: &str, label: &str) -> Option<RegularEntry> {
@@ -581,30 +585,10 @@ impl<'a> Analysis<'a> {
 
     /// How `label` did over every regular test that it and the baseline both ran.
     pub fn regular_summary(&self, label: &str) -> Option<RegularSummary> {
-        let regular_points: usize = self
-            .regular_tests()
-            .iter()
-            .flat_map(|test| self.labels().into_iter().map(move |l| (test.clone(), l)))
-            .map(|(test, l)| self.file.points_of(&test, &l).len())
-            .sum();
-        let cache = self.cache();
-        let mut summaries = cache
+        self.derived()
             .summaries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((fresh, summary)) = summaries.get(label)
-            && (*fresh == regular_points || cache.frozen.load(Ordering::Relaxed))
-        {
-            return summary.clone();
-        }
-        drop(summaries);
-        let summary = self.derive_regular_summary(label);
-        summaries = cache
-            .summaries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        summaries.insert(label.to_string(), (regular_points, summary.clone()));
-        summary
+            .get(label)
+            .and_then(|(_, summary)| summary.clone())
     }
 
     fn derive_regular_summary(&self, label: &str) -> Option<RegularSummary> {
@@ -677,10 +661,7 @@ impl<'a> Analysis<'a> {
 
     /// A thread test's per-thread cost and phase percentiles for `label`.
     pub fn thread_entry(&self, test: &str, label: &str) -> Option<ThreadEntry> {
-        let fresh = self.file.points_of(test, label).len();
-        remembered(&self.cache().threads, (test, label), fresh, || {
-            self.derive_thread_entry(test, label)
-        })
+        entry(&self.derived().threads, test, label)
     }
 
     fn derive_thread_entry(&self, test: &str, label: &str) -> Option<ThreadEntry> {
@@ -731,6 +712,77 @@ impl<'a> Analysis<'a> {
             max_rss_mb: point.max_rss_mb(),
             kb_per_live_thread: (!live.is_empty()).then(|| stats::median(&live)),
         })
+    }
+}
+
+/// What every point of one curve is judged against: the curve's serial run, its build and its
+/// machine.
+struct Curve<'a> {
+    unit_scale: f64,
+    serial: Option<&'a [f64]>,
+    serial_rss: Option<f64>,
+    expects_gil: bool,
+    processes: bool,
+    serial_ns_per_unit: Option<f64>,
+    /// The run's probe of the machine, where a point has no measurement of its own.
+    machine_slowdown: f64,
+    usable_cpus: usize,
+}
+
+impl Curve<'_> {
+    /// One point's numbers and verdict.
+    fn metrics(&self, p: &Point) -> PointMetrics {
+        let values = throughputs(p, self.unit_scale);
+        let speedup = self
+            .serial
+            .filter(|s| !s.is_empty() && !values.is_empty())
+            .map(|serial| stats::ratio_ci(&values, serial));
+        let efficiency = speedup.map(|s| s.value / f64::from(p.thread_count));
+        let parallelism = p.load_median(|l| Some(l.parallelism));
+        let time = p.time_shares();
+        // The machine's slowdown next to this point, where the runner measured it.
+        let measured: Vec<f64> = p.samples.iter().filter_map(|s| s.cpu_slowdown).collect();
+        let nearby = (!measured.is_empty()).then(|| stats::median(&measured));
+        let verdict = Verdict::judge(&verdict::Evidence {
+            thread_count: p.thread_count,
+            efficiency,
+            parallelism,
+            gil: self.expects_gil || p.gil_mismatches > 0,
+            processes: self.processes,
+            disturbed: p.disturbed(),
+            usable_cpus: self.usable_cpus,
+            time,
+            serial_ns_per_unit: self.serial_ns_per_unit,
+            machine_slowdown: nearby.unwrap_or(self.machine_slowdown),
+        });
+        PointMetrics {
+            thread_count: p.thread_count,
+            value: p.throughput.clone(),
+            speedup,
+            efficiency,
+            karp_flatt: speedup.and_then(|s| stats::karp_flatt(s.value, p.thread_count)),
+            gil_mismatches: p.gil_mismatches,
+            parallelism,
+            other_load: p.load_median(|l| l.other_load),
+            steal: p.load_median(|l| l.steal),
+            disturbed_samples: p.disturbed_samples(),
+            voluntary_switches: p.load_median(|l| l.voluntary_switches.map(|v| v as f64)),
+            involuntary_switches: p.load_median(|l| l.involuntary_switches.map(|v| v as f64)),
+            max_rss_mb: p.max_rss_mb(),
+            memory_per_thread_kb: self
+                .serial_rss
+                .zip(p.rss_kb())
+                .map(|(serial, own)| (own - serial) / f64::from(p.thread_count)),
+            time,
+            serial_pace: time
+                .zip(self.serial_ns_per_unit)
+                .filter(|(_, s)| *s > 0.0)
+                .map(|(t, s)| t.fastest_ns_per_unit / s),
+            unequal_samples: p.unequal_samples(),
+            cpu_slowdown: nearby,
+            slowest_cpu: p.slowest_cpu(),
+            verdict,
+        }
     }
 }
 

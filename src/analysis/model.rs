@@ -197,6 +197,25 @@ fn quantiles(mut values: Vec<f64>, value: f64) -> Estimate {
     Estimate::new(value, bound(low).min(value), bound(high).max(value))
 }
 
+/// Why a curve with only `counts` thread counts to fit gets no model.
+fn too_few(counts: &[u32], cpus: usize) -> Model {
+    let listed = if counts.is_empty() {
+        "none".to_string()
+    } else {
+        counts
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Model::NotDescribed {
+        reason: format!(
+            "{} thread count(s) within the {cpus} CPU(s) and undisturbed ({listed}); the model needs {MIN_THREAD_COUNTS}: measure more thread counts up to the CPU count",
+            counts.len(),
+        ),
+    }
+}
+
 /// Model one curve. `fit_points` are the thread counts the fit may use (within the CPUs, not
 /// disturbed or unequal; the one-thread point among them, if measured); `all_points` every
 /// measured thread count (for the best measured); `serial` the serial run's samples (for
@@ -209,21 +228,7 @@ pub fn model(
 ) -> Model {
     let counts: Vec<u32> = fit_points.iter().map(|m| m.threads).collect();
     if counts.len() < MIN_THREAD_COUNTS {
-        return Model::NotDescribed {
-            reason: format!(
-                "{} thread count(s) within the {cpus} CPU(s) and undisturbed ({}); the model needs {MIN_THREAD_COUNTS}: measure more thread counts up to the CPU count",
-                counts.len(),
-                if counts.is_empty() {
-                    "none".to_string()
-                } else {
-                    counts
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ),
-        };
+        return too_few(&counts, cpus);
     }
     // The reference: the one-thread point's median, else the serial run's.
     let one = fit_points.iter().find(|m| m.threads == 1);

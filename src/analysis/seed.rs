@@ -8,16 +8,17 @@ use std::path::Path;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use super::{Analysis, AnalysisCache, RegularEntry, Series, ThreadEntry, pep_779};
+use super::{Analysis, Derived, RegularEntry, Series, ThreadEntry, pep_779};
 use crate::results::{self, Point, ResultsFile};
 use crate::stats::Estimate;
 use crate::workloads::Group;
 
-/// Serialise the seed section from `cache` (derived as needed) and write the whole file
-/// atomically.
-pub fn write(path: &Path, file: &mut ResultsFile, cache: &AnalysisCache) -> std::io::Result<()> {
+/// Bring `derived` up to date with `file`, serialise the seed section from it and write the
+/// whole file atomically.
+pub fn write(path: &Path, file: &mut ResultsFile, derived: &mut Derived) -> std::io::Result<()> {
     file.updated = results::utc_now();
-    let section = section(&Analysis::with_cache(file, cache));
+    derived.update(file);
+    let section = section(&Analysis::with(file, derived));
     file.results = serde_json::to_value(section).map_err(std::io::Error::other)?;
     let bytes = serde_json::to_vec_pretty(file).map_err(std::io::Error::other)?;
     results::write_atomically(path, &bytes)

@@ -54,30 +54,7 @@ pub(super) fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<E
             });
         }
         printer.stdout(&out)?;
-        // What each run's own gates decided, where it had some.
-        for (name, file) in inputs.iter().filter(|(_, f)| !f.gates.is_empty()) {
-            let not_passed: Vec<String> = file
-                .gates
-                .iter()
-                .filter(|g| g.outcome != results::gate::Outcome::Passed)
-                .map(|g| {
-                    format!(
-                        "{} {}",
-                        g.outcome.name(),
-                        crate::output::escape(&g.expression)
-                    )
-                })
-                .collect();
-            printer.info(&format!(
-                "gates of {name}: {}{}",
-                crate::report::gates::tally(&file.gates),
-                if not_passed.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", not_passed.join("; "))
-                }
-            ));
-        }
+        say_gates(&inputs, printer);
     }
     if let Some(percent) = args.fail_on_regression {
         let disturbed: usize = comparisons.iter().map(|c| c.disturbed().len()).sum();
@@ -100,4 +77,31 @@ pub(super) fn compare_command(args: &CompareArgs, printer: &Printer) -> Result<E
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What each run's own gates decided, where it had some.
+fn say_gates(inputs: &[(String, ResultsFile)], printer: &Printer) {
+    for (name, file) in inputs.iter().filter(|(_, f)| !f.gates.is_empty()) {
+        let not_passed: Vec<String> = file
+            .gates
+            .iter()
+            .filter(|g| g.outcome != results::gate::Outcome::Passed)
+            .map(|g| {
+                format!(
+                    "{} {}",
+                    g.outcome.name(),
+                    crate::output::escape(&g.expression)
+                )
+            })
+            .collect();
+        printer.info(&format!(
+            "gates of {name}: {}{}",
+            crate::report::gates::tally(&file.gates),
+            if not_passed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", not_passed.join("; "))
+            }
+        ));
+    }
 }

@@ -4,13 +4,39 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::analysis::{self, Analysis, AnalysisCache};
+use crate::analysis::{self, Analysis, Derived};
 use crate::cli::ImportPyperfArgs;
 use crate::interpreter::{self, GilMode};
 use crate::output::Printer;
 use crate::report::terminal::Layout;
 use crate::report::{self, Exporter as _};
 use crate::results::{self, ResultsFile, VariantRecord, pyperf};
+
+/// What the pyperf file says of the build it ran, and whether it was free-threaded.
+fn imported_build(source: &pyperf::Source, label: &str) -> (interpreter::InterpreterInfo, bool) {
+    let version = source
+        .version
+        .clone()
+        .unwrap_or_else(|| "0.0.0".to_string());
+    let executable = source.executable.clone().unwrap_or_default();
+    // The build's `./configure` arguments say it (`--disable-gil`); files without them (old
+    // pyperf) leave the usual tell: a `t` executable or label.
+    let free_threaded = source
+        .free_threaded()
+        .unwrap_or_else(|| executable.ends_with('t') || label.ends_with('t'));
+    let mut info = interpreter::InterpreterInfo::imported(
+        &version,
+        &executable,
+        source.implementation.as_deref().unwrap_or("cpython"),
+        free_threaded,
+    );
+    if let Some(config_args) = &source.config_args {
+        info.pgo = config_args.contains("--enable-optimizations");
+        info.lto = config_args.contains("--with-lto");
+        info.config_args.clone_from(config_args);
+    }
+    (info, free_threaded)
+}
 
 /// `ftbench import pyperf`: a pyperf / pyperformance file becomes one label's regular tests.
 pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Result<ExitCode> {
@@ -32,27 +58,8 @@ pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Resul
             args.label
         );
     }
-    let version = source
-        .version
-        .clone()
-        .unwrap_or_else(|| "0.0.0".to_string());
+    let (info, free_threaded) = imported_build(&source, &args.label);
     let executable = source.executable.clone().unwrap_or_default();
-    // The build's `./configure` arguments say it (`--disable-gil`); files without them (old
-    // pyperf) leave the usual tell: a `t` executable or label.
-    let free_threaded = source
-        .free_threaded()
-        .unwrap_or_else(|| executable.ends_with('t') || args.label.ends_with('t'));
-    let mut info = interpreter::InterpreterInfo::imported(
-        &version,
-        &executable,
-        source.implementation.as_deref().unwrap_or("cpython"),
-        free_threaded,
-    );
-    if let Some(config_args) = &source.config_args {
-        info.pgo = config_args.contains("--enable-optimizations");
-        info.lto = config_args.contains("--with-lto");
-        info.config_args.clone_from(config_args);
-    }
     results.variants.push(VariantRecord {
         label: args.label.clone(),
         path: executable.clone().into(),
@@ -88,10 +95,10 @@ pub(super) fn import_pyperf(args: &ImportPyperfArgs, printer: &Printer) -> Resul
     {
         fs_err::create_dir_all(parent)?;
     }
-    let cache = AnalysisCache::default();
-    analysis::seed::write(&output, &mut results, &cache)
+    let mut derived = Derived::default();
+    analysis::seed::write(&output, &mut results, &mut derived)
         .with_context(|| format!("failed to write `{}`", output.display()))?;
-    let analysis = Analysis::with_cache(&results, &cache);
+    let analysis = Analysis::with(&results, &derived);
     let model = report::ReportModel::of(&analysis);
     printer.stdout(&report::terminal::Terminal(Layout::for_stdout(args.wide)).export(&model)?)?;
     printer.info(&format!(

@@ -16,7 +16,7 @@ use crate::analysis::fleet::{
     Curve, Fleet, FleetLabel, FleetTest, Machine, RegularTrend, SuiteRun, Trend, speedup_trend,
     suite_trend,
 };
-use crate::analysis::{Analysis, AnalysisCache};
+use crate::analysis::{Analysis, Derived};
 use crate::cli::PublishArgs;
 use crate::output::Printer;
 use crate::results::ResultsFile;
@@ -203,19 +203,20 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
             }
         }
     }
-    // One analysis cache per loaded run: each series is derived once.
-    let caches: Vec<AnalysisCache> = loaded
-        .runs
-        .iter()
-        .map(|_| AnalysisCache::default())
-        .collect();
+    // Each loaded run's numbers, derived when a curve of it is first needed.
+    let mut derived: Vec<Option<Derived>> = loaded.runs.iter().map(|_| None).collect();
     let mut fleet_tests = Vec::new();
     for test in tests {
         let mut test_labels = Vec::new();
         for label in &labels {
-            if let Some(entry) =
-                label_entry(store, &machines, (&loaded, &caches), &test, label, threads)?
-            {
+            if let Some(entry) = label_entry(
+                store,
+                &machines,
+                (&loaded, &mut derived),
+                &test,
+                label,
+                threads,
+            )? {
                 test_labels.push(entry);
             }
         }
@@ -247,7 +248,7 @@ pub(super) fn gather(store: &dyn Store, threads: Option<u32>) -> Result<Fleet> {
 fn label_entry(
     store: &dyn Store,
     machines: &[Machine],
-    (loaded, caches): (&Loaded, &[AnalysisCache]),
+    (loaded, derived): (&Loaded, &mut [Option<Derived>]),
     test: &str,
     label: &str,
     threads: Option<u32>,
@@ -259,7 +260,8 @@ fn label_entry(
             continue;
         };
         let (run_id, results) = &loaded.runs[index];
-        let Some(series) = Analysis::with_cache(results, &caches[index]).series(test, label) else {
+        let derived = derived[index].get_or_insert_with(|| Derived::of(results));
+        let Some(series) = Analysis::with(results, derived).series(test, label) else {
             continue;
         };
         let points: Vec<(u32, Estimate)> = series

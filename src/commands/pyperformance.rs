@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use super::common::{
     Keep, beside, exit_code, machine_check, record_and_report, warn_marked_points,
 };
-use crate::analysis::{self, Analysis, AnalysisCache};
+use crate::analysis::{self, Analysis, Derived};
 use crate::cli::PyperformanceArgs;
 use crate::interpreter::Variant;
 use crate::machine::load::{Counters, Patience};
@@ -43,19 +43,7 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
         None => fresh(args)?,
     };
     let output = session.output.clone();
-    if let Some(parent) = output.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        fs_err::create_dir_all(parent).with_context(|| {
-            format!("cannot create the output directory `{}`", parent.display())
-        })?;
-    }
-    let _lock = guard::OutputLock::acquire(&output)?;
-    let check = machine_check(&session.results.system, &session.results.settings);
-    printer.info(&check.summary());
-    if session.results.system.check.is_none() {
-        session.results.system.check = Some(check);
-    }
+    let _lock = prepare(&mut session, printer)?;
     let logs = beside(&output, "logs");
     fs_err::create_dir_all(&logs)?;
     let installs = install_all(&session.variants, &logs, printer)?;
@@ -66,7 +54,7 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
         .clone()
         .expect("a pyperformance session has its settings");
     let steps = plan(&mut session, &installs, &settings, args.resume.is_some())?;
-    let cache = AnalysisCache::default();
+    let mut derived = Derived::default();
     printer.info(&format!(
         "Running {} benchmark run(s) with pyperformance {} ({} mode) on {}; results: {}",
         steps.len(),
@@ -86,28 +74,15 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
         &steps,
         &settings,
         &logs,
-        &cache,
+        &mut derived,
         printer,
     )?;
-    analysis::seed::write(&output, &mut session.results, &cache)
+    analysis::seed::write(&output, &mut session.results, &mut derived)
         .with_context(|| format!("failed to write `{}`", output.display()))?;
     let results = &session.results;
-    let analysis = Analysis::with_cache(results, &cache);
+    let analysis = Analysis::with(results, &derived);
     let model = report::ReportModel::of(&analysis);
-    printer.stdout(&report::terminal::Terminal(Layout::for_stdout(args.wide)).export(&model)?)?;
-    for warning in &results.warnings {
-        printer.warn(warning);
-    }
-    if let Some(run) = &results.settings.pyperformance {
-        printer.info(&format!(
-            "Wall time per interpreter: {}",
-            run.wall_s
-                .iter()
-                .map(|(label, s)| format!("{label} {:.1} min", s / 60.0))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
+    show(args, results, &model, printer)?;
     warn_marked_points(results, printer);
     printer.info(&format!("Results written to {}", output.display()));
     if outcome == RunOutcome::Completed && interrupt::requested().is_none() {
@@ -126,6 +101,50 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
         return Ok(ExitCode::from(stop.exit_code()));
     }
     Ok(exit_code(outcome, &results.errors, &output, printer))
+}
+
+/// Before measuring: the output's folder, its lock (held until the last byte is written) and
+/// a short look at the machine, said in one line and kept in the file.
+fn prepare(session: &mut Session, printer: &Printer) -> Result<guard::OutputLock> {
+    let output = &session.output;
+    if let Some(parent) = output.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs_err::create_dir_all(parent).with_context(|| {
+            format!("cannot create the output directory `{}`", parent.display())
+        })?;
+    }
+    let lock = guard::OutputLock::acquire(output)?;
+    let check = machine_check(&session.results.system, &session.results.settings);
+    printer.info(&check.summary());
+    if session.results.system.check.is_none() {
+        session.results.system.check = Some(check);
+    }
+    Ok(lock)
+}
+
+/// The run's tables, its warnings and each interpreter's wall time.
+fn show(
+    args: &PyperformanceArgs,
+    results: &ResultsFile,
+    model: &report::ReportModel<'_>,
+    printer: &Printer,
+) -> Result<()> {
+    printer.stdout(&report::terminal::Terminal(Layout::for_stdout(args.wide)).export(model)?)?;
+    for warning in &results.warnings {
+        printer.warn(warning);
+    }
+    if let Some(run) = &results.settings.pyperformance {
+        printer.info(&format!(
+            "Wall time per interpreter: {}",
+            run.wall_s
+                .iter()
+                .map(|(label, s)| format!("{label} {:.1} min", s / 60.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// What to keep of the run: the store and the report, as the flags say.
@@ -175,7 +194,7 @@ fn fresh(args: &PyperformanceArgs) -> Result<Session> {
         include_gil_benchmarks: args.include_gil_benchmarks,
         pyperformance: Some(PyperformanceSettings {
             version: pp::VERSION.to_string(),
-            mode: args.mode().name().to_string(),
+            mode: args.mode(),
             selection,
             manifest,
             wall_s: std::collections::BTreeMap::new(),
@@ -401,7 +420,7 @@ fn measure(
     steps: &[Step],
     settings: &PyperformanceSettings,
     logs: &Path,
-    cache: &AnalysisCache,
+    derived: &mut Derived,
     printer: &Printer,
 ) -> Result<RunOutcome> {
     let bar = printer.progress(steps.len() as u64, "pyperformance");
@@ -419,7 +438,9 @@ fn measure(
         ));
         patience.next_pair();
         if !session.results.settings.allow_load && patience.willing() {
-            patience.wait(1, |text| printer.line_above(&bar, text));
+            patience.wait(1, |text| printer.line_above(&bar, text), &|| {
+                interrupt::requested().is_some()
+            });
         }
         let log = logs.join(format!(
             "{}-{}.log",
@@ -431,7 +452,7 @@ fn measure(
         let ran = install_of(installs, variant).run(
             &step.benchmark,
             variant.gil,
-            &settings.mode,
+            settings.mode,
             settings.manifest.as_deref(),
             &log,
             std::time::Duration::from_secs(settings.timeout_s),
@@ -464,7 +485,7 @@ fn measure(
             *run.wall_s.entry(variant.label.clone()).or_default() +=
                 started.elapsed().as_secs_f64();
         }
-        analysis::seed::write(&session.output, &mut session.results, cache)
+        analysis::seed::write(&session.output, &mut session.results, derived)
             .with_context(|| format!("failed to write `{}`", session.output.display()))?;
         bar.inc(1);
     }

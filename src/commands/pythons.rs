@@ -64,30 +64,7 @@ pub(super) fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
             );
         }
         for i in group {
-            let mut flags = Vec::new();
-            if i.info.free_threaded {
-                flags.push(if i.info.gil_enabled {
-                    "GIL on at start-up"
-                } else {
-                    "GIL off"
-                });
-            }
-            if i.info.jit {
-                flags.push("JIT");
-            }
-            if i.info.pgo {
-                flags.push("PGO");
-            }
-            if i.info.lto {
-                flags.push("LTO");
-            }
-            if i.info.has_frame_pointers() {
-                flags.push("frame pointers");
-            }
-            let numpy = i.info.numpy.as_ref().map(|v| format!("numpy {v}"));
-            if let Some(numpy) = &numpy {
-                flags.push(numpy);
-            }
+            let flags = flags(&i.info);
             rows.push(vec![
                 format!("  {}", i.info.version_tag()),
                 i.source.to_string(),
@@ -100,6 +77,36 @@ pub(super) fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
     }
     printer.stdout(out.trim_end())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `ftbench pythons` says about a build beside its path: GIL state, JIT, PGO, LTO, frame
+/// pointers, numpy.
+fn flags(info: &crate::interpreter::InterpreterInfo) -> Vec<String> {
+    let mut flags = Vec::new();
+    if info.free_threaded {
+        flags.push(
+            if info.gil_enabled {
+                "GIL on at start-up"
+            } else {
+                "GIL off"
+            }
+            .to_string(),
+        );
+    }
+    for (on, name) in [
+        (info.jit, "JIT"),
+        (info.pgo, "PGO"),
+        (info.lto, "LTO"),
+        (info.has_frame_pointers(), "frame pointers"),
+    ] {
+        if on {
+            flags.push(name.to_string());
+        }
+    }
+    if let Some(numpy) = &info.numpy {
+        flags.push(format!("numpy {numpy}"));
+    }
+    flags
 }
 
 /// `ftbench python install VERSION...`: build each request, print each interpreter's path.

@@ -9,7 +9,7 @@ use super::common::{
     Keep, beside, exit_code, machine_check, record_and_report, warn_marked_points,
 };
 use super::gate;
-use crate::analysis::{self, Analysis, AnalysisCache};
+use crate::analysis::{self, Analysis, Derived};
 use crate::cli::{MeasureArgs, RunArgs};
 use crate::config::RunConfig;
 use crate::interrupt;
@@ -77,24 +77,7 @@ pub(super) fn execute(
     let gating = gate::prepare_run(measure, &mut config, started)?;
     let opening = measuring_line(&config);
     let mut results = starting_results(&mut config, measure);
-    if let Some(parent) = config.output.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        fs_err::create_dir_all(parent).with_context(|| {
-            format!("cannot create the output directory `{}`", parent.display())
-        })?;
-    }
-    // Processes a worker's code detaches come back to ftbench, which ends them (scale runs
-    // anyone's code).
-    crate::process::adopt_orphans();
-    // Held until the run has written its last byte: a second run on the same -o fails at once.
-    let _lock = results::guard::OutputLock::acquire(&config.output)?;
-    // A short look at the machine before measuring: said in one line, kept in the file.
-    let check = machine_check(&results.system, &config.settings);
-    printer.info(&fitted(&check.summary()));
-    if results.system.check.is_none() {
-        results.system.check = Some(check);
-    }
+    let _lock = prepare(&config, &mut results, printer)?;
     printer.info(&fitted(&opening));
     let plan = Plan {
         variants: config.variants,
@@ -114,7 +97,7 @@ pub(super) fn execute(
     };
     let mut sink = ResultsWriter::new(&config.output);
     // The regular suite's summary bootstraps every test at once: refreshed by the last write.
-    sink.cache.freeze_summaries(true);
+    sink.derived.frozen_summaries = true;
     let mut outcome = runner::run(&plan, &mut results, &mut workers, &mut sink, printer)?;
     let gates = match &gating {
         Some(gating) if outcome == Outcome::Completed => {
@@ -131,16 +114,8 @@ pub(super) fn execute(
         }
         _ => Vec::new(),
     };
-    sink.cache.freeze_summaries(false);
-    let wall_s = measuring.elapsed().as_secs_f64();
-    // The native kernels run in this process; their CPU is measurement, not overhead.
-    let cpu_s =
-        (runner::native::process_cpu_seconds() - cpu_before - workers.native_cpu_s).max(0.0);
-    results.harness = Some(results::HarnessCost {
-        wall_s,
-        cpu_s,
-        cpu_share: if wall_s > 0.0 { cpu_s / wall_s } else { 0.0 },
-    });
+    sink.derived.frozen_summaries = false;
+    results.harness = Some(harness_cost(measuring, cpu_before, workers.native_cpu_s));
     if measure.profile && outcome == Outcome::Completed {
         let records = profile(
             &plan,
@@ -153,7 +128,7 @@ pub(super) fn execute(
         results.profiles.extend(records);
     }
     sink.save(&mut results)?;
-    let analysis = Analysis::with_cache(&results, &sink.cache);
+    let analysis = Analysis::with(&results, &sink.derived);
     let model = report::ReportModel::of(&analysis);
     show(&results, &model, measure, printer)?;
     printer.info(&format!("Results written to {}", config.output.display()));
@@ -173,6 +148,51 @@ pub(super) fn execute(
         .filter(|_| outcome == Outcome::Completed)
         .and_then(|gating| gating.exit_code(&gates));
     Ok(gate_status.unwrap_or(code))
+}
+
+/// Before measuring: the output's folder, ftbench as the subreaper of what workers detach, the
+/// output's lock (held until the run has written its last byte: a second run on the same -o
+/// fails at once), and a short look at the machine, said in one line and kept in the file.
+fn prepare(
+    config: &RunConfig,
+    results: &mut ResultsFile,
+    printer: &Printer,
+) -> Result<results::guard::OutputLock> {
+    if let Some(parent) = config.output.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs_err::create_dir_all(parent).with_context(|| {
+            format!("cannot create the output directory `{}`", parent.display())
+        })?;
+    }
+    // Processes a worker's code detaches come back to ftbench, which ends them (scale runs
+    // anyone's code).
+    crate::process::adopt_orphans();
+    // Held until the run has written its last byte: a second run on the same -o fails at once.
+    let lock = results::guard::OutputLock::acquire(&config.output)?;
+    // A short look at the machine before measuring: said in one line, kept in the file.
+    let check = machine_check(&results.system, &config.settings);
+    printer.info(&fitted(&check.summary()));
+    if results.system.check.is_none() {
+        results.system.check = Some(check);
+    }
+    Ok(lock)
+}
+
+/// What measuring cost ftbench itself since `measuring` began (`cpu_before` its CPU seconds
+/// then): the native kernels run in this process, and their CPU is measurement, not overhead.
+fn harness_cost(
+    measuring: std::time::Instant,
+    cpu_before: f64,
+    native_cpu_s: f64,
+) -> results::HarnessCost {
+    let wall_s = measuring.elapsed().as_secs_f64();
+    let cpu_s = (runner::native::process_cpu_seconds() - cpu_before - native_cpu_s).max(0.0);
+    results::HarnessCost {
+        wall_s,
+        cpu_s,
+        cpu_share: if wall_s > 0.0 { cpu_s / wall_s } else { 0.0 },
+    }
 }
 
 /// The file the run starts from: the resumed one, or a new one for the configuration.
@@ -237,7 +257,7 @@ fn decide_gates(
         if outcome != Outcome::Completed || !gating.wants_more(&gates, budget_pass) {
             // The points grew in samples, not in number: every derived number is derived
             // again for the file.
-            sink.cache = AnalysisCache::default();
+            sink.derived = Derived::default();
             return Ok((outcome, gates));
         }
         printer.info(&format!(
@@ -296,25 +316,25 @@ fn say_harness(results: &ResultsFile, printer: &Printer) {
     }
 }
 
-/// Writes the results file after each point with its seed section, from one analysis cache
-/// kept for the whole run (each point re-derives only the curves it changed).
+/// Writes the results file after each point with its seed section, from one [`Derived`] kept
+/// for the whole run (each point re-derives only the curves it changed).
 pub(super) struct ResultsWriter<'a> {
     output: &'a std::path::Path,
-    pub cache: AnalysisCache,
+    pub derived: Derived,
 }
 
 impl<'a> ResultsWriter<'a> {
     pub fn new(output: &'a std::path::Path) -> Self {
         Self {
             output,
-            cache: AnalysisCache::default(),
+            derived: Derived::default(),
         }
     }
 }
 
 impl runner::Sink for ResultsWriter<'_> {
     fn save(&mut self, results: &mut ResultsFile) -> Result<()> {
-        analysis::seed::write(self.output, results, &self.cache)
+        analysis::seed::write(self.output, results, &mut self.derived)
             .with_context(|| format!("failed to write results to `{}`", self.output.display()))
     }
 
@@ -325,7 +345,7 @@ impl runner::Sink for ResultsWriter<'_> {
         label: &str,
         thread_count: u32,
     ) -> Option<crate::stats::Estimate> {
-        Analysis::with_cache(results, &self.cache)
+        Analysis::with(results, &self.derived)
             .series(test, label)?
             .points
             .iter()

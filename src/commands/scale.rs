@@ -12,34 +12,7 @@ use crate::output::Printer;
 
 /// `ftbench scale FILE:FUNCTION`: the user's own function through the whole machinery.
 pub(super) fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
-    let (file, function) = args
-        .target
-        .rsplit_once(':')
-        .filter(|(file, function)| !file.is_empty() && !function.is_empty())
-        .ok_or_else(|| {
-            anyhow::anyhow!("`{}` is not FILE:FUNCTION, e.g. bench.py:work", args.target)
-        })?;
-    let path = std::path::Path::new(file);
-    match fs_err::metadata(path) {
-        Err(_) => anyhow::bail!("`{file}` does not exist (from `{}`)", args.target),
-        Ok(meta) if meta.is_dir() => anyhow::bail!(
-            "`{file}` is a folder, not a Python file (from `{}`)",
-            args.target
-        ),
-        Ok(meta) if !meta.is_file() => anyhow::bail!(
-            "`{file}` is not a regular file (a FIFO, socket or device?): give the Python file that defines the function (from `{}`)",
-            args.target
-        ),
-        Ok(_) => {}
-    }
-    let path = fs_err::canonicalize(path)?;
-    if let Some(json) = &args.args {
-        let value: serde_json::Value = serde_json::from_str(json)
-            .with_context(|| format!("--args is not valid JSON: {json}"))?;
-        if !(value.is_array() || value.is_object()) {
-            anyhow::bail!("--args must be a JSON list (positional) or object (keyword): {json}");
-        }
-    }
+    let (path, function) = target(args)?;
     let stem = path
         .file_stem()
         .map_or_else(|| "user".into(), |s| s.to_string_lossy().into_owned());
@@ -112,6 +85,40 @@ pub(super) fn scale(args: &ScaleArgs, printer: &Printer) -> Result<ExitCode> {
         with_base(&mut config, base)?;
     }
     execute(config, &args.measure, printer)
+}
+
+/// The file and function of `FILE:FUNCTION`, once the file is a regular file and `--args` is
+/// JSON of the right shape.
+fn target(args: &ScaleArgs) -> Result<(std::path::PathBuf, &str)> {
+    let (file, function) = args
+        .target
+        .rsplit_once(':')
+        .filter(|(file, function)| !file.is_empty() && !function.is_empty())
+        .ok_or_else(|| {
+            anyhow::anyhow!("`{}` is not FILE:FUNCTION, e.g. bench.py:work", args.target)
+        })?;
+    let path = std::path::Path::new(file);
+    match fs_err::metadata(path) {
+        Err(_) => anyhow::bail!("`{file}` does not exist (from `{}`)", args.target),
+        Ok(meta) if meta.is_dir() => anyhow::bail!(
+            "`{file}` is a folder, not a Python file (from `{}`)",
+            args.target
+        ),
+        Ok(meta) if !meta.is_file() => anyhow::bail!(
+            "`{file}` is not a regular file (a FIFO, socket or device?): give the Python file that defines the function (from `{}`)",
+            args.target
+        ),
+        Ok(_) => {}
+    }
+    let path = fs_err::canonicalize(path)?;
+    if let Some(json) = &args.args {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .with_context(|| format!("--args is not valid JSON: {json}"))?;
+        if !(value.is_array() || value.is_object()) {
+            anyhow::bail!("--args must be a JSON list (positional) or object (keyword): {json}");
+        }
+    }
+    Ok((path, function))
 }
 
 /// `--base PATH`: the interpreter runs as two labels that take turns, `base` with PATH first on

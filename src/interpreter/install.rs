@@ -544,27 +544,17 @@ fn private_apt(apt: &Path, program: &str) -> Command {
     command
 }
 
-/// Debian's archive carries CPython's pristine tarball in its source packages. A private apt
-/// configuration under the cache reads only our own sources list, so `/etc/apt` stays untouched.
-fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) -> Result<()> {
-    let apt = crate::dirs::cache_dir().join("apt");
-    for dir in ["lists/partial", "cache/archives/partial"] {
-        fs_err::create_dir_all(apt.join(dir))?;
-    }
-    let uri = debian_archive_uri();
-    fs_err::write(
-        apt.join("sources.list"),
-        format!("deb-src {uri} sid main\ndeb-src {uri} trixie main\n"),
-    )?;
+/// The versions of Debian's source package `python{series}`, newest first.
+fn debian_versions(apt: &Path, series: &str, printer: &Printer) -> Result<Vec<String>> {
     printer.info("Reading Debian's source package lists");
-    let status = private_apt(&apt, "apt-get")
+    let status = private_apt(apt, "apt-get")
         .args(["-qq", "update"])
         .status()
         .context("failed to run apt-get")?;
     if !status.success() {
         bail!("apt-get update with ftbench's private sources list failed ({status})");
     }
-    let output = private_apt(&apt, "apt-cache")
+    let output = private_apt(apt, "apt-cache")
         .args(["showsrc", "--only-source", &format!("python{series}")])
         .output()
         .context("failed to run apt-cache")?;
@@ -580,6 +570,22 @@ fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) ->
     if versions.is_empty() {
         bail!("Debian has no source package python{series}");
     }
+    Ok(versions)
+}
+
+/// Debian's archive carries CPython's pristine tarball in its source packages. A private apt
+/// configuration under the cache reads only our own sources list, so `/etc/apt` stays untouched.
+fn download_debian(series: &str, request: &VersionRequest, printer: &Printer) -> Result<()> {
+    let apt = crate::dirs::cache_dir().join("apt");
+    for dir in ["lists/partial", "cache/archives/partial"] {
+        fs_err::create_dir_all(apt.join(dir))?;
+    }
+    let uri = debian_archive_uri();
+    fs_err::write(
+        apt.join("sources.list"),
+        format!("deb-src {uri} sid main\ndeb-src {uri} trixie main\n"),
+    )?;
+    let versions = debian_versions(&apt, series, printer)?;
     let download = tempfile::Builder::new()
         .prefix("download")
         .tempdir_in(crate::dirs::cache_dir())?;
@@ -721,6 +727,48 @@ fn check_build_deps(install: bool, printer: &Printer) -> Result<()> {
     Ok(())
 }
 
+/// `configure`'s arguments for the build `request` and `options` ask for, into `prefix`.
+fn configure_args(
+    prefix: &Path,
+    request: &VersionRequest,
+    options: &InstallOptions,
+) -> Vec<String> {
+    let mut configure_args = vec![format!("--prefix={}", prefix.display())];
+    if request.free_threaded {
+        configure_args.push("--disable-gil".to_string());
+    }
+    if options.frame_pointers {
+        // As configure variables, so that sysconfig's CONFIG_ARGS records them.
+        configure_args
+            .push("CFLAGS=-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer".to_string());
+    }
+    if options.pgo {
+        configure_args.push("--enable-optimizations".to_string());
+        configure_args.push("--with-lto".to_string());
+    }
+    configure_args
+}
+
+/// The interpreter a build installed into `prefix`, once it runs and is the build asked for.
+fn check_built(prefix: &Path, request: &VersionRequest) -> Result<PathBuf> {
+    let python = prefix.join("bin").join(format!(
+        "python{}.{}{}",
+        request.parts[0],
+        request.parts[1],
+        if request.free_threaded { "t" } else { "" }
+    ));
+    let info = query::query(&python, GilMode::Default)
+        .with_context(|| format!("the freshly built {} does not run", python.display()))?;
+    if info.free_threaded != request.free_threaded {
+        bail!(
+            "{} was built but reports free_threaded={}",
+            python.display(),
+            info.free_threaded
+        );
+    }
+    Ok(python)
+}
+
 fn build(
     tarball: &Path,
     version: &str,
@@ -745,19 +793,7 @@ fn build(
     let work = tempfile::Builder::new()
         .prefix("build")
         .tempdir_in(crate::dirs::cache_dir())?;
-    let mut configure_args = vec![format!("--prefix={}", prefix.display())];
-    if request.free_threaded {
-        configure_args.push("--disable-gil".to_string());
-    }
-    if options.frame_pointers {
-        // As configure variables, so that sysconfig's CONFIG_ARGS records them.
-        configure_args
-            .push("CFLAGS=-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer".to_string());
-    }
-    if options.pgo {
-        configure_args.push("--enable-optimizations".to_string());
-        configure_args.push("--with-lto".to_string());
-    }
+    let configure_args = configure_args(&prefix, request, options);
     let spinner = printer.spinner(&format!("cpython-{tag}"));
     let start = Instant::now();
     let steps = build_steps(tarball, work.path(), &configure_args);
@@ -796,21 +832,7 @@ fn build(
         }
     }
     spinner.finish_and_clear();
-    let python = prefix.join("bin").join(format!(
-        "python{}.{}{}",
-        request.parts[0],
-        request.parts[1],
-        if request.free_threaded { "t" } else { "" }
-    ));
-    let info = query::query(&python, GilMode::Default)
-        .with_context(|| format!("the freshly built {} does not run", python.display()))?;
-    if info.free_threaded != request.free_threaded {
-        bail!(
-            "{} was built but reports free_threaded={}",
-            python.display(),
-            info.free_threaded
-        );
-    }
+    let python = check_built(&prefix, request)?;
     let record = InstallRecord {
         version: version.to_string(),
         free_threaded: request.free_threaded,

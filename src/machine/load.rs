@@ -207,11 +207,11 @@ impl Patience {
         self.exhausted < 2 && !self.left.is_zero()
     }
 
-    /// Wait for other work to leave `needed` CPUs free, from this pair's budget; say so once.
-    /// Returns whether the machine got quiet.
-    pub fn wait(&mut self, needed: u32, say: impl Fn(&str)) -> bool {
+    /// Wait for other work to leave `needed` CPUs free, from this pair's budget, until `stop`
+    /// says to stop; say so once. Returns whether the machine got quiet.
+    pub fn wait(&mut self, needed: u32, say: impl Fn(&str), stop: &dyn Fn() -> bool) -> bool {
         let said = self.said;
-        let (waited, quiet) = wait_for_quiet(needed, self.left, |text| {
+        let (waited, quiet) = wait_for_quiet((needed, self.left), stop, |text| {
             if !said {
                 say(text);
             }
@@ -230,9 +230,14 @@ impl Patience {
     }
 }
 
-/// Wait until other work leaves `needed` CPUs free (or `max` passes), calling `say` once with
-/// what is busy. Returns how long it waited and whether the machine got quiet.
-pub fn wait_for_quiet(needed: u32, max: Duration, say: impl Fn(&str)) -> (Duration, bool) {
+/// Wait until other work leaves `needed` CPUs free (or `max` passes, or `stop` says to stop),
+/// calling `say` once with what is busy. Returns how long it waited and whether the machine got
+/// quiet.
+pub fn wait_for_quiet(
+    (needed, max): (u32, Duration),
+    stop: &dyn Fn() -> bool,
+    say: impl Fn(&str),
+) -> (Duration, bool) {
     let start = Instant::now();
     let mut said = false;
     loop {
@@ -244,7 +249,7 @@ pub fn wait_for_quiet(needed: u32, max: Duration, say: impl Fn(&str)) -> (Durati
         if !load.disturbs(needed) {
             return (start.elapsed(), true);
         }
-        if start.elapsed() >= max || crate::interrupt::requested().is_some() {
+        if start.elapsed() >= max || stop() {
             return (start.elapsed(), false);
         }
         if !said {

@@ -88,37 +88,7 @@ pub fn render(model: &ReportModel<'_>, figures: &[Drawn]) -> Result<String> {
     let results = model.analysis;
     let variants = variant_rows(results);
     let system = &results.system();
-    let system_rows = vec![
-        ("CPU", system.cpu_model.clone()),
-        (
-            "Cores",
-            format!(
-                "{} logical, {} physical",
-                system.logical_cores,
-                system
-                    .physical_cores
-                    .map_or("?".to_string(), |n| n.to_string())
-            ),
-        ),
-        (
-            "Memory",
-            format!(
-                "{:.1} GiB",
-                system.memory_bytes as f64 / f64::from(1u32 << 30)
-            ),
-        ),
-        ("OS", format!("{} ({})", system.os, system.kernel)),
-        ("Host", system.hostname.clone()),
-        (
-            "Governor / SMT / NUMA",
-            format!(
-                "{} / {} / {}",
-                system.cpu_governor.as_deref().unwrap_or("?"),
-                system.smt.as_deref().unwrap_or("?"),
-                system.numa_nodes.map_or("?".to_string(), |n| n.to_string())
-            ),
-        ),
-    ];
+    let system_rows = system_rows(system);
     let figure_context: Vec<FigureContext> = figures
         .iter()
         .map(|d| FigureContext {
@@ -166,6 +136,41 @@ pub fn render(model: &ReportModel<'_>, figures: &[Drawn]) -> Result<String> {
             harness => results.harness().as_ref().map(|h| format!("{:.2}% of one core ({:.2} s of CPU in {:.0} s)", h.cpu_share * 100.0, h.cpu_s, h.wall_s)),
         })
         .context("failed to render the HTML report")
+}
+
+/// The machine's rows of the report: CPU, cores, memory, OS, host, governor / SMT / NUMA.
+fn system_rows(system: &crate::machine::sysinfo::SystemInfo) -> Vec<(&'static str, String)> {
+    vec![
+        ("CPU", system.cpu_model.clone()),
+        (
+            "Cores",
+            format!(
+                "{} logical, {} physical",
+                system.logical_cores,
+                system
+                    .physical_cores
+                    .map_or("?".to_string(), |n| n.to_string())
+            ),
+        ),
+        (
+            "Memory",
+            format!(
+                "{:.1} GiB",
+                system.memory_bytes as f64 / f64::from(1u32 << 30)
+            ),
+        ),
+        ("OS", format!("{} ({})", system.os, system.kernel)),
+        ("Host", system.hostname.clone()),
+        (
+            "Governor / SMT / NUMA",
+            format!(
+                "{} / {} / {}",
+                system.cpu_governor.as_deref().unwrap_or("?"),
+                system.smt.as_deref().unwrap_or("?"),
+                system.numa_nodes.map_or("?".to_string(), |n| n.to_string())
+            ),
+        ),
+    ]
 }
 
 /// The interpreters table: one row per label, with its colour in the figures.

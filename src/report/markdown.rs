@@ -60,8 +60,35 @@ pub fn render(model: &ReportModel<'_>) -> String {
         }
         out.push('\n');
     }
-    // The terminal's fitted layout first (one table per test: a row per thread count, a column
-    // per label with its speedup, interval and verdict), every column below, folded.
+    tables(&mut out, results);
+    why(&mut out, results);
+    let mechanisms =
+        crate::analysis::mechanism::lines(results.profiles(), |t| results.info(t).uses_processes());
+    if !mechanisms.is_empty() {
+        out.push_str("### What grew when the threads were added (--profile)\n\n");
+        for (test, label, line) in &mechanisms {
+            let _ = writeln!(
+                out,
+                "- **{}** on {}: {}",
+                escape(test),
+                escape(label),
+                escape(line)
+            );
+        }
+        out.push('\n');
+    }
+    // In HTML, not a code span: a backtick in the command line cannot close it.
+    let command_line = crate::output::escape(&results.command_line().join(" "))
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let _ = writeln!(out, "<sub><code>{command_line}</code></sub>");
+    out
+}
+
+/// The terminal's fitted layout first (one table per test: a row per thread count, a column per
+/// label with its speedup, interval and verdict), every column below, folded.
+fn tables(out: &mut String, results: &Analysis<'_>) {
     let fitted: Vec<super::grid::Table> = super::terminal::compact_pivot_tables(results)
         .into_iter()
         .chain(super::terminal::compact_regular_table(results))
@@ -83,6 +110,10 @@ pub fn render(model: &ReportModel<'_>) -> String {
             out.push_str("</details>\n\n");
         }
     }
+}
+
+/// "Why it does not scale": each telling point's verdict, and what each verdict means.
+fn why(out: &mut String, results: &Analysis<'_>) {
     let why = table::why_lines(results);
     if !why.is_empty() {
         out.push_str(
@@ -109,28 +140,6 @@ pub fn render(model: &ReportModel<'_>) -> String {
         }
         out.push('\n');
     }
-    let mechanisms =
-        crate::analysis::mechanism::lines(results.profiles(), |t| results.info(t).uses_processes());
-    if !mechanisms.is_empty() {
-        out.push_str("### What grew when the threads were added (--profile)\n\n");
-        for (test, label, line) in &mechanisms {
-            let _ = writeln!(
-                out,
-                "- **{}** on {}: {}",
-                escape(test),
-                escape(label),
-                escape(line)
-            );
-        }
-        out.push('\n');
-    }
-    // In HTML, not a code span: a backtick in the command line cannot close it.
-    let command_line = crate::output::escape(&results.command_line().join(" "))
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    let _ = writeln!(out, "<sub><code>{command_line}</code></sub>");
-    out
 }
 
 /// `report.md`.

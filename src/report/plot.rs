@@ -5,7 +5,6 @@
 //! the ideal-scaling line and the machine's core count where they mean something.
 
 use std::fmt::Write as _;
-use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow};
 use plotters::coord::Shift;
@@ -208,15 +207,12 @@ fn forbidden_in_xml(c: char) -> bool {
 
 /// Rasterise an SVG document to PNG bytes (RGBA), with the embedded font for every family.
 fn svg_to_png(svg: &str) -> Result<Vec<u8>> {
-    static FONTS: OnceLock<std::sync::Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
-    let fontdb = FONTS
-        .get_or_init(|| {
-            let mut fonts = resvg::usvg::fontdb::Database::new();
-            fonts.load_font_data(FONT.to_vec());
-            fonts.set_sans_serif_family(EMBEDDED_FAMILY);
-            std::sync::Arc::new(fonts)
-        })
-        .clone();
+    // Loading the embedded font takes a fraction of a millisecond: each figure gets its own
+    // database rather than a global one.
+    let mut fonts = resvg::usvg::fontdb::Database::new();
+    fonts.load_font_data(FONT.to_vec());
+    fonts.set_sans_serif_family(EMBEDDED_FAMILY);
+    let fontdb = std::sync::Arc::new(fonts);
     let options = resvg::usvg::Options {
         font_family: EMBEDDED_FAMILY.to_string(),
         fontdb,
@@ -244,12 +240,11 @@ fn svg_to_png(svg: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Give plotters the embedded font. Its registry is plotters' own (global by its design);
+/// registering the same bytes again replaces them, so each drawing registers without a flag.
 pub(super) fn register_font() -> Result<()> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT).is_ok()
-            && plotters::style::register_font(FONT_FAMILY, FontStyle::Bold, FONT).is_ok()
-    });
+    let ok = plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT).is_ok()
+        && plotters::style::register_font(FONT_FAMILY, FontStyle::Bold, FONT).is_ok();
     ok.then_some(())
         .ok_or_else(|| anyhow!("the embedded font does not load"))
 }
@@ -819,6 +814,26 @@ struct Bars {
     reference: Option<f64>,
 }
 
+impl Bars {
+    /// The highest value, interval end or reference line: the axis must hold it.
+    fn top(&self) -> f64 {
+        self.values
+            .iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .chain(self.intervals.iter().flatten().flatten().map(|i| i.1))
+            .fold(self.reference.unwrap_or(0.0), f64::max)
+    }
+
+    /// Whether label `l` has a bar in any group (one without is left out of the legend).
+    fn has_bar(&self, l: usize) -> bool {
+        self.values
+            .iter()
+            .any(|row| row.get(l).is_some_and(Option::is_some))
+    }
+}
+
 /// `[group][label]` grids of bar heights and of their 95% intervals.
 type Heights = Vec<Vec<Option<f64>>>;
 type Intervals = Vec<Vec<Option<(f64, f64)>>>;
@@ -842,23 +857,8 @@ fn draw_bars<DB: DrawingBackend>(
     labels: &[String],
     colours: &[RGBColor],
 ) -> DrawResult<DB> {
-    let highest = bars
-        .values
-        .iter()
-        .flatten()
-        .flatten()
-        .copied()
-        .chain(bars.intervals.iter().flatten().flatten().map(|i| i.1))
-        .fold(bars.reference.unwrap_or(0.0), f64::max);
-    let drawn_labels = labels
-        .iter()
-        .enumerate()
-        .filter(|(l, _)| {
-            bars.values
-                .iter()
-                .any(|row| row.get(*l).is_some_and(Option::is_some))
-        })
-        .count();
+    let highest = bars.top();
+    let drawn_labels = (0..labels.len()).filter(|l| bars.has_bar(*l)).count();
     let (area_width, area_height) = area.dim_in_pixel();
     // Room above the tallest bar for its value label, then for the legend.
     let y_max = with_legend_room(highest * 1.08, drawn_labels, area_height);
@@ -920,11 +920,7 @@ fn draw_bars<DB: DrawingBackend>(
         ))?;
     }
     // A label without a single bar (native in the regular suite) is not in the legend.
-    for (l, label) in labels.iter().enumerate().filter(|(l, _)| {
-        bars.values
-            .iter()
-            .any(|row| row.get(*l).is_some_and(Option::is_some))
-    }) {
+    for (l, label) in labels.iter().enumerate().filter(|(l, _)| bars.has_bar(*l)) {
         let colour = colours[l];
         chart
             .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
@@ -969,6 +965,40 @@ fn regular_times_drawn(results: &Analysis<'_>) -> bool {
     medians.is_empty() || high / low <= REGULAR_TIME_SPREAD
 }
 
+/// The regular tests as bar groups: a test some label ran with the GIL in the wrong state says
+/// so under its bars.
+fn regular_groups(results: &Analysis<'_>, tests: &[String], labels: &[String]) -> Vec<String> {
+    tests
+        .iter()
+        .map(|t| {
+            let marked = labels.iter().any(|l| results.ran_with_wrong_gil(t, l));
+            if marked {
+                format!("{t} (GIL!)")
+            } else {
+                t.clone()
+            }
+        })
+        .collect()
+}
+
+/// Each label's geometric mean of the regular suite against the baseline (1 for the baseline).
+fn geometric_means(
+    results: &Analysis<'_>,
+    labels: &[String],
+    baseline: &str,
+) -> Vec<Option<Estimate>> {
+    labels
+        .iter()
+        .map(|l| {
+            if l == baseline {
+                Some(Estimate::exact(1.0))
+            } else {
+                results.regular_summary(l).and_then(|s| s.geometric_mean)
+            }
+        })
+        .collect()
+}
+
 fn draw_regular<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &Analysis<'_>,
@@ -987,18 +1017,7 @@ fn draw_regular<DB: DrawingBackend>(
             .collect();
         heights_and_intervals(&rows)
     };
-    // A test some label ran with the GIL in the wrong state says so under its bars.
-    let groups: Vec<String> = tests
-        .iter()
-        .map(|t| {
-            let marked = labels.iter().any(|l| results.ran_with_wrong_gil(t, l));
-            if marked {
-                format!("{t} (GIL!)")
-            } else {
-                t.clone()
-            }
-        })
-        .collect();
+    let groups = regular_groups(results, &tests, &labels);
     let speedup_area = if regular_times_drawn(results) {
         let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);
         let (values, intervals) = cells(|e| {
@@ -1029,16 +1048,7 @@ fn draw_regular<DB: DrawingBackend>(
     };
     let (mut values, mut intervals) = cells(|e| e.speedup);
     // The suite's summary as the last group: each label's geometric mean with its interval.
-    let means: Vec<Option<Estimate>> = labels
-        .iter()
-        .map(|l| {
-            if *l == baseline {
-                Some(Estimate::exact(1.0))
-            } else {
-                results.regular_summary(l).and_then(|s| s.geometric_mean)
-            }
-        })
-        .collect();
+    let means = geometric_means(results, &labels, &baseline);
     let mut groups = groups;
     let summarised = tests.len() > 1
         && labels

@@ -512,10 +512,33 @@ pub fn regular_table(results: &Analysis<'_>) -> Option<Table> {
         }
         rows.push(row);
     }
+    let geomean = geomean_row(results, &labels, &baseline, with_memory);
+    rows.push(geomean);
+    let notes = regular_notes(results, &rows);
+    Some(Table {
+        title: format!(
+            "{}: time per run, speedup against {baseline}",
+            results.regular_heading()
+        ),
+        groups,
+        header,
+        rows,
+        notes,
+    })
+}
+
+/// The regular table's last row: each label's geometric mean against the baseline (`~` where
+/// its interval holds 1), and of memory where the table shows memory.
+fn geomean_row(
+    results: &Analysis<'_>,
+    labels: &[String],
+    baseline: &str,
+    with_memory: bool,
+) -> Vec<String> {
     let mut geomean = vec!["geometric mean".to_string()];
     geomean.extend(std::iter::repeat_n(String::new(), labels.len()));
-    for label in &labels {
-        geomean.push(if *label == baseline {
+    for label in labels {
+        geomean.push(if *label == *baseline {
             "base".to_string()
         } else {
             results
@@ -534,26 +557,14 @@ pub fn regular_table(results: &Analysis<'_>) -> Option<Table> {
                 .and_then(|s| s.memory_geometric_mean)
                 .filter(|_| *label != baseline)
                 .map_or_else(
-                    || if *label == baseline { "base" } else { "-" }.to_string(),
+                    || if *label == *baseline { "base" } else { "-" }.to_string(),
                     times_with_ci,
                 )
         }));
     }
-    rows.push(geomean);
-    let notes = regular_notes(results, &rows);
-    Some(Table {
-        title: format!(
-            "{}: time per run, speedup against {baseline}",
-            results.regular_heading()
-        ),
-        groups,
-        header,
-        rows,
-        notes,
-    })
+    geomean
 }
 
-/// A suite's ratio with its interval: `0.656x [0.651, 0.669]`.
 /// ` GIL!` where `label` ran a single-run test with the GIL in another state than its build's
 /// (a module turned it back on), else nothing.
 fn gil_mark(results: &Analysis<'_>, test: &str, label: &str) -> &'static str {
@@ -724,28 +735,7 @@ pub fn thread_tables(results: &Analysis<'_>) -> Vec<Table> {
         .collect();
     let mut header = vec!["test".to_string()];
     header.extend(labels.iter().cloned());
-    let live: Vec<Vec<String>> = tests
-        .iter()
-        .filter_map(|test| {
-            let cells: Vec<Option<f64>> = labels
-                .iter()
-                .map(|l| {
-                    results
-                        .thread_entry(test, l)
-                        .and_then(|e| e.kb_per_live_thread)
-                })
-                .collect();
-            cells.iter().any(Option::is_some).then(|| {
-                let mut row = vec![test.clone()];
-                row.extend(
-                    cells
-                        .iter()
-                        .map(|c| c.map_or("-".to_string(), |kb| format!("{kb:.0}"))),
-                );
-                row
-            })
-        })
-        .collect();
+    let live = live_memory_rows(results, &tests, &labels);
     let rows = tests
         .iter()
         .map(|test| {
@@ -780,31 +770,64 @@ pub fn thread_tables(results: &Analysis<'_>) -> Vec<Table> {
         });
     }
     tables.extend(thread_cost_table(results));
-    for test in &tests {
-        let mut rows = Vec::new();
-        for label in &labels {
-            let Some(entry) = results.thread_entry(test, label) else {
-                continue;
-            };
-            let mut row = vec![label.clone()];
-            for phase in super::model::PHASES {
-                let p = entry.phase(phase).copied().unwrap_or_default();
-                let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
-                row.push(format!("{} / {} / {}", f(p.p50), f(p.p95), f(p.p99)));
-            }
-            rows.push(row);
-        }
-        let mut header = vec!["label".to_string()];
-        header.extend(super::model::PHASES.iter().map(|p| (*p).to_string()));
-        tables.push(Table {
-            title: format!("Phases of {test}, p50 / p95 / p99 in µs"),
-            groups: Vec::new(),
-            header,
-            rows,
-            notes: Vec::new(),
-        });
-    }
+    tables.extend(tests.iter().map(|test| phase_table(results, test, &labels)));
     tables
+}
+
+/// KiB per live thread, a row per test that measured it.
+fn live_memory_rows(
+    results: &Analysis<'_>,
+    tests: &[String],
+    labels: &[String],
+) -> Vec<Vec<String>> {
+    tests
+        .iter()
+        .filter_map(|test| {
+            let cells: Vec<Option<f64>> = labels
+                .iter()
+                .map(|l| {
+                    results
+                        .thread_entry(test, l)
+                        .and_then(|e| e.kb_per_live_thread)
+                })
+                .collect();
+            cells.iter().any(Option::is_some).then(|| {
+                let mut row = vec![test.clone()];
+                row.extend(
+                    cells
+                        .iter()
+                        .map(|c| c.map_or("-".to_string(), |kb| format!("{kb:.0}"))),
+                );
+                row
+            })
+        })
+        .collect()
+}
+
+/// One thread test's phases, p50 / p95 / p99 per label.
+fn phase_table(results: &Analysis<'_>, test: &str, labels: &[String]) -> Table {
+    let mut rows = Vec::new();
+    for label in labels {
+        let Some(entry) = results.thread_entry(test, label) else {
+            continue;
+        };
+        let mut row = vec![label.clone()];
+        for phase in super::model::PHASES {
+            let p = entry.phase(phase).copied().unwrap_or_default();
+            let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+            row.push(format!("{} / {} / {}", f(p.p50), f(p.p95), f(p.p99)));
+        }
+        rows.push(row);
+    }
+    let mut header = vec!["label".to_string()];
+    header.extend(super::model::PHASES.iter().map(|p| (*p).to_string()));
+    Table {
+        title: format!("Phases of {test}, p50 / p95 / p99 in µs"),
+        groups: Vec::new(),
+        header,
+        rows,
+        notes: Vec::new(),
+    }
 }
 
 /// Thread start-up by native cost group, from `--profile` runs of the thread suite: the share

@@ -624,7 +624,7 @@ mod tests {
             crate::results::PyperformanceSettings::DEFAULT_TIMEOUT_S
         );
         for (key, bad, said) in [
-            ("mode", serde_json::json!("evil"), "mode `evil`"),
+            ("mode", serde_json::json!("evil"), "unknown variant `evil`"),
             ("selection", serde_json::json!(""), "names no benchmark"),
             ("selection", serde_json::json!(",,,"), "names no benchmark"),
             (

@@ -127,8 +127,8 @@ pub struct Settings {
 pub struct PyperformanceSettings {
     /// The pinned pyperformance version that ran the benchmarks.
     pub version: String,
-    /// `debug-single-value`, `fast`, `default` or `rigorous`.
-    pub mode: String,
+    /// How long pyperformance measured each benchmark.
+    pub mode: PyperformanceMode,
     /// The `-b` selection as given (ftbench's default list spelled out).
     pub selection: String,
     /// A manifest of the user's own benchmarks, if one was given.
@@ -144,9 +144,51 @@ pub struct PyperformanceSettings {
     pub timeout_s: u64,
 }
 
+/// How long pyperformance measures each benchmark (pyperf's modes), recorded by the name of
+/// its flag without the dashes; a file naming another mode does not load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PyperformanceMode {
+    /// One value per benchmark: checks that everything runs, useless for speed.
+    DebugSingleValue,
+    /// `--fast`: fewer processes and values, rough answers quickly.
+    Fast,
+    /// pyperformance's default.
+    #[default]
+    Default,
+    /// `--rigorous`: more processes and values.
+    Rigorous,
+}
+
+impl PyperformanceMode {
+    /// The name recorded in the results (pyperformance's flag without its dashes).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DebugSingleValue => "debug-single-value",
+            Self::Fast => "fast",
+            Self::Default => "default",
+            Self::Rigorous => "rigorous",
+        }
+    }
+
+    /// The flag that asks pyperformance for it (none for its default).
+    pub fn flag(self) -> Option<&'static str> {
+        match self {
+            Self::DebugSingleValue => Some("--debug-single-value"),
+            Self::Fast => Some("--fast"),
+            Self::Default => None,
+            Self::Rigorous => Some("--rigorous"),
+        }
+    }
+}
+
+impl std::fmt::Display for PyperformanceMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl PyperformanceSettings {
-    /// The modes pyperformance has (pyperformance's flags without their dashes).
-    pub const MODES: [&str; 4] = ["debug-single-value", "fast", "default", "rigorous"];
     /// A benchmark's deadline unless `--timeout` says otherwise: generous, since a rigorous
     /// run of a slow benchmark with its requirements to build takes many minutes.
     pub const DEFAULT_TIMEOUT_S: u64 = 3600;
@@ -169,18 +211,11 @@ impl PyperformanceSettings {
         Ok(())
     }
 
-    /// What a file may say of a pyperformance run, checked on load: a mode pyperformance has,
-    /// a selection that names something, an absolute manifest (pyperformance opens a relative
+    /// What a file may say of a pyperformance run, checked on load (its mode is one of
+    /// [`PyperformanceMode`]'s by type): a selection that names something, an absolute manifest (pyperformance opens a relative
     /// one from its venv's folder, not from where the file was written), a deadline, and wall
     /// times that are durations.
     pub fn check(&self) -> Result<(), String> {
-        if !Self::MODES.contains(&self.mode.as_str()) {
-            return Err(format!(
-                "pyperformance mode `{}` is none of {}",
-                crate::output::escape(&self.mode),
-                Self::MODES.join(", ")
-            ));
-        }
         Self::check_selection(&self.selection)?;
         if let Some(manifest) = &self.manifest
             && !manifest.is_absolute()
@@ -257,6 +292,16 @@ impl Workers {
             Self::Threads
         }
     }
+
+    /// `count` of them as a phrase: `serial`, `1 thread`, `2 processes`.
+    pub fn count(self, count: u32) -> String {
+        match (self, count) {
+            (Self::Threads, _) => crate::format::threads(count),
+            (Self::Processes, 0) => "serial".to_string(),
+            (Self::Processes, 1) => "1 process".to_string(),
+            (Self::Processes, n) => format!("{n} processes"),
+        }
+    }
 }
 
 pub use crate::workloads::native::Role as NativeRole;
@@ -300,7 +345,7 @@ impl TestInfo {
 
     /// A point's parallel units as a phrase: `2 threads`, `2 processes`, `serial`.
     pub fn workers(&self, count: u32) -> String {
-        crate::format::workers(self.uses_processes(), count)
+        Workers::of(self.uses_processes()).count(count)
     }
 
     /// Fill in what files from before ftbench recorded it lack, by the rules that ftbench
@@ -1302,5 +1347,18 @@ mod info_tests {
             again.contains(r#""workers":"threads","native":"ceiling""#),
             "{again}"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parallel_units_read_as_words() {
+        use super::Workers;
+        assert_eq!(Workers::Threads.count(2), "2 threads");
+        assert_eq!(Workers::Threads.count(0), "serial");
+        assert_eq!(Workers::Processes.count(2), "2 processes");
+        assert_eq!(Workers::Processes.count(1), "1 process");
+        assert_eq!(Workers::Processes.count(0), "serial");
     }
 }

@@ -93,8 +93,9 @@ impl Source {
     }
 }
 
-/// Read a pyperf file's benchmarks (those timed in seconds and with values).
-pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
+/// A pyperf file's bytes, unpacked where it is gzipped; within ftbench's size limit either way
+/// (a gzip bomb of 485 KB that unpacks to 531 MB stops at the limit, not at memory's end).
+fn read_unpacked(path: &Path) -> Result<Vec<u8>, Error> {
     let read_error = |err| Error::Read {
         path: path.to_path_buf(),
         err,
@@ -110,7 +111,6 @@ pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
     })?;
     if path.extension().is_some_and(|e| e == "gz") {
         use std::io::Read as _;
-        // A gzip bomb (485 KB that unpack to 531 MB) stops at the limit, not at memory's end.
         let mut unpacked = Vec::new();
         flate2::read::GzDecoder::new(text.as_slice())
             .take(limit + 1)
@@ -124,6 +124,12 @@ pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
         }
         text = unpacked;
     }
+    Ok(text)
+}
+
+/// Read a pyperf file's benchmarks (those timed in seconds and with values).
+pub fn read(path: &Path) -> Result<(Vec<Imported>, Source), Error> {
+    let text = read_unpacked(path)?;
     let file: File = serde_json::from_slice(&text).map_err(|err| Error::NotPyperf {
         path: path.to_path_buf(),
         err,

@@ -53,7 +53,8 @@ impl Host for Real {
     }
 
     fn wait_for_quiet(&mut self, needed: u32, say: &dyn Fn(&str)) {
-        self.patience.wait(needed, say);
+        self.patience
+            .wait(needed, say, &|| interrupt::requested().is_some());
     }
 
     fn slowdown(&mut self, cpus: &[u32]) -> Option<f64> {

@@ -225,18 +225,16 @@ struct Ready<'p, 'a> {
     work_size: u64,
 }
 
-/// Calibrate the pairs of a group and measure their pending points in rounds: each round
-/// visits every pending point of every pair once (a worker process each), odd rounds in
-/// reverse (A B, then B A), so that a slow spell of the machine falls on every label and
-/// thread count alike. Pairs measured together share the first one's work size: the same work
-/// splits the same way on every label. `Some` when a signal stopped it.
-fn measure_group(
+/// Calibrate each pair of a group, or give it the first calibrated pair's work size (the same
+/// work splits the same way on every label): the pairs ready to measure, or the signal that
+/// stopped it. A pair skipped or failed is recorded and saved.
+fn calibrate_group<'p, 'a>(
     plan: &Plan,
-    group: &[Pair],
+    group: &'p [Pair<'a>],
     results: &mut ResultsFile,
     parts: &mut Parts,
     sink: &mut dyn Sink,
-) -> Result<Option<Stop>> {
+) -> Result<Result<Vec<Ready<'p, 'a>>, Stop>> {
     let mut ready: Vec<Ready> = Vec::new();
     for pair in group {
         parts.host.next_pair();
@@ -262,7 +260,7 @@ fn measure_group(
         };
         let work_size = match calibrated {
             Step::Done(work_size) => Some(work_size),
-            Step::Stopped(stop) => return Ok(Some(stop)),
+            Step::Stopped(stop) => return Ok(Err(stop)),
             Step::Skipped(reason) => {
                 record_skipped(pair, reason, results, parts.observer);
                 None
@@ -280,6 +278,25 @@ fn measure_group(
         parts.observer.advance(pair.done() as u64);
         ready.push(Ready { pair, work_size });
     }
+    Ok(Ok(ready))
+}
+
+/// Calibrate the pairs of a group and measure their pending points in rounds: each round
+/// visits every pending point of every pair once (a worker process each), odd rounds in
+/// reverse (A B, then B A), so that a slow spell of the machine falls on every label and
+/// thread count alike. Pairs measured together share the first one's work size: the same work
+/// splits the same way on every label. `Some` when a signal stopped it.
+fn measure_group(
+    plan: &Plan,
+    group: &[Pair],
+    results: &mut ResultsFile,
+    parts: &mut Parts,
+    sink: &mut dyn Sink,
+) -> Result<Option<Stop>> {
+    let ready = match calibrate_group(plan, group, results, parts, sink)? {
+        Ok(ready) => ready,
+        Err(stop) => return Ok(Some(stop)),
+    };
     // Every pending point of the group, with its samples so far.
     let mut pending: Vec<(usize, u32, Vec<PointSample>)> = ready
         .iter()

@@ -385,45 +385,60 @@ fn measure_with_team(
                 .iter()
                 .map(|s| *s.lock().expect("no kernel panicked"))
                 .collect();
-            let first = parts
-                .iter()
-                .map(|p| p.0)
-                .min()
-                .expect("at least one thread");
-            let last = parts
-                .iter()
-                .map(|p| p.1)
-                .max()
-                .expect("at least one thread");
-            let checksum = parts.iter().fold(0u64, |acc, p| acc.wrapping_add(p.2));
-            samples.push(RawSample {
-                index,
-                warmup: index < request.warmup,
-                wall_ns: last.duration_since(first).as_nanos() as u64,
-                work_units: total,
-                checksum: checksum.to_string(),
-                expected: expected.to_string(),
-                gil_enabled_before: false,
-                gil_enabled_after: false,
-                extra: None,
-                // The kernels run in this process: its CPU is the "own" time.
-                cpu_ns: Some(parts.iter().map(|p| p.3).sum()),
-                window_ns: Some(counts.window_ns),
-                cpu_wait_ns: counts.cpu_wait_ns,
-                busy_ns: counts.busy_ns,
-                steal_ns: counts.steal_ns,
-                own_ns: Some(counts.own_ns),
-                // ftbench's own switches and memory are not the kernels': none is reported.
-                voluntary_switches: None,
-                involuntary_switches: None,
-                max_rss_kb: None,
-                rss_kb: None,
-                threads: Some(thread_times(&parts, first)),
-            });
+            samples.push(sample(
+                (index, index < request.warmup),
+                &parts,
+                &counts,
+                (total, expected),
+            ));
         }
         release();
         Ok(samples)
     })
+}
+
+/// One sample of the team from its threads' `parts` and the machine's `counts` around it.
+fn sample(
+    (index, warmup): (u32, bool),
+    parts: &[Slot],
+    counts: &crate::machine::load::RawCounts,
+    (total, expected): (u64, u64),
+) -> RawSample {
+    let first = parts
+        .iter()
+        .map(|p| p.0)
+        .min()
+        .expect("at least one thread");
+    let last = parts
+        .iter()
+        .map(|p| p.1)
+        .max()
+        .expect("at least one thread");
+    let checksum = parts.iter().fold(0u64, |acc, p| acc.wrapping_add(p.2));
+    RawSample {
+        index,
+        warmup,
+        wall_ns: last.duration_since(first).as_nanos() as u64,
+        work_units: total,
+        checksum: checksum.to_string(),
+        expected: expected.to_string(),
+        gil_enabled_before: false,
+        gil_enabled_after: false,
+        extra: None,
+        // The kernels run in this process: its CPU is the "own" time.
+        cpu_ns: Some(parts.iter().map(|p| p.3).sum()),
+        window_ns: Some(counts.window_ns),
+        cpu_wait_ns: counts.cpu_wait_ns,
+        busy_ns: counts.busy_ns,
+        steal_ns: counts.steal_ns,
+        own_ns: Some(counts.own_ns),
+        // ftbench's own switches and memory are not the kernels': none is reported.
+        voluntary_switches: None,
+        involuntary_switches: None,
+        max_rss_kb: None,
+        rss_kb: None,
+        threads: Some(thread_times(parts, first)),
+    }
 }
 
 /// Sends each variant to its worker: the native variant in-process, the rest to Python.

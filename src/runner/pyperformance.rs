@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::interpreter::GilMode;
 use crate::process::Ended;
-use crate::results::pyperf;
+use crate::results::{PyperformanceMode, pyperf};
 
 /// The pyperformance release ftbench installs and records.
 pub const VERSION: &str = "1.14.0";
@@ -310,16 +310,6 @@ fn installed_version(python: &Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-/// How pyperf measures: the flag for each of ftbench's mode names.
-fn mode_flag(mode: &str) -> Option<&'static str> {
-    match mode {
-        "debug-single-value" => Some("--debug-single-value"),
-        "fast" => Some("--fast"),
-        "rigorous" => Some("--rigorous"),
-        _ => None,
-    }
-}
-
 impl Install {
     /// The benchmarks `selection` names for this interpreter.
     pub fn plan(&self, selection: &str, manifest: Option<&Path>) -> Result<Plan> {
@@ -357,13 +347,13 @@ impl Install {
         Ok(plan)
     }
 
-    /// Run one benchmark with pyperformance (`mode`: see [`mode_flag`]), the GIL as `gil`
+    /// Run one benchmark with pyperformance (`mode`: its flag, [`PyperformanceMode::flag`]), the GIL as `gil`
     /// says, its output appended to `log`. `Err` only when ftbench itself failed or was stopped.
     pub fn run(
         &self,
         benchmark: &Benchmark,
         gil: GilMode,
-        mode: &str,
+        mode: PyperformanceMode,
         manifest: Option<&Path>,
         log: &Path,
         deadline: Duration,
@@ -426,7 +416,7 @@ impl Install {
         }
         let mut run = pyperformance(&["run"]);
         run.arg("-o").arg(&output).env(PROBE_VARIABLE, &probe);
-        if let Some(flag) = mode_flag(mode) {
+        if let Some(flag) = mode.flag() {
             run.arg(flag);
         }
         if let Some(value) = gil_value {

@@ -41,6 +41,10 @@ struct FakeWorker {
 }
 
 impl Worker for FakeWorker {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "test code: the fake worker's every behaviour in one place"
+    )]
     fn run(
         &mut self,
         variant: &Variant,

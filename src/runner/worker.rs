@@ -147,6 +147,37 @@ enum Ending {
     Interrupted,
 }
 
+/// Hear the worker's lines until it says `done`, closes stdout, says something that ends the
+/// run, runs past `until` or is asked to stop.
+fn listen(
+    events: &mpsc::Receiver<Event>,
+    until: Instant,
+    stop: &dyn Fn() -> bool,
+) -> (Ending, Conversation) {
+    let mut conversation = Conversation::default();
+    let ending = loop {
+        if stop() {
+            break Ending::Interrupted;
+        }
+        if Instant::now() > until {
+            break Ending::TimedOut;
+        }
+        let line = match events.recv_timeout(POLL) {
+            Ok(Event::Line(line)) => line,
+            Ok(Event::Closed) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                break Ending::Closed;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+        };
+        match conversation.hear(&line) {
+            Ok(false) => {}
+            Ok(true) => break Ending::Done,
+            Err(err) => break Ending::Refused(err),
+        }
+    };
+    (ending, conversation)
+}
+
 impl Worker for PythonWorker {
     fn run(
         &mut self,
@@ -185,27 +216,7 @@ impl Worker for PythonWorker {
 
         // One deadline for the whole life of the worker, its shutdown included.
         let until = Instant::now() + self.deadline;
-        let mut conversation = Conversation::default();
-        let ending = loop {
-            if stop() {
-                break Ending::Interrupted;
-            }
-            if Instant::now() > until {
-                break Ending::TimedOut;
-            }
-            let line = match events.recv_timeout(POLL) {
-                Ok(Event::Line(line)) => line,
-                Ok(Event::Closed) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    break Ending::Closed;
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            };
-            match conversation.hear(&line) {
-                Ok(false) => {}
-                Ok(true) => break Ending::Done,
-                Err(err) => break Ending::Refused(err),
-            }
-        };
+        let (ending, conversation) = listen(&events, until, stop);
         // Wait for the exit status: a worker that said `done` (or closed stdout) gets the rest
         // of its deadline to exit; any other ending kills it now.
         let status = match ending {

@@ -108,34 +108,38 @@ fn query(store: String, err: rusqlite::Error) -> Error {
     }
 }
 
+/// Whether `path` can be the store `access` wants: a file (to read: one that is not empty); to
+/// write, a missing one gets its folder.
+fn check_file(path: &Path, access: Access) -> Result<(), Error> {
+    let store = path.display().to_string();
+    match fs_err::metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(Error::NotAFile { store }),
+        Ok(meta) if access == Access::Read && meta.len() == 0 => Err(Error::NotAStore {
+            store,
+            what: "an empty file",
+        }),
+        Ok(_) => Ok(()),
+        Err(_) if access == Access::Read => Err(Error::NotAStore {
+            store,
+            what: "missing",
+        }),
+        Err(_) => {
+            if let Some(parent) = path.parent()
+                && !parent.as_os_str().is_empty()
+            {
+                let _ = fs_err::create_dir_all(parent);
+            }
+            Ok(())
+        }
+    }
+}
+
 impl SqliteStore {
     /// Open the store at `path`: to write, creating and migrating it as needed; to read,
     /// read-only, refusing what is not a store of this schema.
     pub fn open(path: &Path, access: Access) -> Result<Self, Error> {
         let store = path.display().to_string();
-        match fs_err::metadata(path) {
-            Ok(meta) if !meta.is_file() => return Err(Error::NotAFile { store }),
-            Ok(meta) if access == Access::Read && meta.len() == 0 => {
-                return Err(Error::NotAStore {
-                    store,
-                    what: "an empty file",
-                });
-            }
-            Ok(_) => {}
-            Err(_) if access == Access::Read => {
-                return Err(Error::NotAStore {
-                    store,
-                    what: "missing",
-                });
-            }
-            Err(_) => {
-                if let Some(parent) = path.parent()
-                    && !parent.as_os_str().is_empty()
-                {
-                    let _ = fs_err::create_dir_all(parent);
-                }
-            }
-        }
+        check_file(path, access)?;
         let flags = match access {
             Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             Access::Write => OpenFlags::default(),
