@@ -143,12 +143,31 @@ def named(match):
 
 def folder_graph(src, folder):
     """Which files of a folder module use which other files of it: `super::x`, `crate::m::x`,
-    and in mod.rs `x::` for a child `x` (its `mod` and `pub use` lines declare, not use)."""
+    and in mod.rs `x::` for a child `x` (its `mod` and `pub use` lines declare, not use). A
+    child folder (`x/mod.rs`) is one node: what any of its files uses (`super::super::y`,
+    `crate::m::y`)."""
     files = sorted(n[:-3] for n in os.listdir(folder) if n.endswith(".rs") and n != "tests.rs")
+    folders = sorted(
+        n for n in os.listdir(folder) if os.path.isfile(os.path.join(folder, n, "mod.rs"))
+    )
     top = os.path.relpath(folder, src).split(os.sep)[0]
-    children = set(files) - {"mod"}
-    graph = {f: set() for f in files}
+    children = (set(files) | set(folders)) - {"mod"}
+    graph = {f: set() for f in files + folders}
     own = re.compile(r"\bcrate::%s::%s" % (re.escape(top), PATH))
+    for f in folders:
+        for root, _, names in os.walk(os.path.join(folder, f)):
+            for name in sorted(n for n in names if n.endswith(".rs") and n != "tests.rs"):
+                for _, line in code_lines(os.path.join(root, name)):
+                    targets = set()
+                    depth = os.path.relpath(root, folder).count(os.sep) + 1
+                    up = re.compile(r"\b(?:super::){%d}%s" % (depth + (name != "mod.rs"), PATH))
+                    for match in up.finditer(line):
+                        targets.update(n if n in children else "mod" for n in named(match))
+                    if os.path.dirname(folder) == os.path.normpath(src):
+                        for match in own.finditer(line):
+                            targets.update(n if n in children else "mod" for n in named(match))
+                    targets.discard(f)
+                    graph[f] |= targets & set(graph)
     for f in files:
         for _, line in code_lines(os.path.join(folder, f + ".rs")):
             stripped = line.strip()
@@ -165,7 +184,7 @@ def folder_graph(src, folder):
             if f == "mod":
                 targets.update(c for c in children if re.search(r"(?<![\w:])%s::" % c, line))
             targets.discard(f)
-            graph[f] |= targets & set(files)
+            graph[f] |= targets & set(graph)
     return graph
 
 
@@ -183,7 +202,12 @@ def file_cycles(src):
                     "%s: these files use each other in a circle: %s"
                     % (
                         os.path.relpath(root, os.path.dirname(src)),
-                        ", ".join(sorted(c + ".rs" for c in component)),
+                        ", ".join(
+                            sorted(
+                                c + ("/" if os.path.isdir(os.path.join(root, c)) else ".rs")
+                                for c in component
+                            )
+                        ),
                     )
                 )
     return problems
