@@ -407,6 +407,7 @@ mod tests {
     #[test]
     fn the_table_puts_the_gil_first_fits_the_width_and_shows_no_control_character() {
         let text = terminal(&audit(&["3.13.15t"]), 60);
+        insta::assert_snapshot!("audit_table", text);
         let rows: Vec<&str> = text.lines().filter(|l| l.contains("1.0")).collect();
         assert!(rows[0].contains("GIL ON"), "{text}");
         assert!(rows[2].contains("GIL off"), "{text}");
@@ -424,6 +425,7 @@ mod tests {
     #[test]
     fn several_interpreters_stand_side_by_side() {
         let text = terminal(&audit(&["3.13t", "3.14t"]), 120);
+        insta::assert_snapshot!("audit_side_by_side", text);
         let header = text
             .lines()
             .find(|l| l.starts_with("Distribution"))
@@ -444,10 +446,12 @@ mod tests {
     fn ci_output_names_each_culprit_and_escapes_what_github_reads() {
         let audit = audit(&["3.13t"]);
         let summary = step_summary(&audit);
+        insta::assert_snapshot!("audit_step_summary", summary);
         assert!(summary.contains("❌ GIL ON"), "{summary}");
         assert!(summary.contains("⚠️ import failed"), "{summary}");
         assert!(!summary.contains("| numpy"), "{summary}");
         let notes = annotations(&audit, true);
+        insta::assert_snapshot!("audit_annotations", notes);
         assert_eq!(notes.lines().count(), 1, "{notes}");
         assert!(
             notes.starts_with("::error title=ftbench audit%3A local"),

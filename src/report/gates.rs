@@ -240,6 +240,7 @@ mod tests {
             record("gil", Outcome::Passed, "fine"),
         ];
         let text = annotations(&records);
+        insta::assert_snapshot!("gate_annotations", text);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(
@@ -261,6 +262,7 @@ mod tests {
             record("regression > 10%", Outcome::Undecided, "noisy \"here\""),
         ];
         let text = junit(&records);
+        insta::assert_snapshot!("gate_junit", text);
         assert!(
             text.contains("tests=\"3\" failures=\"1\" skipped=\"1\""),
             "{text}"
@@ -283,5 +285,19 @@ mod tests {
         assert!(text.lines().count() < 60, "{}", text.lines().count());
         assert!(text.contains("**100 passed, 0 failed, 0 undecided**"));
         assert!(text.contains("60 more gates"));
+        // Every outcome, each with its reason, under the headline.
+        let records = [
+            record(
+                "speedup@2 < 1.5",
+                Outcome::Failed,
+                "speedup 1.21 [1.10, 1.30]",
+            ),
+            record("regression > 10%", Outcome::Undecided, "too noisy to say"),
+            record("gil", Outcome::Passed, "the GIL stayed off"),
+        ];
+        insta::assert_snapshot!(
+            "gate_step_summary",
+            step_summary(&records, &["On 2 threads it scales.".to_string()])
+        );
     }
 }

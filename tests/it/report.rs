@@ -395,3 +395,90 @@ fn native_is_called_a_ceiling_only_where_it_lies_above_every_python_curve() {
     let markdown = fs_err::read_to_string(report.join("report.md")).unwrap();
     assert!(markdown.contains("### In short"));
 }
+
+/// A results file committed under bench/results.
+fn committed(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("bench/results")
+        .join(name)
+}
+
+/// Every output of `report` and `compare` on the results files committed under bench/results
+/// (a 16-core study with its native reference, the thread suite, pyperformance, the regular
+/// suite), pinned as snapshots: a change to what a user sees shows up in review.
+/// `scripts/same-outputs.sh` compares two binaries on the same files; these pin one.
+#[test]
+fn the_committed_results_files_render_as_their_snapshots() {
+    let dir = temp();
+    let filters = vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r"(?s)<svg.*?</svg>", "[SVG]"),
+        (r"ftbench \d+\.\d+\.\d+", "ftbench [VERSION]"),
+    ];
+    for (name, file, figure) in [
+        (
+            "run16",
+            "16-cores-2026-11-26.json",
+            Some("scaling-parallel_compute"),
+        ),
+        ("threads16", "16-cores-threads-2026-11-27.json", None),
+        (
+            "pyperformance2",
+            "2-cores-pyperformance-2026-11-27.json",
+            Some("regular"),
+        ),
+        ("regular2", "2-cores-regular-2026-11-26.json", None),
+    ] {
+        let wide = ftbench(dir.path())
+            .arg("report")
+            .arg(committed(file))
+            .args(["--out", name, "--wide"])
+            .assert()
+            .success();
+        let wide = String::from_utf8_lossy(&wide.get_output().stdout).into_owned();
+        let compact = ftbench(dir.path())
+            .env("COLUMNS", "100")
+            .args(["report", "--no-files"])
+            .arg(committed(file))
+            .assert()
+            .success();
+        let compact = String::from_utf8_lossy(&compact.get_output().stdout).into_owned();
+        let report = dir.path().join(name);
+        let read = |file: &str| fs_err::read_to_string(report.join(file)).unwrap();
+        insta::with_settings!({ filters => filters.clone() }, {
+            insta::assert_snapshot!(format!("{name}_wide"), wide);
+            insta::assert_snapshot!(format!("{name}_compact"), compact);
+            insta::assert_snapshot!(format!("{name}_markdown"), read("report.md"));
+            insta::assert_snapshot!(format!("{name}_csv"), read("results.csv"));
+            insta::assert_snapshot!(format!("{name}_html"), read("report.html"));
+        });
+        // One figure whole: plotters writes the same SVG for the same numbers.
+        if let Some(figure) = figure {
+            insta::assert_snapshot!(
+                format!("{name}_{figure}_svg"),
+                read(&format!("figures/{figure}.svg"))
+            );
+        }
+    }
+    // Two 16-core runs compared: the fitted table, Markdown and JSON. The files are copied
+    // beside the test and named relatively: where a line wraps depends on the names' length.
+    for file in ["16-cores-2026-11-26.json", "16-cores-run2-2026-11-26.json"] {
+        fs_err::copy(committed(file), dir.path().join(file)).unwrap();
+    }
+    let compare = |args: &[&str]| {
+        let out = ftbench(dir.path())
+            .env("COLUMNS", "100")
+            .args([
+                "compare",
+                "16-cores-2026-11-26.json",
+                "16-cores-run2-2026-11-26.json",
+            ])
+            .args(args)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    insta::assert_snapshot!("compare16_table", compare(&[]));
+    insta::assert_snapshot!("compare16_markdown", compare(&["--markdown"]));
+    insta::assert_snapshot!("compare16_json", compare(&["--json"]));
+}
