@@ -170,28 +170,11 @@ fn compare_all(
     jobs: &[Job<'_>],
     measure: Measure,
 ) -> Vec<Comparison> {
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let chunk = jobs.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(point, partner, _, _)| {
-                            Comparison::of(
-                                &compared_values(base, point, measure).unwrap_or_default(),
-                                &compared_values(other, partner, measure).unwrap_or_default(),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("comparison threads do not panic"))
-            .collect()
+    crate::stats::on_every_core(jobs, |(point, partner, _, _)| {
+        Comparison::of(
+            &compared_values(base, point, measure).unwrap_or_default(),
+            &compared_values(other, partner, measure).unwrap_or_default(),
+        )
     })
 }
 

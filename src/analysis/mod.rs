@@ -79,8 +79,6 @@ pub const CEILING_TOLERANCE: f64 = 0.05;
 
 /// Entries by (test, label), each with the sample or point counts it was derived from.
 type Entries<F, V> = HashMap<(String, String), (F, V)>;
-/// One entry derived: its (test, label), the counts it was derived from and its value.
-type Derivation<F, V> = ((String, String), (F, V));
 
 /// Everything derived from one file's samples, computed eagerly by [`Derived::update`]: owned
 /// data, with the counts each entry was derived from. Points are only ever appended (see
@@ -118,44 +116,35 @@ impl Derived {
                 .flat_map(|t| labels.iter().map(move |l| (t.clone(), l.clone())))
                 .collect()
         };
-        let stale_series: Vec<((String, String), usize)> = keys(|_| true)
-            .into_iter()
-            .map(|key| {
-                // Samples, not points: a gate's further pass adds samples to the points it has.
-                let fresh = file
-                    .points_of(&key.0, &key.1)
-                    .iter()
-                    .map(|p| p.samples.len())
-                    .sum();
-                (key, fresh)
-            })
-            .filter(|(key, fresh)| self.series.get(key).is_none_or(|(f, _)| f != fresh))
-            .collect();
-        let series = view.derive_series_of(&stale_series);
+        let points = |key: &(String, String)| file.points_of(&key.0, &key.1);
+        // Samples, not points: a gate's further pass adds samples to the points it has.
+        let stale_series = stale(&self.series, keys(|_| true), |key| {
+            points(key).iter().map(|p| p.samples.len()).sum()
+        });
+        let series = stats::on_every_core(&stale_series, |(key, fresh)| {
+            (key.clone(), (*fresh, view.derive_series(&key.0, &key.1)))
+        });
+        // A regular entry's speedup also moves when the baseline's point arrives.
         let baseline = view.baseline();
-        let stale_regular: Vec<_> = keys(|g| matches!(g, Group::Regular | Group::Pyperformance))
+        let regular = keys(|g| matches!(g, Group::Regular | Group::Pyperformance));
+        let stale_regular = stale(&self.regular, regular, |key| {
+            let base = baseline
+                .as_ref()
+                .map_or(0, |b| file.points_of(&key.0, b).len());
+            (points(key).len(), base)
+        });
+        let stale_regular: Vec<_> = stale_regular
             .into_iter()
-            .map(|key| {
-                // Its speedup also moves when the baseline's point arrives.
-                let base = baseline
-                    .as_ref()
-                    .map_or(0, |b| file.points_of(&key.0, b).len());
-                let fresh = (file.points_of(&key.0, &key.1).len(), base);
-                (key, fresh)
-            })
-            .filter(|(key, fresh)| self.regular.get(key).is_none_or(|(f, _)| f != fresh))
             .map(|(key, fresh)| {
                 let entry = view.derive_regular(&key.0, &key.1);
                 (key, (fresh, entry))
             })
             .collect();
-        let stale_threads: Vec<_> = keys(|g| g == Group::Threads)
+        let stale_threads = stale(&self.threads, keys(|g| g == Group::Threads), |key| {
+            points(key).len()
+        });
+        let stale_threads: Vec<_> = stale_threads
             .into_iter()
-            .map(|key| {
-                let fresh = file.points_of(&key.0, &key.1).len();
-                (key, fresh)
-            })
-            .filter(|(key, fresh)| self.threads.get(key).is_none_or(|(f, _)| f != fresh))
             .map(|(key, fresh)| {
                 let entry = view.derive_thread_entry(&key.0, &key.1);
                 (key, (fresh, entry))
@@ -191,6 +180,22 @@ fn entry<F, V: Clone>(entries: &Entries<F, Option<V>>, test: &str, label: &str) 
     entries
         .get(&(test.to_string(), label.to_string()))
         .and_then(|(_, value)| value.clone())
+}
+
+/// The `keys` whose entry is missing or was derived from other counts than `fresh` gives now,
+/// each with its counts now.
+fn stale<F: PartialEq, V>(
+    entries: &Entries<F, V>,
+    keys: Vec<(String, String)>,
+    fresh: impl Fn(&(String, String)) -> F,
+) -> Vec<((String, String), F)> {
+    keys.into_iter()
+        .map(|key| {
+            let now = fresh(&key);
+            (key, now)
+        })
+        .filter(|(key, now)| entries.get(key).is_none_or(|(then, _)| then != now))
+        .collect()
 }
 
 enum Held<'a> {
@@ -355,34 +360,6 @@ impl<'a> Analysis<'a> {
     /// The curve of `label` on `test`.
     pub fn series(&self, test: &str, label: &str) -> Option<Series> {
         entry(&self.derived().series, test, label)
-    }
-
-    /// Derive the series of `keys` on every core: the bootstraps are independent and seeded by
-    /// their samples, so the numbers are those one at a time would give.
-    fn derive_series_of<F: Copy + Send + Sync>(
-        &self,
-        keys: &[((String, String), F)],
-    ) -> Vec<Derivation<F, Option<Series>>> {
-        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let chunk = keys.len().div_ceil(workers).max(1);
-        std::thread::scope(|scope| {
-            let parts: Vec<_> = keys
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(key, fresh)| {
-                                (key.clone(), (*fresh, self.derive_series(&key.0, &key.1)))
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|part| part.join().expect("deriving a series does not panic"))
-                .collect()
-        })
     }
 
     fn derive_series(&self, test: &str, label: &str) -> Option<Series> {
