@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 /// Two Python processes that share nothing reach at least this much of one's throughput on a
 /// fair 2-CPU machine (1.9-2.0 on this VM when quiet).
 const PARALLEL: f64 = 1.7;
+/// Two threads each running ~10 ms of arithmetic finish at least this much sooner, per unit of
+/// work, than one alone: a `--quick` sample's window (1.9-2.0 here when quiet).
+const SHORT: f64 = 1.8;
 /// Two threads incrementing one atomic take at least this many times as long as two
 /// incrementing their own (2.5-3x across this VM's vCPUs when quiet; 1x when they take turns).
 const CONTENDED: f64 = 2.0;
@@ -27,6 +30,8 @@ pub struct Fairness {
     pub processes: f64,
     /// Wall time of two threads sharing one atomic counter over two with their own.
     pub shared_line: f64,
+    /// Work per second of two threads running ~10 ms windows at once over one's alone.
+    pub short_windows: f64,
 }
 
 impl Fairness {
@@ -34,15 +39,22 @@ impl Fairness {
     pub fn measure(python: &Path) -> Self {
         let mut processes: Vec<f64> = (0..3).map(|_| processes_round(python)).collect();
         let mut shared: Vec<f64> = (0..3).map(|_| shared_line_round()).collect();
+        let mut short: Vec<f64> = (0..3).map(|_| short_windows_round()).collect();
         Self {
             processes: median(&mut processes),
             shared_line: median(&mut shared),
+            short_windows: median(&mut short),
         }
     }
 
     /// Two CPUs can run two independent things at once, at full speed.
     pub fn parallel(&self) -> bool {
         self.processes >= PARALLEL
+    }
+
+    /// Two CPUs run two threads in parallel within a `--quick` sample's ~10 ms too.
+    pub fn parallel_in_short_windows(&self) -> bool {
+        self.parallel() && self.short_windows >= SHORT
     }
 
     /// Two CPUs writing one cache line slow each other, as contention needs.
@@ -55,9 +67,10 @@ impl std::fmt::Display for Fairness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "two Python processes reached {:.2}x of one (fair: >= {PARALLEL}), two threads on one \
-             cache line took {:.1}x as long as on their own (fair: >= {CONTENDED})",
-            self.processes, self.shared_line
+            "two Python processes reached {:.2}x of one (fair: >= {PARALLEL}), two threads in \
+             10 ms windows {:.2}x of one (fair: >= {SHORT}), two threads on one cache line took \
+             {:.1}x as long as on their own (fair: >= {CONTENDED})",
+            self.processes, self.short_windows, self.shared_line
         )
     }
 }
@@ -126,6 +139,45 @@ fn shared_line_round() -> f64 {
     let shared = time([&one, &one]);
     let own = time([&one, &two]);
     shared.as_secs_f64() / own.as_secs_f64().max(1e-9)
+}
+
+/// Twenty ~10 ms windows: one thread alone, then two at once (fresh threads each time, as a
+/// plain program would start them), each doing the same arithmetic; the work per second of the
+/// two over the one's, median over the windows.
+fn short_windows_round() -> f64 {
+    let spin = |n: u64| {
+        let mut acc = 0u64;
+        for i in 0..n {
+            acc = std::hint::black_box(acc.wrapping_mul(31).wrapping_add(i));
+        }
+        acc
+    };
+    // Work for ~10 ms on one thread.
+    let mut n = 1u64 << 16;
+    while {
+        let start = Instant::now();
+        spin(n);
+        start.elapsed() < Duration::from_millis(10)
+    } {
+        n *= 2;
+    }
+    let window = |threads: usize| -> Duration {
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| spin(n));
+            }
+        });
+        start.elapsed()
+    };
+    let mut ratios: Vec<f64> = (0..20)
+        .map(|_| {
+            let one = window(1).as_secs_f64();
+            let two = window(2).as_secs_f64();
+            2.0 * one / two.max(1e-9)
+        })
+        .collect();
+    median(&mut ratios)
 }
 
 fn median(values: &mut [f64]) -> f64 {
