@@ -1,7 +1,7 @@
 //! The report model: what every output of a report is made from, derived once from the
 //! analysis (the headline's sentences and the warnings a reader must see, as typed lists), and
 //! the [`Exporter`] trait each output implements in its own file (`terminal.rs`,
-//! `markdown.rs`, `html.rs`, `csv.rs`, the figures in `plot.rs`). Exporters render; they find
+//! `markdown.rs`, `html.rs`, `csv.rs`, the figures in `plot/`). Exporters render; they find
 //! nothing out. This file imports no other file of the report, so none imports it back.
 
 use anyhow::Result;
