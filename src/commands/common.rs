@@ -238,6 +238,19 @@ pub fn warn_marked_points(results: &ResultsFile, printer: &Printer) {
     }
 }
 
+/// Where a measuring command writes: `output`'s folder made, and its lock taken (held until the
+/// command has written its last byte: a second one on the same output fails at once).
+pub(super) fn claim_output(output: &std::path::Path) -> Result<results::guard::OutputLock> {
+    if let Some(parent) = output.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs_err::create_dir_all(parent).with_context(|| {
+            format!("cannot create the output directory `{}`", parent.display())
+        })?;
+    }
+    Ok(results::guard::OutputLock::acquire(output)?)
+}
+
 /// A short look at the machine before measuring: other work for half a second, and the speed
 /// of each CPU the run will use.
 pub fn machine_check(
@@ -255,6 +268,7 @@ pub fn machine_check(
         },
     )
 }
+
 /// What GitHub Actions reads of a command: `summary` appended to `$GITHUB_STEP_SUMMARY` where
 /// that is set, and `annotations` (workflow commands, which GitHub reads from stdout) printed
 /// where `GITHUB_ACTIONS=true`. Each is made only when it is wanted; `what` names it in an error.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use super::common::{
-    Keep, beside, exit_code, machine_check, record_and_report, warn_marked_points,
+    Keep, beside, claim_output, exit_code, machine_check, record_and_report, warn_marked_points,
 };
 use crate::analysis::{self, Analysis, Derived};
 use crate::cli::PyperformanceArgs;
@@ -103,18 +103,10 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
     Ok(exit_code(outcome, &results.errors, &output, printer))
 }
 
-/// Before measuring: the output's folder, its lock (held until the last byte is written) and
-/// a short look at the machine, said in one line and kept in the file.
+/// Before measuring: the output's folder and lock ([`claim_output`]) and a short look at the
+/// machine, said in one line and kept in the file.
 fn prepare(session: &mut Session, printer: &Printer) -> Result<guard::OutputLock> {
-    let output = &session.output;
-    if let Some(parent) = output.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        fs_err::create_dir_all(parent).with_context(|| {
-            format!("cannot create the output directory `{}`", parent.display())
-        })?;
-    }
-    let lock = guard::OutputLock::acquire(output)?;
+    let lock = claim_output(&session.output)?;
     let check = machine_check(&session.results.system, &session.results.settings);
     printer.info(&check.summary());
     if session.results.system.check.is_none() {

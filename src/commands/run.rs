@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::common::{
-    Keep, beside, exit_code, machine_check, record_and_report, warn_marked_points,
+    Keep, beside, claim_output, exit_code, machine_check, record_and_report, warn_marked_points,
 };
 use super::gate;
 use crate::analysis::{self, Analysis, Derived};
@@ -150,26 +150,18 @@ pub(super) fn execute(
     Ok(gate_status.unwrap_or(code))
 }
 
-/// Before measuring: the output's folder, ftbench as the subreaper of what workers detach, the
-/// output's lock (held until the run has written its last byte: a second run on the same -o
-/// fails at once), and a short look at the machine, said in one line and kept in the file.
+/// Before measuring: the output's folder and lock ([`claim_output`]), ftbench as the subreaper
+/// of what workers detach, and a short look at the machine, said in one line and kept in the
+/// file.
 fn prepare(
     config: &RunConfig,
     results: &mut ResultsFile,
     printer: &Printer,
 ) -> Result<results::guard::OutputLock> {
-    if let Some(parent) = config.output.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        fs_err::create_dir_all(parent).with_context(|| {
-            format!("cannot create the output directory `{}`", parent.display())
-        })?;
-    }
+    let lock = claim_output(&config.output)?;
     // Processes a worker's code detaches come back to ftbench, which ends them (scale runs
     // anyone's code).
     crate::process::adopt_orphans();
-    // Held until the run has written its last byte: a second run on the same -o fails at once.
-    let lock = results::guard::OutputLock::acquire(&config.output)?;
     // A short look at the machine before measuring: said in one line, kept in the file.
     let check = machine_check(&results.system, &config.settings);
     printer.info(&fitted(&check.summary()));
