@@ -964,14 +964,13 @@ fn record_profile(
         workload,
         variant,
         thread_count,
-        work_size,
+        work_size: _,
     } = *job;
     let call_graph = profile::CallGraph::for_variant(variant);
     let (folded, operations, main) = record_once(job, worker, stop)?;
-    // A thread lifecycle sample starts `work_size` threads; warm-ups count too.
-    let recorded = job.profile_request();
-    let threads_started = (workload.group == Group::Threads)
-        .then(|| work_size * u64::from(recorded.warmup + recorded.samples));
+    // A thread lifecycle sample's unit of work is one thread started; warm-ups count too, as
+    // they do in the operations.
+    let threads_started = (workload.group == Group::Threads).then_some(operations);
     let mut record = profile::write_graphs(
         &folded,
         (workload.name, &variant.label, thread_count),

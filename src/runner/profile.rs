@@ -155,19 +155,27 @@ impl Folded {
     /// pool's children keep their main threads: there the work runs in them. All stacks where
     /// no other thread was sampled.
     pub fn work(&self, main: u32) -> Vec<String> {
-        let mut work: BTreeMap<&str, u64> = BTreeMap::new();
-        for (tid, stack, count) in &self.stacks {
-            if *tid != main {
-                *work.entry(stack).or_default() += count;
-            }
-        }
+        let work = merge(&self.stacks, |tid| tid != main);
         if work.is_empty() {
             return self.merged.clone();
         }
-        work.into_iter()
-            .map(|(stack, count)| format!("{stack} {count}"))
-            .collect()
+        work
     }
+}
+
+/// The folded lines of the `stacks` whose thread `keep`s, each stack once with its counts
+/// summed, in order.
+fn merge(stacks: &[(u32, String, u64)], keep: impl Fn(u32) -> bool) -> Vec<String> {
+    let mut merged: BTreeMap<&str, u64> = BTreeMap::new();
+    for (tid, stack, count) in stacks {
+        if keep(*tid) {
+            *merged.entry(stack).or_default() += count;
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(stack, count)| format!("{stack} {count}"))
+        .collect()
 }
 
 /// How long `perf record -- true` may take to say whether perf works here.
@@ -218,7 +226,6 @@ pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
         &mut folded,
     )
     .context("failed to fold the stacks")?;
-    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_thread: BTreeMap<u32, (u64, Vec<String>)> = BTreeMap::new();
     let mut stacks = Vec::new();
     for line in String::from_utf8_lossy(&folded).lines() {
@@ -237,7 +244,6 @@ pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
         } else {
             format!("{comm};{rest}")
         };
-        *merged.entry(whole.clone()).or_default() += count;
         stacks.push((tid, whole, count));
         if !rest.is_empty() {
             let entry = by_thread.entry(tid).or_default();
@@ -245,10 +251,7 @@ pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
             entry.1.push(format!("{rest} {count}"));
         }
     }
-    let merged: Vec<String> = merged
-        .into_iter()
-        .map(|(stack, count)| format!("{stack} {count}"))
-        .collect();
+    let merged = merge(&stacks, |_| true);
     let cpu_ns = merged.iter().filter_map(|l| count_of(l)).sum();
     let mut threads: Vec<(u32, u64, Vec<String>)> = by_thread
         .into_iter()
