@@ -133,26 +133,18 @@ impl Derived {
                 .map_or(0, |b| file.points_of(&key.0, b).len());
             (points(key).len(), base)
         });
-        let stale_regular: Vec<_> = stale_regular
-            .into_iter()
-            .map(|(key, fresh)| {
-                let entry = view.derive_regular(&key.0, &key.1);
-                (key, (fresh, entry))
-            })
-            .collect();
+        let regular = derive_each(stale_regular, |test, label| {
+            view.derive_regular(test, label)
+        });
         let stale_threads = stale(&self.threads, keys(|g| g == Group::Threads), |key| {
             points(key).len()
         });
-        let stale_threads: Vec<_> = stale_threads
-            .into_iter()
-            .map(|(key, fresh)| {
-                let entry = view.derive_thread_entry(&key.0, &key.1);
-                (key, (fresh, entry))
-            })
-            .collect();
+        let threads = derive_each(stale_threads, |test, label| {
+            view.derive_thread_entry(test, label)
+        });
         self.series.extend(series);
-        self.regular.extend(stale_regular);
-        self.threads.extend(stale_threads);
+        self.regular.extend(regular);
+        self.threads.extend(threads);
         let regular_points: usize = file
             .regular_tests()
             .iter()
@@ -195,6 +187,20 @@ fn stale<F: PartialEq, V>(
             (key, now)
         })
         .filter(|(key, now)| entries.get(key).is_none_or(|(then, _)| then != now))
+        .collect()
+}
+
+/// Each stale (test, label) with its counts and its entry derived now.
+fn derive_each<F, V>(
+    stale: Vec<((String, String), F)>,
+    derive: impl Fn(&str, &str) -> V,
+) -> Vec<((String, String), (F, V))> {
+    stale
+        .into_iter()
+        .map(|(key, fresh)| {
+            let value = derive(&key.0, &key.1);
+            (key, (fresh, value))
+        })
         .collect()
 }
 
