@@ -79,17 +79,11 @@ impl std::fmt::Display for Fairness {
 /// fair for it (`fair`), the test fails; otherwise it says SKIPPED with the probe's figures, under
 /// CI too: the machine, measured apart, could not have shown the physics.
 pub fn judge(python: &Path, failure: &str, fair: fn(&Fairness) -> bool) {
-    use std::io::Write as _;
     let probe = Fairness::measure(python);
-    let name = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_string();
     assert!(!fair(&probe), "{failure} (on a fair machine: {probe})");
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {name}: {failure}, on a machine that could not show it: {probe}"
-    );
+    super::say_skipped(&format!(
+        "{failure}, on a machine that could not show it: {probe}"
+    ));
 }
 
 /// One Python process alone, then two at once, each timing the same loop inside itself (start-up

@@ -62,13 +62,22 @@ pub fn in_ci() -> bool {
 /// sell); elsewhere it says `SKIPPED` and why, straight to stderr (past libtest's capture of
 /// `eprintln!`), so a run shows what it did not test. The caller returns.
 pub fn skip(reason: &str) {
-    use std::io::Write as _;
-    let name = std::thread::current()
+    assert!(!in_ci(), "{} cannot run under CI: {reason}", test_name());
+    say_skipped(reason);
+}
+
+/// The running test's name, as libtest names its thread.
+fn test_name() -> String {
+    std::thread::current()
         .name()
         .unwrap_or("a test")
-        .to_string();
-    assert!(!in_ci(), "{name} cannot run under CI: {reason}");
-    let _ = writeln!(std::io::stderr(), "SKIPPED {name}: {reason}");
+        .to_string()
+}
+
+/// `SKIPPED <test>: <reason>`, straight to stderr (past libtest's capture of `eprintln!`).
+pub fn say_skipped(reason: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {}: {reason}", test_name());
 }
 
 /// A provisioned interpreter from the environment (set by scripts/test.sh), else from ftbench's
