@@ -10,20 +10,20 @@ use anyhow::{Context, Result, bail};
 use super::common::{
     Keep, beside, claim_output, exit_code, machine_check, record_and_report, warn_marked_points,
 };
-use crate::analysis::{self, Analysis, Derived};
+use super::run::ResultsWriter;
+use crate::analysis::{self, Analysis};
 use crate::cli::PyperformanceArgs;
 use crate::interpreter::Variant;
-use crate::machine::load::{Counters, Patience};
 use crate::output::Printer;
 use crate::report::terminal::Layout;
 use crate::report::{self, Exporter as _};
 use crate::results::{
-    self, Missing, PyperformanceSettings, ResultsFile, Settings, SingleRun, TestInfo,
-    VariantRecord, guard,
+    self, Missing, PyperformanceSettings, ResultsFile, Settings, VariantRecord, guard,
 };
 use crate::runner::Outcome as RunOutcome;
 use crate::runner::pyperformance::{self as pp, Benchmark, Install};
-use crate::workloads::Group;
+use crate::runner::suite::{self, Installed, Step};
+use crate::runner::{host, observer};
 use crate::{config, interrupt};
 
 /// A run to do: the file so far, where it goes, the interpreters.
@@ -54,7 +54,6 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
         .clone()
         .expect("a pyperformance session has its settings");
     let steps = plan(&mut session, &installs, &settings, args.resume.is_some())?;
-    let mut derived = Derived::default();
     printer.info(&format!(
         "Running {} benchmark run(s) with pyperformance {} ({} mode) on {}; results: {}",
         steps.len(),
@@ -68,19 +67,26 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
             .join(", "),
         output.display()
     ));
-    let outcome = measure(
-        &mut session,
-        &installs,
+    let mut sink = ResultsWriter::new(&output);
+    let outcome = suite::run(
         &steps,
-        &settings,
-        &logs,
-        &mut derived,
-        printer,
+        &session.variants,
+        &mut session.results,
+        &mut suite::Parts {
+            benchmarker: &mut Installed {
+                installs: &installs,
+                settings: &settings,
+            },
+            host: &mut host::Real::default(),
+            observer: &observer::Terminal::new(printer),
+            logs: &logs,
+        },
+        &mut sink,
     )?;
-    analysis::seed::write(&output, &mut session.results, &mut derived)
+    analysis::seed::write(&output, &mut session.results, &mut sink.derived)
         .with_context(|| format!("failed to write `{}`", output.display()))?;
     let results = &session.results;
-    let analysis = Analysis::with(results, &derived);
+    let analysis = Analysis::with(results, &sink.derived);
     let model = report::ReportModel::of(&analysis);
     show(args, results, &model, printer)?;
     warn_marked_points(results, printer);
@@ -288,20 +294,6 @@ fn install_all(
     Ok(installs)
 }
 
-fn install_of<'a>(installs: &'a [(PathBuf, Install)], variant: &Variant) -> &'a Install {
-    &installs
-        .iter()
-        .find(|(p, _)| *p == variant.interpreter.path)
-        .expect("every interpreter was installed")
-        .1
-}
-
-/// One benchmark on one label.
-struct Step {
-    benchmark: Benchmark,
-    label: usize,
-}
-
 /// The steps still to run: every selected benchmark on every label that can run it, the
 /// labels' order reversed every other benchmark (A B, B A) so that drift of the machine falls
 /// on each alike. Benchmarks a label's Python cannot run are recorded as skipped; names that
@@ -312,6 +304,7 @@ fn plan(
     settings: &PyperformanceSettings,
     resumed: bool,
 ) -> Result<Vec<Step>> {
+    let installed = Installed { installs, settings };
     let mut per_label = Vec::new();
     let mut all: Vec<Benchmark> = Vec::new();
     // One plan per interpreter: a `+gil` variant shares its build's.
@@ -319,7 +312,8 @@ fn plan(
     for variant in &session.variants {
         let python = variant.interpreter.path.as_path();
         if !plans.iter().any(|(p, _)| *p == python) {
-            let plan = install_of(installs, variant)
+            let plan = installed
+                .of(variant)
                 .plan(&settings.selection, settings.manifest.as_deref())?;
             plans.push((python, plan));
         }
@@ -366,212 +360,10 @@ fn plan(
                 .collect::<Vec<_>>(),
         );
     }
-    all.sort_by(|a, b| a.name.cmp(&b.name));
-    let labels = session.variants.len();
-    let mut steps = Vec::new();
-    for (i, benchmark) in all.into_iter().enumerate() {
-        let order: Vec<usize> = if i % 2 == 0 {
-            (0..labels).collect()
-        } else {
-            (0..labels).rev().collect()
-        };
-        for label in order {
-            let runs_here = per_label[label].contains(&benchmark.name);
-            if runs_here
-                && !done(
-                    &session.results,
-                    &benchmark.name,
-                    &session.variants[label].label,
-                )
-            {
-                steps.push(Step {
-                    benchmark: benchmark.clone(),
-                    label,
-                });
-            }
-        }
-    }
-    Ok(steps)
-}
-
-/// Whether a benchmark's results for `label` are already in the file (a resumed run).
-fn done(results: &ResultsFile, benchmark: &str, label: &str) -> bool {
-    results.points().iter().any(|p| {
-        p.label == label
-            && results
-                .settings
-                .test_info(&p.test)
-                .is_some_and(|t| t.module == benchmark)
-    })
-}
-
-/// Run the steps, writing the file after each; stops at Ctrl-C with what finished kept.
-fn measure(
-    session: &mut Session,
-    installs: &[(PathBuf, Install)],
-    steps: &[Step],
-    settings: &PyperformanceSettings,
-    logs: &Path,
-    derived: &mut Derived,
-    printer: &Printer,
-) -> Result<RunOutcome> {
-    let bar = printer.progress(steps.len() as u64, "pyperformance");
-    let mut patience = Patience::default();
-    for step in steps {
-        if let Some(stop) = interrupt::requested() {
-            bar.finish_and_clear();
-            return Ok(RunOutcome::Stopped(stop));
-        }
-        let variant = &session.variants[step.label];
-        let name = &step.benchmark.name;
-        bar.set_message(format!(
-            "{name} on {}",
-            crate::output::escape(&variant.label)
-        ));
-        patience.next_pair();
-        if !session.results.settings.allow_load && patience.willing() {
-            patience.wait(1, |text| printer.line_above(&bar, text), &|| {
-                interrupt::requested().is_some()
-            });
-        }
-        let log = logs.join(format!(
-            "{}-{}.log",
-            crate::format::slug(name),
-            crate::format::slug(&variant.label)
-        ));
-        let started = std::time::Instant::now();
-        let before = Counters::read();
-        let ran = install_of(installs, variant).run(
-            &step.benchmark,
-            variant.gil,
-            settings.mode,
-            settings.manifest.as_deref(),
-            &log,
-            std::time::Duration::from_secs(settings.timeout_s),
-        );
-        let disturbed = before
-            .until(&Counters::read())
-            .is_some_and(|work| work.disturbs(1));
-        let line = match ran {
-            Err(err) => {
-                if let Some(stop) = interrupt::requested() {
-                    bar.finish_and_clear();
-                    return Ok(RunOutcome::Stopped(stop));
-                }
-                record_failure(
-                    &mut session.results,
-                    name,
-                    &variant.label,
-                    format!("{err:#}"),
-                )
-            }
-            Ok(pp::Outcome::Failed(reason)) => {
-                record_failure(&mut session.results, name, &variant.label, reason)
-            }
-            Ok(pp::Outcome::Measured(measured)) => {
-                record(&mut session.results, variant, name, &measured, disturbed)
-            }
-        };
-        printer.line_above(&bar, &line);
-        if let Some(run) = session.results.settings.pyperformance.as_mut() {
-            *run.wall_s.entry(variant.label.clone()).or_default() +=
-                started.elapsed().as_secs_f64();
-        }
-        analysis::seed::write(&session.output, &mut session.results, derived)
-            .with_context(|| format!("failed to write `{}`", session.output.display()))?;
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    Ok(RunOutcome::Completed)
-}
-
-fn record_failure(
-    results: &mut ResultsFile,
-    benchmark: &str,
-    label: &str,
-    reason: String,
-) -> String {
-    let line = format!("  {label:<14} {benchmark:<22} FAILED: {reason}");
-    results.errors.push(Missing {
-        test: benchmark.to_string(),
-        label: label.to_string(),
-        thread_count: None,
-        reason,
-    });
-    line
-}
-
-/// Add one benchmark's values for a label; a GIL in the wrong state is marked, named and said.
-fn record(
-    results: &mut ResultsFile,
-    variant: &Variant,
-    benchmark: &str,
-    measured: &pp::Measured,
-    disturbed: bool,
-) -> String {
-    let gil = &measured.gil;
-    let expects_gil = variant.expects_gil();
-    let extra = (!gil.enabled_by.is_empty())
-        .then(|| serde_json::json!({ "gil_enabled_by": gil.enabled_by }));
-    let mut parts = Vec::new();
-    for imported in &measured.benchmarks {
-        if results.settings.test_info(&imported.name).is_none() {
-            results.settings.test_info.push(TestInfo::external(
-                &imported.name,
-                benchmark,
-                Group::Pyperformance,
-                "runs_per_sec",
-            ));
-        }
-        results.add_single_run(
-            &imported.name,
-            &variant.label,
-            &imported.seconds,
-            &SingleRun {
-                gil_enabled: gil.gil_enabled(),
-                expects_gil,
-                disturbed,
-                extra: extra.clone(),
-            },
-        );
-        let median = crate::stats::median(&imported.seconds);
-        parts.push(format!(
-            "{} {} ({} value(s))",
-            imported.name,
-            crate::format::seconds(median),
-            imported.seconds.len()
-        ));
-    }
-    let mut line = format!("  {:<14} {}", variant.label, parts.join(", "));
-    if gil.gil_enabled() != expects_gil {
-        let what = if gil.gil_enabled() {
-            let by = if gil.enabled_by.is_empty() {
-                "an import".to_string()
-            } else {
-                format!("importing {}", gil.enabled_by.join(", "))
-            };
-            format!(
-                "{benchmark} ran on {} with the GIL on: {by} turned it back on in {} of {} process(es) (`ftbench audit` names each distribution that does); marked GIL!{}",
-                variant.label,
-                gil.enabled,
-                gil.processes,
-                if results.settings.include_gil_benchmarks {
-                    " and kept in the geometric mean (--include-gil-benchmarks)"
-                } else {
-                    " and left out of its geometric mean (--include-gil-benchmarks keeps it)"
-                }
-            )
-        } else {
-            format!(
-                "{benchmark} ran on {} with the GIL off although its mode asks for it on; marked GIL!",
-                variant.label
-            )
-        };
-        line.push_str("  GIL!");
-        results.warnings.push(what);
-    }
-    if disturbed {
-        line.push_str("  BUSY!");
-    }
-    line
+    Ok(suite::steps(
+        all,
+        &per_label,
+        &session.variants,
+        &session.results,
+    ))
 }

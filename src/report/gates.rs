@@ -300,4 +300,18 @@ mod tests {
             step_summary(&records, &["On 2 threads it scales.".to_string()])
         );
     }
+
+    #[test]
+    fn the_terminal_wraps_each_reason_under_its_gate() {
+        let records = [
+            record(
+                "speedup@2 < 1.5",
+                Outcome::Failed,
+                "speedup 1.21 [1.10, 1.30] on 3.13.15t at 2 threads, below 1.5 with 95% confidence; the machine was quiet",
+            ),
+            record("regression > 10%", Outcome::Undecided, "too noisy to say"),
+            record("gil", Outcome::Passed, "the GIL stayed off\x1b[31m"),
+        ];
+        insta::assert_snapshot!("gate_terminal", terminal(&records, 60));
+    }
 }

@@ -9,6 +9,7 @@ pub mod profile;
 pub mod protocol;
 pub mod pyperformance;
 pub mod schedule;
+pub mod suite;
 #[cfg(test)]
 mod tests;
 pub mod worker;

@@ -41,6 +41,10 @@ pub trait Observer {
     fn advance(&self, points: u64);
     /// Something happened on the current pair.
     fn event(&self, workload: &Workload, variant: &Variant, event: Event);
+    /// Work on one pyperformance benchmark on a variant begins.
+    fn benchmark(&self, name: &str, variant: &Variant);
+    /// A line about the run: a benchmark's values or failure, a wait for a quiet machine.
+    fn line(&self, text: &str);
     /// The run ends (completed or stopped).
     fn finish(&self);
 }
@@ -56,13 +60,6 @@ impl<'a> Terminal<'a> {
         Self {
             printer,
             bar: std::cell::RefCell::new(None),
-        }
-    }
-
-    fn line(&self, text: &str) {
-        match &*self.bar.borrow() {
-            Some(bar) => self.printer.line_above(bar, text),
-            None => self.printer.info(text),
         }
     }
 }
@@ -111,6 +108,22 @@ impl Observer for Terminal<'_> {
                 "  {name} on {label} at {}: {text}",
                 crate::format::threads(thread_count)
             )),
+        }
+    }
+
+    fn benchmark(&self, name: &str, variant: &Variant) {
+        if let Some(bar) = &*self.bar.borrow() {
+            bar.set_message(format!(
+                "{name} on {}",
+                crate::output::escape(&variant.label)
+            ));
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &*self.bar.borrow() {
+            Some(bar) => self.printer.line_above(bar, text),
+            None => self.printer.info(text),
         }
     }
 

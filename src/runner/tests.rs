@@ -312,6 +312,16 @@ impl Observer for Told {
             .push(format!("{} {}: {what}", variant.label, workload.name));
     }
 
+    fn benchmark(&self, name: &str, variant: &crate::interpreter::Variant) {
+        self.0
+            .borrow_mut()
+            .push(format!("{name} on {}", variant.label));
+    }
+
+    fn line(&self, text: &str) {
+        self.0.borrow_mut().push(text.trim().to_string());
+    }
+
     fn finish(&self) {
         self.0.borrow_mut().push("finish".to_string());
     }
@@ -741,4 +751,327 @@ fn a_missing_module_skips_the_label_and_the_others_run() {
         "{:#?}",
         ran.told
     );
+}
+
+// pyperformance's benchmarks through the same host, observer and sink.
+
+/// A pyperformance that answers at once: every benchmark gives two values, and writes down
+/// what it was asked to run.
+#[derive(Default)]
+struct FakeBenchmarker {
+    log: Vec<String>,
+    /// (benchmark, label) whose processes turn the GIL on by importing this module.
+    gil_on: Option<(String, String, String)>,
+    /// (benchmark, label) that fails with this reason.
+    fails: Option<(String, String, String)>,
+    /// A signal arrives while this (benchmark, label) runs.
+    signal_at: Option<(String, String, Stop)>,
+    signal: Rc<Cell<Option<Stop>>>,
+}
+
+impl super::suite::Benchmarker for FakeBenchmarker {
+    fn run(
+        &mut self,
+        benchmark: &super::pyperformance::Benchmark,
+        variant: &Variant,
+        log: &std::path::Path,
+    ) -> anyhow::Result<super::pyperformance::Outcome> {
+        use super::pyperformance::{GilState, Measured, Outcome as Ran};
+        let here = (benchmark.name.clone(), variant.label.clone());
+        self.log.push(format!(
+            "{} {} -> {}",
+            here.0,
+            here.1,
+            log.file_name().unwrap().to_string_lossy()
+        ));
+        if let Some((b, l, stop)) = &self.signal_at
+            && (b, l) == (&here.0, &here.1)
+        {
+            self.signal.set(Some(*stop));
+            anyhow::bail!("pyperformance was stopped");
+        }
+        if let Some((b, l, reason)) = &self.fails
+            && (b, l) == (&here.0, &here.1)
+        {
+            return Ok(Ran::Failed(reason.clone()));
+        }
+        let culprit = self
+            .gil_on
+            .as_ref()
+            .filter(|(b, l, _)| (b, l) == (&here.0, &here.1))
+            .map(|(_, _, module)| module.clone());
+        let enabled = usize::from(variant.expects_gil() || culprit.is_some()) * 2;
+        Ok(Ran::Measured(Measured {
+            benchmarks: vec![crate::results::pyperf::Imported {
+                name: benchmark.name.clone(),
+                seconds: vec![0.01, 0.011],
+            }],
+            gil: GilState {
+                processes: 2,
+                enabled,
+                enabled_by: culprit.into_iter().collect(),
+            },
+        }))
+    }
+}
+
+fn benchmark(name: &str) -> super::pyperformance::Benchmark {
+    super::pyperformance::Benchmark {
+        name: name.to_string(),
+        tags: Vec::new(),
+        requirements: String::new(),
+    }
+}
+
+/// What a benchmark run on fakes did.
+struct Benchmarked {
+    outcome: Outcome,
+    asked: Vec<String>,
+    told: Vec<String>,
+    host: FakeHost,
+    written: ResultsFile,
+}
+
+/// Every benchmark of `names` on both labels (in the order [`super::suite::steps`] gives),
+/// on `fake` and `host`.
+fn run_benchmarks(
+    names: &[&str],
+    results: &mut ResultsFile,
+    mut fake: FakeBenchmarker,
+    mut host: FakeHost,
+) -> Benchmarked {
+    let variants = [variant("ft", true), variant("gil", false)];
+    let every: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
+    let steps = super::suite::steps(
+        names.iter().map(|n| benchmark(n)).collect(),
+        &[every.clone(), every],
+        &variants,
+        results,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.json");
+    let mut sink = RawFile(path.clone());
+    fake.signal = Rc::clone(&host.signal);
+    let told = Told::default();
+    let mut parts = super::suite::Parts {
+        benchmarker: &mut fake,
+        host: &mut host,
+        observer: &told,
+        logs: dir.path(),
+    };
+    let outcome = super::suite::run(&steps, &variants, results, &mut parts, &mut sink).unwrap();
+    // Every test here finishes at least one benchmark, so the file exists.
+    let written = serde_json::from_slice(&fs_err::read(&path).unwrap()).unwrap();
+    Benchmarked {
+        outcome,
+        asked: fake.log,
+        told: told.0.into_inner(),
+        host,
+        written,
+    }
+}
+
+fn benchmark_results(allow_load: bool) -> ResultsFile {
+    let settings = Settings {
+        allow_load,
+        ..Settings::default()
+    };
+    ResultsFile::new(settings, Vec::new())
+}
+
+#[test]
+fn benchmarks_take_turns_between_labels_and_each_is_written_when_it_ends() {
+    let mut results = benchmark_results(true);
+    let ran = run_benchmarks(
+        &["nbody", "deepcopy", "json_dumps"],
+        &mut results,
+        FakeBenchmarker::default(),
+        FakeHost::default(),
+    );
+    assert_eq!(ran.outcome, Outcome::Completed);
+    // Sorted by name, the labels' order reversed every other benchmark; a log per step.
+    assert_eq!(
+        ran.asked,
+        [
+            "deepcopy ft -> deepcopy-ft.log",
+            "deepcopy gil -> deepcopy-gil.log",
+            "json_dumps gil -> json_dumps-gil.log",
+            "json_dumps ft -> json_dumps-ft.log",
+            "nbody ft -> nbody-ft.log",
+            "nbody gil -> nbody-gil.log",
+        ]
+    );
+    assert_eq!(ran.host.processes, 6);
+    assert_eq!(ran.written.points().len(), 6);
+    assert!(ran.written.points().iter().all(|p| p.gil_mismatches == 0));
+    assert_eq!(ran.told.first().map(String::as_str), Some("start 6"));
+    assert_eq!(ran.told[1], "deepcopy on ft");
+    assert!(
+        ran.told[2].starts_with("ft             deepcopy "),
+        "{:?}",
+        ran.told
+    );
+    assert_eq!(ran.told.last().map(String::as_str), Some("finish"));
+    // Each benchmark's test knows the manifest entry it came from.
+    assert_eq!(
+        ran.written
+            .settings
+            .test_info("json_dumps")
+            .map(|t| t.module.as_str()),
+        Some("json_dumps")
+    );
+}
+
+#[test]
+fn a_resumed_benchmark_run_runs_only_what_the_file_lacks() {
+    let mut results = benchmark_results(true);
+    let first = run_benchmarks(
+        &["deepcopy"],
+        &mut results,
+        FakeBenchmarker::default(),
+        FakeHost::default(),
+    );
+    assert_eq!(first.asked.len(), 2);
+    // The file now holds deepcopy on both labels: only nbody runs, still second in the order
+    // (its labels reversed).
+    let ran = run_benchmarks(
+        &["deepcopy", "nbody"],
+        &mut results,
+        FakeBenchmarker::default(),
+        FakeHost::default(),
+    );
+    assert_eq!(
+        ran.asked,
+        ["nbody gil -> nbody-gil.log", "nbody ft -> nbody-ft.log"]
+    );
+    assert_eq!(ran.written.points().len(), 4);
+}
+
+#[test]
+fn a_benchmark_that_turns_the_gil_on_is_marked_and_its_module_named() {
+    let mut results = benchmark_results(true);
+    let fake = FakeBenchmarker {
+        gil_on: Some(("mako".into(), "ft".into(), "markupsafe._speedups".into())),
+        fails: Some(("nbody".into(), "gil".into(), "it did not run".into())),
+        ..FakeBenchmarker::default()
+    };
+    let host = FakeHost {
+        // The second benchmark run had other work beside it.
+        disturbed: VecDeque::from([false, true]),
+        ..FakeHost::default()
+    };
+    let ran = run_benchmarks(&["mako", "nbody"], &mut results, fake, host);
+    assert_eq!(ran.outcome, Outcome::Completed);
+    let point = |label: &str| {
+        ran.written
+            .points()
+            .iter()
+            .find(|p| p.test == "mako" && p.label == label)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(point("ft").gil_mismatches, 2);
+    assert_eq!(point("gil").gil_mismatches, 0);
+    assert!(point("gil").disturbed() && !point("ft").disturbed());
+    let mako_ft = ran
+        .told
+        .iter()
+        .find(|t| t.starts_with("ft             mako"))
+        .unwrap();
+    assert!(mako_ft.ends_with("GIL!"), "{mako_ft}");
+    assert_eq!(ran.written.warnings.len(), 1, "{:?}", ran.written.warnings);
+    assert!(
+        ran.written.warnings[0].contains("mako ran on ft with the GIL on: importing markupsafe._speedups turned it back on in 2 of 2 process(es)"),
+        "{}",
+        ran.written.warnings[0]
+    );
+    assert!(
+        ran.told
+            .iter()
+            .any(|t| t.starts_with("ft") && t.contains("mako"))
+    );
+    assert!(
+        ran.told
+            .iter()
+            .any(|t| t.contains("mako") && t.ends_with("BUSY!")),
+        "{:?}",
+        ran.told
+    );
+    // The failed benchmark is an error of its label; its other label has its values.
+    assert_eq!(ran.written.errors.len(), 1);
+    assert_eq!(
+        (
+            ran.written.errors[0].test.as_str(),
+            ran.written.errors[0].label.as_str()
+        ),
+        ("nbody", "gil")
+    );
+    assert!(
+        ran.written
+            .points()
+            .iter()
+            .any(|p| p.test == "nbody" && p.label == "ft")
+    );
+}
+
+#[test]
+fn a_benchmark_run_waits_for_a_quiet_machine_unless_load_is_allowed() {
+    let mut results = benchmark_results(false);
+    let ran = run_benchmarks(
+        &["nbody"],
+        &mut results,
+        FakeBenchmarker::default(),
+        FakeHost::default(),
+    );
+    assert_eq!(ran.host.waits, 2);
+    assert_eq!(ran.told[2], "waiting for a quiet machine");
+    let mut results = benchmark_results(true);
+    let ran = run_benchmarks(
+        &["nbody"],
+        &mut results,
+        FakeBenchmarker::default(),
+        FakeHost::default(),
+    );
+    assert_eq!(ran.host.waits, 0);
+}
+
+#[test]
+fn ctrl_c_between_benchmarks_starts_no_other_and_keeps_the_finished() {
+    let mut results = benchmark_results(true);
+    let host = FakeHost {
+        stop_after: Some((3, Stop::Interrupt)),
+        ..FakeHost::default()
+    };
+    let ran = run_benchmarks(
+        &["deepcopy", "nbody"],
+        &mut results,
+        FakeBenchmarker::default(),
+        host,
+    );
+    assert_eq!(ran.outcome, Outcome::Stopped(Stop::Interrupt));
+    assert_eq!(ran.asked.len(), 3);
+    assert_eq!(ran.written.points().len(), 3);
+    assert!(ran.written.errors.is_empty());
+    assert_eq!(ran.told.last().map(String::as_str), Some("finish"));
+}
+
+#[test]
+fn a_signal_inside_a_benchmark_stops_the_run_without_a_failure() {
+    let mut results = benchmark_results(true);
+    let fake = FakeBenchmarker {
+        signal_at: Some(("nbody".into(), "gil".into(), Stop::Terminate)),
+        ..FakeBenchmarker::default()
+    };
+    let ran = run_benchmarks(
+        &["deepcopy", "nbody"],
+        &mut results,
+        fake,
+        FakeHost::default(),
+    );
+    assert_eq!(ran.outcome, Outcome::Stopped(Stop::Terminate));
+    // deepcopy ran on both labels and is on disk; nbody on gil (its turn first) was stopped, on
+    // ft never began.
+    assert_eq!(ran.asked.len(), 3, "{:?}", ran.asked);
+    assert_eq!(ran.written.points().len(), 2);
+    assert!(ran.written.errors.is_empty(), "{:?}", ran.written.errors);
 }
