@@ -482,3 +482,80 @@ fn the_committed_results_files_render_as_their_snapshots() {
     insta::assert_snapshot!("compare16_markdown", compare(&["--markdown"]));
     insta::assert_snapshot!("compare16_json", compare(&["--json"]));
 }
+
+/// The fleet dashboard of committed results files, pinned as snapshots: two 16-core runs of
+/// one machine (a trend of two) and the 2-core regular suite of another. Its page (figures
+/// filtered out), the list of its files and one figure whole.
+#[test]
+fn the_fleet_dashboard_of_committed_files_renders_as_its_snapshot() {
+    let dir = temp();
+    let d = dir.path();
+    for (file, machine) in [
+        ("16-cores-2026-11-26.json", "sixteen"),
+        ("16-cores-run2-2026-11-26.json", "sixteen"),
+        ("2-cores-regular-2026-11-26.json", "two"),
+    ] {
+        ftbench(d)
+            .args(["history", "add"])
+            .arg(committed(file))
+            .args(["--store", "fleet.sqlite", "--machine", machine])
+            .assert()
+            .success();
+    }
+    let site = d.join("site");
+    ftbench(d)
+        .args(["publish", "--store", "fleet.sqlite", "--out"])
+        .arg(&site)
+        .assert()
+        .success();
+    let mut files: Vec<String> = fs_err::read_dir(&site)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let filters = vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r"(?s)<svg.*?</svg>", "[SVG]"),
+        (r"ftbench \d+\.\d+\.\d+", "ftbench [VERSION]"),
+    ];
+    let read = |file: &str| fs_err::read_to_string(site.join(file)).unwrap();
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("fleet_files", files.join("\n"));
+        insta::assert_snapshot!("fleet_index", read("index.html"));
+    });
+    // The same store through `history`: its runs, its machines, and one point followed.
+    let history = |args: &[&str]| {
+        let out = ftbench(d)
+            .env("COLUMNS", "100")
+            .args(["history", "--store", "fleet.sqlite"])
+            .args(args)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    // The files' paths (and so the last column's width) depend on where the repository is.
+    let paths = vec![
+        (r" +\S*/bench/results/", "  [RESULTS]/"),
+        (r" +results\n", "  results\n"),
+    ];
+    insta::with_settings!({ filters => paths }, {
+        insta::assert_snapshot!("history_runs", history(&[]));
+    });
+    insta::assert_snapshot!("history_machines", history(&["--machines"]));
+    insta::assert_snapshot!(
+        "history_trend",
+        history(&[
+            "--test",
+            "parallel_compute",
+            "--label",
+            "3.13.15t",
+            "--threads",
+            "2"
+        ])
+    );
+    let figure = files
+        .iter()
+        .find(|f| f.starts_with("parallel_compute-3.13.15t"))
+        .expect("the free-threaded parallel_compute figure");
+    insta::assert_snapshot!("fleet_parallel_compute_svg", read(figure));
+}
