@@ -228,7 +228,14 @@ mod tests {
             pidfile.display()
         ));
         let start = Instant::now();
-        let ended = run_logged(&mut command, &log, Duration::from_millis(700), 1 << 20).unwrap();
+        let ended = run_logged(
+            &mut command,
+            &log,
+            Duration::from_millis(700),
+            1 << 20,
+            &|| None,
+        )
+        .unwrap();
         assert!(matches!(ended, Ended::TimedOut), "{ended:?}");
         assert!(
             start.elapsed() < Duration::from_secs(10),
@@ -318,13 +325,15 @@ pub enum Ended {
 /// [`run_stoppable`] with a deadline, its stdout and stderr appended together to `log`, at most
 /// `cap` bytes of them: the first half and the last half are kept, and a line between them says
 /// how much was left out. Nothing it prints is held in memory beyond the tail's half. At the
-/// deadline, or at Ctrl-C, its process group is killed, and so is whatever it detached
+/// deadline, or when `stop` (asked every 100 ms) names a stop request, its process group is
+/// killed, and so is whatever it detached
 /// (`setsid`) once that is re-parented to ftbench ([`adopt_orphans`] must have been called).
 pub fn run_logged(
     command: &mut Command,
     log: &std::path::Path,
     deadline: Duration,
     cap: u64,
+    stop: &dyn Fn() -> Option<crate::interrupt::Stop>,
 ) -> anyhow::Result<Ended> {
     let file = fs_err::OpenOptions::new()
         .create(true)
@@ -357,10 +366,10 @@ pub fn run_logged(
         result
     });
     let until = Instant::now() + deadline;
-    let stop = std::cell::Cell::new(None);
+    let stopped = std::cell::Cell::new(None);
     let status = wait_until(&mut child, until, || {
-        stop.set(crate::interrupt::requested());
-        stop.get().is_some()
+        stopped.set(stop());
+        stopped.get().is_some()
     })?;
     kill_group(&child);
     if status.is_none() {
@@ -377,7 +386,7 @@ pub fn run_logged(
             .join()
             .map_err(|_| anyhow::anyhow!("the log's copier panicked"))??;
     }
-    if let Some(signal) = stop.get() {
+    if let Some(signal) = stopped.get() {
         return Err(Stopped::Signal(signal).into());
     }
     Ok(status.map_or(Ended::TimedOut, Ended::Exited))

@@ -167,7 +167,13 @@ fn list(python_path: &Path, dir: &Path) -> Result<Listing> {
         .arg("-S")
         .arg(dir.join("distributions.py"))
         .arg(&out);
-    let ended = crate::process::run_logged(&mut command, &log, LISTING_DEADLINE, LOG_CAP)?;
+    let ended = crate::process::run_logged(
+        &mut command,
+        &log,
+        LISTING_DEADLINE,
+        LOG_CAP,
+        &crate::interrupt::requested,
+    )?;
     let tail = || crate::files::read_tail(&log, 2000).unwrap_or_default();
     match ended {
         Ended::TimedOut => bail!(
@@ -326,7 +332,13 @@ fn import_one(
         .arg(&job.module)
         .args(&job.extensions);
     let started = Instant::now();
-    let ended = crate::process::run_logged(&mut command, &log, timeout, LOG_CAP)?;
+    let ended = crate::process::run_logged(
+        &mut command,
+        &log,
+        timeout,
+        LOG_CAP,
+        &crate::interrupt::requested,
+    )?;
     let wall_seconds = started.elapsed().as_secs_f64();
     let events = read_events(&record);
     let tail = || {

@@ -287,7 +287,7 @@ fn install_all(
             "install-{}.log",
             crate::format::slug(&variant.label)
         ));
-        let install = pp::install(python, &log);
+        let install = pp::install(python, &log, &interrupt::requested);
         spinner.finish_and_clear();
         installs.push((python.clone(), install?));
     }

@@ -19,8 +19,9 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::interpreter::GilMode;
+use crate::interrupt::Stop;
 use crate::process::Ended;
-use crate::results::{PyperformanceMode, pyperf};
+use crate::results::{PyperformanceSettings, pyperf};
 
 /// The pyperformance release ftbench installs and records.
 pub const VERSION: &str = "1.14.0";
@@ -211,10 +212,18 @@ const INSTALL_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// How long pyperformance may take to list a selection's benchmarks.
 const PLAN_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
-/// Run `command` to its end (stopped by Ctrl-C, killed with everything it started at
+/// Asked while a command runs: whether ftbench was asked to stop (the runner's host says).
+pub type StopCheck<'a> = &'a dyn Fn() -> Option<Stop>;
+
+/// Run `command` to its end (ended when `stop` says so, killed with everything it started at
 /// `deadline`), its output appended to `log` within [`LOG_CAP_BYTES`].
-fn run_logged(command: &mut Command, log: &Path, deadline: Duration) -> Result<Ended> {
-    crate::process::run_logged(command, log, deadline, LOG_CAP_BYTES)
+fn run_logged(
+    command: &mut Command,
+    log: &Path,
+    deadline: Duration,
+    stop: StopCheck,
+) -> Result<Ended> {
+    crate::process::run_logged(command, log, deadline, LOG_CAP_BYTES, stop)
 }
 
 /// Whether a logged command exited with success.
@@ -230,8 +239,8 @@ fn tail(log: &Path, lines: usize) -> String {
 }
 
 /// Install (once) pyperformance for `interpreter` into ftbench's cache. `log` receives pip's
-/// output.
-pub fn install(interpreter: &Path, log: &Path) -> Result<Install> {
+/// output; `stop` ends the install early.
+pub fn install(interpreter: &Path, log: &Path, stop: StopCheck) -> Result<Install> {
     let root = crate::dirs::cache_dir()
         .join("pyperformance")
         .join(VERSION)
@@ -259,6 +268,7 @@ pub fn install(interpreter: &Path, log: &Path) -> Result<Install> {
         command(interpreter).args(["-m", "venv"]).arg(&building),
         log,
         INSTALL_DEADLINE,
+        stop,
     )?;
     if !succeeded(&made) {
         bail!(
@@ -273,6 +283,7 @@ pub fn install(interpreter: &Path, log: &Path) -> Result<Install> {
             .arg(format!("pyperformance=={VERSION}")),
         log,
         INSTALL_DEADLINE,
+        stop,
     )?;
     if !succeeded(&pip) {
         bail!(
@@ -347,17 +358,19 @@ impl Install {
         Ok(plan)
     }
 
-    /// Run one benchmark with pyperformance (`mode`: its flag, [`PyperformanceMode::flag`]), the GIL as `gil`
-    /// says, its output appended to `log`. `Err` only when ftbench itself failed or was stopped.
+    /// Run one benchmark with pyperformance as the run's `settings` say (its mode, manifest and
+    /// deadline), the GIL as `gil` says, its output appended to `log`, ended early when `stop`
+    /// says so. `Err` only when ftbench itself failed or was stopped.
     pub fn run(
         &self,
         benchmark: &Benchmark,
         gil: GilMode,
-        mode: PyperformanceMode,
-        manifest: Option<&Path>,
+        settings: &PyperformanceSettings,
         log: &Path,
-        deadline: Duration,
+        stop: StopCheck,
     ) -> Result<Outcome> {
+        let (mode, manifest) = (settings.mode, settings.manifest.as_deref());
+        let deadline = Duration::from_secs(settings.timeout_s);
         let requirements = if benchmark.requirements.is_empty() {
             "pyperf-only".to_string()
         } else {
@@ -368,21 +381,8 @@ impl Install {
         let scratch = tempfile::tempdir()?;
         let probe = scratch.path().join("gil.jsonl");
         let output = scratch.path().join("result.json");
-        let mut passed: Vec<String> = std::env::vars_os()
-            .filter_map(|(name, _)| name.into_string().ok())
-            .filter(|name| {
-                PASSED_PREFIXES.iter().any(|p| name.starts_with(p))
-                    || PASSED_NAMES.contains(&name.as_str())
-            })
-            .collect();
-        passed.push(PROBE_VARIABLE.to_string());
-        // pyperf's workers get only the variables named: without the mark, what a worker
-        // detaches could not be told from other processes once it is ftbench's to end.
-        passed.push(crate::process::TREE_VARIABLE.to_string());
         let gil_value = gil.python_gil_value();
-        if gil_value.is_some() {
-            passed.push("PYTHON_GIL".to_string());
-        }
+        let passed = passed_variables(gil_value.is_some());
         let pyperformance = |action: &[&str]| {
             let mut command = command(&self.python);
             command
@@ -399,7 +399,7 @@ impl Install {
             command
         };
         if venv_site_packages(&home).is_empty() {
-            let created = run_logged(&mut pyperformance(&["venv", "create"]), log, deadline)?;
+            let created = run_logged(&mut pyperformance(&["venv", "create"]), log, deadline, stop)?;
             if let Ended::TimedOut = created {
                 return Ok(Outcome::Failed(timed_out(log, deadline)));
             }
@@ -422,7 +422,7 @@ impl Install {
         if let Some(value) = gil_value {
             run.env("PYTHON_GIL", value);
         }
-        if let Ended::TimedOut = run_logged(&mut run, log, deadline)? {
+        if let Ended::TimedOut = run_logged(&mut run, log, deadline, stop)? {
             return Ok(Outcome::Failed(timed_out(log, deadline)));
         }
         // pyperformance exits 1 when a benchmark failed even if it wrote others: the file
@@ -442,6 +442,26 @@ impl Install {
         };
         Ok(Outcome::Measured(Measured { benchmarks, gil }))
     }
+}
+
+/// The variables pyperf passes on to its workers (`--inherit-environ`): the user's proxies and
+/// certificates, the probe's, the process tree's mark, and `PYTHON_GIL` where it is set.
+fn passed_variables(gil_set: bool) -> Vec<String> {
+    let mut passed: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            PASSED_PREFIXES.iter().any(|p| name.starts_with(p))
+                || PASSED_NAMES.contains(&name.as_str())
+        })
+        .collect();
+    passed.push(PROBE_VARIABLE.to_string());
+    // pyperf's workers get only the variables named: without the mark, what a worker
+    // detaches could not be told from other processes once it is ftbench's to end.
+    passed.push(crate::process::TREE_VARIABLE.to_string());
+    if gil_set {
+        passed.push("PYTHON_GIL".to_string());
+    }
+    passed
 }
 
 /// The site-packages folders of the venvs under a requirements home.

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::pyperformance::{Benchmark, Install, Measured, Outcome as Ran};
+use super::pyperformance::{Benchmark, Install, Measured, Outcome as Ran, StopCheck};
 use super::{Host, Observer, Outcome, Sink};
 use crate::interpreter::Variant;
 use crate::results::{Missing, PyperformanceSettings, ResultsFile, SingleRun, TestInfo};
@@ -18,9 +18,16 @@ use crate::workloads::Group;
 /// Runs one pyperformance benchmark on one variant: the benchmarks' kind of worker.
 /// [`Installed`] runs pyperformance; tests script one.
 pub trait Benchmarker {
-    /// Run `benchmark` on `variant`, its output appended to `log`. `Err` only when ftbench
-    /// itself failed or was stopped; a benchmark that failed is an [`Ran::Failed`].
-    fn run(&mut self, benchmark: &Benchmark, variant: &Variant, log: &Path) -> Result<Ran>;
+    /// Run `benchmark` on `variant`, its output appended to `log`, ended early when `stop`
+    /// names a stop request. `Err` only when ftbench itself failed or was stopped; a benchmark
+    /// that failed is an [`Ran::Failed`].
+    fn run(
+        &mut self,
+        benchmark: &Benchmark,
+        variant: &Variant,
+        log: &Path,
+        stop: StopCheck,
+    ) -> Result<Ran>;
 }
 
 /// pyperformance installed for each interpreter, run as the run's settings say.
@@ -42,15 +49,15 @@ impl Installed<'_> {
 }
 
 impl Benchmarker for Installed<'_> {
-    fn run(&mut self, benchmark: &Benchmark, variant: &Variant, log: &Path) -> Result<Ran> {
-        self.of(variant).run(
-            benchmark,
-            variant.gil,
-            self.settings.mode,
-            self.settings.manifest.as_deref(),
-            log,
-            std::time::Duration::from_secs(self.settings.timeout_s),
-        )
+    fn run(
+        &mut self,
+        benchmark: &Benchmark,
+        variant: &Variant,
+        log: &Path,
+        stop: StopCheck,
+    ) -> Result<Ran> {
+        self.of(variant)
+            .run(benchmark, variant.gil, self.settings, log, stop)
     }
 }
 
@@ -154,7 +161,10 @@ fn run_steps(
         ));
         let started = Instant::now();
         parts.host.before_process();
-        let ran = parts.benchmarker.run(&step.benchmark, variant, &log);
+        let host = &*parts.host;
+        let ran = parts
+            .benchmarker
+            .run(&step.benchmark, variant, &log, &|| host.stop_requested());
         let disturbed = parts.host.disturbed(1);
         let line = match ran {
             Err(err) => {

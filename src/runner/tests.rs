@@ -775,6 +775,7 @@ impl super::suite::Benchmarker for FakeBenchmarker {
         benchmark: &super::pyperformance::Benchmark,
         variant: &Variant,
         log: &std::path::Path,
+        stop: super::pyperformance::StopCheck,
     ) -> anyhow::Result<super::pyperformance::Outcome> {
         use super::pyperformance::{GilState, Measured, Outcome as Ran};
         let here = (benchmark.name.clone(), variant.label.clone());
@@ -784,10 +785,13 @@ impl super::suite::Benchmarker for FakeBenchmarker {
             here.1,
             log.file_name().unwrap().to_string_lossy()
         ));
+        let stop_check = stop;
         if let Some((b, l, stop)) = &self.signal_at
             && (b, l) == (&here.0, &here.1)
         {
+            // The signal arrives; the benchmark's processes see the host's stop request.
             self.signal.set(Some(*stop));
+            assert_eq!(stop_check(), Some(*stop));
             anyhow::bail!("pyperformance was stopped");
         }
         if let Some((b, l, reason)) = &self.fails
