@@ -26,6 +26,7 @@ mod format;
 mod interpreter;
 mod interrupt;
 mod machine;
+mod model;
 mod output;
 mod process;
 mod report;

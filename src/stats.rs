@@ -4,7 +4,9 @@
 //! intervals are percentile bootstraps with a fixed seed, so the same samples always give the
 //! same interval (reports must be reproducible from the raw samples in a results file).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use crate::model::stats::Summary;
 
 /// Bootstrap resamples per interval: enough for stable 2.5/97.5 percentiles on small samples.
 pub const RESAMPLES: usize = 2000;
@@ -613,23 +615,6 @@ pub fn karp_flatt(speedup: f64, threads: u32) -> Option<f64> {
     }
     let p = f64::from(threads);
     Some((1.0 / speedup - 1.0 / p) / (1.0 - 1.0 / p))
-}
-
-/// The summary of one point's samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    pub n: usize,
-    pub median: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub mean: f64,
-    pub stdev: f64,
-    /// Coefficient of variation, stdev / mean.
-    pub cv: f64,
-    pub min: f64,
-    pub max: f64,
-    /// Samples beyond Tukey's fences (1.5 IQR outside the quartiles).
-    pub outliers: usize,
 }
 
 impl Summary {

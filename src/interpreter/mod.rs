@@ -12,46 +12,10 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::interpreter::{InterpreterInfo, InterpreterSource};
 pub use discovery::{Discovery, discover};
 pub use query::query;
 pub use spec::{GilMode, Spec, SpecTarget};
-
-/// What an interpreter said about itself when ftbench ran `query.py` in it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InterpreterInfo {
-    /// `platform.python_version()`, e.g. `3.13.15`.
-    pub version: String,
-    /// Major, minor, micro.
-    pub version_info: [u32; 3],
-    pub release_level: String,
-    /// `sys.implementation.name`, e.g. `cpython`.
-    pub implementation: String,
-    /// `sys.executable` as the interpreter reports it.
-    pub executable: PathBuf,
-    pub prefix: PathBuf,
-    pub base_prefix: PathBuf,
-    /// Built with `Py_GIL_DISABLED` (`--disable-gil`): a free-threaded build.
-    pub free_threaded: bool,
-    /// `sys._is_gil_enabled()` at start-up (always true before 3.13).
-    pub gil_enabled: bool,
-    /// A JIT is built in and available.
-    pub jit: bool,
-    pub compiler: String,
-    /// Built with `--enable-optimizations`.
-    pub pgo: bool,
-    /// Built with `--with-lto`.
-    pub lto: bool,
-    pub config_args: String,
-    pub debug_build: bool,
-    pub architecture: String,
-    pub platform: String,
-    pub pointer_bits: u32,
-    /// numpy's version, if installed for this interpreter.
-    pub numpy: Option<String>,
-    /// Where its packages live; their mtimes invalidate the query cache.
-    #[serde(default)]
-    pub site_packages: Vec<PathBuf>,
-}
 
 impl InterpreterInfo {
     /// Built with `-fno-omit-frame-pointer` (`ftbench python install --frame-pointers`):
@@ -114,40 +78,6 @@ impl InterpreterInfo {
     /// The `major.minor` series, e.g. `3.13`.
     pub fn series(&self) -> String {
         format!("{}.{}", self.version_info[0], self.version_info[1])
-    }
-}
-
-/// Where discovery found an interpreter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InterpreterSource {
-    /// Given by the user as a path or command name.
-    User,
-    /// A `python3*` on `PATH`.
-    Path,
-    Pyenv,
-    Uv,
-    Conda,
-    /// Built by `ftbench python install`.
-    Ftbench,
-    /// Read from another tool's results (`ftbench import pyperf`).
-    Imported,
-    /// Not an interpreter: ftbench's own Rust kernels (the native ceiling).
-    Native,
-}
-
-impl std::fmt::Display for InterpreterSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::User => "user",
-            Self::Path => "path",
-            Self::Pyenv => "pyenv",
-            Self::Uv => "uv",
-            Self::Conda => "conda",
-            Self::Ftbench => "ftbench",
-            Self::Imported => "imported",
-            Self::Native => "native",
-        })
     }
 }
 

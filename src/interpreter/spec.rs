@@ -5,40 +5,7 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
-/// How a variant sets the GIL of the interpreter it runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GilMode {
-    /// Whatever the build does by default.
-    #[default]
-    Default,
-    /// `+gil`: a free-threaded build with `PYTHON_GIL=1`.
-    ForceOn,
-    /// `+nogil`: a free-threaded build with `PYTHON_GIL=0` (even if an extension asks for it).
-    ForceOff,
-}
-
-impl GilMode {
-    /// The suffix a spec and a label carry for this mode.
-    pub fn suffix(self) -> &'static str {
-        match self {
-            Self::Default => "",
-            Self::ForceOn => "+gil",
-            Self::ForceOff => "+nogil",
-        }
-    }
-
-    /// The value of `PYTHON_GIL` (and `-X gil=`) for this mode, if it sets one.
-    pub fn python_gil_value(self) -> Option<&'static str> {
-        match self {
-            Self::Default => None,
-            Self::ForceOn => Some("1"),
-            Self::ForceOff => Some("0"),
-        }
-    }
-}
+pub use crate::model::interpreter::GilMode;
 
 /// A version request: `3`, `3.13`, `3.13.15`, with `t` for a free-threaded build.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::cpus;
+pub use crate::model::machine::CpuSpeed;
 
 /// A CPU slower than this share of the fastest one makes equal parts unequal: a problem.
 pub const UNEQUAL_SPEED: f64 = 0.9;
@@ -27,35 +28,6 @@ const LOOP_TARGET: Duration = Duration::from_millis(4);
 /// Rounds at least and at most, whatever the budget.
 const MIN_ROUNDS: usize = 3;
 const MAX_ROUNDS: usize = 25;
-
-/// One CPU's speed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CpuSpeed {
-    /// The CPU's number, as the kernel counts them.
-    pub cpu: u32,
-    /// Its loop's median time against the fastest CPU's: 1.0 for the fastest, 0.7 for one that
-    /// takes 1/0.7 as long.
-    pub relative_speed: f64,
-    /// Median time of the loop on this CPU, in nanoseconds.
-    pub loop_ns: u64,
-    /// The last third of its rounds against the first third: +0.05 means it got 5% slower
-    /// during the probe.
-    pub drift: f64,
-    /// Rounds that counted (the loop had the CPU to itself).
-    pub rounds: u32,
-    /// Its speed while every probed CPU ran the loop at once, against its speed alone: below 1
-    /// when CPUs slow down as more of them are busy (turbo that drops, SMT siblings or a VM's
-    /// vCPUs sharing physical cores, a power limit). `None` where it could not be measured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loaded_speed: Option<f64>,
-    /// `performance` or `efficiency` where the kernel says (`/sys/devices/cpu_core`,
-    /// `/sys/devices/cpu_atom`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub core_type: Option<String>,
-    /// `cpu_capacity` (1024 = the biggest core), where the kernel exposes it (Arm big.LITTLE).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<u32>,
-}
 
 /// Every usable CPU's speed, measured together.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,48 +4,7 @@
 
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize};
-
-use super::probe::CpuSpeed;
-
-/// How an item stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ok,
-    /// Numbers measured now may be off because of it.
-    Problem,
-    /// Worth knowing when reading the numbers; not wrong.
-    Note,
-    /// The machine does not say (a VM without the file, another OS).
-    Unknown,
-}
-
-/// One thing checked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Item {
-    pub name: String,
-    pub status: Status,
-    /// What was found.
-    pub value: String,
-    /// How to fix it, for a problem.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
-
-/// The whole check, as printed, stored in a results file's `system.check` and `--json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    /// How long other work was measured, in seconds.
-    pub window_s: f64,
-    /// CPUs' worth of other work during the window.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub other_load: Option<f64>,
-    pub items: Vec<Item>,
-    /// Each usable CPU's speed from a pinned native loop (files from before it have none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cpus: Vec<CpuSpeed>,
-}
+pub use crate::model::machine::{Check, Item, Status};
 
 impl Check {
     /// The problems found.

@@ -3,36 +3,7 @@
 
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize};
-
-/// A description of this machine, recorded in every results file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SystemInfo {
-    pub hostname: String,
-    /// The name a fleet knows this machine by (`--machine`); the host name where none was given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub machine: Option<String>,
-    pub cpu_model: String,
-    pub architecture: String,
-    /// Physical cores, where the OS tells.
-    pub physical_cores: Option<usize>,
-    pub logical_cores: usize,
-    /// CPUs this process may run on (affinity), which can be fewer than `logical_cores`.
-    pub available_parallelism: usize,
-    pub memory_bytes: u64,
-    pub os: String,
-    pub kernel: String,
-    /// `scaling_governor` of cpu0 (`performance`, `powersave`, ...).
-    pub cpu_governor: Option<String>,
-    /// `on`, `off`, `notsupported`, ... from `/sys/devices/system/cpu/smt/control`.
-    pub smt: Option<String>,
-    pub numa_nodes: Option<usize>,
-    /// CPUs allowed by the cgroup (`cpu.max` quota / period), if limited.
-    pub cgroup_cpu_limit: Option<f64>,
-    /// The machine check a run made before measuring (`ftbench check`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<super::readiness::Check>,
-}
+pub use crate::model::machine::SystemInfo;
 
 fn read_trimmed(path: &str) -> Option<String> {
     fs_err::read_to_string(path)

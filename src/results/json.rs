@@ -56,7 +56,7 @@ fn check_names(file: &ResultsFile) -> Result<(), String> {
         .iter()
         .map(|v| ("label", v.label.as_str()))
         .chain(
-            file.points
+            file.points()
                 .iter()
                 .flat_map(|p| [("label", p.label.as_str()), ("test", p.test.as_str())]),
         )
@@ -176,10 +176,10 @@ fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
         path: path.to_path_buf(),
         message,
     };
-    if file.points.len() > MAX_POINTS {
+    if file.points().len() > MAX_POINTS {
         return Err(invalid(format!(
             "{} points, more than the {MAX_POINTS} ftbench reads",
-            file.points.len()
+            file.points().len()
         )));
     }
     if file.variants.len() > MAX_LABELS {
@@ -190,9 +190,11 @@ fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
     }
     check_names(&file).map_err(invalid)?;
     check_settings(&mut file.settings).map_err(invalid)?;
-    let mut seen = std::collections::HashSet::with_capacity(file.points.len());
+    let mut seen = std::collections::HashSet::with_capacity(file.points().len());
     let mut tests = std::collections::HashSet::new();
-    for (index, point) in file.points.iter_mut().enumerate() {
+    // The points change in place below, each read in its file's own units.
+    let settings = file.settings.clone();
+    for (index, point) in file.points_mut().iter_mut().enumerate() {
         let at = || {
             format!(
                 "points[{index}] ({} on {} at {})",
@@ -230,7 +232,7 @@ fn check(path: &Path, mut file: ResultsFile) -> Result<ResultsFile, Error> {
         tests.insert(point.test.clone());
         // The file's own units: a later ftbench that changed a test's scale must not rescale
         // an old file's points.
-        let values = super::throughputs(point, file.settings.unit_scale_of(&point.test));
+        let values = super::throughputs(point, settings.unit_scale_of(&point.test));
         if !summary_agrees(&point.throughput, &values) {
             point.throughput = crate::stats::Summary::from_samples(&values)
                 .expect("a point with samples has a summary");
@@ -322,7 +324,7 @@ mod fuzz {
             ("parallel_compute", 2),
             ("nbody", 0),
         ] {
-            file.points.push(Point {
+            file.add_point(Point {
                 test: test.into(),
                 label: "a".into(),
                 thread_count: threads,
@@ -438,7 +440,7 @@ mod fuzz {
     #[test]
     fn the_valid_file_loads() {
         let file = parse(Path::new("ok.json"), &valid()).unwrap();
-        assert_eq!(file.points.len(), 3);
+        assert_eq!(file.points().len(), 3);
     }
 }
 
@@ -451,7 +453,7 @@ mod tests {
         let mut file = ResultsFile::new(crate::results::Settings::default(), Vec::new());
         file.settings.tests = vec!["parallel_compute".into()];
         for threads in [0, 2] {
-            file.points.push(crate::results::Point {
+            file.add_point(crate::results::Point {
                 test: "parallel_compute".into(),
                 label: "a".into(),
                 thread_count: threads,
@@ -511,7 +513,7 @@ mod tests {
         // 10 units in 1 ms at 2 metric units each: 20 000 per second, not the registry's 10 000.
         value["points"][0]["throughput"]["median"] = 1.0.into();
         let file = parse(Path::new("f.json"), &serde_json::to_vec(&value).unwrap()).unwrap();
-        assert!((file.points[0].throughput.median - 20_000.0).abs() < 1e-6);
+        assert!((file.points()[0].throughput.median - 20_000.0).abs() < 1e-6);
     }
 
     #[test]
@@ -549,7 +551,7 @@ mod tests {
         value["points"][1]["throughput"]["median"] = (-1e308).into();
         value["points"][1]["throughput"]["ci_low"] = (-1e308).into();
         let file = parse(Path::new("f.json"), &serde_json::to_vec(&value).unwrap()).unwrap();
-        let throughput = &file.points[1].throughput;
+        let throughput = &file.points()[1].throughput;
         assert!(
             (throughput.median - 10.0 / 1e-3).abs() < 1e-6,
             "{throughput:?}"

@@ -3,62 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-/// A user's function as a test (`ftbench scale`), as recorded in a results file's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserTest {
-    pub name: String,
-    /// `user.py`'s parameters: `path`, `function`, `args`, `check`, `executor`, `fixed`, `env`,
-    /// `user_site`.
-    pub params: Vec<(String, String)>,
-}
-
-/// Which part of the results file a workload's numbers go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Group {
-    /// `results.scaling_tests`: the seed's seven scaling tests.
-    Scaling,
-    /// `results.pool_tests`: the seed's cpu-bound / io-bound tasks through executors.
-    Pool,
-    /// `results.regular_tests`: single-threaded speed, one duration per label.
-    Regular,
-    /// `results.thread_tests`: thread creation, start and join costs.
-    Threads,
-    /// `results.pyperformance_tests`: pyperformance's benchmarks (`ftbench pyperformance`), one
-    /// duration per label like the regular tests, compared and summed up apart from them.
-    Pyperformance,
-}
-
-impl Group {
-    /// The key under `results` in the results file.
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Scaling => "scaling_tests",
-            Self::Pool => "pool_tests",
-            Self::Regular => "regular_tests",
-            Self::Threads => "thread_tests",
-            Self::Pyperformance => "pyperformance_tests",
-        }
-    }
-
-    /// Whether each label has one duration (no thread counts), compared against a baseline.
-    pub fn single_run(self) -> bool {
-        matches!(self, Self::Regular | Self::Pyperformance)
-    }
-
-    /// Whether the group measures thread counts; the others run the serial point alone.
-    pub fn scales(self) -> bool {
-        matches!(self, Self::Scaling | Self::Pool)
-    }
-
-    /// Whether every label runs the same work size (calibrated once, on the first label), so
-    /// durations compare directly.
-    pub fn shares_work_size(self) -> bool {
-        self == Self::Regular
-    }
-}
+pub use crate::model::test::{Group, UserTest};
 
 /// The suites `--suite` picks from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -258,6 +203,8 @@ pub const WORKLOADS: &[Workload] = &[
 
 /// ftbench's native reference: the tests it has a Rust kernel for.
 pub mod native {
+    pub use crate::model::test::NativeRole as Role;
+
     /// The label native results carry.
     pub const LABEL: &str = "native";
 
@@ -267,17 +214,6 @@ pub mod native {
             test,
             "parallel_compute" | "memory_bandwidth" | "lock_contention" | "ref_counting_shared"
         )
-    }
-
-    /// What the native kernel of a test means for Python's numbers.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    pub enum Role {
-        /// It bounds what Python can do (compute, memory bandwidth): its curve is a ceiling.
-        Ceiling,
-        /// A tight Rust mutex or atomic contends harder than Python does (`lock_contention`,
-        /// `ref_counting_shared`): its curve is only a reference.
-        Reference,
     }
 
     /// The role of `test`'s native kernel, `None` for a test without one.
