@@ -40,13 +40,19 @@ pub(super) fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
         printer.stdout(&serde_json::to_string_pretty(&list)?)?;
         return Ok(ExitCode::SUCCESS);
     }
+    printer.stdout(&listing(&discovery.interpreters))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ftbench pythons`' listing: the free-threaded builds, then the GIL builds, each with where it
+/// was found, its path and its flags.
+fn listing(interpreters: &[interpreter::Interpreter]) -> String {
     let mut out = String::new();
     for (title, free_threaded) in [
         ("Free-threaded builds (PEP 703)", true),
         ("GIL builds", false),
     ] {
-        let group: Vec<_> = discovery
-            .interpreters
+        let group: Vec<_> = interpreters
             .iter()
             .filter(|i| i.info.free_threaded == free_threaded)
             .collect();
@@ -75,8 +81,7 @@ pub(super) fn pythons(as_json: bool, printer: &Printer) -> Result<ExitCode> {
         out.push_str(&report::grid::grid_aligned(&rows, 4));
         out.push('\n');
     }
-    printer.stdout(out.trim_end())?;
-    Ok(ExitCode::SUCCESS)
+    out.trim_end().to_string()
 }
 
 /// What `ftbench pythons` says about a build beside its path: GIL state, JIT, PGO, LTO, frame
@@ -159,4 +164,32 @@ pub(super) fn list(printer: &Printer) -> Result<ExitCode> {
     }
     printer.stdout(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The listing of the interpreters a committed 16-core run measured (its native label is
+    /// no interpreter and is left out).
+    #[test]
+    fn the_listing_of_a_committed_runs_interpreters() {
+        let file: crate::results::ResultsFile = serde_json::from_str(include_str!(
+            "../../bench/results/16-cores-run2-2026-11-26.json"
+        ))
+        .unwrap();
+        let mut interpreters: Vec<interpreter::Interpreter> = file
+            .variants
+            .iter()
+            .filter(|v| v.source != interpreter::InterpreterSource::Native)
+            .map(|v| interpreter::Interpreter {
+                path: v.path.clone(),
+                source: v.source,
+                info: v.info.clone(),
+            })
+            .collect();
+        interpreters.dedup_by(|a, b| a.path == b.path);
+        insta::assert_snapshot!("pythons_listing", listing(&interpreters));
+        insta::assert_snapshot!("pythons_listing_empty", listing(&[]));
+    }
 }

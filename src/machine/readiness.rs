@@ -57,3 +57,19 @@ impl Check {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Check;
+
+    /// `ftbench check`'s findings, as a committed `ftbench check --json` of the 16-core
+    /// machine holds them.
+    #[test]
+    fn the_check_of_a_committed_machine() {
+        let check: Check = serde_json::from_str(include_str!(
+            "../../bench/results/16-cores-check-2026-11-27.json"
+        ))
+        .unwrap();
+        insta::assert_snapshot!("machine_check", check.render());
+    }
+}

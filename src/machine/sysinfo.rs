@@ -161,3 +161,19 @@ mod cgroup_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod render_tests {
+    use super::SystemInfo;
+
+    /// `ftbench check`'s machine table on a committed run's machine (the 16-core one).
+    #[test]
+    fn the_machine_table_of_a_committed_run() {
+        let file: serde_json::Value = serde_json::from_str(include_str!(
+            "../../bench/results/16-cores-run2-2026-11-26.json"
+        ))
+        .unwrap();
+        let system: SystemInfo = serde_json::from_value(file["system"].clone()).unwrap();
+        insta::assert_snapshot!("machine_table", system.render());
+    }
+}
