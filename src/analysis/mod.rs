@@ -845,12 +845,36 @@ impl Percentiles {
     }
 }
 
+/// A phase of a thread's life that `thread_lifecycle` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Construct,
+    Start,
+    Body,
+    Join,
+}
+
+impl Phase {
+    /// Every phase, in the order a thread goes through them.
+    pub const ALL: [Self; 4] = [Self::Construct, Self::Start, Self::Body, Self::Join];
+
+    /// Its name, as the worker reports it (`phases_us`) and the tables show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Construct => "construct",
+            Self::Start => "start",
+            Self::Body => "body",
+            Self::Join => "join",
+        }
+    }
+}
+
 impl ThreadEntry {
-    /// The percentiles of one phase (`construct`, `start`, `body`, `join`).
-    pub fn phase(&self, name: &str) -> Option<&Percentiles> {
+    /// The percentiles of one phase.
+    pub fn phase(&self, phase: Phase) -> Option<&Percentiles> {
         self.phases_us
             .iter()
-            .find(|(phase, _)| phase == name)
+            .find(|(name, _)| name == phase.name())
             .map(|(_, p)| p)
     }
 }

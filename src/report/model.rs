@@ -9,9 +9,6 @@ use anyhow::Result;
 use crate::analysis::Analysis;
 use crate::analysis::warnings::{self, Warning};
 
-/// The phases of a thread's life that `thread_lifecycle` measures, in order.
-pub const PHASES: [&str; 4] = ["construct", "start", "body", "join"];
-
 /// What a report shows, derived once.
 pub struct ReportModel<'a> {
     /// The numbers: series, speedups, verdicts, entries.

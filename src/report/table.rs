@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::grid::Table;
 use crate::analysis::model::Model;
-use crate::analysis::{Analysis, PointMetrics, Series, Verdict, telling_point};
+use crate::analysis::{Analysis, Phase, PointMetrics, Series, Verdict, telling_point};
 use crate::format::{human, seconds};
 use crate::stats::Estimate;
 use crate::workloads::Group;
@@ -812,7 +812,7 @@ fn phase_table(results: &Analysis<'_>, test: &str, labels: &[String]) -> Table {
             continue;
         };
         let mut row = vec![label.clone()];
-        for phase in super::model::PHASES {
+        for phase in Phase::ALL {
             let p = entry.phase(phase).copied().unwrap_or_default();
             let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
             row.push(format!("{} / {} / {}", f(p.p50), f(p.p95), f(p.p99)));
@@ -820,7 +820,7 @@ fn phase_table(results: &Analysis<'_>, test: &str, labels: &[String]) -> Table {
         rows.push(row);
     }
     let mut header = vec!["label".to_string()];
-    header.extend(super::model::PHASES.iter().map(|p| (*p).to_string()));
+    header.extend(Phase::ALL.iter().map(|p| p.name().to_string()));
     Table {
         title: format!("Phases of {test}, p50 / p95 / p99 in µs"),
         groups: Vec::new(),

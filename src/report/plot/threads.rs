@@ -7,7 +7,7 @@ use super::axes::DrawResult;
 use super::bars::{Bars, draw_bars};
 use super::style::label_colours;
 use crate::analysis::Analysis;
-use crate::report::model::PHASES;
+use crate::analysis::Phase;
 use crate::workloads::Group;
 
 pub(super) fn draw_threads<DB: DrawingBackend>(
@@ -29,10 +29,10 @@ pub(super) fn draw_threads<DB: DrawingBackend>(
         let bars = Bars {
             caption: format!("{test}: median µs per phase"),
             y_desc: "µs".into(),
-            groups: PHASES.iter().map(|p| (*p).to_string()).collect(),
-            values: PHASES
+            groups: Phase::ALL.iter().map(|p| p.name().to_string()).collect(),
+            values: Phase::ALL
                 .iter()
-                .map(|phase| {
+                .map(|&phase| {
                     entries
                         .iter()
                         .map(|e| e.as_ref().and_then(|e| e.phase(phase)?.p50))
