@@ -277,12 +277,18 @@ pub enum Stopped {
     Refused(String),
 }
 
-/// Run `command` to its end in a process group of its own, unless ftbench is asked to stop
-/// (SIGINT, SIGTERM: `crate::interrupt`) or `watch`, asked every 100 ms, refuses: then the
-/// whole group (a `make -j`'s compilers too) is killed (SIGKILL) and reaped before this returns, so
-/// nothing is left running with PID 1 as its parent. Secrets are kept from it.
+/// Asked while a child runs: whether ftbench was asked to stop (SIGINT, SIGTERM), and how. The
+/// caller says where the request comes from: the runner's host, or the signal flags
+/// (`crate::interrupt::requested`) for a command that has no host.
+pub type StopCheck<'a> = &'a dyn Fn() -> Option<crate::interrupt::Stop>;
+
+/// Run `command` to its end in a process group of its own, unless `stop` names a stop request
+/// or `watch` refuses (both asked every 100 ms): then the whole group (a `make -j`'s compilers
+/// too) is killed (SIGKILL) and reaped before this returns, so nothing is left running with PID
+/// 1 as its parent. Secrets are kept from it.
 pub fn run_stoppable(
     command: &mut Command,
+    stop: StopCheck,
     watch: impl FnMut() -> Result<(), String>,
 ) -> anyhow::Result<ExitStatus> {
     command.process_group(0);
@@ -293,7 +299,7 @@ pub fn run_stoppable(
     // No deadline of its own: the watch is the caller's deadline, if it wants one.
     let forever = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
     let status = wait_until(&mut child, forever, || {
-        let stop = match crate::interrupt::requested() {
+        let stop = match stop() {
             Some(signal) => Some(Stopped::Signal(signal)),
             None => (watch.borrow_mut())().err().map(Stopped::Refused),
         };
@@ -333,7 +339,7 @@ pub fn run_logged(
     log: &std::path::Path,
     deadline: Duration,
     cap: u64,
-    stop: &dyn Fn() -> Option<crate::interrupt::Stop>,
+    stop: StopCheck,
 ) -> anyhow::Result<Ended> {
     let file = fs_err::OpenOptions::new()
         .create(true)
@@ -447,6 +453,7 @@ pub struct Captured {
 /// pipe to fill, nothing left behind); `watch` is told how many bytes stdout holds so far.
 pub fn run_captured(
     command: &mut Command,
+    stop: StopCheck,
     mut watch: impl FnMut(u64) -> Result<(), String>,
 ) -> anyhow::Result<Captured> {
     use std::io::{Seek, SeekFrom};
@@ -456,7 +463,9 @@ pub fn run_captured(
         .stdin(Stdio::null())
         .stdout(stdout.try_clone()?)
         .stderr(stderr.try_clone()?);
-    let status = run_stoppable(command, || watch(stdout.metadata().map_or(0, |m| m.len())))?;
+    let status = run_stoppable(command, stop, || {
+        watch(stdout.metadata().map_or(0, |m| m.len()))
+    })?;
     let read = |mut file: std::fs::File| -> std::io::Result<String> {
         file.seek(SeekFrom::Start(0))?;
         let mut bytes = Vec::new();

@@ -312,9 +312,11 @@ fn plan(
     for variant in &session.variants {
         let python = variant.interpreter.path.as_path();
         if !plans.iter().any(|(p, _)| *p == python) {
-            let plan = installed
-                .of(variant)
-                .plan(&settings.selection, settings.manifest.as_deref())?;
+            let plan = installed.of(variant).plan(
+                &settings.selection,
+                settings.manifest.as_deref(),
+                &interrupt::requested,
+            )?;
             plans.push((python, plan));
         }
         let plan = &plans

@@ -131,12 +131,17 @@ pub(super) fn install(args: crate::cli::InstallArgs, printer: &Printer) -> Resul
     for request in &args.requests {
         match install::install(request, &options, printer) {
             Ok(python) => printer.stdout(&python.display().to_string())?,
+            Err(install::Error::Stopped(crate::process::Stopped::Signal(stop))) => {
+                printer.error(&format!(
+                    "installing Python {request}: {}",
+                    crate::process::Stopped::Signal(stop)
+                ));
+                return Ok(ExitCode::from(stop.exit_code()));
+            }
             Err(err) => {
-                if let Some(crate::process::Stopped::Signal(stop)) = err.downcast_ref() {
-                    printer.error(&format!("installing Python {request} stopped: {err:#}"));
-                    return Ok(ExitCode::from(stop.exit_code()));
-                }
-                return Err(err.context(format!("failed to install Python {request}")));
+                return Err(
+                    anyhow::Error::from(err).context(format!("failed to install Python {request}"))
+                );
             }
         }
     }

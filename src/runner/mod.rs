@@ -898,7 +898,7 @@ pub fn profile_points(
     (dir, base): (&Path, &Path),
     printer: &Printer,
 ) -> Vec<results::ProfileRecord> {
-    if let Err(why) = profile::check_perf() {
+    if let Err(why) = profile::check_perf(stop) {
         printer.warn(&format!("--profile: no profiles recorded: {why}"));
         return Vec::new();
     }
@@ -1039,6 +1039,7 @@ fn record_once(
     let folded = profile::fold(
         &scratch.path().join("perf.data"),
         std::time::Duration::from_secs(job.plan.settings.timeout_s),
+        stop,
     );
     // `-X perf` left the worker's symbol map in /tmp (`perf script` has read it): ours to
     // remove.

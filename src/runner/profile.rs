@@ -72,7 +72,7 @@ pub struct Recording {
 }
 
 /// Whether `perf` can record here; otherwise one line saying why and how to enable it.
-pub fn check_perf() -> std::result::Result<(), String> {
+pub fn check_perf(stop: crate::process::StopCheck) -> std::result::Result<(), String> {
     let mut command = Command::new("perf");
     command.args([
         "record",
@@ -84,7 +84,7 @@ pub fn check_perf() -> std::result::Result<(), String> {
         "--",
         "true",
     ]);
-    let output = run_perf(command, PERF_CHECK_DEADLINE);
+    let output = run_perf(command, PERF_CHECK_DEADLINE, stop);
     match output {
         Err(err) if err.downcast_ref::<crate::process::Stopped>().is_some() => Err(format!(
             "`perf record` did not finish in {} s: {err:#}",
@@ -183,13 +183,14 @@ const PERF_CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(
 
 /// Run `perf` in its own process group with a deadline: a perf that hangs (a kernel that
 /// never answers, a wedged `perf script`) is killed with everything it started
-/// ([`crate::process::Stopped`]), and the run goes on without the profile.
+/// ([`crate::process::Stopped`]), and the run goes on without the profile. `stop` ends it early.
 fn run_perf(
     mut command: Command,
     deadline: std::time::Duration,
+    stop: crate::process::StopCheck,
 ) -> anyhow::Result<crate::process::Captured> {
     let until = std::time::Instant::now() + deadline;
-    crate::process::run_captured(&mut command, |_| {
+    crate::process::run_captured(&mut command, stop, |_| {
         if std::time::Instant::now() >= until {
             Err(format!("stopped after {} s", deadline.as_secs()))
         } else {
@@ -198,11 +199,16 @@ fn run_perf(
     })
 }
 
-/// Read a recording with `perf script` (within `deadline`) and fold its stacks.
-pub fn fold(data: &Path, deadline: std::time::Duration) -> Result<Folded> {
+/// Read a recording with `perf script` (within `deadline`, ended early by `stop`) and fold its
+/// stacks.
+pub fn fold(
+    data: &Path,
+    deadline: std::time::Duration,
+    stop: crate::process::StopCheck,
+) -> Result<Folded> {
     let mut command = Command::new("perf");
     command.arg("script").arg("-i").arg(data);
-    let output = match run_perf(command, deadline) {
+    let output = match run_perf(command, deadline, stop) {
         Ok(output) => output,
         Err(err) if err.downcast_ref::<crate::process::Stopped>().is_some() => {
             bail!("`perf script` did not finish: {err:#}")

@@ -19,8 +19,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::interpreter::GilMode;
-use crate::interrupt::Stop;
-use crate::process::Ended;
+use crate::process::{Ended, StopCheck};
 use crate::results::{PyperformanceSettings, pyperf};
 
 /// The pyperformance release ftbench installs and records.
@@ -212,9 +211,6 @@ const INSTALL_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// How long pyperformance may take to list a selection's benchmarks.
 const PLAN_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
-/// Asked while a command runs: whether ftbench was asked to stop (the runner's host says).
-pub type StopCheck<'a> = &'a dyn Fn() -> Option<Stop>;
-
 /// Run `command` to its end (ended when `stop` says so, killed with everything it started at
 /// `deadline`), its output appended to `log` within [`LOG_CAP_BYTES`].
 fn run_logged(
@@ -322,8 +318,8 @@ fn installed_version(python: &Path) -> Option<String> {
 }
 
 impl Install {
-    /// The benchmarks `selection` names for this interpreter.
-    pub fn plan(&self, selection: &str, manifest: Option<&Path>) -> Result<Plan> {
+    /// The benchmarks `selection` names for this interpreter; `stop` ends the planner early.
+    pub fn plan(&self, selection: &str, manifest: Option<&Path>, stop: StopCheck) -> Result<Plan> {
         let dir = tempfile::tempdir()?;
         let script = dir.path().join("plan.py");
         fs_err::write(&script, PLAN_PY)?;
@@ -334,7 +330,7 @@ impl Install {
         }
         // Stoppable and with a deadline like every other step: a manifest can name a FIFO.
         let started = std::time::Instant::now();
-        let output = crate::process::run_captured(&mut command, |_| {
+        let output = crate::process::run_captured(&mut command, stop, |_| {
             if started.elapsed() > PLAN_DEADLINE {
                 Err(format!(
                     "pyperformance's planner took more than {} s (does the manifest name a file that never ends?)",

@@ -9,9 +9,10 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::pyperformance::{Benchmark, Install, Measured, Outcome as Ran, StopCheck};
+use super::pyperformance::{Benchmark, Install, Measured, Outcome as Ran};
 use super::{Host, Observer, Outcome, Sink};
 use crate::interpreter::Variant;
+use crate::process::StopCheck;
 use crate::results::{Missing, PyperformanceSettings, ResultsFile, SingleRun, TestInfo};
 use crate::workloads::Group;
 

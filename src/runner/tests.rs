@@ -775,7 +775,7 @@ impl super::suite::Benchmarker for FakeBenchmarker {
         benchmark: &super::pyperformance::Benchmark,
         variant: &Variant,
         log: &std::path::Path,
-        stop: super::pyperformance::StopCheck,
+        stop: crate::process::StopCheck,
     ) -> anyhow::Result<super::pyperformance::Outcome> {
         use super::pyperformance::{GilState, Measured, Outcome as Ran};
         let here = (benchmark.name.clone(), variant.label.clone());

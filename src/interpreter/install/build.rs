@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-
+use super::error::{Error, Result};
 use super::record::{InstallOptions, InstallRecord, MARKER};
 use crate::interpreter::spec::VersionRequest;
 use crate::interpreter::{GilMode, query};
@@ -55,31 +54,39 @@ pub(super) fn check_build_deps(install: bool, printer: &Printer) -> Result<()> {
         return Ok(());
     }
     if !install {
-        bail!(
-            "missing build dependencies: {}\n  install them with: apt-get install {}\n  or rerun with --install-build-deps (as root)",
-            missing.join(" "),
-            missing.join(" ")
-        );
+        return Err(Error::MissingBuildDeps(
+            missing.iter().map(|dep| (*dep).to_string()).collect(),
+        ));
     }
     printer.info(&format!(
         "Installing build dependencies: {}",
         missing.join(" ")
     ));
+    let apt_get = |err: std::io::Error| Error::Run {
+        program: "apt-get".to_string(),
+        cause: err.into(),
+    };
     let status = Command::new("apt-get")
         .args(["-qq", "update"])
         .status()
-        .context("failed to run apt-get")?;
+        .map_err(apt_get)?;
     if !status.success() {
-        bail!("apt-get update failed ({status})");
+        return Err(Error::Apt {
+            command: "apt-get update".to_string(),
+            status,
+        });
     }
     let status = Command::new("apt-get")
         .env("DEBIAN_FRONTEND", "noninteractive")
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(&missing)
         .status()
-        .context("failed to run apt-get")?;
+        .map_err(apt_get)?;
     if !status.success() {
-        bail!("apt-get install {} failed ({status})", missing.join(" "));
+        return Err(Error::Apt {
+            command: format!("apt-get install {}", missing.join(" ")),
+            status,
+        });
     }
     Ok(())
 }
@@ -114,14 +121,20 @@ fn check_built(prefix: &Path, request: &VersionRequest) -> Result<PathBuf> {
         request.parts[1],
         if request.free_threaded { "t" } else { "" }
     ));
-    let info = query::query(&python, GilMode::Default)
-        .with_context(|| format!("the freshly built {} does not run", python.display()))?;
+    let info = match query::query(&python, GilMode::Default) {
+        Ok(info) => info,
+        Err(err) => {
+            return Err(Error::DoesNotRun {
+                python,
+                cause: err.into(),
+            });
+        }
+    };
     if info.free_threaded != request.free_threaded {
-        bail!(
-            "{} was built but reports free_threaded={}",
-            python.display(),
-            info.free_threaded
-        );
+        return Err(Error::WrongBuild {
+            python,
+            free_threaded: info.free_threaded,
+        });
     }
     Ok(python)
 }
@@ -164,16 +177,24 @@ pub(super) fn build(
             .stderr(log.file().try_clone()?);
         // Stopped with ftbench (SIGINT, SIGTERM): the step's whole process group goes, and so
         // do the half-built prefix and the build folder; a later install starts afresh.
-        let status = match crate::process::run_stoppable(&mut command, || Ok(()))
-            .with_context(|| format!("failed to start the {what} step of cpython-{tag}"))
-        {
-            Ok(status) => status,
-            Err(err) => {
-                spinner.finish_and_clear();
-                let _ = fs_err::remove_dir_all(&prefix);
-                return Err(err);
-            }
-        };
+        let status =
+            match crate::process::run_stoppable(&mut command, &crate::interrupt::requested, || {
+                Ok(())
+            }) {
+                Ok(status) => status,
+                Err(err) => {
+                    spinner.finish_and_clear();
+                    let _ = fs_err::remove_dir_all(&prefix);
+                    return Err(match err.downcast::<crate::process::Stopped>() {
+                        Ok(stopped) => Error::Stopped(stopped),
+                        Err(err) => Error::StepStart {
+                            tag,
+                            step: what,
+                            cause: err.into(),
+                        },
+                    });
+                }
+            };
         if !status.success() {
             spinner.finish_and_clear();
             let text = fs_err::read_to_string(&log_path).unwrap_or_default();
@@ -181,11 +202,13 @@ pub(super) fn build(
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             // The half-built prefix would be mistaken for nothing useful; remove it, keep the log.
             let _ = fs_err::remove_dir_all(&prefix);
-            bail!(
-                "building cpython-{tag} failed while {what} ({status}); the full log is kept at {}\n{}",
-                log_path.display(),
-                tail.join("\n")
-            );
+            return Err(Error::Step {
+                tag,
+                step: what,
+                status,
+                log: log_path,
+                tail: tail.join("\n"),
+            });
         }
     }
     spinner.finish_and_clear();

@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
-
+use super::error::{Error, Result};
 use super::record::{source_cache, version_array, version_key};
 use crate::interpreter::spec::VersionRequest;
 use crate::output::Printer;
@@ -33,17 +32,24 @@ fn private_apt(apt: &Path, program: &str) -> Command {
 /// The versions of Debian's source package `python{series}`, newest first.
 fn debian_versions(apt: &Path, series: &str, printer: &Printer) -> Result<Vec<String>> {
     printer.info("Reading Debian's source package lists");
+    let run = |program: &str| {
+        let program = program.to_string();
+        move |err: std::io::Error| Error::Run {
+            program,
+            cause: err.into(),
+        }
+    };
     let status = private_apt(apt, "apt-get")
         .args(["-qq", "update"])
         .status()
-        .context("failed to run apt-get")?;
+        .map_err(run("apt-get"))?;
     if !status.success() {
-        bail!("apt-get update with ftbench's private sources list failed ({status})");
+        return Err(Error::AptUpdate(status));
     }
     let output = private_apt(apt, "apt-cache")
         .args(["showsrc", "--only-source", &format!("python{series}")])
         .output()
-        .context("failed to run apt-cache")?;
+        .map_err(run("apt-cache"))?;
     let text = String::from_utf8_lossy(&output.stdout);
     let mut versions: Vec<String> = text
         .lines()
@@ -54,7 +60,7 @@ fn debian_versions(apt: &Path, series: &str, printer: &Printer) -> Result<Vec<St
         .sort_by_key(|v| std::cmp::Reverse(version_key(v.split(['-', '~']).next().unwrap_or(v))));
     versions.dedup();
     if versions.is_empty() {
-        bail!("Debian has no source package python{series}");
+        return Err(Error::NoDebianPackage(series.to_string()));
     }
     Ok(versions)
 }
@@ -111,7 +117,7 @@ pub(super) fn download_debian(
             continue;
         }
         let orig = fs_err::read_dir(download.path())?
-            .filter_map(Result::ok)
+            .filter_map(std::result::Result::ok)
             .map(|e| e.path())
             .find(|p| p.to_string_lossy().ends_with(".orig.tar.xz"));
         if let Some(orig) = orig {
@@ -120,10 +126,10 @@ pub(super) fn download_debian(
             return Ok(());
         }
     }
-    bail!(
-        "none of Debian's python{series} versions ({}) could be downloaded",
-        versions.join(", ")
-    )
+    Err(Error::NoDebianDownload {
+        series: series.to_string(),
+        versions,
+    })
 }
 
 /// The Debian archive this machine's apt already uses (one-line or deb822 format; only the
@@ -132,7 +138,7 @@ fn debian_archive_uri() -> String {
     let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
     if let Ok(entries) = fs_err::read_dir("/etc/apt/sources.list.d") {
         let mut extra: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
+            .filter_map(std::result::Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "list" || e == "sources"))
             .collect();

@@ -12,14 +12,14 @@
 
 mod build;
 mod debian;
+mod error;
 mod record;
 mod source;
 mod venv;
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
-
+pub use error::{Error, Result};
 pub use record::{InstallOptions, InstallRecord};
 pub use venv::{PIP_INSTALL, attach_numpy_venv, install_packages};
 
@@ -31,9 +31,7 @@ use crate::output::Printer;
 pub fn parse_request(text: &str) -> Result<VersionRequest> {
     match VersionRequest::parse(text) {
         Some(request) if request.parts.len() >= 2 && request.parts[0] == 3 => Ok(request),
-        _ => bail!(
-            "cannot install `{text}`: expected a CPython 3 version such as `3.13`, `3.13t` or `3.13.15t`"
-        ),
+        _ => Err(Error::Request(text.to_string())),
     }
 }
 
@@ -42,7 +40,7 @@ pub fn installed() -> Vec<InstallRecord> {
     let mut records: Vec<InstallRecord> = fs_err::read_dir(crate::dirs::pythons_dir())
         .into_iter()
         .flatten()
-        .filter_map(Result::ok)
+        .filter_map(std::result::Result::ok)
         .filter_map(|entry| fs_err::read_to_string(entry.path().join(record::MARKER)).ok())
         .filter_map(|text| serde_json::from_str(&text).ok())
         .collect();
@@ -70,13 +68,14 @@ pub fn install(request_text: &str, options: &InstallOptions, printer: &Printer) 
         return Ok(record.python);
     }
     let tarball = source::find_tarball(&request, options, printer)?;
-    let version = record::tarball_version(&tarball)
-        .with_context(|| format!("`{}` is not named Python-X.Y.Z.tar.xz", tarball.display()))?;
+    let version =
+        record::tarball_version(&tarball).ok_or_else(|| Error::TarballName(tarball.clone()))?;
     if !request.matches(record::version_array(&version), request.free_threaded) {
-        bail!(
-            "`{}` holds CPython {version}, which does not answer the request `{request_text}`",
-            tarball.display()
-        );
+        return Err(Error::WrongRelease {
+            path: tarball,
+            version,
+            request: request_text.to_string(),
+        });
     }
     build::check_build_deps(options.install_build_deps, printer)?;
     let record = build::build(&tarball, &version, &request, options, printer)?;

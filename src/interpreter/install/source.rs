@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
-
 use super::debian::download_debian;
+use super::error::{Archive, Error, Result};
 use super::record::{
     InstallOptions, is_version_number, source_cache, tarball_version, version_array, version_key,
 };
@@ -22,14 +21,14 @@ pub(super) fn find_tarball(
 ) -> Result<PathBuf> {
     if let Some(source) = &options.source {
         if !source.is_file() {
-            bail!("source tarball `{}` does not exist", source.display());
+            return Err(Error::MissingSource(source.clone()));
         }
         return Ok(source.clone());
     }
     let cached = || -> Option<PathBuf> {
         let mut found: Vec<(Vec<u32>, PathBuf)> = fs_err::read_dir(source_cache())
             .ok()?
-            .filter_map(Result::ok)
+            .filter_map(std::result::Result::ok)
             .map(|e| e.path())
             .filter_map(|p| {
                 let version = tarball_version(&p)?;
@@ -51,11 +50,12 @@ pub(super) fn find_tarball(
                 printer.info(&format!("Using cached source {}", path.display()));
                 return Ok(path);
             }
-            Err(err) if err.downcast_ref::<crate::process::Stopped>().is_some() => return Err(err),
+            Err(err) if err.is_stop() => return Err(err),
             Err(err) => {
                 printer.warn(&format!(
-                    "removing the cached source {}: {err:#}",
-                    path.display()
+                    "removing the cached source {}: {}",
+                    path.display(),
+                    err.chain()
                 ));
                 fs_err::remove_file(&path)?;
             }
@@ -64,21 +64,27 @@ pub(super) fn find_tarball(
     fs_err::create_dir_all(source_cache())?;
     let series = format!("{}.{}", request.parts[0], request.parts[1]);
     if let Some(mirror) = &options.mirror {
-        return download_listed(mirror, request, printer)
-            .with_context(|| format!("no CPython {series} source from the mirror `{mirror}`"));
+        return download_listed(mirror, request, printer).map_err(|err| match err {
+            Error::Stopped(_) => err,
+            err => Error::Mirror {
+                series,
+                mirror: mirror.clone(),
+                cause: Box::new(err),
+            },
+        });
     }
     match download_listed(PYTHON_ORG, request, printer) {
         Ok(path) => return Ok(path),
+        Err(err) if err.is_stop() => return Err(err),
         Err(err) => printer.info(&format!(
-            "python.org is out of reach ({err:#}); trying Debian's source package"
+            "python.org is out of reach ({}); trying Debian's source package",
+            err.chain()
         )),
     }
     download_debian(&series, request, printer)?;
-    cached().with_context(|| {
-        format!(
-            "no CPython {series} source could be downloaded; put an upstream Python-{series}.N.tar.xz into {} or pass --source",
-            source_cache().display()
-        )
+    cached().ok_or_else(|| Error::NoSource {
+        series,
+        cache: source_cache(),
     })
 }
 
@@ -111,7 +117,7 @@ fn fetch(
             .arg("-o")
             .arg(path)
             .arg(url);
-        let curl = crate::process::run_captured(&mut command, |_| {
+        let curl = crate::process::run_captured(&mut command, &crate::interrupt::requested, |_| {
             let size = fs_err::metadata(path).map_or(0, |m| m.len());
             if let Some(spinner) = spinner {
                 spinner.set_message(format!("{:.1} MB", size as f64 / 1e6));
@@ -125,19 +131,23 @@ fn fetch(
             }
             Ok(())
         })
-        .context("failed to run curl")?;
+        .map_err(|err| Error::of_process(err, "curl"))?;
         if !curl.status.success() {
-            let said = curl.stderr.trim();
-            match curl.status.code() {
-                Some(28) => bail!(
-                    "`{url}` stalled: less than {STALL_BYTES_PER_SECOND} bytes a second for {STALL_SECONDS} s ({said})"
-                ),
-                Some(63) => bail!(
-                    "`{url}` is larger than {} MB: not a CPython source release",
-                    limit >> 20
-                ),
-                _ => bail!("downloading `{url}` failed: {said}"),
-            }
+            let said = curl.stderr.trim().to_string();
+            let url = url.to_string();
+            return Err(match curl.status.code() {
+                Some(28) => Error::Stalled {
+                    url,
+                    bytes_per_second: STALL_BYTES_PER_SECOND,
+                    seconds: STALL_SECONDS,
+                    said,
+                },
+                Some(63) => Error::TooLarge {
+                    url,
+                    limit_mb: limit >> 20,
+                },
+                _ => Error::Download { url, said },
+            });
         }
         Ok(())
     })();
@@ -158,7 +168,7 @@ fn download_listed(base: &str, request: &VersionRequest, printer: &Printer) -> R
         .iter()
         .any(|scheme| base.starts_with(scheme))
     {
-        bail!("`{base}` is not an http(s):// or file:// URL");
+        return Err(Error::NotAUrl(base.to_string()));
     }
     fs_err::create_dir_all(source_cache())?;
     let index_path = source_cache().join(format!("index-{}.partial", std::process::id()));
@@ -167,7 +177,7 @@ fn download_listed(base: &str, request: &VersionRequest, printer: &Printer) -> R
     let _ = fs_err::remove_file(&index_path);
     let mut versions = listed_versions(&index, request);
     if versions.is_empty() {
-        bail!("{base}/ lists no release that answers the request");
+        return Err(Error::NothingListed(base.to_string()));
     }
     versions.sort_by_key(|v| std::cmp::Reverse(version_key(v)));
     let mut failures = Vec::new();
@@ -188,19 +198,16 @@ fn download_listed(base: &str, request: &VersionRequest, printer: &Printer) -> R
             }
             Err(err) => {
                 let _ = fs_err::remove_file(&partial);
-                if err.downcast_ref::<crate::process::Stopped>().is_some() {
+                if err.is_stop() {
                     return Err(err);
                 }
                 // A listed version without its tarball (pre-releases, a half-synced mirror):
                 // try the next one, and say what went wrong if none works.
-                failures.push(format!("{version}: {err:#}"));
+                failures.push(format!("{version}: {}", err.chain()));
             }
         }
     }
-    bail!(
-        "no listed release could be downloaded: {}",
-        failures.join("; ")
-    )
+    Err(Error::NoListedRelease(failures))
 }
 
 /// The `X.Y.Z` folder names in a directory index page that answer `request`.
@@ -241,14 +248,21 @@ fn verify_checksum(path: &Path, url: &str, printer: &Printer) -> Result<()> {
     let output = Command::new("sha256sum")
         .arg(path)
         .output()
-        .context("failed to run sha256sum")?;
+        .map_err(|err| Error::Run {
+            program: "sha256sum".to_string(),
+            cause: err.into(),
+        })?;
     let actual = String::from_utf8_lossy(&output.stdout)
         .split_whitespace()
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
     if actual != published {
-        bail!("its SHA-256 is {actual}, but the mirror publishes {published} ({url}.sha256)");
+        return Err(Error::Checksum {
+            actual,
+            published,
+            url: url.to_string(),
+        });
     }
     printer.info(&format!("SHA-256 matches {url}.sha256"));
     Ok(())
@@ -263,21 +277,18 @@ fn verify_checksum(path: &Path, url: &str, printer: &Printer) -> Result<()> {
 fn verify_tarball(path: &Path, version: &str) -> Result<()> {
     let mut command = Command::new("tar");
     command.arg("-tvJf").arg(path);
-    let tar = crate::process::run_captured(&mut command, |listed| {
+    let tar = crate::process::run_captured(&mut command, &crate::interrupt::requested, |listed| {
         // A listing this long is no CPython (its has ~5000 members).
         if listed > 64 << 20 {
             return Err("the archive lists more members than any CPython release".to_string());
         }
         Ok(())
     })
-    .context("failed to run tar")?;
+    .map_err(|err| Error::of_process(err, "tar"))?;
     if !tar.status.success() {
-        bail!(
-            "the download is not a complete .tar.xz archive ({})",
-            tar.stderr.trim()
-        );
+        return Err(Archive::Incomplete(tar.stderr.trim().to_string()).into());
     }
-    check_listing(&tar.stdout, version)
+    Ok(check_listing(&tar.stdout, version)?)
 }
 
 /// One member of `tar -tv`'s listing: its type letter, size, name and link target.
@@ -327,50 +338,54 @@ fn stays_inside(path: &str) -> bool {
 }
 
 /// The members of a source tarball's listing, checked (see [`verify_tarball`]).
-fn check_listing(listing: &str, version: &str) -> Result<()> {
+fn check_listing(listing: &str, version: &str) -> std::result::Result<(), Archive> {
     let top = format!("Python-{version}/");
     let mut expanded: u64 = 0;
     let mut has_configure = false;
     for line in listing.lines().filter(|l| !l.trim().is_empty()) {
-        let (kind, size, name, target) = listing_entry(line)
-            .with_context(|| format!("tar listed `{line}`, which is no member"))?;
+        let (kind, size, name, target) =
+            listing_entry(line).ok_or_else(|| Archive::Unreadable(line.to_string()))?;
         let Some(inside) = name
             .strip_prefix(&top)
             .or((name == top.trim_end_matches('/')).then_some(""))
         else {
-            bail!("the archive holds `{name}`, outside `{top}`");
+            return Err(Archive::OutsideTop {
+                name: name.to_string(),
+                top,
+            });
         };
         if inside.starts_with('/') || !stays_inside(inside) {
-            bail!("the archive holds `{name}`, which would be extracted outside its folder");
+            return Err(Archive::Escapes(name.to_string()));
         }
         match (kind, target) {
             ('-' | 'd', None) => {}
             ('l', Some(target)) => {
                 let folder = inside.rsplit_once('/').map_or("", |(folder, _)| folder);
                 if target.starts_with('/') || !stays_inside(&format!("{folder}/{target}")) {
-                    bail!("the archive holds a link `{name}` to `{target}`, outside its folder");
+                    return Err(Archive::LinkOut {
+                        name: name.to_string(),
+                        target: target.to_string(),
+                    });
                 }
             }
             ('h', Some(target)) => {
                 if !target.strip_prefix(&top).is_some_and(stays_inside) {
-                    bail!(
-                        "the archive holds a hard link `{name}` to `{target}`, outside its folder"
-                    );
+                    return Err(Archive::HardLinkOut {
+                        name: name.to_string(),
+                        target: target.to_string(),
+                    });
                 }
             }
-            _ => bail!("the archive holds `{name}`, which is not a file, folder or link"),
+            _ => return Err(Archive::NotAFile(name.to_string())),
         }
         expanded = expanded.saturating_add(size);
         if expanded > MAX_EXPANDED_BYTES {
-            bail!(
-                "the archive unpacks to more than {} MB: no CPython release does (an xz bomb?)",
-                MAX_EXPANDED_BYTES >> 20
-            );
+            return Err(Archive::Bomb(MAX_EXPANDED_BYTES >> 20));
         }
         has_configure |= inside == "configure";
     }
     if !has_configure {
-        bail!("the archive has no `{top}configure`");
+        return Err(Archive::NoConfigure(top));
     }
     Ok(())
 }

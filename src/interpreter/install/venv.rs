@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
-
+use super::error::{Error, Result};
 use crate::interpreter::{GilMode, Variant, query};
 use crate::output::Printer;
 
@@ -51,14 +50,16 @@ pub fn install_packages(python: &Path, packages: &[String], printer: &Printer) -
         .args(&requirements)
         .env_remove("PYTHON_GIL")
         .output()
-        .with_context(|| format!("failed to run pip in {}", python.display()))?;
+        .map_err(|err| Error::Run {
+            program: format!("pip in {}", python.display()),
+            cause: err.into(),
+        })?;
     if !output.status.success() {
-        bail!(
-            "pip could not install {} into {}: {}",
-            requirements.join(" "),
-            python.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+        return Err(Error::Pip {
+            requirements: requirements.join(" "),
+            python: python.to_path_buf(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     Ok(())
 }
@@ -97,26 +98,24 @@ pub fn attach_numpy_venv(variant: &mut Variant, printer: &Printer) -> Result<()>
             .arg(&venv)
             .env_remove("PYTHON_GIL")
             .output()
-            .with_context(|| {
-                format!(
-                    "failed to run {} -m venv",
-                    variant.interpreter.path.display()
-                )
+            .map_err(|err| Error::Run {
+                program: format!("{} -m venv", variant.interpreter.path.display()),
+                cause: err.into(),
             })?;
         if !output.status.success() {
             let _ = fs_err::remove_dir_all(&venv);
-            bail!(
-                "{} -m venv {} failed: {}",
-                variant.interpreter.path.display(),
-                venv.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
+            return Err(Error::Venv {
+                interpreter: variant.interpreter.path.clone(),
+                venv,
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
         }
     }
-    let mut venv_info = query::query(&python, GilMode::Default)?;
+    let query = || query::query(&python, GilMode::Default).map_err(|err| Error::Query(err.into()));
+    let mut venv_info = query()?;
     if venv_info.numpy.is_none() {
         install_packages(&python, &["numpy".to_string()], printer)?;
-        venv_info = query::query(&python, GilMode::Default)?;
+        venv_info = query()?;
     }
     variant.run_path = python;
     variant.interpreter.info.numpy = venv_info.numpy;
