@@ -15,8 +15,9 @@ import os
 import re
 import sys
 
-# Low to high: the model (what a results file holds, as data that imports nothing), plain helpers, the machine and the interpreters, the tests and their results
-# schema, the configuration, the measuring, the numbers derived from it, and what shows them.
+# Low to high: the model (what a results file holds, as data that imports nothing), plain
+# helpers, the machine and the interpreters, the tests and their results schema, the
+# configuration, the measuring, the numbers derived from it, and what shows them.
 LAYERS = [
     "model",
     "files",
