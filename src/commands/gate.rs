@@ -200,11 +200,7 @@ pub fn publish(
     let table = crate::report::gates::terminal(records, crate::output::width());
     if measure.gates_json {
         printer.info(table.trim_end());
-        let json = serde_json::json!({
-            "outcome": overall(records).name(),
-            "gates": records,
-        });
-        printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
+        printer.stdout(&crate::report::gates::json(records, overall(records))?)?;
     } else {
         printer.stdout(&table)?;
     }

@@ -426,6 +426,11 @@ mod tests {
     fn several_interpreters_stand_side_by_side() {
         let text = terminal(&audit(&["3.13t", "3.14t"]), 120);
         insta::assert_snapshot!("audit_side_by_side", text);
+        // `--json` is the audit itself, serialised.
+        insta::assert_snapshot!(
+            "audit_json",
+            serde_json::to_string_pretty(&audit(&["3.13t", "3.14t"])).unwrap()
+        );
         let header = text
             .lines()
             .find(|l| l.starts_with("Distribution"))

@@ -59,6 +59,15 @@ pub fn terminal(records: &[GateRecord], width: usize) -> String {
     out
 }
 
+/// `--gates-json`: the run's outcome over all gates and each gate's record, pretty-printed.
+pub fn json(records: &[GateRecord], overall: Outcome) -> serde_json::Result<String> {
+    let json = serde_json::json!({
+        "outcome": overall.name(),
+        "gates": records,
+    });
+    Ok(format!("{}\n", serde_json::to_string_pretty(&json)?))
+}
+
 /// The Markdown summary GitHub shows on the run's page: the gates' table and the run's
 /// headline, under 60 lines.
 pub fn step_summary(records: &[GateRecord], headline: &[String]) -> String {
@@ -313,5 +322,6 @@ mod tests {
             record("gil", Outcome::Passed, "the GIL stayed off\x1b[31m"),
         ];
         insta::assert_snapshot!("gate_terminal", terminal(&records, 60));
+        insta::assert_snapshot!("gate_json", json(&records, Outcome::Failed).unwrap());
     }
 }

@@ -535,12 +535,15 @@ fn the_fleet_dashboard_of_committed_files_renders_as_its_snapshot() {
     };
     // The files' paths (and so the last column's width) depend on where the repository is.
     let paths = vec![
+        (r#""/\S*/bench/results/"#, r#""[RESULTS]/"#),
         (r" +\S*/bench/results/", "  [RESULTS]/"),
         (r" +results\n", "  results\n"),
     ];
     insta::with_settings!({ filters => paths }, {
         insta::assert_snapshot!("history_runs", history(&[]));
+        insta::assert_snapshot!("history_runs_json", history(&["--json"]));
     });
+    insta::assert_snapshot!("history_machines_json", history(&["--machines", "--json"]));
     insta::assert_snapshot!("history_machines", history(&["--machines"]));
     insta::assert_snapshot!(
         "history_trend",
@@ -551,6 +554,18 @@ fn the_fleet_dashboard_of_committed_files_renders_as_its_snapshot() {
             "3.13.15t",
             "--threads",
             "2"
+        ])
+    );
+    insta::assert_snapshot!(
+        "history_trend_json",
+        history(&[
+            "--test",
+            "parallel_compute",
+            "--label",
+            "3.13.15t",
+            "--threads",
+            "2",
+            "--json",
         ])
     );
     let figure = files
