@@ -8,11 +8,13 @@
 //!
 //! The modules form layers, and a module imports only the layers below it, so there are no
 //! import cycles (`scripts/layers.py` checks it in CI; test code may reach any layer). Low to
-//! high: helpers (`files`, `dirs`, `output`, `secrets`, `stats`, `interrupt`, `process`), the
-//! tests (`workloads`) and how numbers are written (`format`), the machine (`machine`) and the
-//! interpreters (`interpreter`), the results schema (`results`), the command line and the
-//! settings (`cli`, `config`), the measuring (`runner`), the environment audit (`audit`), every derived number (`analysis`), what
-//! shows them (`report`, `compare`), the history (`store`), and the subcommands (`commands`).
+//! high: the model (`model`: what a results file holds, as data that imports nothing), helpers
+//! (`files`, `dirs`, `output`, `secrets`, `stats`, `interrupt`, `process`), the tests
+//! (`workloads`) and how numbers are written (`format`), the machine (`machine`) and the
+//! interpreters (`interpreter`), the results file's loading and checking (`results`), the
+//! command line and the settings (`cli`, `config`), the measuring (`runner`), the environment
+//! audit (`audit`), every derived number (`analysis`), what shows them (`report`, `compare`),
+//! the history (`store`), and the subcommands (`commands`).
 
 mod analysis;
 mod audit;

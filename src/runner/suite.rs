@@ -136,6 +136,7 @@ pub fn run(
     ended
 }
 
+/// [`run`]'s loop: each step in turn, the file saved after each; returns at a stop request.
 fn run_steps(
     steps: &[Step],
     variants: &[Variant],
