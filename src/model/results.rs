@@ -427,9 +427,10 @@ struct PointIndex {
 }
 
 /// The lazily built [`PointIndex`]: not part of the data (equal, cloned and serialised as
-/// nothing).
+/// nothing). Built once on the first lookup through `&self`; only methods that take `&mut self`
+/// change the points, and they empty it first, so no lock is needed.
 #[derive(Debug, Default)]
-struct PointIndexCache(std::sync::Mutex<Option<std::sync::Arc<PointIndex>>>);
+struct PointIndexCache(std::sync::OnceLock<PointIndex>);
 
 impl Clone for PointIndexCache {
     fn clone(&self) -> Self {
@@ -535,23 +536,16 @@ impl ResultsFile {
 
     /// Drop the point index: `points` changed.
     fn forget_index(&mut self) {
-        *self
-            .index
-            .0
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        self.index.0.take();
     }
 
     /// The point index, built on first use after `points` changed.
-    fn index(&self) -> std::sync::Arc<PointIndex> {
-        let mut cache = self
-            .index
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(index) = cache.as_ref() {
-            return std::sync::Arc::clone(index);
-        }
+    fn index(&self) -> &PointIndex {
+        self.index.0.get_or_init(|| self.build_index())
+    }
+
+    /// Where each (test, label)'s points are, by thread count, and the tests in suite order.
+    fn build_index(&self) -> PointIndex {
         let mut by_test: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         for (i, point) in self.points.iter().enumerate() {
@@ -579,9 +573,7 @@ impl ResultsFile {
                 tests.push(name);
             }
         }
-        let index = std::sync::Arc::new(PointIndex { by_test, tests });
-        *cache = Some(std::sync::Arc::clone(&index));
-        index
+        PointIndex { by_test, tests }
     }
 
     /// The points of `label` on `test`, by thread count (serial first).
