@@ -11,7 +11,7 @@ use super::common::{
     Keep, beside, claim_output, exit_code, machine_check, record_and_report, warn_marked_points,
 };
 use super::run::ResultsWriter;
-use crate::analysis::{self, Analysis};
+use crate::analysis::Analysis;
 use crate::cli::PyperformanceArgs;
 use crate::interpreter::Variant;
 use crate::output::Printer;
@@ -21,6 +21,7 @@ use crate::results::{
     self, Missing, PyperformanceSettings, ResultsFile, Settings, VariantRecord, guard,
 };
 use crate::runner::Outcome as RunOutcome;
+use crate::runner::Sink as _;
 use crate::runner::pyperformance::{self as pp, Benchmark, Install};
 use crate::runner::suite::{self, Installed, Step};
 use crate::runner::{host, observer};
@@ -83,8 +84,8 @@ pub(super) fn pyperformance(args: &PyperformanceArgs, printer: &Printer) -> Resu
         },
         &mut sink,
     )?;
-    analysis::seed::write(&output, &mut session.results, &mut sink.derived)
-        .with_context(|| format!("failed to write `{}`", output.display()))?;
+    // Written once more: a resumed file that had nothing left to run records its resume.
+    sink.save(&mut session.results)?;
     let results = &session.results;
     let analysis = Analysis::with(results, &sink.derived);
     let model = report::ReportModel::of(&analysis);
